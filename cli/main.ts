@@ -1,0 +1,22 @@
+// The dreamsweep CLI: one subcommand per file, registered here. User mistakes print one clear line, exit 2.
+import { Command } from 'commander';
+import { isUserError } from '../core/errors.js';
+
+const program = new Command('dreamsweep')
+  .description('Fluent dreaming for language models: EPO sweeps, baselines and z-score reports')
+  .showHelpAfterError();
+
+// Subcommands register themselves here, one module each (inspect, epo, baseline, scan, sweep, worker, report).
+const registrations: Array<(p: Command) => void> = [];
+
+for (const register of registrations) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (isUserError(e)) {
+    process.stderr.write(`dreamsweep: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+}

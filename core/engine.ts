@@ -1,0 +1,71 @@
+// The engine protocol (DESIGN.md section 7): the few operations EPO, the baselines and the report need
+// from a model. The tfjs engine implements it; another engine (a PyTorch process, say) can serve the same calls.
+
+/** An objective is plain data, so every engine computes the same thing. */
+export type Objective =
+  /** Alignment of the standardised residual stream entering block `layer` (last token) with `vector`. */
+  | { kind: 'resid'; layer: number; vector: Float32Array }
+  /** Activation entering the MLP output projection of block `layer`, unit `index`, last token. */
+  | { kind: 'neuron'; layer: number; index: number }
+  /** `logit[token] - max over other tokens` at the last position. */
+  | { kind: 'logit'; token: number };
+
+/** What evaluating a batch of prompts yields, one entry per prompt. */
+export interface Evaluation {
+  /** Objective value f per prompt. */
+  f: Float32Array;
+  /** Mean next-token cross-entropy over positions 1..n-1, per prompt. */
+  ce: Float32Array;
+  /** The model's most likely next token after the last position, per prompt. */
+  argmaxNext: Int32Array;
+}
+
+/** Gradient of `f - lambda_i * CE` with respect to each prompt's one-hot tokens, reduced to top-k. */
+export interface GradientResult extends Evaluation {
+  /** Top-k token ids per (prompt, position) by gradient, descending: flat [B, n, k]. */
+  topk: Int32Array;
+  k: number;
+  /** Full gradients, flat [B, n, dVocab], only when asked for. */
+  grads?: Float32Array;
+}
+
+/** Values at the last token, flat [B, dim] per tap name (`resid_pre.3`, `mlp_post.1`, `logits`). */
+export interface TapValues {
+  values: Record<string, Float32Array>;
+  dims: Record<string, number>;
+  ce: Float32Array;
+}
+
+export interface Tokenizer {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  /** Size of the tokenizer's vocabulary (may be smaller than the model's dVocab). */
+  readonly vocabSize: number;
+  /** Ids of special tokens (excluded from random prompts). */
+  readonly specialIds: ReadonlySet<number>;
+}
+
+/** The model's shape as the algorithms need it (TransformerLens names). */
+export interface ModelShape {
+  nLayers: number;
+  dModel: number;
+  dMlp: number;
+  dVocab: number;
+}
+
+export interface Engine {
+  readonly shape: ModelShape;
+  readonly tokenizer: Tokenizer;
+  /** Backend in use (`wasm`, `cpu`, `webgpu`, `tensorflow`). */
+  readonly backend: string;
+  evaluate(ids: number[][], objective: Objective): Promise<Evaluation>;
+  gradients(
+    ids: number[][],
+    lambdas: number[],
+    objective: Objective,
+    k: number,
+    options?: { full?: boolean },
+  ): Promise<GradientResult>;
+  taps(ids: number[][], names: string[]): Promise<TapValues>;
+  dispose(): void;
+}

@@ -1,0 +1,29 @@
+// Two projects: fast unit tests, and integration tests against real Temporal and S3 servers that
+// test/integration/global-setup.ts builds (once, cached) and starts for the whole run.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/integration/**'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // Integration tests share one Temporal and one S3 server; run files one at a time on 2 cores.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
