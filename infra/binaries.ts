@@ -1,0 +1,80 @@
+// The server binaries dreamsweep runs against (Temporal's dev server, the versitygw S3 server), built once
+// from their Go modules into a cache outside the repo, keyed by version.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { UserError } from '../core/errors.js';
+
+export interface ServerBinary {
+  name: 'temporal' | 'versitygw';
+  /** Go package to `go install`. */
+  module: string;
+  version: string;
+}
+
+// temporal CLI: tags after v1.5.1 add a `replace` directive that `go install pkg@version` refuses.
+export const TEMPORAL: ServerBinary = {
+  name: 'temporal',
+  module: 'github.com/temporalio/cli/cmd/temporal',
+  version: 'v1.5.1',
+};
+
+export const VERSITYGW: ServerBinary = {
+  name: 'versitygw',
+  module: 'github.com/versity/versitygw/cmd/versitygw',
+  version: 'v1.7.0',
+};
+
+/** Where built binaries live: $DREAMSWEEP_CACHE, else $XDG_CACHE_HOME/dreamsweep, else ~/.cache/dreamsweep. */
+export function cacheDir(): string {
+  if (process.env.DREAMSWEEP_CACHE) return path.resolve(process.env.DREAMSWEEP_CACHE);
+  const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
+  return path.join(base, 'dreamsweep');
+}
+
+export function binaryPath(bin: ServerBinary): string {
+  return path.join(cacheDir(), 'bin', `${bin.name}-${bin.version}`, bin.name);
+}
+
+const run = promisify(execFile);
+
+/** Path of the binary, building it with `go install` first if the cache lacks it. */
+export async function ensureBinary(bin: ServerBinary, log: (line: string) => void = () => {}): Promise<string> {
+  const target = binaryPath(bin);
+  if (existsSync(target)) return target;
+
+  try {
+    await run('go', ['version']);
+  } catch {
+    throw new UserError(
+      'E_NO_GO',
+      `${bin.name} ${bin.version} is not built yet and no Go toolchain was found ('go version' failed). ` +
+        `Install Go >= 1.23 (https://go.dev/dl, or 'apt-get install golang'), then run 'npm run servers:build'.`,
+    );
+  }
+  // Build into a scratch folder, then move into place: a half-built binary is never found in the cache.
+  const scratch = `${path.dirname(target)}.building-${process.pid}`;
+  mkdirSync(scratch, { recursive: true });
+  log(`building ${bin.module}@${bin.version} into ${path.dirname(target)} (first time only; takes minutes)`);
+  try {
+    await run('go', ['install', `${bin.module}@${bin.version}`], {
+      env: { ...process.env, GOBIN: scratch },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (e) {
+    rmSync(scratch, { recursive: true, force: true });
+    const err = e as { code?: number; stderr?: string };
+    const tail = (err.stderr ?? String(e)).trim().split('\n').slice(-15).join('\n');
+    throw new UserError(
+      'E_SERVER_BUILD',
+      `building ${bin.module}@${bin.version} failed (go install exit ${err.code}):\n${tail}\n` +
+        `Check that the Go module proxy is reachable (GOPROXY=${process.env.GOPROXY ?? 'default'}) and Go is >= 1.23, then run 'npm run servers:build'.`,
+    );
+  }
+  mkdirSync(path.dirname(target), { recursive: true });
+  renameSync(path.join(scratch, bin.name), target);
+  rmSync(scratch, { recursive: true, force: true });
+  return target;
+}
