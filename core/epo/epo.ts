@@ -1,0 +1,303 @@
+// EPO, evolutionary prompt optimisation (Fluent Dreaming for Language Models, section 2; DESIGN.md
+// section 2). One public `epo()` whose loop reads in numbered stages; helpers below the divider.
+import type { Engine, Objective } from '../engine.js';
+import { UserError } from '../errors.js';
+import { Rng } from '../rng.js';
+import { resolveEpoConfig, slotLambdas, type EpoConfig } from './config.js';
+import { History, type IterationRecord } from './history.js';
+import { validityMask } from './validity.js';
+
+/** Reported after every iteration; the CLI draws it, an activity heartbeats it. */
+export interface EpoProgress {
+  iteration: number; // iterations completed so far
+  iters: number;
+  /** f of each slot's member after this iteration. */
+  slotF: number[];
+  slotCe: number[];
+  restarted: boolean;
+  /** Engine calls so far in this process (not in the history: it differs after a resume). */
+  evaluated: number;
+  backward: number;
+  itersPerSecond: number;
+}
+
+/** Everything needed to continue a run exactly: a checkpoint is this, serialised (checkpoint.ts). */
+export interface EpoState {
+  config: EpoConfig;
+  /** Next iteration to run (= iterations completed). */
+  iteration: number;
+  rng: number[];
+  population: Member[];
+  history: History;
+}
+
+export interface Member {
+  ids: number[];
+  f: number;
+  ce: number;
+  valid: boolean;
+  /** Top-k tokens per position by the gradient of this slot's L_lambda, flat [n, k]; null until computed. */
+  topk: Int32Array | null;
+}
+
+export interface EpoOptions {
+  /** Continue from this state (a checkpoint) instead of starting afresh. */
+  resume?: EpoState;
+  /** Called after each iteration; return 'stop' to end the run early (the state is still returned). */
+  onProgress?: (p: EpoProgress) => 'continue' | 'stop' | void;
+  /** Called every `checkpointEvery` iterations and at the end, awaited before the run goes on. */
+  onCheckpoint?: (state: EpoState) => Promise<void> | void;
+}
+
+export interface EpoResult {
+  state: EpoState;
+  history: History;
+  stopped: boolean;
+}
+
+export async function epo(
+  engine: Engine,
+  objective: Objective,
+  partialConfig: Partial<EpoConfig>,
+  options: EpoOptions = {},
+): Promise<EpoResult> {
+  const cfg = resolveEpoConfig(partialConfig, engine.shape.dVocab);
+  const lambdas = slotLambdas(cfg);
+  const M = cfg.population;
+  const n = cfg.seqLen;
+  const isValid = validityMask(engine.tokenizer, cfg);
+  const counters = { evaluated: 0, backward: 0 };
+
+  // 1) Start: a fresh random (or given) population, or the state a checkpoint left.
+  const state = options.resume ? adoptResumed(options.resume, cfg) : await freshState(engine, objective, cfg, lambdas, isValid, counters);
+  const rng = Rng.fromState(state.rng);
+  const started = Date.now();
+  const startIteration = state.iteration;
+  let stopped = false;
+
+  while (state.iteration < cfg.iters) {
+    const i = state.iteration;
+    const pop = state.population;
+
+    // 2) Gradients of each slot's L_lambda_i w.r.t. its one-hot tokens, only for members that lack them.
+    const needGrad = pop.map((m, s) => (m.topk ? -1 : s)).filter((s) => s >= 0);
+    for (const batch of chunks(needGrad, cfg.batchSize)) {
+      const g = await engine.gradients(batch.map((s) => pop[s]!.ids), batch.map((s) => lambdas[s]!), objective, cfg.topk);
+      counters.backward += batch.length;
+      batch.forEach((s, b) => {
+        pop[s]!.topk = g.topk.slice(b * n * cfg.topk, (b + 1) * n * cfg.topk);
+      });
+    }
+
+    // 3) Children: child c copies member c mod M and sets one uniform position to a uniform top-k token.
+    const childIds: number[][] = [];
+    for (let c = 0; c < M * cfg.children; c++) {
+      const parent = pop[c % M]!;
+      const pos = rng.int(n);
+      const pick = rng.int(cfg.topk);
+      const ids = parent.ids.slice();
+      ids[pos] = parent.topk![pos * cfg.topk + pick]!;
+      childIds.push(ids);
+    }
+
+    // 4) Evaluate f and CE of every distinct new prompt (a child equal to a parent or an earlier child reuses its values).
+    const rows = await evaluateCandidates(engine, objective, cfg.batchSize, pop, childIds, isValid, counters);
+
+    // 5) Selection with replacement: slot s takes the argmax of f - lambda_s * CE over parents and children.
+    let keep = lambdas.map((lambda, s) => argmaxScore(rows, lambda, s));
+    // 6) Restart every T_restart iterations, counted from iteration 0: every slot takes the argmax at lambda_r.
+    let restartLambda = Number.NaN;
+    if (cfg.restartEvery > 0 && i % cfg.restartEvery === 0) {
+      restartLambda = rng.uniform(cfg.restartLambdaMin, cfg.restartLambdaMax);
+      const winner = argmaxScore(rows, restartLambda, 0);
+      keep = keep.map(() => winner);
+    }
+    state.history.push(toRecord(rows, n, keep, restartLambda));
+
+    // 7) The new population. A slot whose member is unchanged keeps its gradients.
+    state.population = keep.map((row, s) => {
+      const old = pop[s]!;
+      const ids = rows.ids[row]!;
+      const same = sameIds(ids, old.ids);
+      return { ids, f: rows.f[row]!, ce: rows.ce[row]!, valid: rows.valid[row]!, topk: same ? old.topk : null };
+    });
+    state.iteration = i + 1;
+    state.rng = rng.state();
+
+    // 8) Report and checkpoint.
+    const elapsed = (Date.now() - started) / 1000;
+    const reply = options.onProgress?.({
+      iteration: state.iteration,
+      iters: cfg.iters,
+      slotF: state.population.map((m) => m.f),
+      slotCe: state.population.map((m) => m.ce),
+      restarted: !Number.isNaN(restartLambda),
+      evaluated: counters.evaluated,
+      backward: counters.backward,
+      itersPerSecond: elapsed > 0 ? (state.iteration - startIteration) / elapsed : 0,
+    });
+    const last = state.iteration === cfg.iters || reply === 'stop';
+    if (options.onCheckpoint && (last || (cfg.checkpointEvery > 0 && state.iteration % cfg.checkpointEvery === 0))) {
+      await options.onCheckpoint(state);
+    }
+    if (reply === 'stop') {
+      stopped = true;
+      break;
+    }
+  }
+  return { state, history: state.history, stopped };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+interface Rows {
+  ids: number[][];
+  f: number[];
+  ce: number[];
+  valid: boolean[];
+}
+
+async function freshState(
+  engine: Engine,
+  objective: Objective,
+  cfg: EpoConfig,
+  lambdas: number[],
+  isValid: (ids: number[]) => boolean,
+  counters: { evaluated: number },
+): Promise<EpoState> {
+  const rng = Rng.seeded(cfg.seed);
+  let initial: number[][];
+  if (cfg.initIds) initial = lambdas.map(() => cfg.initIds!.slice());
+  else if (cfg.initText !== undefined) initial = lambdas.map(() => fitText(engine, cfg.initText!, cfg.seqLen));
+  else {
+    const vocab = regularVocabulary(engine);
+    initial = lambdas.map(() => Array.from({ length: cfg.seqLen }, () => vocab[rng.int(vocab.length)]!));
+  }
+  const population: Member[] = [];
+  for (const batch of chunks(initial, cfg.batchSize)) {
+    const e = await engine.evaluate(batch, objective);
+    counters.evaluated += batch.length;
+    batch.forEach((ids, b) => population.push({ ids, f: e.f[b]!, ce: e.ce[b]!, valid: isValid(ids), topk: null }));
+  }
+  return { config: cfg, iteration: 0, rng: rng.state(), population, history: new History(cfg.seqLen, lambdas) };
+}
+
+function adoptResumed(resume: EpoState, cfg: EpoConfig): EpoState {
+  // Every knob but the iteration count must match: anything else would make a different run.
+  const { iters: _a, checkpointEvery: _b, ...want } = cfg;
+  const { iters: _c, checkpointEvery: _d, ...have } = resume.config;
+  if (JSON.stringify(want) !== JSON.stringify(have)) {
+    const diff = Object.keys(want).filter(
+      (k) => JSON.stringify((want as Record<string, unknown>)[k]) !== JSON.stringify((have as Record<string, unknown>)[k]),
+    );
+    throw new UserError('E_EPO_RESUME', `resume: the checkpoint was made with different EPO options (${diff.join(', ')}); resume with the same options`);
+  }
+  return { ...resume, config: cfg, population: resume.population.map((m) => ({ ...m, ids: m.ids.slice() })) };
+}
+
+/** Token ids a random prompt may use: the tokenizer's regular vocabulary, special tokens excluded. */
+export function regularVocabulary(engine: Engine): number[] {
+  const size = Math.min(engine.tokenizer.vocabSize, engine.shape.dVocab);
+  const out: number[] = [];
+  for (let id = 0; id < size; id++) if (!engine.tokenizer.specialIds.has(id)) out.push(id);
+  return out;
+}
+
+/** The initial text's tokens fitted to n: too long keeps the end (where the objective is read), too short repeats. */
+function fitText(engine: Engine, text: string, n: number): number[] {
+  const ids = engine.tokenizer.encode(text);
+  if (ids.length === 0) throw new UserError('E_EPO_CONFIG', `EPO option initText: ${JSON.stringify(text)} encodes to no tokens`);
+  if (ids.length >= n) return ids.slice(ids.length - n);
+  return Array.from({ length: n }, (_, i) => ids[i % ids.length]!);
+}
+
+async function evaluateCandidates(
+  engine: Engine,
+  objective: Objective,
+  batchSize: number,
+  pop: Member[],
+  childIds: number[][],
+  isValid: (ids: number[]) => boolean,
+  counters: { evaluated: number },
+): Promise<Rows> {
+  const rows: Rows = {
+    ids: pop.map((m) => m.ids),
+    f: pop.map((m) => m.f),
+    ce: pop.map((m) => m.ce),
+    valid: pop.map((m) => m.valid),
+  };
+  const known = new Map<string, number>(); // prompt -> row holding its values
+  rows.ids.forEach((ids, r) => known.set(ids.join(','), r));
+  const pending: number[] = []; // rows still to evaluate
+  const copies: Array<[number, number]> = []; // [row, row it copies]
+  for (const ids of childIds) {
+    const row = rows.ids.length;
+    rows.ids.push(ids);
+    rows.f.push(Number.NaN);
+    rows.ce.push(Number.NaN);
+    rows.valid.push(false);
+    const key = ids.join(',');
+    const from = known.get(key);
+    if (from !== undefined) copies.push([row, from]);
+    else {
+      known.set(key, row);
+      pending.push(row);
+    }
+  }
+  for (const batch of chunks(pending, batchSize)) {
+    const e = await engine.evaluate(batch.map((r) => rows.ids[r]!), objective);
+    counters.evaluated += batch.length;
+    batch.forEach((r, b) => {
+      rows.f[r] = e.f[b]!;
+      rows.ce[r] = e.ce[b]!;
+      rows.valid[r] = isValid(rows.ids[r]!);
+    });
+  }
+  for (const [row, from] of copies) {
+    rows.f[row] = rows.f[from]!;
+    rows.ce[row] = rows.ce[from]!;
+    rows.valid[row] = rows.valid[from]!;
+  }
+  return rows;
+}
+
+/** Row maximising f - lambda * CE among valid rows; ties go to the earliest row; none valid: `fallback`. */
+function argmaxScore(rows: Rows, lambda: number, fallback: number): number {
+  let best = fallback;
+  let bestScore = -Infinity;
+  for (let r = 0; r < rows.f.length; r++) {
+    if (!rows.valid[r]) continue;
+    // f32 values, f64 arithmetic: identical on every machine for identical inputs.
+    const score = rows.f[r]! - lambda * rows.ce[r]!;
+    if (score > bestScore) {
+      bestScore = score;
+      best = r;
+    }
+  }
+  return best;
+}
+
+function toRecord(rows: Rows, n: number, keep: number[], restartLambda: number): IterationRecord {
+  const R = rows.f.length;
+  const ids = new Int32Array(R * n);
+  rows.ids.forEach((p, r) => ids.set(p, r * n));
+  return {
+    ids,
+    f: Float32Array.from(rows.f),
+    ce: Float32Array.from(rows.ce),
+    valid: Uint8Array.from(rows.valid, (v) => (v ? 1 : 0)),
+    keep: Int32Array.from(keep),
+    restartLambda,
+  };
+}
+
+function sameIds(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function chunks<T>(xs: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
