@@ -64,8 +64,13 @@ export interface Engine {
     lambdas: number[],
     objective: Objective,
     k: number,
-    options?: { full?: boolean },
+    options?: {
+      full?: boolean;
+      /** allowed[t] = 1 if token t may appear in top-k; default: every id the tokenizer knows. */
+      allowed?: Uint8Array;
+    },
   ): Promise<GradientResult>;
-  taps(ids: number[][], names: string[]): Promise<TapValues>;
+  /** `options.ce = false` skips the logits (and blocks past the deepest tap); `ce` is then empty. */
+  taps(ids: number[][], names: string[], options?: { ce?: boolean }): Promise<TapValues>;
   dispose(): void;
 }

@@ -1,0 +1,88 @@
+// GPT-NeoX causal self-attention with partial rotary embeddings (mirrors transformers' GPTNeoXAttention,
+// eager path: rotate_half convention, scores scaled by 1/sqrt(dHead) in float32, additive causal mask).
+import * as tf from '@tensorflow/tfjs-core';
+import type { NeoXConfig } from './config.js';
+
+/** Attention weights, stored [in, out] so no transpose runs per call. */
+export interface AttentionWeights {
+  /** [dModel, 3*dModel], columns reordered at load from HF's per-head [H, 3, dHead] to [3, H, dHead]. */
+  qkvW: tf.Tensor2D;
+  qkvB: tf.Tensor1D;
+  /** [dModel, dModel] */
+  denseW: tf.Tensor2D;
+  denseB: tf.Tensor1D;
+}
+
+/** Per-forward constants shared by every layer: rotary cos/sin and the causal mask, all float32. */
+export interface AttentionContext {
+  /** [n, rotaryDim] */
+  cos: tf.Tensor2D;
+  sin: tf.Tensor2D;
+  /** [n, n]: 0 where key <= query, a large negative number above the diagonal. */
+  mask: tf.Tensor2D;
+}
+
+/** Rotary tables and causal mask for n positions; built outside any differentiated function. */
+export function attentionContext(cfg: NeoXConfig, n: number): AttentionContext {
+  const r = cfg.rotaryDim;
+  const cos = new Float32Array(n * r);
+  const sin = new Float32Array(n * r);
+  const half = r / 2;
+  for (let i = 0; i < half; i++) {
+    // inv_freq = 1 / base^(2i / r), as transformers computes it in float32
+    const invFreq = Math.fround(1 / Math.fround(cfg.rotaryBase ** Math.fround((2 * i) / r)));
+    for (let p = 0; p < n; p++) {
+      const angle = Math.fround(p * invFreq);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      // emb = cat(freqs, freqs)
+      cos[p * r + i] = c;
+      cos[p * r + i + half] = c;
+      sin[p * r + i] = s;
+      sin[p * r + i + half] = s;
+    }
+  }
+  const mask = new Float32Array(n * n);
+  for (let q = 0; q < n; q++) for (let k = q + 1; k < n; k++) mask[q * n + k] = -1e9;
+  return {
+    cos: tf.tensor2d(cos, [n, r]),
+    sin: tf.tensor2d(sin, [n, r]),
+    mask: tf.tensor2d(mask, [n, n]),
+  };
+}
+
+/** rotate_half(x) = cat(-x[..., r/2:], x[..., :r/2]) on the last axis. */
+function rotateHalf(x: tf.Tensor4D): tf.Tensor4D {
+  const half = x.shape[3] / 2;
+  const [x1, x2] = tf.split(x, [half, half], 3);
+  return tf.concat([tf.neg(x2!), x1!], 3) as tf.Tensor4D;
+}
+
+/** Applies rotary embeddings to the first rotaryDim dims of each head; the rest pass through. */
+function rotary(x: tf.Tensor4D, cfg: NeoXConfig, ctx: AttentionContext): tf.Tensor4D {
+  const r = cfg.rotaryDim;
+  if (r === 0) return x;
+  if (r === cfg.dHead) return tf.add(tf.mul(x, ctx.cos), tf.mul(rotateHalf(x), ctx.sin)) as tf.Tensor4D;
+  const [rot, pass] = tf.split(x, [r, cfg.dHead - r], 3) as [tf.Tensor4D, tf.Tensor4D];
+  const rotated = tf.add(tf.mul(rot, ctx.cos), tf.mul(rotateHalf(rot), ctx.sin));
+  return tf.concat([rotated as tf.Tensor4D, pass], 3) as tf.Tensor4D;
+}
+
+/** Self-attention over x: [B, n, dModel] (already layer-normed) -> [B, n, dModel]. */
+export function attention(x: tf.Tensor3D, w: AttentionWeights, cfg: NeoXConfig, ctx: AttentionContext): tf.Tensor3D {
+  const [B, n, d] = x.shape;
+  const H = cfg.nHeads;
+  const dh = cfg.dHead;
+  const qkv = tf.add(tf.matMul(tf.reshape(x, [B * n, d]), w.qkvW), w.qkvB); // [B*n, 3d] as [3, H, dh]
+  const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, n, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, n, dh]
+  const [q0, k0, v0] = tf.split(qkv, 3, 1);
+  const q = rotary(heads(q0!), cfg, ctx);
+  const k = rotary(heads(k0!), cfg, ctx);
+  const v = heads(v0!);
+  const scores = tf.matMul(tf.reshape(q, [B * H, n, dh]), tf.reshape(k, [B * H, n, dh]), false, true); // [B*H, n, n]
+  const scaled = tf.add(tf.mul(scores, tf.scalar(1 / Math.sqrt(dh))), ctx.mask);
+  const probs = tf.softmax(scaled, -1);
+  const z = tf.matMul(probs, tf.reshape(v, [B * H, n, dh])); // [B*H, n, dh]
+  const merged = tf.reshape(tf.transpose(tf.reshape(z, [B, H, n, dh]), [0, 2, 1, 3]), [B * n, d]); // [B*n, d]
+  return tf.reshape(tf.add(tf.matMul(merged, w.denseW), w.denseB), [B, n, d]);
+}

@@ -1,0 +1,131 @@
+"""Golden numbers for the tfjs engine, from Hugging Face transformers (GPTNeoXForCausalLM, float32, eager attention).
+
+For each fixture checkpoint under test/fixtures/models/<name>/ this writes test/fixtures/golden/<name>.json:
+prompts, last-position logits, per-prompt cross-entropy, every resid_pre/mlp_post tap at the last token, and for
+three objectives (resid, neuron, logit) f, CE and the gradient of sum_i (f_i - lambda_i * CE_i) with respect to
+the one-hot tokens (embeddings = one_hot @ W_E, CE targets as integer ids, as dreamy does). It also records the
+ids Python `tokenizers` gives for a few texts, so the JS tokenizer can be checked against it.
+
+Usage: python scripts/golden/engine_golden.py [repo_root]   (needs requirements.txt installed)
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tokenizers import Tokenizer
+from transformers import GPTNeoXForCausalLM
+
+ROOT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2]
+MODELS = ROOT / "test" / "fixtures" / "models"
+OUT = ROOT / "test" / "fixtures" / "golden"
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Fluent dreaming: 12 layers, café, naïve — 2024!",
+    "  spaces\tand\nnewlines <|endoftext|> end",
+]
+N_PROMPTS, N_TOKENS = 3, 6
+LAMBDAS = [0.1, 1.0, 5.0]
+
+
+def r(x, digits=7):
+    """Nested lists of floats rounded to `digits` significant digits (keeps the JSON small)."""
+    a = np.asarray(x, dtype=np.float64)
+    return np.vectorize(lambda v: float(f"{v:.{digits}g}"), otypes=[object])(a).tolist() if a.size else a.tolist()
+
+
+def run_with_taps(model, n_layers, **inputs):
+    """Forward pass recording resid_pre.L (inputs of each layer and of the final norm) and mlp_post.L."""
+    taps = {}
+    hooks = []
+    for i, layer in enumerate(model.gpt_neox.layers):
+        hooks.append(layer.register_forward_pre_hook(
+            lambda m, args, kwargs, i=i: taps.__setitem__(f"resid_pre.{i}", (args[0] if args else kwargs["hidden_states"])),
+            with_kwargs=True))
+        hooks.append(layer.mlp.dense_4h_to_h.register_forward_pre_hook(
+            lambda m, args, i=i: taps.__setitem__(f"mlp_post.{i}", args[0])))
+    hooks.append(model.gpt_neox.final_layer_norm.register_forward_pre_hook(
+        lambda m, args: taps.__setitem__(f"resid_pre.{n_layers}", args[0])))
+    try:
+        out = model(**inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+    return out.logits, taps
+
+
+def mean_ce(logits, ids):
+    B, n, V = logits.shape
+    ce = F.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1), reduction="none")
+    return ce.view(B, n - 1).mean(-1)
+
+
+def objective_value(obj, taps, logits):
+    if obj["kind"] == "resid":
+        x = taps[f"resid_pre.{obj['layer']}"][:, -1]
+        z = (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True)  # unbiased std, as dreamy
+        return z @ torch.tensor(obj["vector"], dtype=torch.float32)
+    if obj["kind"] == "neuron":
+        return taps[f"mlp_post.{obj['layer']}"][:, -1, obj["index"]]
+    last = logits[:, -1]
+    others = last.clone()
+    others[:, obj["token"]] = -torch.inf
+    return last[:, obj["token"]] - others.max(-1).values
+
+
+def golden(name):
+    path = MODELS / name
+    model = GPTNeoXForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
+    cfg = model.config
+    n_layers, V, d = cfg.num_hidden_layers, cfg.vocab_size, cfg.hidden_size
+    tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+    rng = np.random.default_rng(sum(map(ord, name)))  # stable across runs (unlike hash())
+    ids = torch.tensor(rng.integers(2, tok.get_vocab_size(), size=(N_PROMPTS, N_TOKENS)), dtype=torch.long)
+    vec = rng.standard_normal(d)
+    vec = (vec / np.linalg.norm(vec)).astype(np.float32)
+    objectives = [
+        {"kind": "resid", "layer": 1, "vector": vec.tolist()},
+        {"kind": "neuron", "layer": n_layers - 1, "index": 5},
+        {"kind": "logit", "token": 42},
+    ]
+
+    with torch.no_grad():
+        logits, taps = run_with_taps(model, n_layers, input_ids=ids)
+        ce = mean_ce(logits, ids)
+    result = {
+        "model": name,
+        "transformers": __import__("transformers").__version__,
+        "torch": torch.__version__,
+        "prompts": ids.tolist(),
+        "logits_last": r(logits[:, -1]),
+        "ce": r(ce),
+        "taps": {k: r(v[:, -1]) for k, v in sorted(taps.items())},
+        "lambdas": LAMBDAS,
+        "objectives": [],
+        "texts": [{"text": t, "ids": tok.encode(t, add_special_tokens=False).ids} for t in TEXTS],
+    }
+    W_E = model.gpt_neox.embed_in.weight
+    for obj in objectives:
+        one_hot = F.one_hot(ids, V).to(torch.float32).requires_grad_(True)
+        logits, taps = run_with_taps(model, n_layers, inputs_embeds=one_hot @ W_E)
+        f = objective_value(obj, taps, logits)
+        ce = mean_ce(logits, ids)
+        (f - torch.tensor(LAMBDAS) * ce).sum().backward()
+        result["objectives"].append({
+            "objective": obj,
+            "f": r(f.detach()),
+            "ce": r(ce.detach()),
+            "grads": r(one_hot.grad, 6),
+        })
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(result) + "\n")
+    print(f"{name}: wrote {OUT / (name + '.json')}")
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    for d in sorted(p.name for p in MODELS.iterdir() if (p / "config.json").exists()):
+        golden(d)
