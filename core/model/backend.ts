@@ -57,6 +57,8 @@ export function currentBackend(): BackendName | undefined {
 }
 
 async function setUp(name: BackendName): Promise<BackendName> {
+  // Library code never prints: PROD silences tfjs's console advice ("install tfjs-node ...").
+  tf.env().set('PROD', true);
   switch (name) {
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
