@@ -1,13 +1,16 @@
 // The dreamsweep CLI: one subcommand per file, registered here. User mistakes print one clear line, exit 2.
 import { Command } from 'commander';
 import { isUserError } from '../core/errors.js';
+import { registerInspect } from './inspect.js';
 
 const program = new Command('dreamsweep')
   .description('Fluent dreaming for language models: EPO sweeps, baselines and z-score reports')
   .showHelpAfterError();
 
 // Subcommands register themselves here, one module each (inspect, epo, baseline, scan, sweep, worker, report).
-const registrations: Array<(p: Command) => void> = [];
+const registrations: Array<(p: Command) => void> = [
+  registerInspect,
+];
 
 for (const register of registrations) register(program);
 

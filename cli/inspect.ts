@@ -1,0 +1,124 @@
+// `dreamsweep inspect`: run a GPT-NeoX model on a few prompts and show what the engine sees: next-token
+// logits, cross-entropy and every tap at the last token (JSON for tests and scripts, a summary for people).
+import type { Command } from 'commander';
+import { UserError } from '../core/errors.js';
+import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { tapNames } from '../core/model/neox.js';
+
+interface InspectOptions {
+  model: string;
+  ids?: string;
+  text?: string[];
+  backend?: string;
+  json?: boolean;
+  top: string;
+}
+
+/** The inspection report, one entry per prompt (layer keys are strings, as JSON objects need). */
+export interface InspectReport {
+  prompts: number[][];
+  ce: number[];
+  logits_last: number[][];
+  resid_pre: Record<string, number[][]>;
+  mlp_post: Record<string, number[][]>;
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('run a model on prompts: next-token logits, cross-entropy and every tap at the last token')
+    .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
+    .option('--ids <ids>', 'token ids, comma-separated; several prompts separated by ";" (e.g. "1,2,3;4,5,6")')
+    .option('--text <text...>', 'prompt text(s), tokenized with the model\'s tokenizer.json')
+    .option('--backend <name>', 'wasm (default), cpu, webgpu or tensorflow; else env DREAMSWEEP_BACKEND')
+    .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, mlp_post')
+    .option('--top <k>', 'next tokens to list per prompt in the summary', '5')
+    .action(async (opts: InspectOptions) => {
+      const engine = await TfjsEngine.load(opts.model, opts.backend !== undefined ? { backend: opts.backend } : {});
+      try {
+        if (!opts.json) process.stderr.write(`backend: ${engine.backend}\n`);
+        const prompts = parsePrompts(opts, engine);
+        const report = await inspect(engine, prompts);
+        if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
+        else process.stdout.write(summary(engine, report, Number(opts.top)));
+      } finally {
+        engine.dispose();
+      }
+    });
+}
+
+function parsePrompts(opts: InspectOptions, engine: TfjsEngine): number[][] {
+  if ((opts.ids === undefined) === (opts.text === undefined)) {
+    throw new UserError('E_CLI_USAGE', 'inspect: give exactly one of --ids "1,2,3;4,5" or --text "..."');
+  }
+  if (opts.text) {
+    return opts.text.map((t, i) => {
+      const ids = engine.tokenizer.encode(t);
+      if (ids.length === 0) throw new UserError('E_CLI_USAGE', `--text #${i + 1}: the text encodes to no tokens`);
+      return ids;
+    });
+  }
+  return opts.ids!.split(';').map((p, i) => {
+    const ids = p.split(',').map((s) => Number(s.trim()));
+    if (ids.length === 0 || ids.some((x) => !Number.isInteger(x) || x < 0)) {
+      throw new UserError('E_CLI_USAGE', `--ids: prompt ${i + 1}: expected comma-separated token ids, got "${p}"`);
+    }
+    return ids;
+  });
+}
+
+/** Runs every tap on the prompts; prompts of different lengths run as separate batches. */
+export async function inspect(engine: TfjsEngine, prompts: number[][]): Promise<InspectReport> {
+  const names = tapNames(engine.model.cfg);
+  const { nLayers } = engine.shape;
+  const report: InspectReport = { prompts, ce: [], logits_last: [], resid_pre: {}, mlp_post: {} };
+  for (let l = 0; l <= nLayers; l++) report.resid_pre[String(l)] = [];
+  for (let l = 0; l < nLayers; l++) report.mlp_post[String(l)] = [];
+  const byLength = new Map<number, number[]>();
+  prompts.forEach((p, i) => byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]));
+  const rows = new Array<{ ce: number; values: Record<string, number[]> }>(prompts.length);
+  for (const indices of byLength.values()) {
+    const got = await engine.taps(indices.map((i) => prompts[i]!), names);
+    indices.forEach((promptIndex, b) => {
+      const values: Record<string, number[]> = {};
+      for (const name of names) {
+        const d = got.dims[name]!;
+        values[name] = Array.from(got.values[name]!.subarray(b * d, (b + 1) * d));
+      }
+      rows[promptIndex] = { ce: got.ce[b]!, values };
+    });
+  }
+  for (const row of rows) {
+    report.ce.push(row.ce);
+    report.logits_last.push(row.values['logits']!);
+    for (let l = 0; l <= nLayers; l++) report.resid_pre[String(l)]!.push(row.values[`resid_pre.${l}`]!);
+    for (let l = 0; l < nLayers; l++) report.mlp_post[String(l)]!.push(row.values[`mlp_post.${l}`]!);
+  }
+  return report;
+}
+
+function summary(engine: TfjsEngine, report: InspectReport, top: number): string {
+  const lines: string[] = [];
+  report.prompts.forEach((ids, i) => {
+    const logits = report.logits_last[i]!;
+    const max = Math.max(...logits);
+    const z = logits.reduce((s, v) => s + Math.exp(v - max), 0);
+    const ranked = logits
+      .map((v, t) => ({ t, p: Math.exp(v - max) / z }))
+      .sort((a, b) => b.p - a.p)
+      .slice(0, Math.max(1, top));
+    const ce = report.ce[i]!;
+    lines.push(`prompt ${i + 1}: ${JSON.stringify(engine.tokenizer.decode(ids))} (${ids.length} tokens: ${ids.join(',')})`);
+    lines.push(
+      Number.isNaN(ce)
+        ? '  cross-entropy: n/a (one token)'
+        : `  cross-entropy: ${ce.toFixed(4)} nats/token, perplexity ${Math.exp(ce).toFixed(2)}`,
+    );
+    lines.push('  next token:');
+    for (const { t, p } of ranked) {
+      const text = t < engine.tokenizer.vocabSize ? JSON.stringify(engine.tokenizer.decode([t])) : '(padding id)';
+      lines.push(`    ${String(t).padStart(6)}  ${(100 * p).toFixed(2).padStart(6)}%  ${text}`);
+    }
+  });
+  return lines.join('\n') + '\n';
+}

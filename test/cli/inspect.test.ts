@@ -1,0 +1,38 @@
+// `dreamsweep inspect --json` through the real bin: the JSON carries every layer and matches transformers.
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { MODELS, flat, readGolden, scaledMaxDiff } from '../core/model/helpers.js';
+import type { InspectReport } from '../../cli/inspect.js';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../bin/dreamsweep.js');
+
+describe('dreamsweep inspect', () => {
+  it('prints one JSON object with every layer, matching transformers within 1e-4', async () => {
+    const golden = readGolden('tiny-serial-rope1');
+    const ids = golden.prompts.map((p) => p.join(',')).join(';');
+    const { stdout } = await run(process.execPath, [BIN, 'inspect', '--model', join(MODELS, 'tiny-serial-rope1'), '--ids', ids, '--json'], {
+      env: { ...process.env, DREAMSWEEP_BACKEND: 'wasm' },
+    });
+    const report = JSON.parse(stdout) as InspectReport;
+    expect(report.prompts).toEqual(golden.prompts);
+    expect(Object.keys(report.resid_pre).sort()).toEqual(['0', '1', '2', '3']);
+    expect(Object.keys(report.mlp_post).sort()).toEqual(['0', '1', '2']);
+    expect(scaledMaxDiff(flat(report.logits_last), flat(golden.logits_last))).toBeLessThan(1e-4);
+    expect(scaledMaxDiff(report.ce, golden.ce)).toBeLessThan(1e-4);
+    for (const [layer, rows] of Object.entries(report.resid_pre)) {
+      expect(scaledMaxDiff(flat(rows), flat(golden.taps[`resid_pre.${layer}`]!))).toBeLessThan(1e-4);
+    }
+    for (const [layer, rows] of Object.entries(report.mlp_post)) {
+      expect(scaledMaxDiff(flat(rows), flat(golden.taps[`mlp_post.${layer}`]!))).toBeLessThan(1e-4);
+    }
+  });
+
+  it('exits 2 with the file named when the model directory is incomplete', async () => {
+    const err = await run(process.execPath, [BIN, 'inspect', '--model', '/nonexistent-model', '--ids', '1,2', '--json']).catch((e: unknown) => e);
+    expect((err as { code: number }).code).toBe(2);
+    expect((err as { stderr: string }).stderr).toContain('/nonexistent-model/config.json');
+  });
+});
