@@ -1,6 +1,7 @@
 // The dreamsweep CLI: one subcommand per file, registered here. User mistakes print one clear line, exit 2.
 import { Command } from 'commander';
 import { isUserError } from '../core/errors.js';
+import { registerEpo } from './epo.js';
 import { registerInspect } from './inspect.js';
 
 const program = new Command('dreamsweep')
@@ -9,6 +10,7 @@ const program = new Command('dreamsweep')
 
 // Subcommands register themselves here, one module each (inspect, epo, baseline, scan, sweep, worker, report).
 const registrations: Array<(p: Command) => void> = [
+  registerEpo,
   registerInspect,
 ];
 

@@ -59,3 +59,14 @@ export function randomUnitVector(d: number, seed: number): Float32Array {
   norm = Math.sqrt(norm);
   return Float32Array.from(v, (x) => x / norm);
 }
+
+/** A seed for item `parts` of a family seeded by `seed` (e.g. vector i of layer L): distinct, stable, 31-bit. */
+export function deriveSeed(seed: number, ...parts: number[]): number {
+  // FNV-1a over the decimal text: stable across platforms, and different parts never collide by arithmetic.
+  let h = 0x811c9dc5;
+  for (const ch of [seed, ...parts].join('/')) {
+    h ^= ch.charCodeAt(0);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h & 0x7fffffff;
+}

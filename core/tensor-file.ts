@@ -62,8 +62,9 @@ export function decodeTensors(bytes: Uint8Array, source: string): { tensors: Rec
     if (!ctor) throw bad(`tensor ${name} has dtype ${dtype}; expected one of ${Object.keys(CTOR).join(', ')}`);
     const [begin, end] = data_offsets;
     if (base + end > bytes.length) throw bad(`tensor ${name} runs past the end of the file: truncated?`);
-    // Copy out: the slice may be unaligned for its element size.
-    const copy = bytes.slice(base + begin, base + end);
+    // Copy out: the bytes may be unaligned for the element size (and a Buffer's slice() is only a view).
+    const copy = new Uint8Array(end - begin);
+    copy.set(bytes.subarray(base + begin, base + end));
     tensors[name] = { dtype, shape, data: new ctor(copy.buffer, 0, (end - begin) / ctor.BYTES_PER_ELEMENT) } as ArrayTensor;
   }
   return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };

@@ -1,0 +1,179 @@
+// `dreamsweep epo`: one EPO (or GCG) run on a local model, written to a directory: history, checkpoints,
+// frontier. Progress is drawn from the library's events; the frontier is printed as a table at the end.
+import { existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
+import writeFileAtomic from 'write-file-atomic';
+import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
+import { EPO_DEFAULTS, gcg, type EpoConfig } from '../core/epo/config.js';
+import { epo, type EpoState } from '../core/epo/epo.js';
+import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
+import { encodeHistory } from '../core/epo/history.js';
+import { UserError } from '../core/errors.js';
+import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { describeObjective, parseObjective } from '../core/objectives/spec.js';
+import { modelIdentity } from '../core/model/identity.js';
+
+export const FILES = {
+  history: 'history.safetensors',
+  checkpoint: 'checkpoint.safetensors',
+  frontier: 'frontier.json',
+  runLog: 'run-log.jsonl',
+} as const;
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UserError('E_CLI', `--${name}: expected an integer, got ${JSON.stringify(v)}`);
+  return n;
+};
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UserError('E_CLI', `--${name}: expected a number, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+export function registerEpo(program: Command): void {
+  const d = EPO_DEFAULTS;
+  program
+    .command('epo')
+    .description('optimise prompts for one objective with EPO (or GCG) and write history, checkpoints and the Pareto frontier')
+    .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
+    .requiredOption('--objective <spec>', 'resid:<layer>:random:<seed> | resid:<layer>:<vectors.json>#<i> | neuron:<layer>:<index> | logit:<token text or #id>')
+    .requiredOption('--out <dir>', 'directory for history, checkpoints and frontier.json')
+    .option('--resume', 'continue the run found in --out up to --iters in total')
+    .option('--iters <T>', 'iterations', int('iters'), d.iters)
+    .option('--population <M>', 'population slots', int('population'), d.population)
+    .option('--children <r>', 'children per member per iteration', int('children'), d.children)
+    .option('--topk <k>', 'candidate tokens per position', int('topk'), d.topk)
+    .option('--seq-len <n>', 'prompt length in tokens', int('seq-len'), d.seqLen)
+    .option('--seed <s>', 'random seed', int('seed'), d.seed)
+    .option('--batch-size <b>', 'prompts per engine call', int('batch-size'), d.batchSize)
+    .option('--lambda-min <x>', 'smallest slot lambda', num('lambda-min'), d.lambdaMin)
+    .option('--lambda-max <x>', 'largest slot lambda', num('lambda-max'), d.lambdaMax)
+    .option('--restart-every <T>', 'restart period in iterations (0: never)', int('restart-every'), d.restartEvery)
+    .option('--restart-lambda-min <x>', 'restart lambda range, low end', num('restart-lambda-min'), d.restartLambdaMin)
+    .option('--restart-lambda-max <x>', 'restart lambda range, high end', num('restart-lambda-max'), d.restartLambdaMax)
+    .option('--checkpoint-every <K>', 'checkpoint every K iterations', int('checkpoint-every'), d.checkpointEvery)
+    .option('--init-text <text>', 'initial prompt text (default: random tokens)')
+    .option('--init-ids <ids>', 'initial prompt as comma-separated token ids')
+    .option('--banned-text <text>', 'never select a prompt whose text contains this (case-insensitive)')
+    .option('--retokenize', 'never select a prompt whose decode-then-encode changes its ids')
+    .option('--gcg', 'GCG: population 1, lambda 0')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .option('--quiet', 'no progress bar')
+    .action(async (o) => {
+      await runEpoCommand(o);
+    });
+}
+
+interface EpoCliOptions {
+  model: string;
+  objective: string;
+  out: string;
+  resume?: boolean;
+  iters: number;
+  population: number;
+  children: number;
+  topk: number;
+  seqLen: number;
+  seed: number;
+  batchSize: number;
+  lambdaMin: number;
+  lambdaMax: number;
+  restartEvery: number;
+  restartLambdaMin: number;
+  restartLambdaMax: number;
+  checkpointEvery: number;
+  initText?: string;
+  initIds?: string;
+  bannedText?: string;
+  retokenize?: boolean;
+  gcg?: boolean;
+  backend?: string;
+  quiet?: boolean;
+}
+
+async function runEpoCommand(o: EpoCliOptions): Promise<void> {
+  const engine = await TfjsEngine.load(o.model, { backend: o.backend });
+  process.stderr.write(`dreamsweep: backend ${engine.backend}\n`);
+  try {
+    const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);
+    let config: Partial<EpoConfig> = {
+      iters: o.iters,
+      population: o.population,
+      children: o.children,
+      topk: o.topk,
+      seqLen: o.seqLen,
+      seed: o.seed,
+      batchSize: o.batchSize,
+      lambdaMin: o.lambdaMin,
+      lambdaMax: o.lambdaMax,
+      restartEvery: o.restartEvery,
+      restartLambdaMin: o.restartLambdaMin,
+      restartLambdaMax: o.restartLambdaMax,
+      checkpointEvery: o.checkpointEvery,
+      initText: o.initText,
+      initIds: o.initIds?.split(',').map(int('init-ids')),
+      bannedText: o.bannedText,
+      retokenize: o.retokenize ?? false,
+    };
+    if (o.gcg) config = gcg(config);
+    const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
+
+    mkdirSync(o.out, { recursive: true });
+    const ckFile = path.join(o.out, FILES.checkpoint);
+    let resume: EpoState | undefined;
+    if (o.resume) {
+      if (!existsSync(ckFile)) throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} does not exist; run without --resume to start`);
+      const ck = decodeCheckpoint(readFileSync(ckFile), ckFile);
+      if (JSON.stringify(ck.info) !== JSON.stringify(info)) {
+        throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} was made for another objective or model; use the same --model and --objective, or another --out`);
+      }
+      resume = ck.state;
+    } else if (existsSync(ckFile)) {
+      throw new UserError('E_EPO_OUT_EXISTS', `${o.out} already holds a run (${FILES.checkpoint}); pass --resume to continue it, or choose another --out`);
+    }
+
+    const bar = o.quiet ? undefined : new cliProgress.SingleBar(
+      { format: 'epo [{bar}] {value}/{total} it | best f {best} | {rate} it/s', hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    bar?.start(o.iters, resume?.iteration ?? 0, { best: '-', rate: '-' });
+    const runLog = path.join(o.out, FILES.runLog);
+    const result = await epo(engine, objective, config, {
+      resume,
+      onProgress: (p) => {
+        bar?.update(p.iteration, { best: Math.max(...p.slotF).toFixed(3), rate: p.itersPerSecond.toFixed(2) });
+        // Timings live here, apart from the deterministic history and frontier.
+        appendFileSync(runLog, `${JSON.stringify({ at: new Date().toISOString(), ...p })}\n`);
+      },
+      onCheckpoint: async (state) => {
+        await writeFileAtomic(ckFile, Buffer.from(encodeCheckpoint(state, info)));
+      },
+    });
+    bar?.stop();
+
+    await writeFileAtomic(path.join(o.out, FILES.history), Buffer.from(encodeHistory(result.history, { config: omitCheckpointEvery(result.state.config), ...info })));
+    const points = paretoFrontier([result.history], (ids) => engine.tokenizer.decode(ids));
+    await writeFileAtomic(path.join(o.out, FILES.frontier), `${JSON.stringify({ points }, null, 1)}\n`);
+    process.stdout.write(frontierTable(points));
+    process.stderr.write(`dreamsweep: wrote ${FILES.history}, ${FILES.checkpoint}, ${FILES.frontier} to ${o.out}\n`);
+  } finally {
+    engine.dispose();
+  }
+}
+
+export function frontierTable(points: FrontierPoint[]): string {
+  const rows = points.map((p) => [p.lambda.toPrecision(3), p.f.toFixed(3), p.ce.toFixed(3), p.perplexity.toFixed(1), JSON.stringify(p.text)]);
+  const head = ['lambda', 'f', 'CE', 'perplexity', 'text'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i < 4 ? c.padStart(widths[i]!) : c)).join('  ');
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** The options that determine a run's result: how often it checkpointed does not. */
+function omitCheckpointEvery(c: EpoConfig): Omit<EpoConfig, 'checkpointEvery'> {
+  const { checkpointEvery: _, ...rest } = c;
+  return rest;
+}

@@ -1,0 +1,36 @@
+// A model's identity for provenance and unit keys: the SHA-256 of every file that determines its outputs
+// (config.json, tokenizer.json, the safetensors index and weights), read in chunks so a 24 GB checkpoint
+// never sits in memory. Memoised per directory for the life of the process.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+
+const memo = new Map<string, string>();
+
+export function modelIdentity(dir: string): string {
+  const abs = path.resolve(dir);
+  const known = memo.get(abs);
+  if (known) return known;
+  let names: string[];
+  try {
+    names = readdirSync(abs);
+  } catch {
+    throw new UserError('E_MODEL_MISSING_FILE', `${dir}: model directory not found`);
+  }
+  const files = names.filter((f) => f === 'config.json' || f === 'tokenizer.json' || f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json')).sort();
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(1 << 22);
+  for (const f of files) {
+    hash.update(`${f}\0`);
+    const fd = openSync(path.join(abs, f), 'r');
+    try {
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const id = `sha256:${hash.digest('hex')}`;
+  memo.set(abs, id);
+  return id;
+}

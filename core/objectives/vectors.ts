@@ -1,0 +1,45 @@
+// Direction sets for residual objectives: a JSON file mapping layer -> list of vectors, or seeded random
+// unit vectors (vector i of layer L drawn with seed deriveSeed(seed, L, i)).
+import { readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import { deriveSeed, randomUnitVector } from '../rng.js';
+
+/** layer -> its vectors, each of length dModel. */
+export type VectorSet = Map<number, Float32Array[]>;
+
+export function randomVectorSet(layers: number[], count: number, seed: number, dModel: number): VectorSet {
+  return new Map(layers.map((L) => [L, Array.from({ length: count }, (_, i) => randomUnitVector(dModel, deriveSeed(seed, L, i)))]));
+}
+
+/** Parses `{"<layer>": [[d floats], ...], ...}`; every vector must have dModel entries. */
+export function readVectorFile(file: string, dModel: number): VectorSet {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message;
+    throw new UserError('E_VECTORS_FILE', `${file}: cannot read the vectors file: ${why}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UserError('E_VECTORS_FILE', `${file}: expected a JSON object mapping layer -> list of vectors, e.g. {"4": [[0.1, ...]]}`);
+  }
+  const out: VectorSet = new Map();
+  for (const [key, list] of Object.entries(raw)) {
+    const layer = Number(key);
+    if (!Number.isInteger(layer) || layer < 0) throw new UserError('E_VECTORS_FILE', `${file}: key ${JSON.stringify(key)}: expected a layer number`);
+    if (!Array.isArray(list)) throw new UserError('E_VECTORS_FILE', `${file}: layer ${key}: expected a list of vectors`);
+    out.set(
+      layer,
+      list.map((v, i) => {
+        if (!Array.isArray(v) || v.length !== dModel || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+          throw new UserError(
+            'E_VECTORS_FILE',
+            `${file}: layer ${key} vector ${i}: expected ${dModel} finite numbers (the model's d_model), got ${Array.isArray(v) ? `${v.length} entries` : typeof v}`,
+          );
+        }
+        return Float32Array.from(v as number[]);
+      }),
+    );
+  }
+  return out;
+}
