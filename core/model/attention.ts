@@ -2,14 +2,15 @@
 // eager path: rotate_half convention, scores scaled by 1/sqrt(dHead) in float32, additive causal mask).
 import * as tf from '@tensorflow/tfjs-core';
 import type { NeoXConfig } from './config.js';
+import { matMulConst, type Linear } from './linear.js';
 
 /** Attention weights, stored [in, out] so no transpose runs per call. */
 export interface AttentionWeights {
   /** [dModel, 3*dModel], columns reordered at load from HF's per-head [H, 3, dHead] to [3, H, dHead]. */
-  qkvW: tf.Tensor2D;
+  qkvW: Linear;
   qkvB: tf.Tensor1D;
   /** [dModel, dModel] */
-  denseW: tf.Tensor2D;
+  denseW: Linear;
   denseB: tf.Tensor1D;
 }
 
@@ -73,7 +74,7 @@ export function attention(x: tf.Tensor3D, w: AttentionWeights, cfg: NeoXConfig, 
   const [B, n, d] = x.shape;
   const H = cfg.nHeads;
   const dh = cfg.dHead;
-  const qkv = tf.add(tf.matMul(tf.reshape(x, [B * n, d]), w.qkvW), w.qkvB); // [B*n, 3d] as [3, H, dh]
+  const qkv = tf.add(matMulConst(tf.reshape(x, [B * n, d]), w.qkvW), w.qkvB); // [B*n, 3d] as [3, H, dh]
   const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, n, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, n, dh]
   const [q0, k0, v0] = tf.split(qkv, 3, 1);
   const q = rotary(heads(q0!), cfg, ctx);
@@ -84,5 +85,5 @@ export function attention(x: tf.Tensor3D, w: AttentionWeights, cfg: NeoXConfig, 
   const probs = tf.softmax(scaled, -1);
   const z = tf.matMul(probs, tf.reshape(v, [B * H, n, dh])); // [B*H, n, dh]
   const merged = tf.reshape(tf.transpose(tf.reshape(z, [B, H, n, dh]), [0, 2, 1, 3]), [B * n, d]); // [B*n, d]
-  return tf.reshape(tf.add(tf.matMul(merged, w.denseW), w.denseB), [B, n, d]);
+  return tf.reshape(tf.add(matMulConst(merged as tf.Tensor2D, w.denseW), w.denseB), [B, n, d]);
 }

@@ -9,6 +9,7 @@ import { readSafetensorsDir, type FloatTensor } from './safetensors.js';
 import { HfJsonTokenizer } from './tokenizer.js';
 import type { NeoXModel, NeoXWeights } from './neox.js';
 import type { BlockWeights } from './block.js';
+import { linearFrom, type Linear } from './linear.js';
 
 /** Host-side weights (float32, HF layout) before they become tensors: what a worker thread can be sent. */
 export interface HostCheckpoint {
@@ -133,7 +134,7 @@ export function toModel(ck: HostCheckpoint): NeoXModel {
   const zeros = (n: number) => tf.zeros([n]) as tf.Tensor1D;
   const linear = (name: string) => {
     const [out, inn] = get(name).shape as [number, number];
-    return tf.tensor2d(transpose(get(name).data, out, inn), [inn, out]);
+    return linearFrom(tf.tensor2d(transpose(get(name).data, out, inn), [inn, out]));
   };
   const d = cfg.dModel;
   const perm = qkvPermutation(cfg);
@@ -152,7 +153,7 @@ export function toModel(ck: HostCheckpoint): NeoXModel {
       ln1: { w: vec(`${p}input_layernorm.weight`), b: vec(`${p}input_layernorm.bias`) },
       ln2: { w: vec(`${p}post_attention_layernorm.weight`), b: vec(`${p}post_attention_layernorm.bias`) },
       attn: {
-        qkvW: tf.tensor2d(qkvW, [d, 3 * d]),
+        qkvW: linearFrom(tf.tensor2d(qkvW, [d, 3 * d])),
         qkvB: tf.tensor1d(qkvB),
         denseW: linear(`${p}attention.dense.weight`),
         denseB: cfg.attentionBias ? vec(`${p}attention.dense.bias`) : zeros(d),
@@ -165,12 +166,14 @@ export function toModel(ck: HostCheckpoint): NeoXModel {
       },
     });
   }
-  const un = unembedName(cfg, tensors) ?? 'gpt_neox.embed_in.weight';
+  const un = unembedName(cfg, tensors);
+  const embed = linearFrom(tf.tensor2d(get('gpt_neox.embed_in.weight').data, [cfg.dVocab, d]));
   const weights: NeoXWeights = {
-    embed: tf.tensor2d(get('gpt_neox.embed_in.weight').data, [cfg.dVocab, d]),
+    embed,
     blocks,
     lnFinal: { w: vec('gpt_neox.final_layer_norm.weight'), b: vec('gpt_neox.final_layer_norm.bias') },
-    unembed: linear(un),
+    // Tied: the unembedding is the embedding's transpose; share both tensors.
+    unembed: un ? linear(un) : { w: embed.wT, wT: embed.w },
   };
   return { cfg, weights };
 }
@@ -178,10 +181,11 @@ export function toModel(ck: HostCheckpoint): NeoXModel {
 /** Every tensor a model holds, for dispose(). */
 export function modelTensors(model: NeoXModel): tf.Tensor[] {
   const w = model.weights;
-  const out: tf.Tensor[] = [w.embed, w.unembed, w.lnFinal.w, w.lnFinal.b];
+  const lin = (l: Linear) => [l.w, l.wT];
+  const out: tf.Tensor[] = [...lin(w.embed), ...lin(w.unembed), w.lnFinal.w, w.lnFinal.b];
   for (const b of w.blocks) {
-    out.push(b.ln1.w, b.ln1.b, b.ln2.w, b.ln2.b, b.attn.qkvW, b.attn.qkvB, b.attn.denseW, b.attn.denseB);
-    out.push(b.mlp.inW, b.mlp.inB, b.mlp.outW, b.mlp.outB);
+    out.push(b.ln1.w, b.ln1.b, b.ln2.w, b.ln2.b, ...lin(b.attn.qkvW), b.attn.qkvB, ...lin(b.attn.denseW), b.attn.denseB);
+    out.push(...lin(b.mlp.inW), b.mlp.inB, ...lin(b.mlp.outW), b.mlp.outB);
   }
-  return out;
+  return [...new Set(out)]; // tied weights appear twice
 }

@@ -6,15 +6,16 @@ import type { NeoXConfig } from './config.js';
 import { attentionContext } from './attention.js';
 import { block, layerNorm, type BlockWeights, type LayerNormWeights } from './block.js';
 import { UserError } from '../errors.js';
+import { matMulConst, type Linear } from './linear.js';
 
 /** All weights as tfjs tensors, matrices stored [in, out]. */
 export interface NeoXWeights {
-  /** [dVocab, dModel] */
-  embed: tf.Tensor2D;
+  /** w: [dVocab, dModel] (the lookup table), wT: [dModel, dVocab] */
+  embed: Linear;
   blocks: BlockWeights[];
   lnFinal: LayerNormWeights;
-  /** [dModel, dVocab] (the transposed embedding when tied) */
-  unembed: tf.Tensor2D;
+  /** w: [dModel, dVocab] (the transposed embedding when tied) */
+  unembed: Linear;
 }
 
 export interface NeoXModel {
@@ -66,13 +67,13 @@ export function tapDim(tap: Tap, cfg: NeoXConfig): number {
 
 /** Token ids [B, n] -> embeddings [B, n, dModel] by lookup (no gradient needed). */
 export function embedIds(model: NeoXModel, ids: tf.Tensor2D): tf.Tensor3D {
-  return tf.gather(model.weights.embed, ids) as unknown as tf.Tensor3D;
+  return tf.gather(model.weights.embed.w, ids) as unknown as tf.Tensor3D;
 }
 
 /** One-hot tokens [B, n, dVocab] -> embeddings [B, n, dModel]: differentiable in the one-hot (EPO's gradient). */
 export function embedOneHot(model: NeoXModel, oneHot: tf.Tensor3D): tf.Tensor3D {
   const [B, n, V] = oneHot.shape;
-  const e = tf.matMul(tf.reshape(oneHot, [B * n, V]), model.weights.embed); // [B*n, d]
+  const e = matMulConst(tf.reshape(oneHot, [B * n, V]), model.weights.embed); // [B*n, d]
   return tf.reshape(e, [B, n, model.cfg.dModel]);
 }
 
@@ -117,7 +118,7 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
   const finalIn = req.logits === 'last' ? tf.reshape(lastToken(resid), [B, 1, d]) : resid;
   const normed = layerNorm(finalIn as tf.Tensor3D, weights.lnFinal, cfg.lnEps); // [B, n or 1, d]
   const rows = normed.shape[1];
-  const logits = tf.matMul(tf.reshape(normed, [B * rows, d]), weights.unembed); // [B*rows, V]
+  const logits = matMulConst(tf.reshape(normed, [B * rows, d]), weights.unembed); // [B*rows, V]
   return {
     taps,
     logits: req.logits === 'last' ? logits : tf.reshape(logits, [B, n, cfg.dVocab]),
