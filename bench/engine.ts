@@ -1,16 +1,20 @@
 // Engine throughput on a Pythia-70m-shaped random model (d_model 512, 6 layers, 8 heads, vocab 50304, n = 12):
 // forward tokens/s (evaluate) and gradient prompts/s (gradients, k = 512). Prints one JSON object.
-// Usage: tsx bench/engine.ts [--backend wasm] [--batch 64] [--grad-batch 8] [--seconds 20]
+// Usage: tsx bench/engine.ts [--backend wasm] [--threads 1] [--batch 64] [--grad-batch 8] [--seconds 20]
+// --threads N > 1 spreads each batch over N worker threads (PoolEngine), one wasm backend each.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { PoolEngine } from '../core/model/pool-engine.js';
+import type { Engine } from '../core/engine.js';
 import { makeCheckpoint, seededRandom } from '../test/fixtures/make-checkpoint.js';
 
 const { values: args } = parseArgs({
   options: {
     backend: { type: 'string', default: 'wasm' },
+    threads: { type: 'string', default: '1' },
     batch: { type: 'string', default: '64' },
     'grad-batch': { type: 'string', default: '8' },
     seconds: { type: 'string', default: '20' },
@@ -29,7 +33,9 @@ try {
     dModel: 512, nHeads: 8, nLayers: 6, dVocab: 50304, tokenizerVocab: 300, rotaryPct: 0.25,
     parallel: true, dialect: 'classic', dtype: 'F16', seed: 70,
   });
-  const engine = await TfjsEngine.load(dir, { backend: args.backend });
+  const threads = Number(args.threads);
+  const engine: Engine =
+    threads > 1 ? await PoolEngine.load(dir, { threads, backend: args.backend }) : await TfjsEngine.load(dir, { backend: args.backend });
   const loadS = (performance.now() - t0) / 1000;
   const V = engine.shape.dVocab;
   const rand = seededRandom(1);
@@ -54,6 +60,7 @@ try {
     JSON.stringify({
       model: 'pythia-70m-shaped random (d_model 512, 6 layers, 8 heads, d_mlp 2048, vocab 50304)',
       backend: engine.backend,
+      threads,
       node: process.version,
       n,
       load_seconds: +loadS.toFixed(2),

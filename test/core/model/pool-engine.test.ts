@@ -1,0 +1,31 @@
+// Worker threads: a batch spread over two wasm workers gives what one engine gives (within 1e-5 of scale).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { PoolEngine } from '../../../core/model/pool-engine.js';
+import { MODELS, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
+
+describe('the worker-thread pool engine', () => {
+  const golden = readGolden('tiny-fp16');
+  let pool: PoolEngine;
+  beforeAll(async () => {
+    pool = await PoolEngine.load(join(MODELS, 'tiny-fp16'), { threads: 2, backend: 'wasm' });
+  });
+  afterAll(() => pool.dispose());
+
+  it('matches the golden numbers when the batch is split over two workers', async () => {
+    const g = golden.objectives[0]!;
+    const ev = await pool.evaluate(golden.prompts, toObjective(g.objective));
+    expect(scaledMaxDiff(ev.f, g.f)).toBeLessThan(1e-4);
+    expect(scaledMaxDiff(ev.ce, g.ce)).toBeLessThan(1e-4);
+    const gr = await pool.gradients(golden.prompts, golden.lambdas, toObjective(g.objective), 4, { full: true });
+    expect(scaledMaxDiff(gr.grads!, flat(g.grads))).toBeLessThan(1e-4);
+    expect(gr.topk.length).toBe(golden.prompts.length * golden.prompts[0]!.length * 4);
+    const taps = await pool.taps(golden.prompts, ['resid_pre.2', 'logits']);
+    expect(scaledMaxDiff(taps.values['resid_pre.2']!, flat(golden.taps['resid_pre.2']!))).toBeLessThan(1e-4);
+    expect(scaledMaxDiff(taps.values['logits']!, flat(golden.logits_last))).toBeLessThan(1e-4);
+  });
+
+  it('passes a worker-side UserError through with its code', async () => {
+    await expect(pool.taps(golden.prompts, ['resid_pre.9'])).rejects.toMatchObject({ code: 'E_TAP_UNKNOWN' });
+  });
+});
