@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { isUserError } from '../core/errors.js';
 import { registerEpo } from './epo.js';
 import { registerInspect } from './inspect.js';
+import { registerSweep } from './sweep.js';
+import { registerWorker } from './worker.js';
 
 const program = new Command('dreamsweep')
   .description('Fluent dreaming for language models: EPO sweeps, baselines and z-score reports')
@@ -12,6 +14,8 @@ const program = new Command('dreamsweep')
 const registrations: Array<(p: Command) => void> = [
   registerEpo,
   registerInspect,
+  registerSweep,
+  registerWorker,
 ];
 
 for (const register of registrations) register(program);

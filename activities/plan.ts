@@ -1,0 +1,54 @@
+// planSweep: the sweep's first activity. Identifies the model, materialises the vector set, checks the study
+// against the model's shape, stores the plan, and tells the workflow which units are already finished.
+import pLimit from 'p-limit';
+import { UserError } from '../core/errors.js';
+import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
+import { canonicalJson, planUnits, resultKey, sha256, sweepIdOf, type SweepPlan, type Unit } from '../core/sweep/plan.js';
+import type { SweepSpec } from '../core/sweep/spec.js';
+import { jsonBytes, planKey, type ActivityDeps } from './context.js';
+
+export interface PlanSummary {
+  sweepId: string;
+  units: Unit[];
+  /** Ids of units whose result is already in the store. */
+  done: string[];
+}
+
+export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<PlanSummary> {
+  const store = deps.store(spec.storage);
+  const { shape, modelId } = await deps.models.describe(spec.model, spec.storage);
+  const sweepId = sweepIdOf(spec);
+
+  const bad = spec.study.layers.filter((L) => L > shape.nLayers);
+  if (bad.length) {
+    throw new UserError('E_SWEEP_MODEL', `${spec.source}: study.layers ${bad.join(', ')} exceed the model's resid_pre range [0, ${shape.nLayers}] (${spec.model.path})`);
+  }
+  for (const { layer, index } of spec.targets.neurons) {
+    if (layer >= shape.nLayers || index >= shape.dMlp) {
+      throw new UserError('E_SWEEP_MODEL', `${spec.source}: targets.neurons L${layer}.N${index} is outside the model (${shape.nLayers} layers, ${shape.dMlp} neurons each)`);
+    }
+  }
+
+  const vectors: VectorSet =
+    'file' in spec.study.vectors
+      ? readVectorFile(spec.study.vectors.file, shape.dModel)
+      : randomVectorSet(spec.study.layers, spec.study.vectors.count, spec.study.vectors.seed, shape.dModel);
+  const missing = spec.study.layers.filter((L) => !vectors.has(L));
+  if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
+  const vectorsJson = canonicalJson(Object.fromEntries(spec.study.layers.map((L) => [L, vectors.get(L)!.map((v) => Array.from(v))])));
+  const vectorsKey = `vectors/${sha256(vectorsJson).slice(0, 32)}.json`;
+  if (!(await store.exists(vectorsKey))) await store.put(vectorsKey, vectorsJson, { contentType: 'application/json' });
+
+  const counts = new Map(spec.study.layers.map((L) => [L, vectors.get(L)!.length]));
+  const units = planUnits(spec, modelId, vectorsKey, counts);
+  const plan: SweepPlan = { sweepId, spec, modelId, shape, vectorsKey, units };
+  await store.put(planKey(sweepId), jsonBytes(plan), { contentType: 'application/json' });
+
+  const limit = pLimit(16);
+  const finished = await Promise.all(units.map((u) => limit(() => store.exists(resultKey(u)))));
+  return {
+    sweepId,
+    units: units.map(({ spec: _s, ...u }) => u),
+    done: units.filter((_, i) => finished[i]).map((u) => u.id),
+  };
+}

@@ -1,0 +1,240 @@
+// `dreamsweep sweep launch|status|resume|cancel|list`: sweeps on Temporal. With no Temporal address
+// configured (flag, TEMPORAL_ADDRESS, or the sweep file), the embedded default runs the dev server and an
+// in-process worker here, so one machine runs a whole sweep with one command.
+import cliProgress from 'cli-progress';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Command } from 'commander';
+import { UserError } from '../core/errors.js';
+import { sweepIdOf } from '../core/sweep/plan.js';
+import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
+import { connectOrStartEmbedded, type EmbeddedTemporal } from '../infra/embedded.js';
+import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
+import { runWorker } from '../workers/worker.js';
+import type { SweepInput, SweepOutcome, SweepProgress } from '../workflows/sweep.js';
+
+interface Target {
+  temporalAddress?: string;
+  namespace?: string;
+}
+
+interface Session {
+  client: Client;
+  target: TemporalTarget;
+  embedded?: EmbeddedTemporal;
+  close(): Promise<void>;
+}
+
+/** Connects to the configured Temporal, or to (or as) the embedded default. */
+async function openSession(flags: Target, spec?: SweepSpec): Promise<Session> {
+  const address = flags.temporalAddress ?? process.env.TEMPORAL_ADDRESS ?? spec?.temporal.address;
+  const namespace = flags.namespace ?? process.env.TEMPORAL_NAMESPACE ?? spec?.temporal.namespace ?? 'default';
+  let embedded: EmbeddedTemporal | undefined;
+  let target: TemporalTarget;
+  if (address) target = { ...spec?.temporal, address, namespace };
+  else {
+    embedded = await connectOrStartEmbedded();
+    target = { address: embedded.address, namespace: embedded.namespace };
+    if (embedded.owned) process.stderr.write(`dreamsweep: started the embedded Temporal server at ${embedded.address} (UI ${embedded.uiUrl})\n`);
+  }
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...(await temporalConnectionOptions(target)), connectTimeout: 10_000 });
+  } catch (e) {
+    await embedded?.stop();
+    throw new UserError('E_TEMPORAL_CONNECT', `cannot reach Temporal at ${target.address} (${(e as Error).message}); check --temporal-address / TEMPORAL_ADDRESS, or unset them to use the embedded default`);
+  }
+  const client = new Client({ connection, namespace: target.namespace });
+  return {
+    client,
+    target,
+    embedded,
+    close: async () => {
+      await connection.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** An in-process worker on both queues, for the embedded default. */
+function startLocalWorker(session: Session, spec: SweepSpec, backend?: string): { stop(): Promise<void> } {
+  const ctl = new AbortController();
+  const done = runWorker(
+    { temporal: session.target, queues: [spec.temporal.taskQueues.model, spec.temporal.taskQueues.aux], backend, log: () => {} },
+    ctl.signal,
+  );
+  return {
+    stop: async () => {
+      ctl.abort();
+      await done;
+    },
+  };
+}
+
+export function registerSweep(program: Command): void {
+  const sweep = program.command('sweep').description('run sweeps on Temporal: launch, status, resume, cancel, list');
+  const withTarget = (c: Command) =>
+    c
+      .option('--temporal-address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, the sweep file, else the embedded server)')
+      .option('--namespace <ns>', 'Temporal namespace');
+
+  withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
+    .option('--wait', 'stay until the sweep ends, showing progress')
+    .option('--backend <name>', 'backend for the embedded worker')
+    .action(async (file: string, o: Target & { wait?: boolean; backend?: string }) => {
+      const spec = loadSweepFile(file);
+      await startAndMaybeWait(spec, o, o.wait ?? false);
+    });
+
+  withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
+    .option('--wait', 'stay until the sweep ends, showing progress')
+    .option('--backend <name>', 'backend for the embedded worker')
+    .action(async (idOrFile: string, o: Target & { wait?: boolean; backend?: string }) => {
+      if (/\.ya?ml$/i.test(idOrFile)) return startAndMaybeWait(loadSweepFile(idOrFile), o, o.wait ?? false);
+      const session = await openSession(o);
+      let spec: SweepSpec;
+      try {
+        spec = await specOf(session.client, idOrFile);
+      } finally {
+        await session.close();
+      }
+      await startAndMaybeWait(spec, o, o.wait ?? false);
+    });
+
+  withTarget(sweep.command('status <id>').description('live progress per method and layer'))
+    .option('--once', 'print one snapshot and exit')
+    .option('--json', 'print the progress as JSON and exit')
+    .action(async (id: string, o: Target & { once?: boolean; json?: boolean }) => {
+      const session = await openSession(o);
+      try {
+        const handle = session.client.workflow.getHandle(id);
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(await queryProgress(handle), null, 1)}\n`);
+          return;
+        }
+        await watch(handle, !o.once);
+      } finally {
+        await session.close();
+      }
+    });
+
+  withTarget(sweep.command('cancel <id>').description('cancel a sweep; running units checkpoint first'))
+    .action(async (id: string, o: Target) => {
+      const session = await openSession(o);
+      try {
+        await session.client.workflow.getHandle(id).cancel();
+        process.stdout.write(`cancelled ${id}; 'dreamsweep sweep resume ${id}' continues it\n`);
+      } finally {
+        await session.close();
+      }
+    });
+
+  withTarget(sweep.command('list').description('sweeps known to the Temporal server'))
+    .action(async (o: Target) => {
+      const session = await openSession(o);
+      try {
+        for await (const w of session.client.workflow.list({ query: `WorkflowType = 'sweepWorkflow'` })) {
+          process.stdout.write(`${w.workflowId}\t${w.status.name}\t${w.startTime.toISOString()}\n`);
+        }
+      } finally {
+        await session.close();
+      }
+    });
+}
+
+async function startAndMaybeWait(spec: SweepSpec, o: Target & { backend?: string }, wait: boolean): Promise<void> {
+  const session = await openSession(o, spec);
+  const local = session.embedded ? startLocalWorker(session, spec, o.backend) : undefined;
+  try {
+    const sweepId = sweepIdOf(spec);
+    const input: SweepInput = { spec };
+    try {
+      await session.client.workflow.start('sweepWorkflow', {
+        taskQueue: spec.temporal.taskQueues.aux,
+        workflowId: sweepId,
+        args: [input],
+        // A finished or failed sweep may run again (resume): its finished units are found in the store.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      });
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      process.stderr.write(`dreamsweep: sweep ${sweepId} is already running; following it\n`);
+    }
+    process.stdout.write(`${sweepId}\n`);
+    // The embedded default always waits: its server and worker live in this process.
+    if (!wait && !session.embedded) return;
+    const handle = session.client.workflow.getHandle(sweepId);
+    const watching = watch(handle, true);
+    let outcome: SweepOutcome;
+    try {
+      outcome = await handle.result();
+    } catch (e) {
+      await watching.catch(() => {});
+      const cause = (e as { cause?: Error }).cause;
+      throw new UserError('E_SWEEP_FAILED', `sweep ${sweepId} did not finish: ${cause?.message ?? (e as Error).message}`);
+    }
+    await watching;
+    process.stderr.write(`dreamsweep: sweep ${sweepId} finished: ${outcome.ran} units run, ${outcome.cached} already done, of ${outcome.total}\n`);
+    process.stderr.write(`dreamsweep: artifacts in ${spec.storage.uri}\n`);
+  } finally {
+    await local?.stop();
+    await session.close();
+  }
+}
+
+async function queryProgress(handle: ReturnType<Client['workflow']['getHandle']>): Promise<SweepProgress> {
+  return handle.query<SweepProgress>('progress');
+}
+
+/** Progress bars per method and layer, refreshed each second while the sweep runs. */
+async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow: boolean): Promise<void> {
+  const interactive = process.stderr.isTTY && follow;
+  const bars = interactive ? new cliProgress.MultiBar({ format: '{name} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic) : undefined;
+  const rows = new Map<string, cliProgress.SingleBar>();
+  let last = '';
+  try {
+    for (;;) {
+      const desc = await handle.describe();
+      let p: SweepProgress | undefined;
+      try {
+        p = await queryProgress(handle);
+      } catch {
+        // No worker to answer yet (or the sweep is closed): fall back to the status line.
+      }
+      if (p) {
+        for (const g of p.groups) {
+          const name = `${g.method}${g.layer !== undefined ? ` L${g.layer}` : ''}`.padEnd(10);
+          const extra = `${g.running ? `${g.running} running ` : ''}${g.failed ? `${g.failed} failed` : ''}`;
+          if (bars) {
+            let bar = rows.get(name);
+            if (!bar) rows.set(name, (bar = bars.create(g.total, 0, { name, extra })));
+            bar.update(g.done + g.failed, { name, extra });
+          }
+        }
+        const line = `${handle.workflowId}: ${p.status}, ${p.done}/${p.total} units done (${p.ran} run, ${p.cached} already done), ${p.running} running, ${p.failed} failed`;
+        if (!bars && line !== last) process.stderr.write(`${line}\n`);
+        last = line;
+      }
+      if (!follow || desc.status.name !== 'RUNNING') {
+        if (!p) process.stderr.write(`${handle.workflowId}: ${desc.status.name}\n`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  } finally {
+    bars?.stop();
+  }
+}
+
+/** The spec a sweep was started with, from the first event of its latest run. */
+async function specOf(client: Client, sweepId: string): Promise<SweepSpec> {
+  let history;
+  try {
+    history = await client.workflow.getHandle(sweepId).fetchHistory();
+  } catch {
+    throw new UserError('E_SWEEP_UNKNOWN', `no sweep ${sweepId} on this Temporal server; 'dreamsweep sweep list' shows the known ones, or resume from the sweep file`);
+  }
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`sweep ${sweepId}: its start event has no input`);
+  return (defaultPayloadConverter.fromPayload(payload) as SweepInput).spec;
+}

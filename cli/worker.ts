@@ -1,0 +1,49 @@
+// `dreamsweep worker`: a worker process for a cluster (or beside the embedded server). SIGTERM/SIGINT
+// drain it: no new units, in-flight ones get --shutdown-grace to finish, then checkpoint and move on.
+import { Option, type Command } from 'commander';
+import { UserError } from '../core/errors.js';
+import { connectOrStartEmbedded } from '../infra/embedded.js';
+import { runWorker } from '../workers/worker.js';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run a worker that executes sweep units (EPO, baselines, scans, merges)')
+    .option('--temporal-address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, else the embedded server)')
+    .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+    .option('--queues <list>', 'task queues to poll, comma-separated', 'dreamsweep-model,dreamsweep-aux')
+    .option('--concurrency <n>', 'concurrent units per queue', '1')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .option('--shutdown-grace <seconds>', 'seconds in-flight units may run on after SIGTERM before they checkpoint and stop', '10')
+    .option('--api-key-env <var>', 'environment variable holding a Temporal Cloud API key')
+    .action(async (o: { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string }) => {
+      const concurrency = Number(o.concurrency);
+      const grace = Number(o.shutdownGrace);
+      if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError('E_CLI', `--concurrency: expected an integer >= 1, got ${o.concurrency}`);
+      if (!Number.isFinite(grace) || grace < 0) throw new UserError('E_CLI', `--shutdown-grace: expected seconds >= 0, got ${o.shutdownGrace}`);
+      let address = o.temporalAddress ?? process.env.TEMPORAL_ADDRESS;
+      const embedded = address ? undefined : await connectOrStartEmbedded();
+      address ??= embedded!.address;
+      const ctl = new AbortController();
+      const stop = (sig: string) => {
+        process.stderr.write(`dreamsweep worker: ${sig}: draining (grace ${grace}s)\n`);
+        ctl.abort();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      try {
+        await runWorker(
+          {
+            temporal: { address, namespace: o.namespace, apiKeyEnv: o.apiKeyEnv },
+            queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean),
+            concurrency,
+            backend: o.backend,
+            shutdownGraceMs: grace * 1000,
+          },
+          ctl.signal,
+        );
+      } finally {
+        await embedded?.stop();
+      }
+    });
+}

@@ -1,0 +1,126 @@
+// A sweep turned into units of work. Each unit's store key is the hash of everything that determines its
+// result (what it computes, the model's identity, the settings it uses, the version of its output format),
+// so a finished unit is found in the store and never recomputed, whichever sweep asks for it.
+import { createHash } from 'node:crypto';
+import type { ModelShape } from '../engine.js';
+import type { SweepSpec } from './spec.js';
+
+/** Bump a kind's version when its artifacts change meaning or layout: old results are then not reused. */
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 1, 'scan-merge': 1, epo: 1 } as const;
+
+export type EpoTarget =
+  | { kind: 'resid'; layer: number; vector: number }
+  | { kind: 'neuron'; layer: number; index: number }
+  | { kind: 'logit'; token: string; bannedText?: string };
+
+export type UnitSpec =
+  | { kind: 'random'; layer: number }
+  | { kind: 'scan-shard'; shard: number; shards: number }
+  | { kind: 'scan-merge'; shards: number }
+  | { kind: 'epo'; target: EpoTarget; seed: number };
+
+export type Method = 'random' | 'scan' | 'epo' | 'neuron' | 'logit';
+
+/** A unit as the workflow sees it: no parameters, just what it needs to schedule and report. */
+export interface Unit {
+  /** Human-readable and unique within the sweep: `epo/L4/v12/s0`, `random/L4`, `scan/shard-1-of-4`. */
+  id: string;
+  /** Store prefix of the unit's artifacts: `units/<kind>/<hash>`; `<key>/result.json` marks it finished. */
+  key: string;
+  kind: UnitSpec['kind'];
+  method: Method;
+  layer?: number;
+  /** Units that must finish first (ids). */
+  after: string[];
+  queue: 'model' | 'aux';
+}
+
+/** Everything an activity needs to run a unit, stored once per sweep at `sweeps/<id>/plan.json`. */
+export interface SweepPlan {
+  sweepId: string;
+  spec: SweepSpec;
+  modelId: string;
+  shape: ModelShape;
+  /** Store key of the vector set (`{layer: [[d floats]...]}`), named by its content hash. */
+  vectorsKey: string;
+  units: Array<Unit & { spec: UnitSpec }>;
+}
+
+export function resultKey(unit: Pick<Unit, 'key'>): string {
+  return `${unit.key}/result.json`;
+}
+
+/** JSON with sorted keys: equal values give equal text, whatever order fields were written in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export function sha256(text: string | Uint8Array): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A sweep's ID: its name and a hash of its validated spec, so relaunching the same file finds the same sweep. */
+export function sweepIdOf(spec: SweepSpec): string {
+  const { source: _s, temporal: _t, concurrency: _c, ...what } = spec;
+  return `${spec.name}-${sha256(canonicalJson(what)).slice(0, 12)}`;
+}
+
+export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, vectorCounts: Map<number, number>): SweepPlan['units'] {
+  const units: SweepPlan['units'] = [];
+  const n = spec.study.seqLen;
+  const keyOf = (kind: UnitSpec['kind'], what: unknown) =>
+    `units/${kind}/${sha256(canonicalJson({ kind, format: UNIT_FORMAT[kind], modelId, what })).slice(0, 32)}`;
+
+  const random = spec.methods.random;
+  if (random) {
+    for (const layer of spec.study.layers) {
+      const s: UnitSpec = { kind: 'random', layer };
+      const key = keyOf('random', { ...s, seqLen: n, vectorsKey, prompts: random.prompts, seed: random.seed });
+      units.push({ id: `random/L${layer}`, key, kind: 'random', method: 'random', layer, after: [], queue: 'model', spec: s });
+    }
+  }
+
+  const scan = spec.methods.scan;
+  if (scan) {
+    const settings = { seqLen: n, vectorsKey, layers: spec.study.layers, corpus: scan.corpus, textField: scan.textField, tokens: scan.tokens, stride: scan.stride ?? n, top: scan.top, skipBad: scan.skipBad };
+    const shardIds: string[] = [];
+    for (let shard = 0; shard < scan.shards; shard++) {
+      const s: UnitSpec = { kind: 'scan-shard', shard, shards: scan.shards };
+      const id = `scan/shard-${shard + 1}-of-${scan.shards}`;
+      shardIds.push(id);
+      units.push({ id, key: keyOf('scan-shard', { ...s, ...settings }), kind: 'scan-shard', method: 'scan', after: [], queue: 'model', spec: s });
+    }
+    const s: UnitSpec = { kind: 'scan-merge', shards: scan.shards };
+    units.push({ id: 'scan/merge', key: keyOf('scan-merge', { ...s, ...settings }), kind: 'scan-merge', method: 'scan', after: shardIds, queue: 'aux', spec: s });
+  }
+
+  const epo = spec.methods.epo;
+  if (epo) {
+    const { checkpointEvery: _ce, runsPerVector: _r, seeds: _s, ...knobs } = epo;
+    const seeds = epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i);
+    const add = (target: EpoTarget, seed: number, id: string, method: Method, layer?: number) => {
+      const s: UnitSpec = { kind: 'epo', target, seed };
+      const what = { ...s, seqLen: n, knobs, vectorsKey: target.kind === 'resid' ? vectorsKey : undefined };
+      units.push({ id, key: keyOf('epo', what), kind: 'epo', method, layer, after: [], queue: 'model', spec: s });
+    };
+    for (const layer of spec.study.layers) {
+      const count = vectorCounts.get(layer) ?? 0;
+      for (let vector = 0; vector < count; vector++) {
+        for (const seed of seeds) add({ kind: 'resid', layer, vector }, seed, `epo/L${layer}/v${vector}/s${seed}`, 'epo', layer);
+      }
+    }
+    for (const { layer, index } of spec.targets.neurons) {
+      for (const seed of spec.targets.seeds) add({ kind: 'neuron', layer, index }, seed, `neuron/L${layer}.N${index}/s${seed}`, 'neuron', layer);
+    }
+    for (const { token, bannedText } of spec.targets.tokens) {
+      for (const seed of spec.targets.seeds) {
+        add({ kind: 'logit', token, bannedText }, seed, `logit/${JSON.stringify(token)}/s${seed}`, 'logit');
+      }
+    }
+  }
+  return units;
+}

@@ -1,0 +1,56 @@
+// The embedded default: with no Temporal address configured, dreamsweep runs Temporal's dev server itself,
+// its state in a SQLite file under the project's state directory (.dreamsweep/ in the working directory).
+// A second dreamsweep command finds the running one through embedded.json instead of starting another.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { startTemporal } from './servers.js';
+
+export interface EmbeddedTemporal {
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  /** True when this process started the server (and must stop it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export function stateDir(): string {
+  return path.resolve(process.env.DREAMSWEEP_STATE_DIR ?? '.dreamsweep');
+}
+
+async function answers(address: string): Promise<boolean> {
+  try {
+    const c = await Connection.connect({ address, connectTimeout: 1_000 });
+    try {
+      await c.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await c.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+export async function connectOrStartEmbedded(dir = stateDir()): Promise<EmbeddedTemporal> {
+  const marker = path.join(dir, 'embedded.json');
+  if (existsSync(marker)) {
+    const known = JSON.parse(readFileSync(marker, 'utf8')) as { address: string; uiUrl?: string };
+    if (await answers(known.address)) return { ...known, namespace: 'default', owned: false, stop: async () => {} };
+    rmSync(marker, { force: true }); // left by a process that died
+  }
+  mkdirSync(dir, { recursive: true });
+  const server = await startTemporal({ dbFile: path.join(dir, 'temporal.sqlite'), logDir: path.join(dir, 'logs'), ui: true });
+  writeFileSync(marker, JSON.stringify({ address: server.address, uiUrl: server.uiUrl, pid: process.pid }));
+  return {
+    address: server.address,
+    namespace: server.namespace,
+    uiUrl: server.uiUrl,
+    owned: true,
+    stop: async () => {
+      rmSync(marker, { force: true });
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// Models for activities, loaded once per worker process: a local directory is used in place; an s3://
+// prefix is downloaded once into the cache directory (atomically: a half download is never used).
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ModelProvider, ModelSpec, StorageSpec } from '../activities/context.js';
+import type { Engine, ModelShape } from '../core/engine.js';
+import { UserError } from '../core/errors.js';
+import { parseNeoXConfig } from '../core/model/config.js';
+import { modelIdentity } from '../core/model/identity.js';
+import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { openStore } from '../core/store/index.js';
+import { sha256 } from '../core/sweep/plan.js';
+import { cacheDir } from '../infra/binaries.js';
+
+export function createModelCache(options: { backend?: string; log?: (line: string) => void } = {}): ModelProvider & { loaded(): string[] } {
+  const dirs = new Map<string, Promise<string>>();
+  const engines = new Map<string, Promise<Engine>>();
+  const log = options.log ?? (() => {});
+
+  const dir = (model: ModelSpec, storage: StorageSpec): Promise<string> => {
+    let p = dirs.get(model.path);
+    if (!p) {
+      p = model.path.startsWith('s3://') ? download(model.path, storage, log) : Promise.resolve(path.resolve(model.path));
+      dirs.set(model.path, p);
+      p.catch(() => dirs.delete(model.path));
+    }
+    return p;
+  };
+
+  return {
+    dir,
+    async engine(model, storage) {
+      // The worker's --backend wins over the sweep file's: the operator knows the hardware.
+      const backend = options.backend ?? model.backend;
+      const key = `${model.path}|${backend ?? ''}`;
+      let p = engines.get(key);
+      if (!p) {
+        p = dir(model, storage).then(async (d) => {
+          const e = await TfjsEngine.load(d, { backend });
+          log(`loaded ${model.path} on ${e.backend}`);
+          return e;
+        });
+        engines.set(key, p);
+        p.catch(() => engines.delete(key));
+      }
+      return p;
+    },
+    async describe(model, storage): Promise<{ shape: ModelShape; modelId: string }> {
+      const d = await dir(model, storage);
+      const configPath = path.join(d, 'config.json');
+      if (!existsSync(configPath)) throw new UserError('E_MODEL_MISSING_FILE', `${configPath}: file not found; is ${model.path} a Hugging Face model directory?`);
+      const cfg = parseNeoXConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
+      return { shape: { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab }, modelId: modelIdentity(d) };
+    },
+    loaded: () => [...engines.keys()],
+  };
+}
+
+async function download(uri: string, storage: StorageSpec, log: (line: string) => void): Promise<string> {
+  const target = path.join(cacheDir(), 'models', sha256(uri).slice(0, 24));
+  if (existsSync(path.join(target, '.complete'))) return target;
+  const store = openStore(uri, { endpoint: storage.endpoint, region: storage.region, forcePathStyle: storage.forcePathStyle });
+  const keys = (await store.list('')).filter((k) => !k.includes('/'));
+  if (!keys.includes('config.json')) throw new UserError('E_MODEL_MISSING_FILE', `${uri}/config.json: not found; is ${uri} a Hugging Face model prefix?`);
+  const scratch = `${target}.part-${process.pid}`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  log(`downloading ${uri} (${keys.length} files) to ${target}`);
+  for (const key of keys) {
+    const bytes = await store.get(key);
+    writeFileSync(path.join(scratch, key), bytes!);
+  }
+  writeFileSync(path.join(scratch, '.complete'), uri);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(path.dirname(target), { recursive: true });
+  renameSync(scratch, target);
+  return target;
+}

@@ -1,0 +1,74 @@
+// A dreamsweep worker process: polls the model and/or aux task queues, hosts the activities with a model
+// cache, and shuts down gracefully on SIGTERM/SIGINT: in-flight units are cancelled after the grace
+// period, checkpoint, and are retried (resuming) on another worker.
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { StorageSpec } from '../activities/context.js';
+import { openStore, type ArtifactStore } from '../core/store/index.js';
+import { createModelCache } from './model-cache.js';
+import { temporalConnectionOptions, type TemporalTarget } from './connection.js';
+
+export interface WorkerOptions {
+  temporal: TemporalTarget;
+  /** Task queues to poll: the model queue (EPO, baselines, scans) and/or the aux queue (plans, merges). */
+  queues: string[];
+  /** Concurrent activities per queue. wasm is single-threaded: more than 1 only interleaves. */
+  concurrency?: number;
+  backend?: string;
+  /** How long in-flight units may run on after a shutdown signal before they are cancelled (and checkpoint). */
+  shutdownGraceMs?: number;
+  logLevel?: LogLevel;
+  log?: (line: string) => void;
+}
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let runtimeInstalled = false;
+
+/** Runs until `signal` aborts (or SIGTERM/SIGINT when `handleSignals`), then drains and returns. */
+export async function runWorker(options: WorkerOptions, signal?: AbortSignal): Promise<void> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger(options.logLevel ?? 'WARN'), shutdownSignals: [] });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect(await temporalConnectionOptions(options.temporal));
+  const stores = new Map<string, ArtifactStore>();
+  const models = createModelCache({ backend: options.backend, log });
+  const activities = createActivities({
+    store: (s: StorageSpec) => {
+      const key = JSON.stringify(s);
+      let st = stores.get(key);
+      if (!st) stores.set(key, (st = openStore(s.uri, { endpoint: s.endpoint, region: s.region, forcePathStyle: s.forcePathStyle })));
+      return st;
+    },
+    models,
+    workerName: `${hostname()}:${process.pid}`,
+  });
+  const grace = options.shutdownGraceMs ?? 10_000;
+  try {
+    const workers = await Promise.all(
+      options.queues.map((taskQueue) =>
+        Worker.create({
+          connection,
+          namespace: options.temporal.namespace,
+          taskQueue,
+          workflowsPath: WORKFLOWS_PATH,
+          activities,
+          maxConcurrentActivityTaskExecutions: options.concurrency ?? 1,
+          shutdownGraceTime: grace,
+        }),
+      ),
+    );
+    log(`worker ${hostname()}:${process.pid} polling ${options.queues.join(', ')} on ${options.temporal.address ?? 'the embedded server'}`);
+    const stop = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop();
+    await Promise.all(workers.map((w) => w.run()));
+    log(`worker ${process.pid} stopped`);
+  } finally {
+    await connection.close();
+  }
+}
