@@ -1,0 +1,302 @@
+// The dataset scan (paper section 5, method 2): every n-token window of a corpus, one forward pass per batch
+// for all (layer, vector) pairs at once; keeps the top K windows per pair, exact running statistics of the
+// alignment and the windows' cross-entropy; stops at a token budget; checkpoints and resumes; results of
+// shards merge into exactly the result of one scan over all of them.
+import { resolve } from 'node:path';
+import type { TapValues, Tokenizer } from '../engine.js';
+import { UserError } from '../errors.js';
+import { DEFAULT_TEXT_FIELD, type Shard } from './read.js';
+import {
+  canonicalShard,
+  canonicalShards,
+  SCAN_CHECKPOINT_FORMAT,
+  SCAN_RESULT_FORMAT,
+  SCAN_VERSION,
+  scanConfig,
+  ScanState,
+  type ScanCheckpoint,
+  type ScanResult,
+  type ScanTarget,
+} from './result.js';
+import { isRemote, type CorpusStore } from './source.js';
+import { checkWindowOptions, corpusWindows, type ScanPosition, type TokenWindow } from './windows.js';
+
+/** A batch of windows [B][n] -> raw taps at the last token and the windows' CE; `engine.taps` fits. */
+export type ScanEvaluator = (ids: number[][], names: string[]) => Promise<TapValues>;
+
+export type ScanEvent =
+  | { type: 'batch'; windows: number; tokens: number; documents: number; skipped: number; position: ScanPosition; shards: number }
+  | { type: 'checkpoint'; windows: number; tokens: number; position: ScanPosition }
+  | { type: 'done'; windows: number; tokens: number; stoppedBy: 'end' | 'budget' };
+
+export interface ScanOptions {
+  /** Files or byte ranges in scan order (resolveShards gives a sorted list). Local paths are made absolute. */
+  shards: ReadonlyArray<Shard | string>;
+  tokenizer: Pick<Tokenizer, 'encode' | 'decode'>;
+  evaluate: ScanEvaluator;
+  /** Layers and their unit vectors; empty for a CE-only scan. */
+  targets: readonly ScanTarget[];
+  /** Tokens per window (the paper: 12). */
+  n: number;
+  /** Default n. */
+  stride?: number;
+  /** Windows kept per (layer, vector). Default 64. */
+  k?: number;
+  /** Windows per forward pass. Default 64. */
+  batchSize?: number;
+  /** Stop before the windows' tokens (windows * n) would exceed this. Default: no limit. */
+  tokenBudget?: number;
+  textField?: string;
+  skipBad?: boolean;
+  store?: CorpusStore;
+  /** Continue from this checkpoint (same shards, budget and config). */
+  resume?: ScanCheckpoint;
+  /** Call onCheckpoint every this many batches. Default 0 (never). */
+  checkpointEvery?: number;
+  onCheckpoint?: (checkpoint: ScanCheckpoint) => Promise<void> | void;
+  onEvent?: (event: ScanEvent) => void;
+  /** Checked between batches. */
+  signal?: AbortSignal;
+  /** A scan that evaluates no window returns an empty result instead of E_CORPUS_EMPTY (for byte-range shards). */
+  allowEmpty?: boolean;
+}
+
+export const SCAN_DEFAULTS = { k: 64, batchSize: 64 } as const;
+
+/** Why: the one entry point the scan activity and the CLI call. */
+export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
+  const n = options.n;
+  const stride = options.stride ?? n;
+  const k = options.k ?? SCAN_DEFAULTS.k;
+  const batchSize = options.batchSize ?? SCAN_DEFAULTS.batchSize;
+  checkWindowOptions(n, stride);
+  checkPositiveInt('k', k, 0);
+  checkPositiveInt('batchSize', batchSize, 1);
+  if (options.tokenBudget !== undefined) checkPositiveInt('tokenBudget', options.tokenBudget, 0);
+  const targets = checkTargets(options.targets);
+  const shards = options.shards.map(normaliseShard);
+  canonicalShards(shards); // rejects overlapping ranges up front
+  const config = scanConfig(
+    { n, stride, k, textField: options.textField ?? DEFAULT_TEXT_FIELD, skipBad: options.skipBad ?? false },
+    targets,
+  );
+  const tokenBudget = options.tokenBudget ?? null;
+  const resume = options.resume;
+  if (resume) checkResume(resume, shards, tokenBudget, config);
+  const state = new ScanState(config, resume?.partial);
+  let position: ScanPosition = resume?.position ?? { shard: 0, byteOffset: (shards[0]?.start ?? 0), window: 0 };
+
+  const windows = corpusWindows(shards, options.tokenizer, {
+    n,
+    stride,
+    textField: config.textField,
+    skipBad: config.skipBad,
+    skips: state.skips,
+    ...(options.store ? { store: options.store } : {}),
+    ...(resume ? { from: resume.position } : {}),
+    onDocument: (tokens) => {
+      state.documents++;
+      state.documentTokens += tokens;
+    },
+  });
+  const names = [...new Set(targets.map((t) => `resid_pre.${t.layer}`))];
+  const checkpoint = (): ScanCheckpoint => ({
+    format: SCAN_CHECKPOINT_FORMAT,
+    version: SCAN_VERSION,
+    shards: shards.map(canonicalShard),
+    tokenBudget,
+    position,
+    partial: state.toResult(shards, null, (ids) => options.tokenizer.decode(ids)),
+  });
+
+  let stoppedBy: 'end' | 'budget' | undefined;
+  let batches = 0;
+  try {
+    while (!stoppedBy) {
+      options.signal?.throwIfAborted();
+      // 1. Collect a batch, stopping at the budget or the corpus's end.
+      const batch: TokenWindow[] = [];
+      while (batch.length < batchSize) {
+        if (tokenBudget !== null && (state.windows + batch.length + 1) * n > tokenBudget) {
+          stoppedBy = 'budget';
+          break;
+        }
+        const next = await windows.next();
+        if (next.done) {
+          stoppedBy = 'end';
+          break;
+        }
+        batch.push(next.value);
+      }
+      if (batch.length === 0) break;
+      // 2. One forward pass; 3. alignments, statistics and top-K for every pair.
+      const taps = await options.evaluate(batch.map((w) => w.ids), names);
+      accumulate(state, targets, batch, taps);
+      state.windows += batch.length;
+      state.tokens += batch.length * n;
+      position = batch[batch.length - 1]!.next;
+      batches++;
+      options.onEvent?.({
+        type: 'batch',
+        windows: state.windows,
+        tokens: state.tokens,
+        documents: state.documents,
+        skipped: state.skips.count,
+        position,
+        shards: shards.length,
+      });
+      // 4. Checkpoint.
+      if (!stoppedBy && options.checkpointEvery && options.onCheckpoint && batches % options.checkpointEvery === 0) {
+        await options.onCheckpoint(checkpoint());
+        options.onEvent?.({ type: 'checkpoint', windows: state.windows, tokens: state.tokens, position });
+      }
+    }
+  } finally {
+    await windows.return(undefined);
+  }
+
+  if (state.windows === 0 && !options.allowEmpty) throw emptyCorpus(state, n, shards.length);
+  options.onEvent?.({ type: 'done', windows: state.windows, tokens: state.tokens, stoppedBy: stoppedBy ?? 'end' });
+  return state.toResult(shards, stoppedBy ?? 'end', (ids) => options.tokenizer.decode(ids));
+}
+
+/**
+ * Why: combines shard results into exactly what one scan over all the shards gives (every shard read to its
+ * end): counts add, exact sums add, top-K lists merge under the same total order, shards are listed sorted.
+ */
+export function mergeScanResults(results: readonly ScanResult[]): ScanResult {
+  if (results.length === 0) throw new UserError('E_SCAN_MERGE_MISMATCH', 'merge: no scan results given');
+  for (const r of results) {
+    if (r.format !== SCAN_RESULT_FORMAT || r.version !== SCAN_VERSION) {
+      throw new UserError('E_SCAN_MERGE_MISMATCH', `merge: expected ${SCAN_RESULT_FORMAT} version ${SCAN_VERSION}, got ${r.format} version ${r.version}`);
+    }
+  }
+  const config = results[0]!.config;
+  const key = JSON.stringify(config);
+  const state = new ScanState(config);
+  for (const [i, r] of results.entries()) {
+    if (JSON.stringify(r.config) !== key) {
+      throw new UserError(
+        'E_SCAN_MERGE_MISMATCH',
+        `merge: result ${i} was scanned with ${JSON.stringify(r.config)}, result 0 with ${key}; only scans with equal n, stride, k, text field, skipBad and vectors merge`,
+      );
+    }
+    state.merge(new ScanState(config, r));
+  }
+  const stoppedBy = results.some((r) => r.stoppedBy === 'budget') ? 'budget' : 'end';
+  return state.toResult(
+    results.flatMap((r) => r.shards),
+    stoppedBy,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers.
+
+/**
+ * Alignment a = ((x - mean(x)) / std(x)) . v for each row x (the residual at the last token) and each vector
+ * v of that layer, std unbiased (n - 1) as in the reference; computed as (x.v - mean(x) sum(v)) / std(x) in
+ * float64.
+ */
+function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: TokenWindow[], taps: TapValues): void {
+  const B = batch.length;
+  if (taps.ce.length !== B) throw new Error(`scan: the evaluator returned ${taps.ce.length} CE values for ${B} windows`);
+  for (let b = 0; b < B; b++) {
+    const ce = taps.ce[b]!;
+    if (!Number.isFinite(ce)) throw new Error(`scan: the evaluator returned CE ${ce} for window ${JSON.stringify(batch[b]!.source)}`);
+    state.ce.add(ce);
+  }
+  let pair = 0;
+  for (const t of targets) {
+    const name = `resid_pre.${t.layer}`;
+    const values = taps.values[name];
+    const d = taps.dims[name];
+    if (!values || d === undefined) throw new Error(`scan: the evaluator returned no "${name}" tap`);
+    if (values.length !== B * d) throw new Error(`scan: "${name}" has ${values.length} values, expected ${B} x ${d}`);
+    if (t.vectors[0] && t.vectors[0].length !== d) {
+      throw new UserError('E_SCAN_OPTIONS', `layer ${t.layer}: vectors have length ${t.vectors[0].length}, but the model's ${name} has ${d}`);
+    }
+    const sumV = t.vectors.map((v) => v.reduce((s, x) => s + x, 0));
+    for (let b = 0; b < B; b++) {
+      const row = values.subarray(b * d, (b + 1) * d); // [dModel]
+      let s = 0;
+      for (let i = 0; i < d; i++) s += row[i]!;
+      const mean = s / d;
+      let ss = 0;
+      for (let i = 0; i < d; i++) ss += (row[i]! - mean) ** 2;
+      const std = Math.sqrt(ss / (d - 1));
+      if (!(std > 0) || !Number.isFinite(std)) {
+        throw new Error(`scan: ${name} at window ${JSON.stringify(batch[b]!.source)} has std ${std}; the residual must vary`);
+      }
+      for (let j = 0; j < t.vectors.length; j++) {
+        const v = t.vectors[j]!;
+        let dot = 0;
+        for (let i = 0; i < d; i++) dot += row[i]! * v[i]!;
+        const alignment = (dot - mean * sumV[j]!) / std;
+        const p = state.pairs[pair + j]!;
+        p.moments.add(alignment);
+        if (p.top.mightAccept(alignment)) {
+          const w = batch[b]!;
+          p.top.offer({ ids: w.ids, alignment, ce: taps.ce[b]!, source: w.source });
+        }
+      }
+    }
+    pair += t.vectors.length;
+  }
+}
+
+function normaliseShard(s: Shard | string): Shard {
+  const shard = typeof s === 'string' ? { uri: s } : s;
+  const uri = isRemote(shard.uri) ? shard.uri : resolve(shard.uri);
+  for (const key of ['start', 'end'] as const) {
+    const v = shard[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
+      throw new UserError('E_SCAN_OPTIONS', `shard ${shard.uri}: ${key}: expected a non-negative integer byte offset, got ${v}`);
+    }
+  }
+  if (shard.end !== undefined && shard.end < (shard.start ?? 0)) {
+    throw new UserError('E_SCAN_OPTIONS', `shard ${shard.uri}: end ${shard.end} is before start ${shard.start ?? 0}`);
+  }
+  return canonicalShard({ ...shard, uri });
+}
+
+function checkPositiveInt(name: string, v: number, min: number): void {
+  if (!Number.isSafeInteger(v) || v < min) throw new UserError('E_SCAN_OPTIONS', `${name}: expected an integer >= ${min}, got ${v}`);
+}
+
+function checkTargets(targets: readonly ScanTarget[]): readonly ScanTarget[] {
+  for (const t of targets) {
+    if (!Number.isInteger(t.layer) || t.layer < 0) throw new UserError('E_SCAN_OPTIONS', `target layer: expected an integer >= 0, got ${t.layer}`);
+    const d = t.vectors[0]?.length;
+    for (const [j, v] of t.vectors.entries()) {
+      if (v.length !== d || d < 2) {
+        throw new UserError('E_SCAN_OPTIONS', `layer ${t.layer} vector ${j}: expected length ${d} like vector 0 (at least 2), got ${v.length}`);
+      }
+    }
+  }
+  return targets;
+}
+
+function checkResume(resume: ScanCheckpoint, shards: Shard[], tokenBudget: number | null, config: ScanResult['config']): void {
+  const problem =
+    resume.format !== SCAN_CHECKPOINT_FORMAT || resume.version !== SCAN_VERSION
+      ? `expected ${SCAN_CHECKPOINT_FORMAT} version ${SCAN_VERSION}, got ${resume.format} version ${resume.version}`
+      : JSON.stringify(resume.shards) !== JSON.stringify(shards.map(canonicalShard))
+        ? 'its shards differ from this scan\'s'
+        : resume.tokenBudget !== tokenBudget
+          ? `its token budget ${resume.tokenBudget} differs from ${tokenBudget}`
+          : JSON.stringify(resume.partial.config) !== JSON.stringify(config)
+            ? `it was scanned with ${JSON.stringify(resume.partial.config)}, this scan uses ${JSON.stringify(config)}`
+            : undefined;
+  if (problem) throw new UserError('E_SCAN_RESUME_MISMATCH', `resume: the checkpoint does not belong to this scan: ${problem}; start afresh or pass the same options`);
+}
+
+function emptyCorpus(state: ScanState, n: number, shards: number): UserError {
+  const skipped = state.skips.count ? ` (${state.skips.count} bad lines or files skipped)` : '';
+  return new UserError(
+    'E_CORPUS_EMPTY',
+    state.documents === 0
+      ? `corpus: ${shards} file(s) hold no documents${skipped}; check the paths and the text field`
+      : `corpus: ${state.documents} document(s)${skipped}, none with at least n = ${n} tokens; use a shorter n or a larger corpus`,
+  );
+}
