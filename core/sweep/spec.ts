@@ -1,0 +1,537 @@
+// The sweep file: a YAML description of one study (model, layers, vectors, methods, targets, storage,
+// Temporal, concurrency, report), validated in full with every problem located at FILE:LINE:COL.
+// The schema below is the reference; docs/sweep-file.md explains each field.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { EPO_DEFAULTS, resolveEpoConfig } from '../epo/config.js';
+import { UserError, isUserError } from '../errors.js';
+import { formatPath, locate, problemMessage, want, zodProblems, type Problem, type SweepIssue } from './issues.js';
+
+export type { SweepIssue } from './issues.js';
+
+export interface SweepSpec {
+  /** [a-z0-9-], used in IDs. */
+  name: string;
+  /** path: an absolute local directory or s3://bucket/prefix. */
+  model: { path: string; engine: 'tfjs'; backend?: 'wasm' | 'cpu' | 'webgpu' | 'tensorflow' };
+  study: {
+    /** Non-empty, distinct, ascending, >= 0. */
+    layers: number[];
+    /** Random unit directions (count per layer, seeded), or a vectors file (absolute). */
+    vectors: { count: number; seed: number } | { file: string };
+    seqLen: number;
+  };
+  methods: {
+    random?: { prompts: number; seed: number; batchSize: number };
+    /** corpus: absolute paths, globs or s3:// URIs. */
+    scan?: { corpus: string[]; textField: string; tokens: number; stride?: number; top: number; shards: number; batchSize: number; skipBad: boolean };
+    epo?: EpoMethod;
+  };
+  /** Neurons and tokens to dream on with EPO besides residual directions (paper Tables 2, 3, 5). */
+  targets: { neurons: Array<{ layer: number; index: number }>; tokens: Array<{ token: string; bannedText?: string }>; seeds: number[] };
+  /** uri: an absolute local directory or s3://bucket/prefix. */
+  storage: { uri: string; endpoint?: string; region?: string; forcePathStyle: boolean };
+  /** TLS fields are absolute file paths; apiKeyEnv names the environment variable that holds an API key. */
+  temporal: {
+    address?: string;
+    namespace: string;
+    taskQueues: { model: string; aux: string };
+    tls?: { serverName?: string; serverRootCACertificate?: string; clientCert?: string; clientKey?: string };
+    apiKeyEnv?: string;
+  };
+  concurrency: { units: number; perWorker?: number };
+  report: { ceThreshold: number; slack: number[] };
+  /** Absolute path of the file it came from. */
+  source: string;
+}
+
+/** EPO's knobs as a sweep sets them; seqLen comes from study.seqLen and each run's seed from `seeds`. */
+export interface EpoMethod {
+  runsPerVector: number;
+  /** Always filled in by parsing: as given (runsPerVector entries), else 0..runsPerVector-1. */
+  seeds?: number[];
+  iters: number;
+  population: number;
+  children: number;
+  topk: number;
+  lambdaMin: number;
+  lambdaMax: number;
+  restartEvery: number;
+  restartLambdaMin: number;
+  restartLambdaMax: number;
+  batchSize: number;
+  checkpointEvery: number;
+  bannedText?: string;
+  retokenize: boolean;
+}
+
+/** Why: one code for every problem with a sweep file; `issues` lets tools and tests read them without parsing text. */
+export class SweepFileError extends UserError {
+  readonly issues: SweepIssue[];
+  constructor(issues: SweepIssue[], options?: { cause?: unknown }) {
+    issues = [...issues].sort((a, b) => a.line - b.line || a.col - b.col);
+    super('E_SWEEP_FILE', issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'), options);
+    this.issues = issues;
+  }
+}
+
+/** Reads and validates a sweep file; relative paths in it resolve against its directory. */
+export function loadSweepFile(file: string): SweepSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new SweepFileError([{ file, line: 1, col: 1, path: '', message: `cannot read the sweep file (${why}); check the path` }], { cause: e });
+  }
+  return parseSweep(text, file);
+}
+
+/** Validates sweep-file text; `file` names it in errors and anchors its relative paths. */
+export function parseSweep(text: string, file: string): SweepSpec {
+  const source = path.resolve(file);
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, merge: true, uniqueKeys: true });
+  const at = (line: number, col: number, p: string, message: string): SweepIssue => ({ file, line, col, path: p, message });
+
+  if (doc.errors.length > 0) {
+    throw new SweepFileError(
+      doc.errors.map((e) => {
+        const { line, col } = lc.linePos(e.pos[0]);
+        const fix = e.code === 'MULTIPLE_DOCS' ? 'a sweep file is one YAML document; remove the `---` separator' : 'fix the YAML at this spot';
+        return at(line, col, '', `YAML syntax error: ${e.message.split('\n')[0]} (${e.code}); ${fix}`);
+      }),
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    throw new SweepFileError([at(1, 1, '', `YAML error: ${(e as Error).message}`)], { cause: e });
+  }
+
+  const fail = (problems: Problem[]) =>
+    new SweepFileError(
+      problems.map((p) => {
+        const { line, col } = locate(doc, lc, p.path, p.at);
+        return at(line, col, formatPath(p.path) || '(top level)', problemMessage(p, raw));
+      }),
+    );
+
+  if (doc.contents === null) {
+    throw new SweepFileError([at(1, 1, '(top level)', 'expected a mapping of sweep settings, got an empty file; start from sweeps/smoke.yaml')]);
+  }
+  const parsed = sweepSchema.safeParse(raw);
+  if (!parsed.success) throw fail(zodProblems(sweepSchema, parsed.error.issues));
+  const problems: Problem[] = [];
+  const spec = build(parsed.data, source, problems);
+  if (problems.length > 0) throw fail(problems);
+  return spec;
+}
+
+// --- schema ------------------------------------------------------------------------------------------------
+
+const D = EPO_DEFAULTS;
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function int(min: number, hint?: string, max?: number) {
+  const e = want(max === undefined ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`, hint);
+  const s = z.number(e).int(e).min(min, e);
+  return max === undefined ? s : s.max(max, e);
+}
+
+/** A finite number >= min (> min when `above`). */
+function num(min: number, hint?: string, above = false) {
+  const e = want(`a number ${above ? '>' : '>='} ${min}`, hint);
+  return above ? z.number(e).gt(min, e) : z.number(e).min(min, e);
+}
+
+const text = (expected: string, hint?: string) => z.string(want(expected, hint)).min(1, want(expected, hint));
+const bool = (hint?: string) => z.boolean(want('true or false', hint));
+
+/** Strict: an unknown key is an error (with a "did you mean"). */
+function obj<T extends z.core.$ZodLooseShape>(shape: T, expected: string, hint?: string) {
+  return z.strictObject(shape, want(expected, hint));
+}
+
+/** Why: YAML's `random:` with nothing after it means "on, with defaults". */
+const section = <T extends z.ZodType>(s: T) => z.preprocess((v) => (v === null ? {} : v), s).optional();
+
+/** A local path (relative to the sweep file) or s3://bucket/prefix; other URL schemes are mistakes. */
+function location(expected: string, hint: string) {
+  return text(expected, hint).superRefine((v, ctx) => {
+    const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(v)?.[1];
+    if (scheme === undefined) return;
+    if (scheme !== 's3') {
+      ctx.addIssue({ code: 'custom', message: want(expected, `only local paths and s3:// URIs are supported, not ${scheme}://`).error });
+      return;
+    }
+    const bucket = v.slice(5).split('/')[0]!;
+    if (!S3_BUCKET.test(bucket)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: want(expected, `bucket ${JSON.stringify(bucket)} is not a valid S3 bucket name (3-63 of a-z 0-9 . -, starting and ending with a letter or digit)`).error,
+      });
+    }
+  });
+}
+
+/** Why: duplicates would make two units with one ID; report the repeat, not the first. */
+function distinct(what: string) {
+  return (list: unknown[], ctx: z.RefinementCtx) => {
+    const seen = new Map<string, number>();
+    list.forEach((v, i) => {
+      const k = JSON.stringify(v);
+      const first = seen.get(k);
+      if (first === undefined) seen.set(k, i);
+      else ctx.addIssue({ code: 'custom', path: [i], message: want(`each ${what} once`, `remove this repeat of item [${first}]`).error });
+    });
+  };
+}
+
+/** 100000000, "100_000_000", "100M", "1.5k": a whole count of tokens. */
+function parseCount(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const m = /^\s*(\d[\d_]*(?:\.\d+)?)\s*([kmgbt]?)\s*$/i.exec(v);
+  if (!m) return v;
+  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9, b: 1e9, t: 1e12 }[m[2]!.toLowerCase() as 'k'];
+  return Math.round(Number(m[1]!.replace(/_/g, '')) * scale * 1e6) / 1e6;
+}
+const count = (hint: string) =>
+  z.preprocess(parseCount, z.number(want('a whole count such as 100000000, "100M" or "1.5k"', hint)).int(want('a whole count such as 100000000, "100M" or "1.5k"', hint)).min(1, want('a count >= 1', hint)));
+
+const modelSchema = obj(
+  {
+    path: location('a local model directory or s3://bucket/prefix', 'point it at a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json)'),
+    engine: z.literal('tfjs', want('"tfjs"', 'tfjs is the only engine so far; omit the key')).default('tfjs'),
+    backend: z.enum(['wasm', 'cpu', 'webgpu', 'tensorflow'], want('one of wasm, cpu, webgpu, tensorflow', 'omit it to let each worker choose')).optional(),
+  },
+  'a mapping with the model path',
+  'add `model: { path: ./models/pythia-70m }` (a local directory or s3://bucket/prefix)',
+);
+
+const vectorsSchema = obj(
+  {
+    count: int(1, 'random unit directions per layer, e.g. 50').optional(),
+    seed: int(0, 'any whole number >= 0').optional(),
+    file: location('a vectors JSON file path', 'a JSON file of { "<layer>": [[...d_model numbers], ...] }').optional(),
+  },
+  'a mapping with count (and seed), or file',
+  'write `vectors: { count: 50, seed: 0 }` or `vectors: { file: vectors.json }`',
+).superRefine((v, ctx) => {
+  if (v.count === undefined && v.file === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['count'], message: want('count (random directions) or file', 'add `count: 50` or `file: vectors.json`').error });
+  } else if (v.count !== undefined && v.file !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['file'], message: want('either count or file, not both', 'remove file to use random directions, or count to use the file').error });
+  } else if (v.file !== undefined && v.seed !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['seed'], message: want('no seed with a vectors file', 'seed only applies to random directions (count); remove it').error });
+  }
+});
+
+const studySchema = obj(
+  {
+    layers: z
+      .array(int(0, 'a layer is the block whose input (resid_pre) is read: 0..n_layers'), want('a list of layer numbers', 'e.g. `layers: [4, 8, 12]`'))
+      .min(1, want('at least one layer', 'e.g. `layers: [4, 8, 12]`'))
+      .superRefine(distinct('layer')),
+    vectors: vectorsSchema,
+    seqLen: int(2, 'prompt and window length in tokens; cross-entropy needs at least two (the paper: 12)').default(12),
+  },
+  'a mapping with layers and vectors',
+  'add `study: { layers: [4, 8], vectors: { count: 50, seed: 0 } }`',
+);
+
+const randomSchema = obj(
+  {
+    prompts: int(1, 'the paper uses 1024').default(1024),
+    seed: int(0).default(0),
+    batchSize: int(1, 'prompts per engine call').default(64),
+  },
+  'a mapping (or nothing, for defaults)',
+  'write `random: {}` for the defaults',
+);
+
+const scanSchema = obj(
+  {
+    corpus: z.union(
+      [
+        location('a corpus path, glob or s3:// URI', 'e.g. data/*.jsonl.zst'),
+        z.array(location('a corpus path, glob or s3:// URI', 'e.g. data/*.jsonl.zst')).min(1, want('at least one corpus path', 'list one or more files, globs or s3:// URIs')),
+      ],
+      want('a corpus path, glob or s3:// URI, or a list of them', 'e.g. `corpus: data/*.jsonl.zst`'),
+    ),
+    textField: text('a JSON field name', 'the field of each .jsonl record that holds its text').default('text'),
+    tokens: count('how many corpus tokens to scan, e.g. `tokens: 100M`'),
+    stride: int(1, 'tokens between window starts; omit for seqLen (non-overlapping windows)').optional(),
+    top: int(1, 'best windows kept per (layer, vector)').default(16),
+    shards: int(1, 'the scan splits into this many units').default(1),
+    batchSize: int(1, 'windows per engine call').default(64),
+    skipBad: bool('true skips undecodable records and files (and counts them) instead of failing').default(false),
+  },
+  'a mapping with corpus and tokens',
+  'e.g. `scan: { corpus: data/*.jsonl.zst, tokens: 100M }`',
+);
+
+const lambda = (d: number, what: string) => num(0, `${what}; the default is ${d}`).default(d);
+
+const epoSchema = obj(
+  {
+    runsPerVector: int(1, 'EPO runs per (layer, vector); the paper uses 1').default(1),
+    seeds: z.array(int(0), want('a list of seeds', 'one seed per run, e.g. `seeds: [0, 1]`')).superRefine(distinct('seed')).optional(),
+    iters: int(1, `T; Table 1: ${D.iters}`).default(D.iters),
+    population: int(1, `M; Table 1: ${D.population}`).default(D.population),
+    children: int(1, `r, children per member; Table 1: ${D.children}`).default(D.children),
+    topk: int(1, `k, candidate tokens per position; Table 1: ${D.topk}`).default(D.topk),
+    lambdaMin: lambda(D.lambdaMin, 'the smallest slot lambda'),
+    lambdaMax: lambda(D.lambdaMax, 'the largest slot lambda'),
+    restartEvery: int(0, `T_restart, 0 = never; Table 1: ${D.restartEvery}`).default(D.restartEvery),
+    restartLambdaMin: lambda(D.restartLambdaMin, 'the lower end of the restart lambda range'),
+    restartLambdaMax: lambda(D.restartLambdaMax, 'the upper end of the restart lambda range'),
+    batchSize: int(1, 'prompts per engine call').default(D.batchSize),
+    checkpointEvery: int(0, 'iterations between checkpoints, 0 = only at the end').default(D.checkpointEvery),
+    bannedText: text('a non-empty string', 'prompts containing it (any case) are rejected; omit it to ban nothing').optional(),
+    retokenize: bool('true rejects prompts that do not survive decode-then-encode').default(D.retokenize),
+  },
+  'a mapping of EPO options (or nothing, for Table 1 defaults)',
+  'write `epo: {}` for the paper\'s Table 1 settings',
+).superRefine((e, ctx) => {
+  const issue = (p: string, expected: string, hint: string) => ctx.addIssue({ code: 'custom', path: [p], message: want(expected, hint).error });
+  if (e.lambdaMin > e.lambdaMax) issue('lambdaMin', `lambdaMin <= lambdaMax (${e.lambdaMax})`, 'swap them, or lower lambdaMin');
+  if (e.population > 1 && e.lambdaMin === 0) {
+    issue('lambdaMin', 'lambdaMin > 0 when population > 1', 'slot lambdas are gridded log-uniformly; use e.g. 0.1, or population: 1 (GCG)');
+  }
+  if (e.restartLambdaMin > e.restartLambdaMax) {
+    issue('restartLambdaMin', `restartLambdaMin <= restartLambdaMax (${e.restartLambdaMax})`, 'swap them, or lower restartLambdaMin');
+  }
+  if (e.seeds !== undefined && e.seeds.length !== e.runsPerVector) {
+    issue('seeds', `${e.runsPerVector} seed${e.runsPerVector === 1 ? '' : 's'} (runsPerVector)`, 'give one seed per run, or omit seeds for 0..runsPerVector-1');
+  }
+});
+
+const methodsSchema = obj(
+  { random: section(randomSchema), scan: section(scanSchema), epo: section(epoSchema) },
+  'a mapping with random, scan and/or epo',
+  'e.g. `methods: { random: {}, epo: {} }`',
+);
+
+const targetsSchema = obj(
+  {
+    neurons: z
+      .array(
+        obj({ layer: int(0, 'the MLP block'), index: int(0, 'the neuron in that MLP') }, 'a mapping { layer, index }', 'e.g. `- { layer: 8, index: 120 }`'),
+        want('a list of { layer, index }', 'e.g. `neurons: [{ layer: 8, index: 120 }]`'),
+      )
+      .superRefine(distinct('neuron'))
+      .default([]),
+    tokens: z
+      .array(
+        obj(
+          {
+            token: text('the text of one token, or #<id>', 'mind the leading space: " dog" and "dog" are different tokens'),
+            bannedText: z.string(want('a string', 'prompts containing it are rejected; "" bans nothing')).optional(),
+          },
+          'a mapping { token, bannedText? }',
+          'e.g. `- { token: " dog" }`',
+        ),
+        want('a list of { token }', 'e.g. `tokens: [{ token: " dog" }]`'),
+      )
+      .superRefine(distinct('token target'))
+      .default([]),
+    seeds: z
+      .array(int(0), want('a list of seeds', 'EPO runs per target, one per seed; e.g. `seeds: [0, 1]`'))
+      .min(1, want('at least one seed', 'e.g. `seeds: [0]`'))
+      .superRefine(distinct('seed'))
+      .default([0]),
+  },
+  'a mapping with neurons, tokens and/or seeds',
+  'e.g. `targets: { neurons: [{ layer: 8, index: 120 }] }`',
+);
+
+const storageSchema = obj(
+  {
+    uri: location('a local directory or s3://bucket/prefix', 'where artifacts go, e.g. s3://my-bucket/dreamsweep or ./artifacts'),
+    endpoint: z
+      .string(want('an http(s) URL', 'e.g. http://127.0.0.1:9000 for MinIO; omit it for AWS S3'))
+      .regex(/^https?:\/\/[^\s/]+/, want('an http(s) URL', 'e.g. http://127.0.0.1:9000 for MinIO; omit it for AWS S3'))
+      .optional(),
+    region: text('an AWS region name', 'e.g. us-east-1').default('us-east-1'),
+    forcePathStyle: bool('true for most S3-compatible servers (MinIO, versitygw)').default(false),
+  },
+  'a mapping with uri',
+  'add `storage: { uri: s3://my-bucket/dreamsweep }` or a local directory',
+).superRefine((s, ctx) => {
+  if (!s.uri.startsWith('s3://') && s.endpoint !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['endpoint'], message: want('no endpoint for a local storage uri', 'remove endpoint, or make uri s3://bucket/prefix').error });
+  }
+});
+
+const tlsPath = (what: string) => text('a file path', `${what} (PEM), relative to the sweep file`).optional();
+const temporalSchema = obj(
+  {
+    address: text('host:port', 'e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233; omit it for the embedded default')
+      .regex(/^[^\s:/]+:\d{1,5}$/, want('host:port', 'e.g. 127.0.0.1:7233; no scheme, no path'))
+      .optional(),
+    namespace: text('a namespace name', 'e.g. default').default('default'),
+    taskQueues: obj(
+      {
+        model: text('a task queue name', 'the queue GPU (model) workers poll').default('dreamsweep-model'),
+        aux: text('a task queue name', 'the queue CPU (aux) workers poll').default('dreamsweep-aux'),
+      },
+      'a mapping { model, aux }',
+      'omit it for dreamsweep-model and dreamsweep-aux',
+    ).prefault({}),
+    tls: obj(
+      {
+        serverName: text('a host name', 'the name on the server certificate').optional(),
+        serverRootCACertificate: tlsPath('the CA certificate'),
+        clientCert: tlsPath('the client certificate'),
+        clientKey: tlsPath('the client private key'),
+      },
+      'a mapping of TLS settings',
+      'e.g. `tls: { clientCert: certs/client.pem, clientKey: certs/client.key }`',
+    )
+      .superRefine((t, ctx) => {
+        const one = t.clientCert === undefined ? 'clientCert' : t.clientKey === undefined ? 'clientKey' : undefined;
+        if (one && (t.clientCert ?? t.clientKey) !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [one], message: want('clientCert and clientKey together', `add ${one}, or remove the other`).error });
+        }
+      })
+      .optional(),
+    apiKeyEnv: z
+      .string(want('an environment variable name', 'e.g. TEMPORAL_API_KEY'))
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, want('an environment variable name', 'the name, e.g. TEMPORAL_API_KEY, never the key itself'))
+      .optional(),
+  },
+  'a mapping of Temporal settings',
+  'omit it for the embedded default server',
+);
+
+const reportSchema = obj(
+  {
+    ceThreshold: num(0, 'prompts below this cross-entropy count as fluent (the paper: 6)', true).default(6),
+    slack: z
+      .array(num(0, 'in standard deviations'), want('a list of numbers', 'e.g. `slack: [0, 1, 2, 3]`'))
+      .min(1, want('at least one slack value', 'e.g. `slack: [0, 1, 2, 3]`'))
+      .superRefine(distinct('slack value'))
+      .default([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4]),
+  },
+  'a mapping of report settings',
+  'omit it for the defaults',
+);
+
+const sweepSchema = obj(
+  {
+    name: z.string(want('a sweep name of a-z, 0-9 and -', 'e.g. `name: residual-stream`')).superRefine((v, ctx) => {
+      if (NAME.test(v)) return;
+      const slug = v.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'my-sweep';
+      ctx.addIssue({ code: 'custom', message: want('a name of a-z, 0-9 and - (at most 63, not starting with -)', `it becomes part of IDs; e.g. ${slug}`).error });
+    }),
+    model: modelSchema,
+    study: studySchema,
+    methods: methodsSchema.prefault({}),
+    targets: targetsSchema.prefault({}),
+    storage: storageSchema,
+    temporal: temporalSchema.prefault({}),
+    concurrency: obj(
+      {
+        units: int(1, 'units of work in flight in the workflow at once', 1000).default(16),
+        perWorker: int(1, 'units one worker runs at once; omit for the worker\'s own default').optional(),
+      },
+      'a mapping { units, perWorker? }',
+      'e.g. `concurrency: { units: 16 }`',
+    ).prefault({}),
+    report: reportSchema.prefault({}),
+  },
+  'a mapping of sweep settings',
+  'start from sweeps/smoke.yaml',
+).superRefine((s, ctx) => {
+  const targets = s.targets.neurons.length + s.targets.tokens.length;
+  const { random, scan, epo } = s.methods;
+  if (!random && !scan && !epo && targets === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['methods'],
+      message: want('at least one of methods.random, methods.scan, methods.epo, or a target', 'e.g. `methods: { random: {}, epo: {} }`').error,
+    });
+  }
+  if (targets > 0 && !epo) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['methods', 'epo'],
+      message: want('an epo section, because targets run with its knobs', 'add `epo: {}` under methods (Table 1 defaults), or remove the targets').error,
+    });
+  }
+});
+
+type RawSweep = z.output<typeof sweepSchema>;
+
+// --- from the validated file to the spec -------------------------------------------------------------------
+
+/** Relative local paths resolve against the sweep file's directory; s3:// URIs stay as written. */
+function resolveAt(dir: string) {
+  return (p: string) => (p.startsWith('s3://') ? p : path.resolve(dir, p));
+}
+
+/** TLS file paths resolve like every other path; serverName is a host name, not a path. */
+function resolveTls(t: NonNullable<RawSweep['temporal']['tls']>, at: (p: string) => string): NonNullable<SweepSpec['temporal']['tls']> {
+  const out: NonNullable<SweepSpec['temporal']['tls']> = {};
+  if (t.serverName !== undefined) out.serverName = t.serverName;
+  if (t.serverRootCACertificate !== undefined) out.serverRootCACertificate = at(t.serverRootCACertificate);
+  if (t.clientCert !== undefined) out.clientCert = at(t.clientCert);
+  if (t.clientKey !== undefined) out.clientKey = at(t.clientKey);
+  return out;
+}
+
+function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
+  const at = resolveAt(path.dirname(source));
+  const v = r.study.vectors;
+  const { random, scan, epo } = r.methods;
+  const spec: SweepSpec = {
+    name: r.name,
+    model: { path: at(r.model.path), engine: r.model.engine, ...(r.model.backend && { backend: r.model.backend }) },
+    study: {
+      layers: [...r.study.layers].sort((a, b) => a - b),
+      vectors: v.file !== undefined ? { file: at(v.file) } : { count: v.count!, seed: v.seed ?? 0 },
+      seqLen: r.study.seqLen,
+    },
+    methods: {
+      ...(random && { random }),
+      ...(scan && {
+        scan: { ...scan, corpus: (typeof scan.corpus === 'string' ? [scan.corpus] : scan.corpus).map(at) },
+      }),
+      ...(epo && { epo: { ...epo, seeds: epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i) } }),
+    },
+    targets: {
+      neurons: r.targets.neurons,
+      // The paper bans prompts containing the target token's text (any case); "" bans nothing; #<id> has no text here.
+      tokens: r.targets.tokens.map(({ token, bannedText }) => {
+        const banned = bannedText ?? (token.startsWith('#') ? undefined : token.trim() || undefined);
+        return banned ? { token, bannedText: banned } : { token };
+      }),
+      seeds: r.targets.seeds,
+    },
+    storage: { ...r.storage, uri: at(r.storage.uri) },
+    temporal: {
+      ...r.temporal,
+      ...(r.temporal.tls && { tls: resolveTls(r.temporal.tls, at) }),
+    },
+    concurrency: r.concurrency,
+    report: { ...r.report, slack: [...r.report.slack].sort((a, b) => a - b) },
+    source,
+  };
+  const e = spec.methods.epo;
+  if (e) {
+    // A safety net with the EPO core's own checks; the vocabulary is unknown here, so it is taken as unbounded.
+    try {
+      const { runsPerVector: _r, seeds: _s, ...knobs } = e;
+      resolveEpoConfig({ ...knobs, seqLen: spec.study.seqLen, seed: 0 }, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      problems.push({ path: ['methods', 'epo'], text: `${err.message}; fix it under methods.epo` });
+    }
+  }
+  return spec;
+}
