@@ -72,7 +72,7 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
   checkWindowOptions(n, stride);
   checkPositiveInt('k', k, 0);
   checkPositiveInt('batchSize', batchSize, 1);
-  if (options.tokenBudget !== undefined) checkPositiveInt('tokenBudget', options.tokenBudget, 0);
+  if (options.tokenBudget !== undefined) checkPositiveInt('tokenBudget', options.tokenBudget, n); // at least one window
   const targets = checkTargets(options.targets);
   const shards = options.shards.map(normaliseShard);
   canonicalShards(shards); // rejects overlapping ranges up front
@@ -217,6 +217,7 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: Tok
       throw new UserError('E_SCAN_OPTIONS', `layer ${t.layer}: vectors have length ${t.vectors[0].length}, but the model's ${name} has ${d}`);
     }
     const sumV = t.vectors.map((v) => v.reduce((s, x) => s + x, 0));
+    const dotBuf = new Float64Array(t.vectors.length);
     for (let b = 0; b < B; b++) {
       const row = values.subarray(b * d, (b + 1) * d); // [dModel]
       let s = 0;
@@ -228,11 +229,9 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: Tok
       if (!(std > 0) || !Number.isFinite(std)) {
         throw new Error(`scan: ${name} at window ${JSON.stringify(batch[b]!.source)} has std ${std}; the residual must vary`);
       }
+      const dots = dotAll(row, t.vectors, dotBuf);
       for (let j = 0; j < t.vectors.length; j++) {
-        const v = t.vectors[j]!;
-        let dot = 0;
-        for (let i = 0; i < d; i++) dot += row[i]! * v[i]!;
-        const alignment = (dot - mean * sumV[j]!) / std;
+        const alignment = (dots[j]! - mean * sumV[j]!) / std;
         const p = state.pairs[pair + j]!;
         p.moments.add(alignment);
         if (p.top.mightAccept(alignment)) {
@@ -243,6 +242,44 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: Tok
     }
     pair += t.vectors.length;
   }
+}
+
+/**
+ * row . v for every vector, in float64, four vectors per pass over the row (the hot loop of a scan: B x
+ * vectors x dModel multiply-adds per layer). Each dot sums i = 0..d-1 in order, so it does not depend on
+ * how vectors are grouped.
+ */
+function dotAll(row: Float32Array, vectors: readonly Float32Array[], out: Float64Array): Float64Array {
+  const d = row.length;
+  let j = 0;
+  for (; j + 4 <= vectors.length; j += 4) {
+    const v0 = vectors[j]!;
+    const v1 = vectors[j + 1]!;
+    const v2 = vectors[j + 2]!;
+    const v3 = vectors[j + 3]!;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let i = 0; i < d; i++) {
+      const x = row[i]!;
+      a0 += x * v0[i]!;
+      a1 += x * v1[i]!;
+      a2 += x * v2[i]!;
+      a3 += x * v3[i]!;
+    }
+    out[j] = a0;
+    out[j + 1] = a1;
+    out[j + 2] = a2;
+    out[j + 3] = a3;
+  }
+  for (; j < vectors.length; j++) {
+    const v = vectors[j]!;
+    let a = 0;
+    for (let i = 0; i < d; i++) a += row[i]! * v[i]!;
+    out[j] = a;
+  }
+  return out;
 }
 
 function normaliseShard(s: Shard | string): Shard {

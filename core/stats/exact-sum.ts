@@ -12,7 +12,15 @@ const N_LIMBS = 72; // covers 2^-1074 .. 2^1230: any finite double and sums far 
 const NORMALISE_EVERY = 2 ** 20;
 const SCALE_EXP = -1074;
 
-const scratch = new DataView(new ArrayBuffer(8));
+// The double's bits through a typed-array alias (much faster than DataView); the word order follows the
+// platform's endianness, checked once.
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+f64[0] = 1;
+const HI = u32[1] === 0x3ff00000 ? 1 : 0;
+const LO = 1 - HI;
+const POW2 = Float64Array.from({ length: 32 }, (_, i) => 2 ** i);
+const INV_LIMB = 2 ** -32;
 
 /** Why: exact, order-independent sums for means and variances that must merge byte-identically. */
 export class ExactSum {
@@ -23,20 +31,21 @@ export class ExactSum {
   add(x: number): void {
     if (x === 0) return;
     if (!Number.isFinite(x)) throw new Error(`ExactSum.add: expected a finite number, got ${x}`);
-    scratch.setFloat64(0, x);
-    const hi = scratch.getUint32(0);
-    const lo = scratch.getUint32(4);
+    f64[0] = x;
+    const hi = u32[HI]!;
+    const lo = u32[LO]!;
     const exp = (hi >>> 20) & 0x7ff;
     const frac = hi & 0xfffff;
     // |x| = m * 2^(g - 1074) with m an integer below 2^53.
     const m = (exp === 0 ? frac : frac + 0x100000) * LIMB + lo;
     const g = exp === 0 ? 0 : exp - 1;
     const i = g >>> 5;
-    const t = m * 2 ** (g & 31); // exact: < 2^85, 53 significant bits
-    const d0 = t % LIMB; // fmod is exact
-    const t1 = (t - d0) / LIMB;
-    const d1 = t1 % LIMB;
-    const d2 = (t1 - d1) / LIMB;
+    const t = m * POW2[g & 31]!; // exact: < 2^85, 53 significant bits
+    // Base-2^32 digits of t; every step is exact (power-of-two scaling, floor, representable differences).
+    const t1 = Math.floor(t * INV_LIMB);
+    const d0 = t - t1 * LIMB;
+    const d2 = Math.floor(t1 * INV_LIMB);
+    const d1 = t1 - d2 * LIMB;
     const limbs = this.limbs;
     if (hi >>> 31) {
       limbs[i]! -= d0;

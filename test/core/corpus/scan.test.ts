@@ -172,6 +172,11 @@ describe('scanCorpus', () => {
     const r = await scanCorpus(options({ shards: [bad], skipBad: true }));
     expect(r.skipped).toMatchObject({ count: 2, byCode: { E_CORPUS_BAD_JSON: 1, E_CORPUS_MISSING_FIELD: 1 } });
     expect(r.config.skipBad).toBe(true);
+    const all = [...shards, bad].sort();
+    const single = await scanCorpus(options({ shards: all, skipBad: true }));
+    const parts = await Promise.all(all.map((s) => scanCorpus(options({ shards: [s], skipBad: true, allowEmpty: true }))));
+    expect(json(mergeScanResults(parts))).toBe(json(single));
+    expect(single.skipped.count).toBe(2);
   });
 
   it('runs a CE-only scan with no targets', async () => {
@@ -184,6 +189,7 @@ describe('scanCorpus', () => {
     expect(await code(scanCorpus(options({ targets: targets([1], 2, D_MODEL + 1) })))).toBe('E_SCAN_OPTIONS');
     expect(await code(scanCorpus(options({ batchSize: 0 })))).toBe('E_SCAN_OPTIONS');
     expect(await code(scanCorpus(options({ n: 1 })))).toBe('E_SCAN_OPTIONS');
+    expect(await code(scanCorpus(options({ tokenBudget: N - 1 })))).toBe('E_SCAN_OPTIONS');
     expect(await code(scanCorpus(options({ shards: [{ uri: shards[0]!, start: 10, end: 5 }] })))).toBe('E_SCAN_OPTIONS');
   });
 
