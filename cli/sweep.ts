@@ -148,17 +148,26 @@ async function startAndMaybeWait(spec: SweepSpec, o: Target & { backend?: string
   try {
     const sweepId = sweepIdOf(spec);
     const input: SweepInput = { spec };
-    try {
-      await session.client.workflow.start('sweepWorkflow', {
+    const start = () =>
+      session.client.workflow.start('sweepWorkflow', {
         taskQueue: spec.temporal.taskQueues.aux,
         workflowId: sweepId,
         args: [input],
         // A finished or failed sweep may run again (resume): its finished units are found in the store.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       });
+    try {
+      await start();
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-      process.stderr.write(`dreamsweep: sweep ${sweepId} is already running; following it\n`);
+      const handle = session.client.workflow.getHandle(sweepId);
+      const p = await queryProgress(handle).catch(() => undefined);
+      if (p?.status === 'cancelling') {
+        // A cancelled sweep whose units are still checkpointing: let it close, then start it again.
+        process.stderr.write(`dreamsweep: sweep ${sweepId} is still cancelling; waiting for it to stop\n`);
+        await handle.result().catch(() => {});
+        await start();
+      } else process.stderr.write(`dreamsweep: sweep ${sweepId} is already running; following it\n`);
     }
     process.stdout.write(`${sweepId}\n`);
     // The embedded default always waits: its server and worker live in this process.

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { StorageSpec } from '../activities/context.js';
-import { openStore, type ArtifactStore } from '../core/store/index.js';
+import { closeS3Clients, openStore, type ArtifactStore } from '../core/store/index.js';
 import { createModelCache } from './model-cache.js';
 import { temporalConnectionOptions, type TemporalTarget } from './connection.js';
 
@@ -70,5 +70,6 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
     log(`worker ${process.pid} stopped`);
   } finally {
     await connection.close();
+    closeS3Clients();
   }
 }

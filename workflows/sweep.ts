@@ -64,7 +64,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     taskQueue: spec.temporal.taskQueues.model,
     // Long: a full-size EPO run or scan shard; heartbeats catch a dead worker within the heartbeat timeout.
     startToCloseTimeout: '24 hours',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: spec.temporal.heartbeatTimeout * 1000,
     retry,
     // On cancel, wait for the activity to checkpoint and acknowledge before the sweep ends.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

@@ -40,6 +40,8 @@ export interface SweepSpec {
     taskQueues: { model: string; aux: string };
     tls?: { serverName?: string; serverRootCACertificate?: string; clientCert?: string; clientKey?: string };
     apiKeyEnv?: string;
+    /** Seconds without a heartbeat after which a unit's worker is presumed dead and the unit retried elsewhere. */
+    heartbeatTimeout: number;
   };
   concurrency: { units: number; perWorker?: number };
   report: { ceThreshold: number; slack: number[] };
@@ -404,6 +406,7 @@ const temporalSchema = obj(
       .string(want('an environment variable name', 'e.g. TEMPORAL_API_KEY'))
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, want('an environment variable name', 'the name, e.g. TEMPORAL_API_KEY, never the key itself'))
       .optional(),
+    heartbeatTimeout: num(1, 'seconds without a heartbeat before a unit is retried on another worker').default(120),
   },
   'a mapping of Temporal settings',
   'omit it for the embedded default server',

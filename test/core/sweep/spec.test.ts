@@ -79,7 +79,7 @@ describe('defaults', () => {
     expect(s.methods).toEqual({ random: { prompts: 1024, seed: 0, batchSize: 64 } });
     expect(s.targets).toEqual({ neurons: [], tokens: [], seeds: [0] });
     expect(s.storage).toEqual({ uri: '/sweeps/out', region: 'us-east-1', forcePathStyle: false });
-    expect(s.temporal).toEqual({ namespace: 'default', taskQueues: { model: 'dreamsweep-model', aux: 'dreamsweep-aux' } });
+    expect(s.temporal).toEqual({ namespace: 'default', taskQueues: { model: 'dreamsweep-model', aux: 'dreamsweep-aux' }, heartbeatTimeout: 120 });
     expect(s.concurrency).toEqual({ units: 16 });
     expect(s.report).toEqual({ ceThreshold: 6, slack: [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4] });
     expect(s.source).toBe('/sweeps/tiny.yaml');
