@@ -14,8 +14,8 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.crash()));
 });
 
-function spawnWorker(queues: { model: string; aux: string }, name: string, logDir: string): WorkerProcess {
-  const w = startWorkerProcess({ address: servers().temporalAddress, queues: [queues.model, queues.aux], logDir, name, env: s3Env(servers()) });
+function spawnWorker(queues: { model: string; aux: string }, name: string, logDir: string, extra: string[] = []): WorkerProcess {
+  const w = startWorkerProcess({ address: servers().temporalAddress, queues: [queues.model, queues.aux], logDir, name, env: s3Env(servers()), extra });
   workers.push(w);
   return w;
 }
@@ -68,6 +68,29 @@ describe('sweep recovery', () => {
     const [want, got] = [await resultArtifacts(clean.store), await resultArtifacts(crashed.store)];
     expect([...got.keys()]).toEqual([...want.keys()]);
     for (const [k, bytes] of want) expect(got.get(k)!.equals(bytes), k).toBe(true);
+  });
+
+  it('drains a worker on SIGTERM: its unit checkpoints and finishes on another worker', async () => {
+    const logDir = testLogDir('drain');
+    const bucket = `drain-${Date.now()}`;
+    await createBucket(servers(), bucket);
+    const env = s3Env(servers());
+    const sweep = writeSweep(servers(), bucket, 'drain', epoStudy('drain', 1, 600));
+    const a = spawnWorker(sweep.queues, 'worker-a', logDir, ['--shutdown-grace', '1']);
+    expect((await runCli(['sweep', 'launch', sweep.file], env)).code).toBe(0);
+    const ckKey = await waitFor('a checkpoint', async () => (await sweep.store.list('units/epo/')).find((k) => k.endsWith('checkpoint.safetensors')));
+    const unitKey = ckKey.slice(0, -'/checkpoint.safetensors'.length);
+    await a.stop();
+    expect(await a.exited).toBe(0);
+    expect(await sweep.store.exists(resultKey({ key: unitKey }))).toBe(false);
+
+    spawnWorker(sweep.queues, 'worker-b', logDir);
+    const waited = await runCli(['sweep', 'launch', sweep.file, '--wait'], env);
+    expect(waited.code, waited.stderr).toBe(0);
+    const run = JSON.parse(Buffer.from((await sweep.store.get(`${unitKey}/run.json`))!).toString('utf8'));
+    // It went on from where worker A stopped (A checkpointed on its way out), not from scratch.
+    expect(run.resumedFrom).toBeGreaterThan(0);
+    expect(run.attempt).toBeGreaterThan(1);
   });
 
   it('after cancel, resume runs only the unfinished units and gives the same results', async () => {
