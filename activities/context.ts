@@ -1,5 +1,6 @@
 // What activities need from the worker that hosts them, passed in by the factory (no globals): where
 // artifacts live, and loaded models. Also the per-process memo of sweep plans read from the store.
+import { Context } from '@temporalio/activity';
 import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import type { ArtifactStore } from '../core/store/index.js';
@@ -19,9 +20,20 @@ export interface ModelProvider {
   describe(model: ModelSpec, storage: StorageSpec): Promise<{ shape: ModelShape; modelId: string }>;
 }
 
+/** Hooks a worker's metrics implement (no-ops in tests). */
+export interface UnitMetrics {
+  unitStarted(id: string, kind: string): void;
+  unitEnded(id: string, kind: string, outcome: 'done' | 'cached' | 'failed'): void;
+  iteration(): void;
+  checkpointed(id: string): void;
+}
+
+export const noMetrics: UnitMetrics = { unitStarted() {}, unitEnded() {}, iteration() {}, checkpointed() {} };
+
 export interface ActivityDeps {
   store(storage: StorageSpec): ArtifactStore;
   models: ModelProvider;
+  metrics?: UnitMetrics;
   /** Name that provenance records carry (host:pid by default). */
   workerName: string;
 }
@@ -50,4 +62,16 @@ export function loadPlan(store: ArtifactStore, sweepId: string): Promise<SweepPl
 
 export function jsonBytes(value: unknown): string {
   return `${JSON.stringify(value, null, 1)}\n`;
+}
+
+/** Heartbeats every few seconds while `work` runs (a model download or load), so Temporal keeps the unit alive. */
+export async function heartbeatWhile<T>(work: Promise<T>, details: unknown): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat(details);
+  const timer = setInterval(() => ctx.heartbeat(details), 5_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
 }

@@ -13,7 +13,7 @@ import { describeObjective } from '../core/objectives/spec.js';
 import type { SweepPlan, UnitSpec } from '../core/sweep/plan.js';
 import { resultKey } from '../core/sweep/plan.js';
 import type { ArtifactStore } from '../core/store/index.js';
-import { jsonBytes, type ActivityDeps } from './context.js';
+import { heartbeatWhile, jsonBytes, type ActivityDeps } from './context.js';
 
 export interface EpoUnitResult {
   kind: 'epo';
@@ -27,7 +27,7 @@ type EpoUnit = SweepPlan['units'][number] & { spec: Extract<UnitSpec, { kind: 'e
 
 export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan: SweepPlan, unit: EpoUnit): Promise<EpoUnitResult> {
   const ctx = Context.current();
-  const engine = await deps.models.engine(plan.spec.model, plan.spec.storage);
+  const engine = await heartbeatWhile(deps.models.engine(plan.spec.model, plan.spec.storage), { loading: plan.spec.model.path });
   const method = plan.spec.methods.epo!;
   const { target, seed } = unit.spec;
 
@@ -63,12 +63,14 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
   const result = await epo(engine, objective, config, {
     resume,
     onProgress: (p) => {
+      deps.metrics?.iteration();
       ctx.heartbeat({ iteration: p.iteration, iters: p.iters, bestF: Math.max(...p.slotF) });
       // Cancelled, or the worker is shutting down: stop; epo() checkpoints on the way out.
       return ctx.cancellationSignal.aborted ? 'stop' : 'continue';
     },
     onCheckpoint: async (state) => {
       await store.put(ckKey, encodeCheckpoint(state, info));
+      deps.metrics?.checkpointed(unit.id);
     },
   });
   if (result.stopped) {

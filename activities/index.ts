@@ -3,7 +3,9 @@
 import { Context } from '@temporalio/activity';
 import { resultKey, type SweepPlan } from '../core/sweep/plan.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
-import { loadPlan, type ActivityDeps, type StorageSpec } from './context.js';
+import type { ArtifactStore } from '../core/store/index.js';
+import { loadPlan, noMetrics, type ActivityDeps, type StorageSpec } from './context.js';
+import { runRandomUnit, runScanMerge, runScanShard, type BaselineUnitResult } from './baselines.js';
 import { runEpoUnit, type EpoUnitResult } from './epo.js';
 import { planSweep, type PlanSummary } from './plan.js';
 
@@ -13,9 +15,26 @@ export interface UnitInput {
   unitId: string;
 }
 
-export type UnitResult = { cached: true } | ({ cached: false } & EpoUnitResult);
+export type UnitResult = { cached: true } | ({ cached: false } & (EpoUnitResult | BaselineUnitResult));
+
+type PlannedUnit = SweepPlan['units'][number];
 
 export function createActivities(deps: ActivityDeps) {
+  const metrics = deps.metrics ?? noMetrics;
+
+  const run = async (store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit): Promise<EpoUnitResult | BaselineUnitResult> => {
+    switch (unit.spec.kind) {
+      case 'epo':
+        return runEpoUnit(deps, store, plan, unit as Parameters<typeof runEpoUnit>[3]);
+      case 'random':
+        return runRandomUnit(deps, store, plan, unit as Parameters<typeof runRandomUnit>[3]);
+      case 'scan-shard':
+        return runScanShard(deps, store, plan, unit as Parameters<typeof runScanShard>[3]);
+      case 'scan-merge':
+        return runScanMerge(store, plan, unit as Parameters<typeof runScanMerge>[2]);
+    }
+  };
+
   return {
     async planSweep(spec: SweepSpec): Promise<PlanSummary> {
       return planSweep(deps, spec);
@@ -29,11 +48,14 @@ export function createActivities(deps: ActivityDeps) {
       // A finished unit is never recomputed: another sweep, or an earlier attempt, may have done it.
       if (await store.exists(resultKey(unit))) return { cached: true };
       Context.current().heartbeat({ started: unit.id });
-      switch (unit.spec.kind) {
-        case 'epo':
-          return { cached: false, ...(await runEpoUnit(deps, store, plan, unit as Parameters<typeof runEpoUnit>[3])) };
-        default:
-          throw new Error(`unit kind ${unit.spec.kind} is not implemented yet (${unit.id})`);
+      metrics.unitStarted(unit.id, unit.kind);
+      let outcome: 'done' | 'failed' = 'failed';
+      try {
+        const result = await run(store, plan, unit);
+        outcome = 'done';
+        return { cached: false, ...result };
+      } finally {
+        metrics.unitEnded(unit.id, unit.kind, outcome);
       }
     },
   };

@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.js';
 import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
 import { canonicalJson, planUnits, resultKey, sha256, sweepIdOf, type SweepPlan, type Unit } from '../core/sweep/plan.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
-import { jsonBytes, planKey, type ActivityDeps } from './context.js';
+import { heartbeatWhile, jsonBytes, planKey, type ActivityDeps } from './context.js';
 
 export interface PlanSummary {
   sweepId: string;
@@ -16,7 +16,7 @@ export interface PlanSummary {
 
 export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<PlanSummary> {
   const store = deps.store(spec.storage);
-  const { shape, modelId } = await deps.models.describe(spec.model, spec.storage);
+  const { shape, modelId } = await heartbeatWhile(deps.models.describe(spec.model, spec.storage), { identifying: spec.model.path });
   const sweepId = sweepIdOf(spec);
 
   const bad = spec.study.layers.filter((L) => L > shape.nLayers);

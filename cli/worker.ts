@@ -16,11 +16,16 @@ export function registerWorker(program: Command): void {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--shutdown-grace <seconds>', 'seconds in-flight units may run on after SIGTERM before they checkpoint and stop', '10')
     .option('--api-key-env <var>', 'environment variable holding a Temporal Cloud API key')
-    .action(async (o: { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string }) => {
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (the SDK uses port + 1 on loopback)')
+    .action(async (o: { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string; metricsPort?: string }) => {
       const concurrency = Number(o.concurrency);
       const grace = Number(o.shutdownGrace);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError('E_CLI', `--concurrency: expected an integer >= 1, got ${o.concurrency}`);
       if (!Number.isFinite(grace) || grace < 0) throw new UserError('E_CLI', `--shutdown-grace: expected seconds >= 0, got ${o.shutdownGrace}`);
+      const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
+      if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65535)) {
+        throw new UserError('E_CLI', `--metrics-port: expected a port number, got ${o.metricsPort}`);
+      }
       let address = o.temporalAddress ?? process.env.TEMPORAL_ADDRESS;
       const embedded = address ? undefined : await connectOrStartEmbedded();
       address ??= embedded!.address;
@@ -39,6 +44,7 @@ export function registerWorker(program: Command): void {
             concurrency,
             backend: o.backend,
             shutdownGraceMs: grace * 1000,
+            metricsPort,
           },
           ctl.signal,
         );

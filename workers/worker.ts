@@ -7,6 +7,7 @@ import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from 
 import { createActivities } from '../activities/index.js';
 import type { StorageSpec } from '../activities/context.js';
 import { closeS3Clients, openStore, type ArtifactStore } from '../core/store/index.js';
+import { createWorkerMetrics } from './metrics.js';
 import { createModelCache } from './model-cache.js';
 import { temporalConnectionOptions, type TemporalTarget } from './connection.js';
 
@@ -21,6 +22,8 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   logLevel?: LogLevel;
   log?: (line: string) => void;
+  /** Serve Prometheus metrics and /healthz on this port; the SDK's own metrics ride along from port + 1 (loopback). */
+  metricsPort?: number;
 }
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -30,10 +33,17 @@ let runtimeInstalled = false;
 /** Runs until `signal` aborts (or SIGTERM/SIGINT when `handleSignals`), then drains and returns. */
 export async function runWorker(options: WorkerOptions, signal?: AbortSignal): Promise<void> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const sdkMetrics = options.metricsPort ? `127.0.0.1:${options.metricsPort + 1}` : undefined;
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger(options.logLevel ?? 'WARN'), shutdownSignals: [] });
+    Runtime.install({
+      logger: new DefaultLogger(options.logLevel ?? 'WARN'),
+      shutdownSignals: [],
+      ...(sdkMetrics && { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics } } } }),
+    });
     runtimeInstalled = true;
   }
+  const metrics = createWorkerMetrics();
+  const metricsServer = options.metricsPort ? await metrics.serve(options.metricsPort, sdkMetrics && `http://${sdkMetrics}/metrics`) : undefined;
   const connection = await NativeConnection.connect(await temporalConnectionOptions(options.temporal));
   const stores = new Map<string, ArtifactStore>();
   const models = createModelCache({ backend: options.backend, log });
@@ -45,6 +55,7 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
       return st;
     },
     models,
+    metrics,
     workerName: `${hostname()}:${process.pid}`,
   });
   const grace = options.shutdownGraceMs ?? 10_000;
@@ -63,7 +74,11 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
       ),
     );
     log(`worker ${hostname()}:${process.pid} polling ${options.queues.join(', ')} on ${options.temporal.address ?? 'the embedded server'}`);
-    const stop = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+    metrics.setReady(true);
+    const stop = () => {
+      metrics.setReady(false);
+      workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+    };
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted) stop();
     await Promise.all(workers.map((w) => w.run()));
@@ -71,5 +86,6 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
   } finally {
     await connection.close();
     closeS3Clients();
+    metricsServer?.close();
   }
 }

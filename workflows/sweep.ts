@@ -59,7 +59,8 @@ const HISTORY_HANDOVER = 20_000;
 export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   const { spec } = input;
   const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['UserError'] };
-  const aux = proxyActivities<Activities>({ taskQueue: spec.temporal.taskQueues.aux, startToCloseTimeout: '30 minutes', heartbeatTimeout: '5 minutes', retry });
+  // Aux work (plans, merges) is short, but a plan may first download and hash a large model: it heartbeats.
+  const aux = proxyActivities<Activities>({ taskQueue: spec.temporal.taskQueues.aux, startToCloseTimeout: '2 hours', heartbeatTimeout: spec.temporal.heartbeatTimeout * 1000, retry });
   const model = proxyActivities<Activities>({
     taskQueue: spec.temporal.taskQueues.model,
     // Long: a full-size EPO run or scan shard; heartbeats catch a dead worker within the heartbeat timeout.

@@ -1,0 +1,119 @@
+// Scale run on one machine against the real Temporal dev server: a sweep of N short EPO units (one
+// iteration each on the tiny fixture model) over several worker processes, with workers added, drained
+// (SIGTERM) and killed (kill -9) while it runs. Checks that every unit's result is in the store exactly
+// once, and prints units/s and the orchestration overhead per unit as JSON.
+// Usage: tsx bench/scale.ts [--units 1000] [--concurrency 32] [--worker-concurrency 4]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { startTemporal } from '../infra/servers.js';
+import { openStore } from '../core/store/index.js';
+import { resultKey, type SweepPlan } from '../core/sweep/plan.js';
+
+const { values: args } = parseArgs({
+  options: {
+    units: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '32' },
+    'worker-concurrency': { type: 'string', default: '4' },
+  },
+});
+const units = Number(args.units);
+const BIN = path.resolve('bin/dreamsweep.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-scale-'));
+const logDir = path.join(dir, 'logs');
+const log = (line: string) => process.stderr.write(`[scale] ${line}\n`);
+
+const temporal = await startTemporal({ dbFile: path.join(dir, 'temporal.sqlite'), logDir });
+const workers: ChildProcess[] = [];
+try {
+  const storage = path.join(dir, 'artifacts');
+  const file = path.join(dir, 'scale.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      name: 'scale',
+      model: { path: path.resolve('test/fixtures/models/tiny-parallel') },
+      study: { layers: [1], vectors: { count: units, seed: 0 }, seqLen: 4 },
+      methods: { epo: { iters: 1, population: 2, children: 2, topk: 4, restartEvery: 0, checkpointEvery: 1 } },
+      storage: { uri: storage },
+      temporal: { address: temporal.address, heartbeatTimeout: 10 },
+      concurrency: { units: Number(args.concurrency) },
+    }),
+  );
+  const startWorker = (name: string) => {
+    const fd = openSync(path.join(logDir, `${name}.log`), 'a');
+    const p = spawn(process.execPath, [BIN, 'worker', '--temporal-address', temporal.address, '--concurrency', String(args['worker-concurrency']), '--shutdown-grace', '2'], {
+      stdio: ['ignore', fd, fd],
+    });
+    workers.push(p);
+    log(`started ${name} (pid ${p.pid})`);
+    return p;
+  };
+  startWorker('w1');
+  startWorker('w2');
+
+  const t0 = performance.now();
+  const launch = spawn(process.execPath, [BIN, 'sweep', 'launch', file, '--wait'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  launch.stdout.on('data', (d) => (out += d));
+  launch.stderr.on('data', (d) => (out += d));
+  const ended = new Promise<number | null>((r) => launch.on('exit', r));
+
+  // Churn while it runs: add two workers, drain one, kill one.
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await sleep(8_000);
+  startWorker('w3');
+  startWorker('w4');
+  await sleep(8_000);
+  workers[0]!.kill('SIGTERM');
+  log('drained w1 (SIGTERM)');
+  await sleep(5_000);
+  workers[1]!.kill('SIGKILL');
+  log('killed w2 (kill -9)');
+  startWorker('w5');
+
+  const code = await ended;
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`sweep failed (exit ${code}):\n${out}`);
+
+  const store = openStore(storage);
+  const sweepId = readdirSync(path.join(storage, 'sweeps'))[0]!;
+  const plan = JSON.parse(Buffer.from((await store.get(`sweeps/${sweepId}/plan.json`))!).toString('utf8')) as SweepPlan;
+  const results = (await store.list('units/epo/')).filter((k) => k.endsWith('/result.json'));
+  const missing = plan.units.filter((u) => !results.includes(resultKey(u))).length;
+  const extra = results.filter((k) => !plan.units.some((u) => resultKey(u) === k)).length;
+  // Time inside each activity (store reads and writes plus one EPO iteration), from the run records.
+  const runs = await Promise.all(
+    plan.units.map(async (u) => JSON.parse(Buffer.from((await store.get(`${u.key}/run.json`))!).toString('utf8'))),
+  );
+  const activitySeconds = runs.reduce((a, r) => a + (Date.parse(r.finished) - Date.parse(r.started)) / 1000, 0) / units;
+  const wallSeconds = seconds / units;
+  const window = Number(args.concurrency);
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'scale',
+      units,
+      window,
+      workerConcurrency: Number(args['worker-concurrency']),
+      workersStarted: workers.length,
+      churn: ['+w3', '+w4', 'SIGTERM w1', 'kill -9 w2', '+w5'],
+      seconds: Number(seconds.toFixed(2)),
+      unitsPerSecond: Number((units / seconds).toFixed(2)),
+      missing,
+      extra,
+      wallSecondsPerUnit: Number(wallSeconds.toFixed(4)),
+      activitySecondsPerUnit: Number(activitySeconds.toFixed(4)),
+      // Wall time per unit beyond its share of activity work spread over the window: scheduling, polling,
+      // history, retries after the churn.
+      orchestrationSecondsPerUnit: Number(Math.max(0, wallSeconds - activitySeconds / window).toFixed(4)),
+    })}\n`,
+  );
+  if (missing || extra) process.exitCode = 1;
+} finally {
+  for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+  await temporal.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
