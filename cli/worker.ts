@@ -16,12 +16,17 @@ export function registerWorker(program: Command): void {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--shutdown-grace <seconds>', 'seconds in-flight units may run on after SIGTERM before they checkpoint and stop', '10')
     .option('--api-key-env <var>', 'environment variable holding a Temporal Cloud API key')
+    .option('--tls-cert <file>', 'client certificate (PEM) for mTLS to Temporal')
+    .option('--tls-key <file>', 'client private key (PEM) for mTLS to Temporal')
+    .option('--tls-ca <file>', 'CA certificate (PEM) of the Temporal server')
+    .option('--tls-server-name <name>', 'the name on the Temporal server certificate')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (the SDK uses port + 1 on loopback)')
-    .action(async (o: { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string; metricsPort?: string }) => {
+    .action(async (o: { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string; metricsPort?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsServerName?: string }) => {
       const concurrency = Number(o.concurrency);
       const grace = Number(o.shutdownGrace);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError('E_CLI', `--concurrency: expected an integer >= 1, got ${o.concurrency}`);
       if (!Number.isFinite(grace) || grace < 0) throw new UserError('E_CLI', `--shutdown-grace: expected seconds >= 0, got ${o.shutdownGrace}`);
+      if (!o.tlsCert !== !o.tlsKey) throw new UserError('E_CLI', '--tls-cert and --tls-key: give both (mTLS) or neither');
       const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65535)) {
         throw new UserError('E_CLI', `--metrics-port: expected a port number, got ${o.metricsPort}`);
@@ -39,7 +44,15 @@ export function registerWorker(program: Command): void {
       try {
         await runWorker(
           {
-            temporal: { address, namespace: o.namespace, apiKeyEnv: o.apiKeyEnv },
+            temporal: {
+              address,
+              namespace: o.namespace,
+              apiKeyEnv: o.apiKeyEnv,
+              tls:
+                o.tlsCert || o.tlsKey || o.tlsCa || o.tlsServerName
+                  ? { clientCert: o.tlsCert, clientKey: o.tlsKey, serverRootCACertificate: o.tlsCa, serverName: o.tlsServerName }
+                  : undefined,
+            },
             queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean),
             concurrency,
             backend: o.backend,

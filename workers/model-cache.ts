@@ -1,6 +1,7 @@
 // Models for activities, loaded once per worker process: a local directory is used in place; an s3://
 // prefix is downloaded once into the cache directory (atomically: a half download is never used).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { ModelProvider, ModelSpec, StorageSpec } from '../activities/context.js';
 import type { Engine, ModelShape } from '../core/engine.js';
@@ -62,7 +63,8 @@ async function download(uri: string, storage: StorageSpec, log: (line: string) =
   const store = openStore(uri, { endpoint: storage.endpoint, region: storage.region, forcePathStyle: storage.forcePathStyle });
   const keys = (await store.list('')).filter((k) => !k.includes('/'));
   if (!keys.includes('config.json')) throw new UserError('E_MODEL_MISSING_FILE', `${uri}/config.json: not found; is ${uri} a Hugging Face model prefix?`);
-  const scratch = `${target}.part-${process.pid}`;
+  // Host and pid: replicas sharing a cache volume (each pid 1 in its container) must not share a scratch folder.
+  const scratch = `${target}.part-${hostname()}-${process.pid}`;
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
   log(`downloading ${uri} (${keys.length} files) to ${target}`);
