@@ -1,8 +1,10 @@
 // The dreamsweep CLI: one subcommand per file, registered here. User mistakes print one clear line, exit 2.
 import { Command } from 'commander';
 import { isUserError } from '../core/errors.js';
+import { registerBaseline } from './baseline.js';
 import { registerEpo } from './epo.js';
 import { registerInspect } from './inspect.js';
+import { registerScan } from './scan.js';
 import { registerSweep } from './sweep.js';
 import { registerWorker } from './worker.js';
 
@@ -14,6 +16,8 @@ const program = new Command('dreamsweep')
 const registrations: Array<(p: Command) => void> = [
   registerEpo,
   registerInspect,
+  registerBaseline,
+  registerScan,
   registerSweep,
   registerWorker,
 ];

@@ -188,12 +188,17 @@ export function scanConfig(
     k: options.k,
     textField: options.textField,
     skipBad: options.skipBad,
-    targets: targets.map((t) => {
-      const h = createHash('sha256');
-      for (const v of t.vectors) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      return { layer: t.layer, vectors: t.vectors.length, sha256: h.digest('hex') };
-    }),
+    targets: targetDigests(targets),
   };
+}
+
+/** Why: names a vector set without storing it (scans and the random baseline): layer, count, sha256 of the float32 bytes. */
+export function targetDigests(targets: readonly ScanTarget[]): ScanConfig['targets'] {
+  return targets.map((t) => {
+    const h = createHash('sha256');
+    for (const v of t.vectors) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    return { layer: t.layer, vectors: t.vectors.length, sha256: h.digest('hex') };
+  });
 }
 
 /** A shard in canonical form: `start` omitted when 0, `end` omitted when open. */

@@ -193,11 +193,7 @@ export function mergeScanResults(results: readonly ScanResult[]): ScanResult {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers.
 
-/**
- * Alignment a = ((x - mean(x)) / std(x)) . v for each row x (the residual at the last token) and each vector
- * v of that layer, std unbiased (n - 1) as in the reference; computed as (x.v - mean(x) sum(v)) / std(x) in
- * float64.
- */
+/** Adds a batch's CE, alignments and top-K candidates to the scan state (pairs in target order). */
 function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: TokenWindow[], taps: TapValues): void {
   const B = batch.length;
   if (taps.ce.length !== B) throw new Error(`scan: the evaluator returned ${taps.ce.length} CE values for ${B} windows`);
@@ -208,30 +204,11 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: Tok
   }
   let pair = 0;
   for (const t of targets) {
-    const name = `resid_pre.${t.layer}`;
-    const values = taps.values[name];
-    const d = taps.dims[name];
-    if (!values || d === undefined) throw new Error(`scan: the evaluator returned no "${name}" tap`);
-    if (values.length !== B * d) throw new Error(`scan: "${name}" has ${values.length} values, expected ${B} x ${d}`);
-    if (t.vectors[0] && t.vectors[0].length !== d) {
-      throw new UserError('E_SCAN_OPTIONS', `layer ${t.layer}: vectors have length ${t.vectors[0].length}, but the model's ${name} has ${d}`);
-    }
-    const sumV = t.vectors.map((v) => v.reduce((s, x) => s + x, 0));
-    const dotBuf = new Float64Array(t.vectors.length);
+    const J = t.vectors.length;
+    const a = alignmentRows(taps, t, B, (b) => `window ${JSON.stringify(batch[b]!.source)}`);
     for (let b = 0; b < B; b++) {
-      const row = values.subarray(b * d, (b + 1) * d); // [dModel]
-      let s = 0;
-      for (let i = 0; i < d; i++) s += row[i]!;
-      const mean = s / d;
-      let ss = 0;
-      for (let i = 0; i < d; i++) ss += (row[i]! - mean) ** 2;
-      const std = Math.sqrt(ss / (d - 1));
-      if (!(std > 0) || !Number.isFinite(std)) {
-        throw new Error(`scan: ${name} at window ${JSON.stringify(batch[b]!.source)} has std ${std}; the residual must vary`);
-      }
-      const dots = dotAll(row, t.vectors, dotBuf);
-      for (let j = 0; j < t.vectors.length; j++) {
-        const alignment = (dots[j]! - mean * sumV[j]!) / std;
+      for (let j = 0; j < J; j++) {
+        const alignment = a[b * J + j]!;
         const p = state.pairs[pair + j]!;
         p.moments.add(alignment);
         if (p.top.mightAccept(alignment)) {
@@ -240,8 +217,45 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: Tok
         }
       }
     }
-    pair += t.vectors.length;
+    pair += J;
   }
+}
+
+/**
+ * Why: the one standardise-and-dot rule, shared by the scan and the random-prompt baseline. Alignment
+ * a = ((x - mean(x)) / std(x)) . v for each row x (the residual at the last token, tap `resid_pre.<layer>`)
+ * and each vector v of the target, std unbiased (n - 1) as in the reference; computed as
+ * (x.v - mean(x) sum(v)) / std(x) in float64. Returns [B, vectors] row-major; `where(b)` names row b in errors.
+ */
+export function alignmentRows(taps: TapValues, target: ScanTarget, B: number, where: (b: number) => string): Float64Array {
+  const name = `resid_pre.${target.layer}`;
+  const values = taps.values[name];
+  const d = taps.dims[name];
+  if (!values || d === undefined) throw new Error(`scan: the evaluator returned no "${name}" tap`);
+  if (values.length !== B * d) throw new Error(`scan: "${name}" has ${values.length} values, expected ${B} x ${d}`);
+  const vectors = target.vectors;
+  if (vectors[0] && vectors[0].length !== d) {
+    throw new UserError('E_SCAN_OPTIONS', `layer ${target.layer}: vectors have length ${vectors[0].length}, but the model's ${name} has ${d}`);
+  }
+  const J = vectors.length;
+  const sumV = vectors.map((v) => v.reduce((s, x) => s + x, 0));
+  const dotBuf = new Float64Array(J);
+  const out = new Float64Array(B * J);
+  for (let b = 0; b < B; b++) {
+    const row = values.subarray(b * d, (b + 1) * d); // [dModel]
+    let s = 0;
+    for (let i = 0; i < d; i++) s += row[i]!;
+    const mean = s / d;
+    let ss = 0;
+    for (let i = 0; i < d; i++) ss += (row[i]! - mean) ** 2;
+    const std = Math.sqrt(ss / (d - 1));
+    if (!(std > 0) || !Number.isFinite(std)) {
+      throw new Error(`scan: ${name} at ${where(b)} has std ${std}; the residual must vary`);
+    }
+    const dots = dotAll(row, vectors, dotBuf);
+    for (let j = 0; j < J; j++) out[b * J + j] = (dots[j]! - mean * sumV[j]!) / std;
+  }
+  return out;
 }
 
 /**
