@@ -1,6 +1,10 @@
 // `dreamsweep sweep launch|status|resume|cancel|list`: sweeps on Temporal. With no Temporal address
 // configured (flag, TEMPORAL_ADDRESS, or the sweep file), the embedded default runs the dev server and an
 // in-process worker here, so one machine runs a whole sweep with one command.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -8,7 +12,7 @@ import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { sweepIdOf } from '../core/sweep/plan.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
-import { connectOrStartEmbedded, type EmbeddedTemporal } from '../infra/embedded.js';
+import { connectOrStartEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
 import { runWorker } from '../workers/worker.js';
 import type { SweepInput, SweepOutcome, SweepProgress } from '../workflows/sweep.js';
@@ -56,17 +60,27 @@ async function openSession(flags: Target, spec?: SweepSpec): Promise<Session> {
   };
 }
 
-/** An in-process worker on both queues, for the embedded default. */
-function startLocalWorker(session: Session, spec: SweepSpec, backend?: string): { stop(): Promise<void> } {
+/**
+ * Workers for the embedded default: the aux queue (workflow tasks, plans, merges) in this process, the
+ * model queue in a child `dreamsweep worker` process, so that model compute never blocks workflow tasks.
+ */
+function startLocalWorkers(session: Session, spec: SweepSpec, backend?: string): { stop(): Promise<void> } {
   const ctl = new AbortController();
-  const done = runWorker(
-    { temporal: session.target, queues: [spec.temporal.taskQueues.model, spec.temporal.taskQueues.aux], backend, log: () => {} },
-    ctl.signal,
-  );
+  const aux = runWorker({ temporal: session.target, queues: [spec.temporal.taskQueues.aux], log: () => {} }, ctl.signal);
+  const logDir = path.join(stateDir(), 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const fd = openSync(path.join(logDir, 'model-worker.log'), 'a');
+  const bin = fileURLToPath(new URL('../bin/dreamsweep.js', import.meta.url));
+  const args = [bin, 'worker', '--temporal-address', session.target.address!, '--namespace', session.target.namespace, '--queues', spec.temporal.taskQueues.model];
+  if (backend) args.push('--backend', backend);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     stop: async () => {
       ctl.abort();
-      await done;
+      child.kill('SIGTERM');
+      await Promise.all([aux, exited]);
     },
   };
 }
@@ -144,7 +158,7 @@ export function registerSweep(program: Command): void {
 
 async function startAndMaybeWait(spec: SweepSpec, o: Target & { backend?: string }, wait: boolean): Promise<void> {
   const session = await openSession(o, spec);
-  const local = session.embedded ? startLocalWorker(session, spec, o.backend) : undefined;
+  const local = session.embedded ? startLocalWorkers(session, spec, o.backend) : undefined;
   try {
     const sweepId = sweepIdOf(spec);
     const input: SweepInput = { spec };
