@@ -10,8 +10,11 @@ and writes to test/fixtures/golden/scan-<model>.json: windows, tokens, per (laye
 the top K windows (ids, alignment, CE, source), and the windows' CE statistics. Statistics are float64 from the
 float32 activations; the ranking is alignment descending, then (byteOffset, token) ascending, as in topk.ts.
 
-The vectors file is written once from TypeScript (so it is exactly what the sweeps draw):
-  npx tsx -e "import {randomVectorSet} from './core/objectives/vectors.ts'; ..."   (see test/core/corpus/scan-golden.test.ts)
+The vectors files are written once from TypeScript, so they are exactly what the sweeps draw (the test checks it):
+  npx tsx -e "import {writeFileSync as w} from 'node:fs'; import {randomVectorSet as r} from './core/objectives/vectors.ts';
+    for (const [m, d, L] of [['tiny-parallel', 32, [0, 1, 2]], ['tiny-serial-rope1', 48, [0, 1, 2, 3]]])
+      w('test/fixtures/golden/scan-vectors-' + m + '.json', JSON.stringify(Object.fromEntries([...r(L, 4, 2024, d)]
+        .map(([l, vs]) => [l, vs.map((v) => Array.from(v))]))) + '\\n')"
 
 Usage: python scripts/golden/scan_golden.py [repo_root]   (needs requirements.txt installed)
 """

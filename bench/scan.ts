@@ -1,0 +1,129 @@
+// Dataset-scan throughput on a Pythia-70m-shaped random model (d_model 512, 6 layers, 8 heads, d_mlp 2048, vocab
+// 50304, n = 12): windows/s and tokens/s of scanCorpus over a generated jsonl corpus, for every layer's resid_pre
+// and 50 vectors per layer at once, and the share of the backend's measured tf.matMul throughput that is.
+// Useful FLOPs per window = 2 * params_used * n, params_used = the blocks' weight matrices (12 d_model^2 per layer)
+// plus the unembedding (d_model * d_vocab, every position, for the windows' CE); the embedding is a lookup.
+// Prints one JSON object. Usage: tsx bench/scan.ts [--backend wasm] [--threads 1] [--batch 64] [--windows 768]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Engine, TapValues } from '../core/engine.js';
+import { scanCorpus } from '../core/corpus/scan.js';
+import { initBackend } from '../core/model/backend.js';
+import { PoolEngine } from '../core/model/pool-engine.js';
+import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { randomVectorSet } from '../core/objectives/vectors.js';
+import { makeCheckpoint, seededRandom } from '../test/fixtures/make-checkpoint.js';
+
+const { values: args } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    threads: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '64' },
+    windows: { type: 'string', default: '768' },
+    vectors: { type: 'string', default: '50' },
+    n: { type: 'string', default: '12' },
+  },
+});
+const n = Number(args.n);
+const batch = Number(args.batch);
+const windows = Number(args.windows);
+const threads = Number(args.threads);
+const SHAPE = { dModel: 512, nHeads: 8, nLayers: 6, dVocab: 50304 };
+
+/** Best GFLOP/s of tf.matMul [m, k] x [k, n] over a few repetitions (after a warm-up). */
+async function matmulGflops(m: number, k: number, nn: number): Promise<number> {
+  const rand = seededRandom(3);
+  const a = tf.tensor2d(Float32Array.from({ length: m * k }, () => rand() - 0.5), [m, k]);
+  const b = tf.tensor2d(Float32Array.from({ length: k * nn }, () => rand() - 0.5), [k, nn]);
+  try {
+    await tf.matMul(a, b).data(); // warm-up
+    let best = 0;
+    for (let rep = 0; rep < 5; rep++) {
+      const t0 = performance.now();
+      const c = tf.matMul(a, b);
+      await c.data();
+      c.dispose();
+      best = Math.max(best, (2 * m * k * nn) / ((performance.now() - t0) / 1000) / 1e9);
+    }
+    return best;
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-bench-scan-'));
+try {
+  const model = join(dir, 'model');
+  makeCheckpoint(model, { ...SHAPE, tokenizerVocab: 300, rotaryPct: 0.25, parallel: true, dialect: 'classic', dtype: 'F16', seed: 70 });
+  // A corpus of word-salad documents, enough for `windows` windows.
+  const rand = seededRandom(5);
+  const words = ['the', 'model', 'reads', 'a', 'window', 'of', 'text', 'and', 'predicts', 'next', 'token', 'river', 'market', 'quietly', 'seven'];
+  const lines: string[] = [];
+  for (let chars = 0; chars < windows * n * 6; ) {
+    const doc = Array.from({ length: 40 + Math.floor(rand() * 80) }, () => words[Math.floor(rand() * words.length)]!).join(' ');
+    lines.push(JSON.stringify({ text: doc }));
+    chars += doc.length;
+  }
+  const corpus = join(dir, 'corpus.jsonl');
+  writeFileSync(corpus, lines.join('\n') + '\n');
+
+  const engine: Engine = threads > 1 ? await PoolEngine.load(model, { threads, backend: args.backend }) : await TfjsEngine.load(model, { backend: args.backend });
+  const layers = Array.from({ length: SHAPE.nLayers + 1 }, (_, L) => L);
+  const targets = [...randomVectorSet(layers, Number(args.vectors), 0, SHAPE.dModel)].map(([layer, vectors]) => ({ layer, vectors }));
+  let engineSeconds = 0;
+  const evaluate = async (ids: number[][], names: string[]): Promise<TapValues> => {
+    const t0 = performance.now();
+    const taps = await engine.taps(ids, names);
+    engineSeconds += (performance.now() - t0) / 1000;
+    return taps;
+  };
+  const run = (budgetWindows: number) =>
+    scanCorpus({ shards: [corpus], tokenizer: engine.tokenizer, evaluate, targets, n, k: 16, batchSize: batch, tokenBudget: budgetWindows * n });
+  await run(batch); // warm-up: kernels, first allocations
+  engineSeconds = 0;
+  const t0 = performance.now();
+  const result = await run(windows);
+  const seconds = (performance.now() - t0) / 1000;
+  engine.dispose();
+
+  // The backend's matmul throughput, on this thread (initialised here too when the model ran on worker threads): the blocks' MLP shape and the unembedding's shape at batch x n rows.
+  await initBackend(args.backend);
+  const rows = batch * n;
+  const mlp = await matmulGflops(rows, SHAPE.dModel, 4 * SHAPE.dModel);
+  const unembed = await matmulGflops(rows, SHAPE.dModel, SHAPE.dVocab);
+  const peak = Math.max(mlp, unembed) * threads; // threads: one backend each, assumed to scale
+  const blockParams = 12 * SHAPE.dModel ** 2 * SHAPE.nLayers;
+  const paramsUsed = blockParams + SHAPE.dModel * SHAPE.dVocab;
+  const flopsPerWindow = 2 * paramsUsed * n;
+  const windowsPerS = result.windows / seconds;
+  const achieved = (windowsPerS * flopsPerWindow) / 1e9;
+  process.stdout.write(
+    JSON.stringify({
+      bench: 'scan',
+      model: 'pythia-70m-shaped random (d_model 512, 6 layers, 8 heads, d_mlp 2048, vocab 50304)',
+      backend: tf.getBackend(),
+      threads,
+      node: process.version,
+      n,
+      batch,
+      pairs: targets.length * Number(args.vectors),
+      windows: result.windows,
+      tokens: result.tokens,
+      seconds: +seconds.toFixed(2),
+      windows_per_s: +windowsPerS.toFixed(2),
+      tokens_per_s: +(result.tokens / seconds).toFixed(1),
+      engine_share_of_time: +(engineSeconds / seconds).toFixed(3),
+      params_used: paramsUsed,
+      useful_gflop_per_window: +(flopsPerWindow / 1e9).toFixed(3),
+      achieved_gflops: +achieved.toFixed(2),
+      matmul_gflops: { [`${rows}x512x2048`]: +mlp.toFixed(2), [`${rows}x512x50304`]: +unembed.toFixed(2) },
+      share_of_matmul: +(achieved / peak).toFixed(3),
+    }) + '\n',
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
