@@ -41,7 +41,12 @@ export async function connectOrStartEmbedded(dir = stateDir()): Promise<Embedded
     rmSync(marker, { force: true }); // left by a process that died
   }
   mkdirSync(dir, { recursive: true });
-  const server = await startTemporal({ dbFile: path.join(dir, 'temporal.sqlite'), logDir: path.join(dir, 'logs'), ui: true });
+  const server = await startTemporal({
+    dbFile: path.join(dir, 'temporal.sqlite'),
+    logDir: path.join(dir, 'logs'),
+    ui: true,
+    log: (line) => process.stderr.write(`dreamsweep: ${line}\n`),
+  });
   writeFileSync(marker, JSON.stringify({ address: server.address, uiUrl: server.uiUrl, pid: process.pid }));
   return {
     address: server.address,
