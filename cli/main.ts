@@ -4,6 +4,7 @@ import { isUserError } from '../core/errors.js';
 import { registerBaseline } from './baseline.js';
 import { registerEpo } from './epo.js';
 import { registerInspect } from './inspect.js';
+import { registerReport } from './report.js';
 import { registerScan } from './scan.js';
 import { registerSweep } from './sweep.js';
 import { registerWorker } from './worker.js';
@@ -20,6 +21,7 @@ const registrations: Array<(p: Command) => void> = [
   registerScan,
   registerSweep,
   registerWorker,
+  registerReport,
 ];
 
 for (const register of registrations) register(program);

@@ -1,0 +1,158 @@
+// Token attribution (paper Fig. 1): for each position of a prompt, the top-k substitute tokens by the same
+// gradient EPO uses (lambda 0), each evaluated in place; how far the objective falls from the prompt's own
+// value to the worst and to the best substitute says how much that token matters.
+import type { Engine, Objective } from '../engine.js';
+import { UserError } from '../errors.js';
+import { regularVocabulary } from '../epo/epo.js';
+import type { ArtifactStore } from '../store/index.js';
+import type { EpoTarget } from '../sweep/plan.js';
+import { targetLabel } from './aggregate.js';
+import type { Attribution, AttributionPosition, PromptRow, ReportData } from './types.js';
+
+/** The paper's Fig. 1: 32 substitutes per position. */
+export const ATTRIBUTION_K = 32;
+
+export interface AttributionOptions {
+  /** Prompts per engine.evaluate call (default 64). */
+  batchSize?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Why: the report's per-token view of a best prompt. Substitutes are the top-k tokens of the gradient of f
+ * (lambda 0) at each position, among the regular vocabulary, other than the token already there.
+ */
+export async function tokenAttribution(
+  engine: Engine,
+  ids: number[],
+  objective: Objective,
+  k: number = ATTRIBUTION_K,
+  options: AttributionOptions = {},
+): Promise<{ f: number; positions: AttributionPosition[] }> {
+  const n = ids.length;
+  if (!Number.isInteger(k) || k < 1) throw new UserError('E_REPORT_OPTIONS', `attribution k: expected an integer >= 1, got ${k}`);
+  if (n < 2) throw new UserError('E_REPORT_OPTIONS', `attribution: a prompt needs at least 2 tokens, got ${n}`);
+  const vocab = regularVocabulary(engine);
+  const allowed = new Uint8Array(engine.shape.dVocab);
+  for (const t of vocab) allowed[t] = 1;
+  // One more than k, so that k remain when the token already there is among them.
+  const kk = Math.min(k + 1, vocab.length);
+  const g = await engine.gradients([ids], [0], objective, kk, { allowed });
+
+  // 1. The substituted prompts, position by position; the prompt itself goes first.
+  const prompts: number[][] = [ids];
+  const subs: number[][] = [];
+  for (let p = 0; p < n; p++) {
+    const top = Array.from(g.topk.subarray(p * kk, (p + 1) * kk)).filter((t) => t !== ids[p]).slice(0, k);
+    subs.push(top);
+    for (const t of top) prompts.push(ids.map((x, i) => (i === p ? t : x)));
+  }
+
+  // 2. Evaluate them all (in batches), then reduce per position.
+  const batch = options.batchSize ?? 64;
+  const f = new Float64Array(prompts.length);
+  for (let s = 0; s < prompts.length; s += batch) {
+    options.signal?.throwIfAborted();
+    const e = await engine.evaluate(prompts.slice(s, s + batch), objective);
+    f.set(e.f, s);
+  }
+  const f0 = f[0]!;
+  let at = 1;
+  const positions = subs.map((top, p): AttributionPosition => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = 0; j < top.length; j++, at++) {
+      lo = Math.min(lo, f[at]!);
+      hi = Math.max(hi, f[at]!);
+    }
+    const token = ids[p]!;
+    return {
+      position: p,
+      token,
+      text: engine.tokenizer.decode([token]),
+      dropFromWorst: top.length ? f0 - lo : 0,
+      dropFromBest: top.length ? f0 - hi : 0,
+    };
+  });
+  return { f: f0, positions };
+}
+
+/** A prompt the report attributes: the best fluent prompt of each layer and each neuron/logit target. */
+export interface AttributionRequest {
+  label: string;
+  target: EpoTarget;
+  ids: number[];
+}
+
+/**
+ * Why: attribution costs n * k evaluations per prompt, so the report attributes a few: per layer, the EPO
+ * prompt with CE < threshold of the vector where that is highest in z (else the unrestricted best); per
+ * neuron/logit target, its best prompt under the perplexity cap (the paper's Fig. 1 uses Table 3's).
+ */
+export function attributionRequests(data: ReportData): AttributionRequest[] {
+  const out: AttributionRequest[] = [];
+  const thr = data.settings.ceThreshold;
+  for (const L of data.settings.layers) {
+    let pick: { row: PromptRow; vector: number; fluent: boolean } | undefined;
+    for (const fluent of [true, false]) {
+      for (const p of data.pairs) {
+        if (p.layer !== L) continue;
+        const row = fluent ? p.best.epoFluent : p.best.epo;
+        if (!row?.ids) continue;
+        const score = row.z ?? row.f;
+        if (!pick || score > (pick.row.z ?? pick.row.f)) pick = { row, vector: p.vector, fluent };
+      }
+      if (pick) break;
+    }
+    if (pick) {
+      out.push({
+        label: `EPO L${L} v${pick.vector}${pick.fluent ? ` (CE < ${thr})` : ''}`,
+        target: { kind: 'resid', layer: L, vector: pick.vector },
+        ids: pick.row.ids!,
+      });
+    }
+  }
+  for (const t of data.targets) {
+    if (t.bestUnderCap?.ids) out.push({ label: `${targetLabel(t.target)} (perplexity < ${data.settings.perplexityCap})`, target: t.target, ids: t.bestUnderCap.ids });
+  }
+  return out;
+}
+
+/**
+ * Why: what the report activity and `dreamsweep report --model` call: attributes `requests` (default:
+ * attributionRequests(data)) with the engine, reading residual vectors from the store's vector set.
+ */
+export async function attributeBestPrompts(
+  engine: Engine,
+  store: ArtifactStore,
+  data: ReportData,
+  options: AttributionOptions & { k?: number; requests?: AttributionRequest[]; onProgress?: (p: { done: number; of: number }) => void } = {},
+): Promise<Attribution[]> {
+  const requests = options.requests ?? attributionRequests(data);
+  const k = options.k ?? ATTRIBUTION_K;
+  let vectors: Record<string, number[][]> | undefined;
+  const out: Attribution[] = [];
+  for (const r of requests) {
+    let objective: Objective;
+    if (r.target.kind === 'resid') {
+      if (!vectors) {
+        const bytes = await store.get(data.vectorsKey);
+        if (!bytes) throw new UserError('E_REPORT_INPUT', `${store.uri}: the sweep's vector set ${data.vectorsKey} is missing; attribution of residual targets needs it`);
+        vectors = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, number[][]>;
+      }
+      const v = vectors[String(r.target.layer)]?.[r.target.vector];
+      if (!v) throw new UserError('E_REPORT_INPUT', `${store.uri}/${data.vectorsKey}: no vector ${r.target.vector} for layer ${r.target.layer}`);
+      objective = { kind: 'resid', layer: r.target.layer, vector: Float32Array.from(v) };
+    } else if (r.target.kind === 'neuron') {
+      objective = { kind: 'neuron', layer: r.target.layer, index: r.target.index };
+    } else {
+      const ids = engine.tokenizer.encode(r.target.token);
+      if (ids.length !== 1) throw new UserError('E_REPORT_TARGET', `logit target ${JSON.stringify(r.target.token)} is ${ids.length} tokens with this tokenizer; it must be one`);
+      objective = { kind: 'logit', token: ids[0]! };
+    }
+    const { f, positions } = await tokenAttribution(engine, r.ids, objective, k, options);
+    out.push({ label: r.label, target: r.target, ids: r.ids, text: engine.tokenizer.decode(r.ids), f, k, positions });
+    options.onProgress?.({ done: out.length, of: requests.length });
+  }
+  return out;
+}

@@ -1,0 +1,250 @@
+// The report's figures (paper Figs. 5b-e and 6) as vega-lite specs, rendered to SVG in Node by vega's
+// headless View (no canvas, no browser). Specs carry their data inline; nothing is fetched.
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { RESID_METHODS, type ReportData, type ResidMethod } from './types.js';
+
+export interface Figure {
+  /** Stable id, also the file-name-safe prefix of the SVG's element ids. */
+  id: string;
+  title: string;
+  caption: string;
+  /** Null when there is nothing to draw yet (a partial sweep); the page says so instead. */
+  spec: vl.TopLevelSpec | null;
+}
+
+export function methodLabel(m: ResidMethod, ceThreshold: number): string {
+  return { random: 'random', scan: 'dataset scan', epo: 'EPO', epoFluent: `EPO (CE < ${ceThreshold})` }[m];
+}
+
+const COLORS: Record<ResidMethod, string> = { random: '#8c8c8c', scan: '#3b75af', epo: '#c0392b', epoFluent: '#e67e22' };
+
+const CONFIG = {
+  font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
+  view: { stroke: '#ddd' },
+  axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#eee' },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
+  header: { labelFontSize: 12, titleFontSize: 12 },
+};
+
+function methodScale(methods: ResidMethod[], thr: number) {
+  return { domain: methods.map((m) => methodLabel(m, thr)), range: methods.map((m) => COLORS[m]) };
+}
+
+/** Why: one list of figures, built from ReportData alone, so report.json holds every number drawn. */
+export function figures(data: ReportData): Figure[] {
+  const thr = data.settings.ceThreshold;
+  const out: Figure[] = [];
+
+  // Fig. 5d / 5e: per-vector max z by method, one panel per layer.
+  const maxZFigure = (id: string, title: string, methods: ResidMethod[], caption: string): Figure => {
+    const values = data.pairs.flatMap((p) =>
+      methods.filter((m) => p.maxZ[m] !== null).map((m) => ({ layer: p.layer, vector: p.vector, method: methodLabel(m, thr), z: p.maxZ[m] })),
+    );
+    const enc = {
+      x: { field: 'method', type: 'nominal', sort: methods.map((m) => methodLabel(m, thr)), title: null, axis: { labelAngle: -30 } },
+      y: { field: 'z', type: 'quantitative', title: 'max z (sigma of random prompts)' },
+      color: { field: 'method', type: 'nominal', scale: methodScale(methods, thr), legend: null },
+    } as const;
+    return {
+      id,
+      title,
+      caption,
+      spec: values.length
+        ? ({
+            config: CONFIG,
+            background: 'white',
+            data: { values },
+            facet: { column: { field: 'layer', type: 'ordinal', title: 'layer', sort: 'ascending' } },
+            spec: {
+              width: Math.max(90, 40 * methods.length),
+              height: 240,
+              layer: [
+                { mark: { type: 'boxplot', extent: 'min-max', size: 22, opacity: 0.5 }, encoding: enc },
+                { mark: { type: 'tick', thickness: 1.5, size: 14 }, encoding: { ...enc, tooltip: [{ field: 'vector' }, { field: 'z', format: '.2f' }] } },
+              ],
+            },
+          } as unknown as vl.TopLevelSpec)
+        : null,
+    };
+  };
+  out.push(
+    maxZFigure(
+      'fig-5d',
+      'Max z-score per vector, by method and layer (paper Fig. 5d)',
+      ['random', 'scan', 'epo'],
+      'For each target vector, the highest alignment each method found, as a z-score against the random prompts of that (layer, vector). Boxes span min to max over vectors; ticks are vectors.',
+    ),
+  );
+  out.push(
+    maxZFigure(
+      'fig-5e',
+      `Max z-score with EPO limited to CE < ${thr} (paper Fig. 5e)`,
+      ['random', 'scan', 'epoFluent'],
+      `As Fig. 5d, but EPO counts only prompts with cross-entropy below ${thr}; the scan and random prompts are not restricted.`,
+    ),
+  );
+
+  // Fig. 6: mean and std of max z per layer for each method.
+  const f6 = data.layers.flatMap((l) =>
+    RESID_METHODS.filter((m) => l.maxZ[m].mean !== null).map((m) => {
+      const s = l.maxZ[m];
+      const sd = s.std ?? 0;
+      return { layer: l.layer, method: methodLabel(m, thr), mean: s.mean, lo: s.mean! - sd, hi: s.mean! + sd, n: s.n };
+    }),
+  );
+  out.push({
+    id: 'fig-6',
+    title: 'Mean and standard deviation of max z per layer (paper Fig. 6)',
+    caption: 'Points: mean over vectors of the per-vector max z; bars: plus and minus one (unbiased) standard deviation.',
+    spec: f6.length
+      ? ({
+          config: CONFIG,
+          background: 'white',
+          width: Math.max(300, 70 * data.layers.length),
+          height: 260,
+          data: { values: f6 },
+          encoding: {
+            x: { field: 'layer', type: 'ordinal', title: 'layer', axis: { labelAngle: 0 } },
+            xOffset: { field: 'method', type: 'nominal', sort: RESID_METHODS.map((m) => methodLabel(m, thr)) },
+            color: { field: 'method', type: 'nominal', scale: methodScale([...RESID_METHODS], thr), title: 'method' },
+          },
+          layer: [
+            { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'max z (mean ± std)' }, y2: { field: 'hi' } } },
+            { mark: { type: 'point', filled: true, size: 60 }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+          ],
+        } as unknown as vl.TopLevelSpec)
+      : null,
+  });
+
+  // Fig. 5b: slack curve.
+  const slack = data.slack.slack;
+  const curve = [
+    ...data.slack.byLayer.flatMap((c) => slack.map((s, i) => ({ series: `L${c.layer}`, order: c.layer, slack: s, ce: c.meanCe[i], vectors: c.vectors[i] }))),
+    ...slack.map((s, i) => ({ series: 'all layers', order: Number.MAX_SAFE_INTEGER, slack: s, ce: data.slack.all.meanCe[i], vectors: data.slack.all.vectors[i] })),
+  ].filter((r) => r.ce !== null);
+  const seriesOrder = [...data.slack.byLayer.map((c) => `L${c.layer}`), 'all layers'];
+  out.push({
+    id: 'fig-5b',
+    title: 'Slack curve: lowest CE within s sigma of the best EPO prompt (paper Fig. 5b)',
+    caption:
+      'For each vector, among all valid EPO prompts with z at least (max z - s), the lowest cross-entropy; averaged over vectors, per layer and over all layers.',
+    spec: curve.length
+      ? ({
+          config: CONFIG,
+          background: 'white',
+          width: 420,
+          height: 260,
+          data: { values: curve },
+          encoding: {
+            x: { field: 'slack', type: 'quantitative', title: 'slack s (sigma of random prompts)' },
+            y: { field: 'ce', type: 'quantitative', title: 'mean lowest CE', scale: { zero: false } },
+            color: { field: 'series', type: 'nominal', sort: seriesOrder, title: 'layer' },
+            strokeDash: { condition: { test: "datum.series === 'all layers'", value: [6, 3] }, value: [1, 0] },
+          },
+          layer: [{ mark: { type: 'line', strokeWidth: 2 } }, { mark: { type: 'point', filled: true, size: 30 } }],
+        } as unknown as vl.TopLevelSpec)
+      : null,
+  });
+
+  // Fig. 5c (+5a): CE at slack 3 beside the corpus's n-token windows.
+  const bins = data.ce.epoAtSlack3;
+  const corpus = data.ce.corpus;
+  const layers5c: unknown[] = [];
+  if (bins.length) {
+    layers5c.push({
+      data: { values: bins },
+      mark: { type: 'bar', opacity: 0.75, binSpacing: 1 },
+      encoding: {
+        x: { field: 'lo', type: 'quantitative', title: 'cross-entropy (nats/token)', scale: { zero: false } },
+        x2: { field: 'hi' },
+        y: { field: 'density', type: 'quantitative', title: 'density' },
+        y2: { datum: 0 },
+        color: { datum: 'EPO, slack 3', type: 'nominal' },
+      },
+    });
+  }
+  if (corpus) {
+    layers5c.push({
+      data: { values: corpus.curve },
+      mark: { type: 'line', strokeWidth: 2 },
+      encoding: {
+        x: { field: 'ce', type: 'quantitative', title: 'cross-entropy (nats/token)', scale: { zero: false } },
+        y: { field: 'density', type: 'quantitative', title: 'density' },
+        color: { datum: `corpus, ${corpus.seqLen}-token windows (normal)`, type: 'nominal' },
+      },
+    });
+  }
+  if (layers5c.length) {
+    layers5c.push({
+      data: { values: [{ ce: thr }] },
+      mark: { type: 'rule', strokeDash: [4, 3], color: '#555' },
+      encoding: { x: { field: 'ce', type: 'quantitative' } },
+    });
+  }
+  out.push({
+    id: 'fig-5c',
+    title: 'Cross-entropy of EPO prompts at slack 3 beside the corpus (paper Figs. 5c, 5a)',
+    caption:
+      `Bars: per vector, the lowest CE among EPO prompts within 3 sigma of its best (density). Line: the corpus's ${corpus?.seqLen ?? data.settings.seqLen}-token window CE` +
+      (corpus ? `, drawn as a normal curve with the scan's mean ${corpus.mean.toFixed(2)} and std ${corpus.std.toFixed(2)} (the scan keeps moments, not a histogram)` : ' (no finished scan: not drawn)') +
+      `. Dashed: the CE threshold ${thr}.`,
+    spec: layers5c.length
+      ? ({
+          config: CONFIG,
+          background: 'white',
+          width: 420,
+          height: 240,
+          layer: layers5c,
+          resolve: { scale: { color: 'shared' } },
+          encoding: {},
+        } as unknown as vl.TopLevelSpec)
+      : null,
+  });
+
+  // The neuron/logit frontiers (Tables 2, 5 drawn): f against CE per target.
+  const tf = data.targets.flatMap((t) => t.frontier.map((p) => ({ target: t.label, ce: p.ce, f: p.f, lambda: p.lambda })));
+  if (data.targets.length) {
+    out.push({
+      id: 'fig-targets',
+      title: 'Pareto frontiers of the neuron and logit targets (paper Tables 2, 5)',
+      caption: 'Each target\'s frontier across its seeds: the objective against cross-entropy, one panel per target.',
+      spec: tf.length
+        ? ({
+            config: CONFIG,
+            background: 'white',
+            data: { values: tf },
+            facet: { field: 'target', type: 'nominal', title: null, sort: data.targets.map((t) => t.label) },
+            columns: 3,
+            resolve: { scale: { x: 'independent', y: 'independent' } },
+            spec: {
+              width: 200,
+              height: 160,
+              encoding: {
+                x: { field: 'ce', type: 'quantitative', title: 'CE', scale: { zero: false } },
+                y: { field: 'f', type: 'quantitative', title: 'f', scale: { zero: false } },
+                order: { field: 'lambda', type: 'quantitative' },
+              },
+              layer: [{ mark: { type: 'line', color: '#c0392b' } }, { mark: { type: 'point', filled: true, color: '#c0392b' } }],
+            },
+          } as unknown as vl.TopLevelSpec)
+        : null,
+    });
+  }
+  return out;
+}
+
+/** Why: figures go into one self-contained page; element ids get the figure's prefix so SVGs never clash. */
+export async function renderSvg(fig: Figure): Promise<string> {
+  if (!fig.spec) return '';
+  const warnings: string[] = [];
+  const quiet = { level: () => quiet, error: (...a: unknown[]) => void warnings.push(a.join(' ')), warn: (...a: unknown[]) => void warnings.push(a.join(' ')), info: () => quiet, debug: () => quiet };
+  const compiled = vl.compile(fig.spec, { logger: quiet as unknown as NonNullable<Parameters<typeof vl.compile>[1]>["logger"] }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.None });
+  try {
+    const svg = await view.toSVG();
+    return svg.replace(/\bid="([^"]+)"/g, `id="${fig.id}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${fig.id}-$1)`).replace(/href="#([^"]+)"/g, `href="#${fig.id}-$1"`);
+  } finally {
+    view.finalize();
+  }
+}

@@ -1,0 +1,89 @@
+// The report's numbers as CSV files (RFC 4180: comma-separated, quoted where needed, \n line ends), one per
+// table or figure, full precision (JavaScript's shortest round-trip form), empty cells for missing values.
+import { methodLabel } from './charts.js';
+import { RESID_METHODS, type Attribution, type FrontierRow, type PromptRow, type ReportData } from './types.js';
+
+type Cell = string | number | null | undefined;
+
+function cell(v: Cell): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : v;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csv(header: string[], rows: Cell[][]): string {
+  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\n') + '\n';
+}
+
+const idsCell = (ids: number[] | null) => (ids ? ids.join(' ') : null);
+
+/** Why: every number the page shows is also in a file a spreadsheet or pandas reads directly. */
+export function reportCsvs(data: ReportData, attribution?: Attribution[]): Record<string, string> {
+  const thr = data.settings.ceThreshold;
+  const files: Record<string, string> = {};
+
+  files['summary_by_layer.csv'] = csv(
+    ['layer', 'method', 'vectors', 'mean_max_z', 'std_max_z', 'min_max_z', 'max_max_z'],
+    data.layers.flatMap((l) => RESID_METHODS.map((m) => [l.layer, methodLabel(m, thr), l.maxZ[m].n, l.maxZ[m].mean, l.maxZ[m].std, l.maxZ[m].min, l.maxZ[m].max])),
+  );
+
+  files['max_z_by_vector.csv'] = csv(
+    ['layer', 'vector', 'mu_random', 'sigma_random', 'z_random', 'z_scan', 'z_epo', 'z_epo_fluent', 'ce_at_slack3', 'epo_seeds_finished', 'epo_seeds_planned'],
+    data.pairs.map((p) => [
+      p.layer,
+      p.vector,
+      p.random?.mean,
+      p.random?.std,
+      p.maxZ.random,
+      p.maxZ.scan,
+      p.maxZ.epo,
+      p.maxZ.epoFluent,
+      p.ceAtSlack3,
+      p.epoSeeds.finished,
+      p.epoSeeds.planned,
+    ]),
+  );
+
+  files['slack.csv'] = csv(['layer', 'slack', 'mean_lowest_ce', 'vectors'], [
+    ...data.slack.byLayer.flatMap((c) => data.slack.slack.map((s, i) => [c.layer, s, c.meanCe[i], c.vectors[i]])),
+    ...data.slack.slack.map((s, i) => ['all', s, data.slack.all.meanCe[i], data.slack.all.vectors[i]]),
+  ]);
+
+  files['ce_distribution.csv'] = csv(['series', 'lo', 'hi', 'ce', 'count', 'density'], [
+    ...data.ce.epoAtSlack3.map((b) => ['epo_slack3', b.lo, b.hi, null, b.count, b.density]),
+    ...(data.ce.corpus?.curve ?? []).map((c) => ['corpus_normal', null, null, c.ce, null, c.density]),
+  ]);
+
+  const promptCells = (r: PromptRow) => [r.f, r.z, r.ce, r.perplexity, r.text, idsCell(r.ids)];
+  files['best_prompts.csv'] = csv(
+    ['layer', 'vector', 'method', 'alignment', 'z', 'ce', 'perplexity', 'text', 'ids'],
+    data.pairs.flatMap((p) => RESID_METHODS.filter((m) => p.best[m]).map((m) => [p.layer, p.vector, methodLabel(m, thr), ...promptCells(p.best[m]!)])),
+  );
+
+  const frontierCells = (label: string, r: FrontierRow) => [label, r.seed, r.lambda, r.f, r.z, r.ce, r.perplexity, r.text, idsCell(r.ids)];
+  files['frontiers.csv'] = csv(
+    ['target', 'seed', 'lambda', 'f', 'z', 'ce', 'perplexity', 'text', 'ids'],
+    [
+      ...data.pairs.flatMap((p) => p.frontier.map((r) => frontierCells(`resid L${p.layer} v${p.vector}`, r))),
+      ...data.targets.flatMap((t) => t.frontier.map((r) => frontierCells(t.label, r))),
+    ],
+  );
+
+  if (data.targets.length) {
+    files['best_under_cap.csv'] = csv(
+      ['target', 'perplexity_cap', 'seed', 'on_frontier', 'f', 'ce', 'perplexity', 'text', 'ids'],
+      data.targets.map((t) => {
+        const b = t.bestUnderCap;
+        return [t.label, data.settings.perplexityCap, b?.seed, b ? String(b.onFrontier) : null, b?.f, b?.ce, b?.perplexity, b?.text, b ? idsCell(b.ids) : null];
+      }),
+    );
+  }
+
+  if (attribution?.length) {
+    files['attribution.csv'] = csv(
+      ['prompt', 'f', 'k', 'position', 'token', 'text', 'drop_from_worst', 'drop_from_best'],
+      attribution.flatMap((a) => a.positions.map((p) => [a.label, a.f, a.k, p.position, p.token, p.text, p.dropFromWorst, p.dropFromBest])),
+    );
+  }
+  return files;
+}

@@ -1,0 +1,188 @@
+// report.html: one self-contained page (inline CSS, inline SVG figures, no scripts, nothing fetched) with
+// the sweep's status, what is missing, the figures, the tables and the token attributions.
+import { figures, methodLabel, renderSvg } from './charts.js';
+import { RESID_METHODS, type Attribution, type FrontierRow, type PromptRow, type ReportData, type Summary } from './types.js';
+
+export interface RenderOptions {
+  /** Said in place of the attribution section when there is none (e.g. why it was left out). */
+  attributionNote?: string;
+}
+
+/** Why: the page a researcher opens; every number in it is also in report.json and the CSVs. */
+export async function renderHtml(data: ReportData, attribution: Attribution[] | undefined, options: RenderOptions = {}): Promise<string> {
+  const thr = data.settings.ceThreshold;
+  const parts: string[] = [];
+  const done = data.units.finished === data.units.planned;
+
+  parts.push(`<header><h1>dreamsweep report: ${esc(data.name)}</h1>
+<p class="meta">sweep <code>${esc(data.sweepId)}</code> · model <code>${esc(data.modelId.slice(0, 16))}</code> · layers ${data.settings.layers.join(', ')} ·
+${data.settings.seqLen}-token prompts · CE threshold ${thr} · perplexity cap ${data.settings.perplexityCap}</p>
+<p class="${done ? 'ok' : 'warn'}">${data.units.finished} of ${data.units.planned} units finished${done ? '' : ' (partial report)'}: ${Object.entries(data.units.byMethod)
+    .map(([m, c]) => `${esc(m)} ${c.finished}/${c.planned}`)
+    .join(' · ')}</p></header>`);
+
+  if (data.missing.length) {
+    const shown = data.missing.slice(0, 200);
+    parts.push(`<section id="missing"><h2>Missing (${data.missing.length})</h2>
+<p>These units have not finished, or their artifacts are absent; the numbers below leave them out.</p>
+<table><thead><tr><th>unit</th><th>method</th><th>why</th><th>key</th></tr></thead><tbody>
+${shown.map((m) => `<tr><td>${esc(m.unit)}</td><td>${esc(m.method)}</td><td>${esc(m.reason)}</td><td><code>${esc(m.key)}</code></td></tr>`).join('\n')}
+</tbody></table>${data.missing.length > shown.length ? `<p>… and ${data.missing.length - shown.length} more (report.json lists all).</p>` : ''}</section>`);
+  }
+  if (data.notes.length) parts.push(`<section id="notes"><h2>Notes</h2><ul>${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`);
+
+  // Figures.
+  parts.push('<section id="figures"><h2>Figures</h2>');
+  for (const fig of figures(data)) {
+    const svg = await renderSvg(fig);
+    parts.push(`<figure id="${fig.id}" data-figure="${fig.id}"><h3>${esc(fig.title)}</h3>
+${svg ? `<div class="svg">${svg}</div>` : '<p class="empty">Nothing to draw yet: no finished units feed this figure.</p>'}
+<figcaption>${esc(fig.caption)}</figcaption></figure>`);
+  }
+  parts.push('</section>');
+
+  // Tables.
+  const sum = (s: Summary) => (s.mean === null ? '—' : `${f2(s.mean)} ± ${s.std === null ? '—' : f2(s.std)} <span class="n">(${s.n})</span>`);
+  parts.push(`<section id="summary"><h2>Summary by layer</h2>
+<p>Max z per vector: mean ± std (vectors). CE at slack 3: mean ± std of the per-vector lowest CE.</p>
+<table><thead><tr><th>layer</th>${RESID_METHODS.map((m) => `<th>${esc(methodLabel(m, thr))}</th>`).join('')}<th>CE at slack 3</th></tr></thead><tbody>
+${data.layers.map((l) => `<tr><td>${l.layer}</td>${RESID_METHODS.map((m) => `<td class="num">${sum(l.maxZ[m])}</td>`).join('')}<td class="num">${sum(l.ceAtSlack3)}</td></tr>`).join('\n')}
+</tbody></table>
+<h3>Slack curve (Fig. 5b): mean lowest CE</h3>
+<table><thead><tr><th>layer</th>${data.slack.slack.map((s) => `<th>s = ${s}</th>`).join('')}</tr></thead><tbody>
+${[...data.slack.byLayer.map((c) => ({ name: String(c.layer), ...c })), { name: 'all', ...data.slack.all }]
+  .map((c) => `<tr><td>${c.name}</td>${c.meanCe.map((x) => `<td class="num">${f2(x)}</td>`).join('')}</tr>`)
+  .join('\n')}
+</tbody></table></section>`);
+
+  parts.push(`<section id="best"><h2>Best prompt per vector and method</h2>`);
+  for (const L of data.settings.layers) {
+    const rows = data.pairs.filter((p) => p.layer === L);
+    parts.push(`<details${L === data.settings.layers[0] ? ' open' : ''}><summary>layer ${L} (${rows.length} vectors)</summary>
+<table><thead><tr><th>vector</th><th>method</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
+${rows
+  .flatMap((p) =>
+    RESID_METHODS.map((m, i) => {
+      const r = p.best[m];
+      return `<tr${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? `v${p.vector}` : ''}</td><td>${esc(methodLabel(m, thr))}</td>${r ? promptCells(r, true) : '<td colspan="5" class="empty">—</td>'}</tr>`;
+    }),
+  )
+  .join('\n')}
+</tbody></table></details>`);
+  }
+  parts.push('</section>');
+
+  parts.push(`<section id="frontier"><h2>EPO Pareto frontier per vector (across seeds)</h2>`);
+  for (const L of data.settings.layers) {
+    const rows = data.pairs.filter((p) => p.layer === L && p.frontier.length);
+    if (!rows.length) continue;
+    parts.push(`<details><summary>layer ${L}</summary>
+<table><thead><tr><th>vector</th><th>seed</th><th>λ</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
+${rows.flatMap((p) => p.frontier.map((r, i) => `<tr${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? `v${p.vector}` : ''}</td>${frontierCells(r, true)}</tr>`)).join('\n')}
+</tbody></table></details>`);
+  }
+  parts.push('</section>');
+
+  if (data.targets.length) {
+    parts.push(`<section id="targets"><h2>Neuron and logit targets</h2>
+<h3>Best prompt with perplexity below ${data.settings.perplexityCap} (paper Table 3)</h3>
+<table><thead><tr><th>target</th><th>seeds</th><th>f</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
+${data.targets
+  .map((t) => {
+    const b = t.bestUnderCap;
+    return `<tr><td>${esc(t.label)}</td><td>${t.seeds.finished}/${t.seeds.planned}</td>${b ? `<td class="num">${f3(b.f)}</td><td class="num">${f2(b.ce)}</td><td class="num">${ppl(b.perplexity)}</td><td>${promptText(b)}</td>` : '<td colspan="4" class="empty">none under the cap</td>'}</tr>`;
+  })
+  .join('\n')}
+</tbody></table>
+<h3>Pareto frontiers across seeds (paper Tables 2, 5)</h3>
+<table><thead><tr><th>target</th><th>seed</th><th>λ</th><th>f</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
+${data.targets.flatMap((t) => t.frontier.map((r, i) => `<tr${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(t.label) : ''}</td>${frontierCells(r, false)}</tr>`)).join('\n')}
+</tbody></table></section>`);
+  }
+
+  parts.push(`<section id="attribution"><h2>Token attribution (paper Fig. 1)</h2>`);
+  if (attribution?.length) {
+    parts.push(`<p>Per token: the colour is the drop in the objective from the prompt's value to the <em>worst</em> of the top-${attribution[0]!.k} gradient
+substitutes at that position (dark red: one swap there can remove most of it); the bar height is the drop to the <em>best</em> substitute
+(tall: every swap there hurts). Scaled per prompt to the prompt's value or its largest drop.</p>`);
+    for (const a of attribution) parts.push(attributionBlock(a));
+  } else {
+    parts.push(`<p class="empty">${esc(options.attributionNote ?? 'Not computed: token attribution needs the model (dreamsweep report --model DIR, or the sweep\'s report unit).')}</p>`);
+  }
+  parts.push('</section>');
+
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dreamsweep report: ${esc(data.name)}</title>
+<style>${CSS}</style></head>
+<body>
+${parts.join('\n')}
+<footer>dreamsweep ${esc(data.format)} v${data.version} · numbers in report.json and the CSV files beside this page</footer>
+</body></html>
+`;
+}
+
+function attributionBlock(a: Attribution): string {
+  const maxWorst = Math.max(0, ...a.positions.map((p) => p.dropFromWorst));
+  const scale = Math.max(a.f > 0 ? a.f : 0, maxWorst) || 1;
+  const tokens = a.positions
+    .map((p) => {
+      const heat = clamp01(p.dropFromWorst / scale);
+      const bar = Math.round(clamp01(p.dropFromBest / scale) * 40);
+      const fg = heat > 0.55 ? '#fff' : '#111';
+      return `<span class="tok" title="position ${p.position}, token ${p.token}: drop from worst ${f3(p.dropFromWorst)}, from best ${f3(p.dropFromBest)}"><span class="bar" style="height:${bar}px"></span><span class="t" style="background:rgba(192,57,43,${heat.toFixed(3)});color:${fg}">${esc(visible(p.text))}</span></span>`;
+    })
+    .join('');
+  return `<div class="attr"><h3>${esc(a.label)} <span class="n">f = ${f3(a.f)}</span></h3><div class="toks">${tokens}</div></div>`;
+}
+
+function promptCells(r: PromptRow, z: boolean): string {
+  return `${z ? `<td class="num">${f2(r.z)}</td>` : ''}<td class="num">${f3(r.f)}</td><td class="num">${f2(r.ce)}</td><td class="num">${ppl(r.perplexity)}</td><td>${promptText(r)}</td>`;
+}
+
+function frontierCells(r: FrontierRow, z: boolean): string {
+  return `<td>${r.seed ?? ''}</td><td class="num">${r.lambda === 0 ? '0' : r.lambda.toPrecision(3)}</td>${promptCells(r, z)}`;
+}
+
+function promptText(r: PromptRow): string {
+  if (r.text !== null) return `<span class="prompt">${esc(r.text)}</span>`;
+  return r.ids ? `<span class="ids">[${r.ids.join(' ')}]</span>` : '<span class="empty">—</span>';
+}
+
+const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
+const visible = (t: string) => t.replace(/\n/g, '↵').replace(/\t/g, '⇥') || '∅';
+
+function f2(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(2);
+}
+function f3(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3);
+}
+/** 2 decimals with thousands separators, as the paper's tables (fixed, not locale-dependent). */
+export function ppl(x: number | null | undefined): string {
+  if (x === null || x === undefined) return '—';
+  if (!Number.isFinite(x)) return '∞';
+  const [int, frac] = x.toFixed(2).split('.');
+  return `${int!.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
+}
+
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const CSS = `
+body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:24px auto;max-width:1120px;color:#1b1b1b;font-size:14px;line-height:1.45;padding:0 16px}
+h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:28px}h3{font-size:15px;margin:14px 0 6px}
+.meta{color:#555}.ok{color:#1e6b35}.warn{color:#9a5b00;font-weight:bold}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border-bottom:1px solid #eee;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f6f6f6}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}tr.group td{border-top:1px solid #bbb}
+.n{color:#777;font-size:11px}.empty{color:#888;font-style:italic}code{font-size:12px;background:#f3f3f3;padding:0 3px}
+.prompt{white-space:pre-wrap;background:#f7f5ef;padding:0 2px}.ids{color:#666;font-family:monospace;font-size:12px}
+figure{margin:18px 0;padding:8px 0;border-bottom:1px solid #f0f0f0}figcaption{color:#555;font-size:12px;max-width:900px}.svg{overflow-x:auto}
+details{margin:6px 0}summary{cursor:pointer;font-weight:bold}
+#missing{background:#fff8e6;padding:4px 12px;border:1px solid #f0d48a}
+.attr{margin:10px 0 18px}.toks{display:flex;flex-wrap:wrap;align-items:flex-end;gap:2px}
+.tok{display:inline-flex;flex-direction:column;align-items:stretch;justify-content:flex-end;min-height:64px}
+.bar{display:block;background:#555;margin:0 2px 2px;min-height:1px}.t{white-space:pre;font-family:monospace;font-size:14px;padding:2px 3px;border:1px solid #e4e4e4}
+footer{margin-top:32px;color:#888;font-size:12px}
+`;

@@ -1,0 +1,157 @@
+// The report's data: everything the z-score report shows (paper section 3.5, Figs. 5 and 6, Tables 2, 3, 5),
+// computed from a sweep's artifacts by aggregateSweep and drawn by buildReport. Plain JSON-able records:
+// no NaN or Infinity anywhere (a number that does not exist is null), arrays in a stable order.
+import type { EpoTarget, Method } from '../sweep/plan.js';
+
+export const REPORT_FORMAT = 'dreamsweep.report';
+export const REPORT_VERSION = 1;
+
+/** The residual-stream methods compared: EPO twice, once unrestricted and once limited to CE < threshold. */
+export const RESID_METHODS = ['random', 'scan', 'epo', 'epoFluent'] as const;
+export type ResidMethod = (typeof RESID_METHODS)[number];
+
+/** One prompt with its numbers; `text` is null when no decoder and no stored text knew its ids. */
+export interface PromptRow {
+  /** Objective value: the alignment for residual targets, the activation or logit difference otherwise. */
+  f: number;
+  /** z-score of `f` against the random baseline of its (layer, vector); null for neuron/logit targets. */
+  z: number | null;
+  /** Null for the random baseline's own best prompt when it was not kept (top 0). */
+  ce: number | null;
+  perplexity: number | null;
+  ids: number[] | null;
+  text: string | null;
+}
+
+/** A point of a Pareto frontier across seeds (core/epo/frontier.ts), with the seed whose history holds it. */
+export interface FrontierRow extends PromptRow {
+  lambda: number;
+  seed: number | null;
+}
+
+/** One (layer, vector) of the residual study. */
+export interface PairReport {
+  layer: number;
+  vector: number;
+  /** The random baseline's alignment mean and unbiased std: the z-score reference. Null when missing. */
+  random: { mean: number; std: number; prompts: number } | null;
+  /** Per-vector max z by method (Fig. 5d; `epoFluent` is EPO with CE < ceThreshold, Fig. 5e). */
+  maxZ: Record<ResidMethod, number | null>;
+  /** The prompt behind each max z. */
+  best: Record<ResidMethod, PromptRow | null>;
+  /** EPO runs (seeds) that finished, of those planned. */
+  epoSeeds: { finished: number; planned: number };
+  /** Per `settings.slack` value s: the lowest CE among EPO prompts with z >= max z - s (Fig. 5b). */
+  slackCe: Array<number | null>;
+  /** The same at slack 3 (Fig. 5c). */
+  ceAtSlack3: number | null;
+  /** The EPO Pareto frontier across this pair's seeds (lambda ascending). */
+  frontier: FrontierRow[];
+}
+
+/** Count, mean, unbiased std, min and max of some per-vector values (null where undefined). */
+export interface Summary {
+  n: number;
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+/** Per layer: the max-z summary of each method (Fig. 6) and of the CE at slack 3. */
+export interface LayerReport {
+  layer: number;
+  vectors: number;
+  maxZ: Record<ResidMethod, Summary>;
+  ceAtSlack3: Summary;
+}
+
+/** The slack curve (Fig. 5b): mean over vectors of the lowest CE within s sigma of the best, per layer and overall. */
+export interface SlackCurve {
+  slack: number[];
+  byLayer: Array<{ layer: number; meanCe: Array<number | null>; vectors: number[] }>;
+  all: { meanCe: Array<number | null>; vectors: number[] };
+}
+
+/** The CE distributions of Fig. 5c (EPO at slack 3, a density histogram) and 5a (the corpus's windows). */
+export interface CeDistribution {
+  /** Equal-width bins; `density` = count / (total * width), so it compares with the corpus curve. */
+  epoAtSlack3: Array<{ lo: number; hi: number; count: number; density: number }>;
+  /** The scan's n-token window CE. Only mean and std are stored, so it is drawn as a normal curve. */
+  corpus: {
+    seqLen: number;
+    windows: number;
+    mean: number;
+    std: number;
+    min: number | null;
+    max: number | null;
+    /** How `curve` was made: the scan result keeps moments, not a histogram. */
+    shape: 'normal-from-mean-std';
+    curve: Array<{ ce: number; density: number }>;
+  } | null;
+}
+
+/** A neuron or logit target (paper Tables 2, 3, 5): its frontier across seeds and its best fluent prompt. */
+export interface TargetReport {
+  /** `neuron L1.N3` or `logit " model"`. */
+  label: string;
+  method: Extract<Method, 'neuron' | 'logit'>;
+  target: EpoTarget;
+  seeds: { finished: number; planned: number };
+  frontier: FrontierRow[];
+  /** The highest-f valid prompt of any seed's history with perplexity < settings.perplexityCap (Table 3). */
+  bestUnderCap: (PromptRow & { seed: number; onFrontier: boolean }) | null;
+}
+
+/** A unit whose artifacts the report lacks. */
+export interface MissingUnit {
+  unit: string;
+  method: Method;
+  key: string;
+  /** `not finished` (no result.json), or which artifact is absent. */
+  reason: string;
+}
+
+export interface ReportData {
+  format: typeof REPORT_FORMAT;
+  version: typeof REPORT_VERSION;
+  sweepId: string;
+  name: string;
+  modelId: string;
+  /** Store key of the vector set (attribution of residual targets reads it). */
+  vectorsKey: string;
+  settings: { ceThreshold: number; slack: number[]; perplexityCap: number; seqLen: number; layers: number[] };
+  units: { planned: number; finished: number; byMethod: Record<string, { planned: number; finished: number }> };
+  missing: MissingUnit[];
+  /** Sentences a reader needs (what was approximated or left out), in a fixed order. */
+  notes: string[];
+  pairs: PairReport[];
+  layers: LayerReport[];
+  slack: SlackCurve;
+  ce: CeDistribution;
+  targets: TargetReport[];
+}
+
+/** Token attribution of one prompt (paper Fig. 1), computed with an engine by core/report/attribution.ts. */
+export interface Attribution {
+  /** What the prompt is, e.g. `EPO L4 v3 (CE < 6)` or `neuron L1.N3 (perplexity < 100)`. */
+  label: string;
+  target: EpoTarget;
+  ids: number[];
+  text: string;
+  /** The objective at the prompt itself. */
+  f: number;
+  /** Substitute tokens tried per position. */
+  k: number;
+  positions: AttributionPosition[];
+}
+
+export interface AttributionPosition {
+  position: number;
+  token: number;
+  text: string;
+  /** f minus the lowest f among the substitutes: how far one swap here can pull the objective down. */
+  dropFromWorst: number;
+  /** f minus the highest f among the substitutes: large when every swap here hurts. */
+  dropFromBest: number;
+}

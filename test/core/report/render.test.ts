@@ -1,0 +1,167 @@
+// buildReport: the files, their numbers against ReportData, a self-contained page whose every figure has
+// marks, and a headless Chromium (Debian's `chromium`) screenshot of it that is far from blank.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { aggregateSweep } from '../../../core/report/aggregate.js';
+import { attributeBestPrompts } from '../../../core/report/attribution.js';
+import { buildReport } from '../../../core/report/index.js';
+import type { Attribution, ReportData } from '../../../core/report/types.js';
+import { fakeEngine } from '../../helpers/fake-engine.js';
+import { buildFixture } from './fixture.js';
+
+const FIGURES = ['fig-5d', 'fig-5e', 'fig-6', 'fig-5b', 'fig-5c', 'fig-targets'];
+
+function parseCsv(text: string): Array<Record<string, string>> {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\n') row.push(field), rows.push(row), (row = []), (field = '');
+    else field += c;
+  }
+  const [head, ...body] = rows;
+  return body.map((r) => Object.fromEntries(head!.map((h, i) => [h, r[i]!])));
+}
+
+/** Figure id -> its <figure> element's HTML. */
+function figureHtml(html: string, id: string): string {
+  const start = html.indexOf(`<figure id="${id}"`);
+  expect(start, `figure ${id} present`).toBeGreaterThanOrEqual(0);
+  return html.slice(start, html.indexOf('</figure>', start));
+}
+
+function chromium(): string {
+  const found = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).stdout.trim();
+  if (!found) {
+    throw new Error('the report rendering test needs Debian\'s chromium (headless): apt-get update && apt-get install -y chromium (.ci/run does this)');
+  }
+  return found;
+}
+
+function screenshot(html: string, png: string): void {
+  execFileSync(
+    chromium(),
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${mkdtempSync(path.join(tmpdir(), 'dreamsweep-chromium-'))}`,
+      `--screenshot=${png}`,
+      '--window-size=1200,3000',
+      pathToFileURL(html).href,
+    ],
+    { stdio: 'pipe', timeout: 60_000 },
+  );
+}
+
+describe('buildReport', () => {
+  let data: ReportData;
+  let attribution: Attribution[];
+  let files: Record<string, string | Uint8Array>;
+  let out: string;
+  beforeAll(async () => {
+    const fx = await buildFixture();
+    data = await aggregateSweep(fx.store, fx.plan.sweepId);
+    attribution = await attributeBestPrompts(fakeEngine({ vocab: 64, seqLen: 6, seed: 3, words: { 7: 'model' } }), fx.store, data, { k: 4 });
+    files = await buildReport(data, attribution);
+    out = mkdtempSync(path.join(tmpdir(), 'dreamsweep-report-out-'));
+    for (const [name, body] of Object.entries(files)) writeFileSync(path.join(out, name), body);
+  });
+
+  it('writes the page, the JSON and one CSV per table, deterministically', async () => {
+    expect(Object.keys(files)).toEqual([
+      'attribution.csv',
+      'best_prompts.csv',
+      'best_under_cap.csv',
+      'ce_distribution.csv',
+      'frontiers.csv',
+      'max_z_by_vector.csv',
+      'report.html',
+      'report.json',
+      'slack.csv',
+      'summary_by_layer.csv',
+    ]);
+    expect(await buildReport(data, attribution)).toEqual(files);
+    expect(Object.keys(await buildReport(data))).not.toContain('attribution.csv');
+  });
+
+  it('puts the same numbers in report.json and the CSVs as in ReportData', () => {
+    const json = JSON.parse(files['report.json'] as string);
+    expect(json.pairs).toEqual(JSON.parse(JSON.stringify(data.pairs)));
+    expect(json.attribution).toHaveLength(4);
+    const byVector = parseCsv(files['max_z_by_vector.csv'] as string);
+    expect(byVector).toHaveLength(data.pairs.length);
+    byVector.forEach((r, i) => {
+      const p = data.pairs[i]!;
+      expect([Number(r.layer), Number(r.vector)]).toEqual([p.layer, p.vector]);
+      expect(Number(r.z_epo)).toBe(p.maxZ.epo);
+      expect(Number(r.z_epo_fluent)).toBe(p.maxZ.epoFluent);
+      expect(Number(r.z_scan)).toBe(p.maxZ.scan);
+      expect(Number(r.ce_at_slack3)).toBe(p.ceAtSlack3);
+    });
+    const summary = parseCsv(files['summary_by_layer.csv'] as string);
+    const epo1 = summary.find((r) => r.layer === '1' && r.method === 'EPO')!;
+    expect(Number(epo1.mean_max_z)).toBe(data.layers[0]!.maxZ.epo.mean);
+    expect(Number(epo1.std_max_z)).toBe(data.layers[0]!.maxZ.epo.std);
+    const slack = parseCsv(files['slack.csv'] as string).filter((r) => r.layer === 'all');
+    expect(slack.map((r) => Number(r.mean_lowest_ce))).toEqual(data.slack.all.meanCe);
+    const best = parseCsv(files['best_prompts.csv'] as string);
+    expect(best.find((r) => r.layer === '1' && r.vector === '0' && r.method === 'dataset scan')!.text).toBe(data.pairs[0]!.best.scan!.text);
+  });
+
+  it('shows the numbers in the page, rounded', () => {
+    const html = files['report.html'] as string;
+    const l1 = data.layers[0]!.maxZ.epo;
+    expect(html).toContain(`${l1.mean!.toFixed(2)} ± ${l1.std!.toFixed(2)}`);
+    expect(html).toContain(data.pairs[0]!.best.scan!.text!);
+    for (const m of data.missing) expect(html).toContain(m.unit.replace(/"/g, '&quot;'));
+  });
+
+  it('is self-contained: no scripts, no external links or sources', () => {
+    const html = files['report.html'] as string;
+    expect(html).not.toMatch(/<script|<link|<iframe|<img/i);
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/@import/);
+  });
+
+  it('draws every figure as an SVG with marks', () => {
+    const html = files['report.html'] as string;
+    for (const id of FIGURES) {
+      const fig = figureHtml(html, id);
+      expect(fig, id).toContain('<svg');
+      expect((fig.match(/<path /g) ?? []).length, id).toBeGreaterThan(5);
+    }
+  });
+
+  it('renders in headless Chromium to a screenshot far from blank', () => {
+    const png = path.join(out, 'report.png');
+    screenshot(path.join(out, 'report.html'), png);
+    const blankHtml = path.join(out, 'blank.html');
+    writeFileSync(blankHtml, '<!DOCTYPE html><html><body></body></html>');
+    const blankPng = path.join(out, 'blank.png');
+    screenshot(blankHtml, blankPng);
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([1200, 3000]);
+    // A blank 1200x3000 page compresses to about 17 kB; the report's text, tables and charts (about 250 kB) do not.
+    expect(statSync(png).size).toBeGreaterThan(Math.max(100_000, 8 * statSync(blankPng).size));
+  });
+});
