@@ -8,6 +8,7 @@ import { loadPlan, noMetrics, type ActivityDeps, type StorageSpec } from './cont
 import { runRandomUnit, runScanMerge, runScanShard, type BaselineUnitResult } from './baselines.js';
 import { runEpoUnit, type EpoUnitResult } from './epo.js';
 import { planSweep, type PlanSummary } from './plan.js';
+import { runReportUnit, type ReportUnitResult } from './report.js';
 
 export interface UnitInput {
   sweepId: string;
@@ -15,14 +16,14 @@ export interface UnitInput {
   unitId: string;
 }
 
-export type UnitResult = { cached: true } | ({ cached: false } & (EpoUnitResult | BaselineUnitResult));
+export type UnitResult = { cached: true } | ({ cached: false } & (EpoUnitResult | BaselineUnitResult | ReportUnitResult));
 
 type PlannedUnit = SweepPlan['units'][number];
 
 export function createActivities(deps: ActivityDeps) {
   const metrics = deps.metrics ?? noMetrics;
 
-  const run = async (store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit): Promise<EpoUnitResult | BaselineUnitResult> => {
+  const run = async (store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit): Promise<EpoUnitResult | BaselineUnitResult | ReportUnitResult> => {
     switch (unit.spec.kind) {
       case 'epo':
         return runEpoUnit(deps, store, plan, unit as Parameters<typeof runEpoUnit>[3]);
@@ -32,6 +33,8 @@ export function createActivities(deps: ActivityDeps) {
         return runScanShard(deps, store, plan, unit as Parameters<typeof runScanShard>[3]);
       case 'scan-merge':
         return runScanMerge(store, plan, unit as Parameters<typeof runScanMerge>[2]);
+      case 'report':
+        return runReportUnit(deps, store, plan, unit);
     }
   };
 

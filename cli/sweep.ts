@@ -10,7 +10,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReu
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
-import { sweepIdOf } from '../core/sweep/plan.js';
+import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
 import { connectOrStartEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
@@ -199,6 +199,9 @@ async function startAndMaybeWait(spec: SweepSpec, o: Target & { backend?: string
     await watching;
     process.stderr.write(`dreamsweep: sweep ${sweepId} finished: ${outcome.ran} units run, ${outcome.cached} already done, of ${outcome.total}\n`);
     process.stderr.write(`dreamsweep: artifacts in ${spec.storage.uri}\n`);
+    const report = `${reportPrefix(sweepId)}/report.html`;
+    const where = spec.storage.uri.startsWith('s3://') ? `${spec.storage.uri.replace(/\/$/, '')}/${report}` : path.join(spec.storage.uri, report);
+    process.stdout.write(`report: ${where}\n`);
   } finally {
     await local?.stop();
     await session.close();

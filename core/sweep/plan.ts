@@ -6,7 +6,7 @@ import type { ModelShape } from '../engine.js';
 import type { SweepSpec } from './spec.js';
 
 /** Bump a kind's version when its artifacts change meaning or layout: old results are then not reused. */
-export const UNIT_FORMAT = { random: 1, 'scan-shard': 1, 'scan-merge': 1, epo: 1 } as const;
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 1, 'scan-merge': 1, epo: 1, report: 1 } as const;
 
 export type EpoTarget =
   | { kind: 'resid'; layer: number; vector: number }
@@ -17,9 +17,10 @@ export type UnitSpec =
   | { kind: 'random'; layer: number }
   | { kind: 'scan-shard'; shard: number; shards: number }
   | { kind: 'scan-merge'; shards: number }
-  | { kind: 'epo'; target: EpoTarget; seed: number };
+  | { kind: 'epo'; target: EpoTarget; seed: number }
+  | { kind: 'report' };
 
-export type Method = 'random' | 'scan' | 'epo' | 'neuron' | 'logit';
+export type Method = 'random' | 'scan' | 'epo' | 'neuron' | 'logit' | 'report';
 
 /** A unit as the workflow sees it: no parameters, just what it needs to schedule and report. */
 export interface Unit {
@@ -122,5 +123,15 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
       }
     }
   }
+  // Last: the report over everything above; its key changes whenever any input unit or a report setting does.
+  if (units.length > 0) {
+    const what = { inputs: units.map((u) => u.key).sort(), report: spec.report, seqLen: n };
+    units.push({ id: 'report', key: keyOf('report', what), kind: 'report', method: 'report', after: units.map((u) => u.id), queue: 'model', spec: { kind: 'report' } });
+  }
   return units;
+}
+
+/** Where a sweep's report lands in its store, beside its plan. */
+export function reportPrefix(sweepId: string): string {
+  return `sweeps/${sweepId}/report`;
 }

@@ -37,11 +37,16 @@ describe('the smoke sweep', () => {
 
     const r = await runCli(['sweep', 'launch', sweep.file, '--wait'], env);
     expect(r.code, r.stderr).toBe(0);
-    const sweepId = r.stdout.trim();
+    const [sweepId, reportLine] = r.stdout.trim().split('\n');
+    expect(reportLine).toBe(`report: ${sweep.storageUri}/sweeps/${sweepId}/report/report.html`);
     const plan = JSON.parse(Buffer.from((await sweep.store.get(`sweeps/${sweepId}/plan.json`))!).toString('utf8')) as SweepPlan;
     const kinds = plan.units.map((u) => u.id.split('/')[0]).sort();
-    expect(new Set(kinds)).toEqual(new Set(['random', 'scan', 'epo', 'neuron', 'logit']));
+    expect(new Set(kinds)).toEqual(new Set(['random', 'scan', 'epo', 'neuron', 'logit', 'report']));
     for (const u of plan.units) expect(await sweep.store.exists(resultKey(u)), u.id).toBe(true);
+
+    // The report, the sweep's last unit, is stored beside the plan.
+    const html = Buffer.from((await sweep.store.get(`sweeps/${sweepId}/report/report.html`))!).toString('utf8');
+    expect(html).toMatch(/<svg/);
 
     // Both workers took part.
     const runs = await Promise.all(
