@@ -1,5 +1,5 @@
 // Scale run on one machine against the real Temporal dev server: a sweep of N short EPO units (one
-// iteration each on the tiny fixture model) over several worker processes, with workers added, drained
+// iteration each on the tiny fixture model, plus the closing report unit) over several worker processes, with workers added, drained
 // (SIGTERM) and killed (kill -9) while it runs. Checks that every unit's result is in the store exactly
 // once, and prints units/s and the orchestration overhead per unit as JSON.
 // Usage: tsx bench/scale.ts [--units 1000] [--concurrency 32] [--worker-concurrency 4]
@@ -82,12 +82,12 @@ try {
   const store = openStore(storage);
   const sweepId = readdirSync(path.join(storage, 'sweeps'))[0]!;
   const plan = JSON.parse(Buffer.from((await store.get(`sweeps/${sweepId}/plan.json`))!).toString('utf8')) as SweepPlan;
-  const results = (await store.list('units/epo/')).filter((k) => k.endsWith('/result.json'));
+  const results = (await store.list('units/')).filter((k) => k.endsWith('/result.json'));
   const missing = plan.units.filter((u) => !results.includes(resultKey(u))).length;
   const extra = results.filter((k) => !plan.units.some((u) => resultKey(u) === k)).length;
   // Time inside each activity (store reads and writes plus one EPO iteration), from the run records.
   const runs = await Promise.all(
-    plan.units.map(async (u) => JSON.parse(Buffer.from((await store.get(`${u.key}/run.json`))!).toString('utf8'))),
+    plan.units.filter((u) => u.kind === 'epo').map(async (u) => JSON.parse(Buffer.from((await store.get(`${u.key}/run.json`))!).toString('utf8'))),
   );
   const activitySeconds = runs.reduce((a, r) => a + (Date.parse(r.finished) - Date.parse(r.started)) / 1000, 0) / units;
   const wallSeconds = seconds / units;
