@@ -60,7 +60,7 @@ function rotateHalf(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** Applies rotary embeddings to the first rotaryDim dims of each head; the rest pass through. */
-function rotary(x: tf.Tensor4D, cfg: NeoXConfig, ctx: AttentionContext): tf.Tensor4D {
+export function rotary(x: tf.Tensor4D, cfg: NeoXConfig, ctx: AttentionContext): tf.Tensor4D {
   const r = cfg.rotaryDim;
   if (r === 0) return x;
   if (r === cfg.dHead) return tf.add(tf.mul(x, ctx.cos), tf.mul(rotateHalf(x), ctx.sin)) as tf.Tensor4D;

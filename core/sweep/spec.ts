@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { EPO_DEFAULTS, resolveEpoConfig } from '../epo/config.js';
+import { EPO_DEFAULTS, resolveEpoConfig, type EpoConfig } from '../epo/config.js';
 import { UserError, isUserError } from '../errors.js';
 import { formatPath, locate, problemMessage, want, zodProblems, type Problem, type SweepIssue } from './issues.js';
 
@@ -50,24 +50,11 @@ export interface SweepSpec {
 }
 
 /** EPO's knobs as a sweep sets them; seqLen comes from study.seqLen and each run's seed from `seeds`. */
-export interface EpoMethod {
+export type EpoMethod = Omit<EpoConfig, 'seqLen' | 'seed' | 'initIds' | 'initText'> & {
   runsPerVector: number;
   /** Always filled in by parsing: as given (runsPerVector entries), else 0..runsPerVector-1. */
   seeds?: number[];
-  iters: number;
-  population: number;
-  children: number;
-  topk: number;
-  lambdaMin: number;
-  lambdaMax: number;
-  restartEvery: number;
-  restartLambdaMin: number;
-  restartLambdaMax: number;
-  batchSize: number;
-  checkpointEvery: number;
-  bannedText?: string;
-  retokenize: boolean;
-}
+};
 
 /** Why: one code for every problem with a sweep file; `issues` lets tools and tests read them without parsing text. */
 export class SweepFileError extends UserError {

@@ -5,7 +5,7 @@
 // imported from there), and test/demo/train.test.ts checks its logits against TfjsEngine's on the saved files.
 import * as tf from '@tensorflow/tfjs-core';
 import type { NeoXConfig } from '../model/config.js';
-import { attentionContext, type AttentionContext } from '../model/attention.js';
+import { attentionContext, rotary, type AttentionContext } from '../model/attention.js';
 import { layerNorm, type LayerNormWeights } from '../model/block.js';
 import { gelu } from '../model/mlp.js';
 import type { TensorToWrite, Dtype } from '../model/safetensors.js';
@@ -119,21 +119,6 @@ function swapLast<T extends tf.Tensor>(t: T): T {
 /** x: [rows, in] @ W [in, out] + b. */
 function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return tf.add(matMulTrain(x, w as tf.Tensor2D), b);
-}
-
-/** rotate_half on the last axis, as core/model/attention.ts. */
-function rotateHalf(x: tf.Tensor4D): tf.Tensor4D {
-  const half = x.shape[3] / 2;
-  const [x1, x2] = tf.split(x, [half, half], 3);
-  return tf.concat([tf.neg(x2!), x1!], 3) as tf.Tensor4D;
-}
-
-function rotary(x: tf.Tensor4D, cfg: NeoXConfig, ctx: AttentionContext): tf.Tensor4D {
-  const r = cfg.rotaryDim;
-  if (r === 0) return x;
-  if (r === cfg.dHead) return tf.add(tf.mul(x, ctx.cos), tf.mul(rotateHalf(x), ctx.sin)) as tf.Tensor4D;
-  const [rot, pass] = tf.split(x, [r, cfg.dHead - r], 3) as [tf.Tensor4D, tf.Tensor4D];
-  return tf.concat([tf.add(tf.mul(rot, ctx.cos), tf.mul(rotateHalf(rot), ctx.sin)) as tf.Tensor4D, pass], 3) as tf.Tensor4D;
 }
 
 function attention(x: tf.Tensor3D, w: BlockVars, cfg: NeoXConfig, ctx: AttentionContext): tf.Tensor3D {
