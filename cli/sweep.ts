@@ -73,6 +73,7 @@ function startLocalWorkers(session: Session, spec: SweepSpec, backend?: string):
   const bin = fileURLToPath(new URL('../bin/dreamsweep.js', import.meta.url));
   const args = [bin, 'worker', '--temporal-address', session.target.address!, '--namespace', session.target.namespace, '--queues', spec.temporal.taskQueues.model];
   if (backend) args.push('--backend', backend);
+  if (spec.concurrency.perWorker) args.push('--concurrency', String(spec.concurrency.perWorker));
   const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -18,6 +18,8 @@ import type { SweepSpec } from '../core/sweep/spec.js';
 
 export interface SweepInput {
   spec: SweepSpec;
+  /** Hand over to a fresh run (continue-as-new) past this many history events; tests set it low. */
+  handoverEvents?: number;
   /** State carried across continue-as-new. */
   carried?: { plan: PlanSummary; done: string[]; failed: Record<string, string>; ran: number; cached: number };
 }
@@ -127,7 +129,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
         settled.add(u.id);
       }
       const info = workflowInfo();
-      handingOver ||= info.continueAsNewSuggested || info.historyLength > HISTORY_HANDOVER;
+      handingOver ||= info.continueAsNewSuggested || info.historyLength > (input.handoverEvents ?? HISTORY_HANDOVER);
       if (!handingOver) {
         for (const u of ready()) {
           if (state.running.size >= spec.concurrency.units) break;
@@ -151,6 +153,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   if (handingOver && settled.size < plan.units.length) {
     await continueAsNew<typeof sweepWorkflow>({
       spec,
+      handoverEvents: input.handoverEvents,
       carried: { plan, done: [...state.done], failed: Object.fromEntries(state.failed), ran: state.ran, cached: state.cached },
     });
   }
