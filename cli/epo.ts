@@ -136,15 +136,15 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
     }
 
     const bar = o.quiet ? undefined : new cliProgress.SingleBar(
-      { format: 'epo [{bar}] {value}/{total} it | best f {best} | {rate} it/s', hideCursor: true },
+      { format: 'epo [{bar}] {value}/{total} it | best f {best} | frontier {frontier} | {rate} it/s', hideCursor: true },
       cliProgress.Presets.shades_classic,
     );
-    bar?.start(o.iters, resume?.iteration ?? 0, { best: '-', rate: '-' });
+    bar?.start(o.iters, resume?.iteration ?? 0, { best: '-', frontier: '-', rate: '-' });
     const runLog = path.join(o.out, FILES.runLog);
     const result = await epo(engine, objective, config, {
       resume,
       onProgress: (p) => {
-        bar?.update(p.iteration, { best: Math.max(...p.slotF).toFixed(3), rate: p.itersPerSecond.toFixed(2) });
+        bar?.update(p.iteration, { best: Math.max(...p.slotF).toFixed(3), frontier: p.frontierSize, rate: p.itersPerSecond.toFixed(2) });
         // Timings live here, apart from the deterministic history and frontier.
         appendFileSync(runLog, `${JSON.stringify({ at: new Date().toISOString(), ...p })}\n`);
       },

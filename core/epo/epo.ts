@@ -15,6 +15,8 @@ export interface EpoProgress {
   slotF: number[];
   slotCe: number[];
   restarted: boolean;
+  /** Distinct prompts in the population that no other member beats on both f and CE. */
+  frontierSize: number;
   /** Engine calls so far in this process (not in the history: it differs after a resume). */
   evaluated: number;
   backward: number;
@@ -132,6 +134,7 @@ export async function epo(
       slotF: state.population.map((m) => m.f),
       slotCe: state.population.map((m) => m.ce),
       restarted: !Number.isNaN(restartLambda),
+      frontierSize: populationFrontierSize(state.population),
       evaluated: counters.evaluated,
       backward: counters.backward,
       itersPerSecond: elapsed > 0 ? (state.iteration - startIteration) / elapsed : 0,
@@ -290,6 +293,11 @@ function toRecord(rows: Rows, n: number, keep: number[], restartLambda: number):
     keep: Int32Array.from(keep),
     restartLambda,
   };
+}
+
+function populationFrontierSize(pop: Member[]): number {
+  const distinct = [...new Map(pop.filter((m) => m.valid).map((m) => [m.ids.join(','), m])).values()];
+  return distinct.filter((m) => !distinct.some((o) => o !== m && o.f >= m.f && o.ce <= m.ce && (o.f > m.f || o.ce < m.ce))).length;
 }
 
 function sameIds(a: number[], b: number[]): boolean {
