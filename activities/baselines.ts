@@ -8,8 +8,8 @@ import type { Shard } from '../core/corpus/read.js';
 import { mergeScanResults, scanCorpus } from '../core/corpus/scan.js';
 import { isRemote, openBySkipping, resolveShards, type CorpusStore } from '../core/corpus/source.js';
 import { listUri, openUri, type ArtifactStore } from '../core/store/index.js';
-import { resultKey, type SweepPlan, type UnitSpec } from '../core/sweep/plan.js';
-import { heartbeatWhile, jsonBytes, type ActivityDeps, type StorageSpec } from './context.js';
+import { randomTopK, resultKey, type SweepPlan, type UnitSpec } from '../core/sweep/plan.js';
+import { heartbeatWhile, jsonBytes, loadVectors, type ActivityDeps, type StorageSpec } from './context.js';
 
 type PlannedUnit<K extends UnitSpec['kind']> = SweepPlan['units'][number] & { spec: Extract<UnitSpec, { kind: K }> };
 
@@ -21,9 +21,7 @@ export interface BaselineUnitResult {
 }
 
 async function targetsOf(store: ArtifactStore, plan: SweepPlan, layers: number[]): Promise<ScanTarget[]> {
-  const bytes = await store.get(plan.vectorsKey);
-  if (!bytes) throw new Error(`${store.uri}: vector set ${plan.vectorsKey} is missing`);
-  const all = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, number[][]>;
+  const all = await loadVectors(store, plan);
   return layers.map((layer) => ({ layer, vectors: all[layer]!.map((v) => Float32Array.from(v)) }));
 }
 
@@ -45,7 +43,7 @@ export async function runRandomUnit(deps: ActivityDeps, store: ArtifactStore, pl
     seqLen: plan.spec.study.seqLen,
     seed: method.seed,
     batchSize: method.batchSize,
-    top: plan.spec.methods.scan?.top ?? 16,
+    top: randomTopK(plan.spec),
     onProgress: (p) => ctx.heartbeat(p),
     signal: ctx.cancellationSignal,
   });

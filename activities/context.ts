@@ -39,6 +39,7 @@ export interface ActivityDeps {
 }
 
 const plans = new Map<string, Promise<SweepPlan>>();
+const vectorSets = new Map<string, Promise<Record<string, number[][]>>>();
 
 export function planKey(sweepId: string): string {
   return `sweeps/${sweepId}/plan.json`;
@@ -56,6 +57,25 @@ export function loadPlan(store: ArtifactStore, sweepId: string): Promise<SweepPl
     })();
     plans.set(memoKey, p);
     p.catch(() => plans.delete(memoKey));
+  }
+  return p;
+}
+
+/**
+ * The sweep's vector set (`{layer: [[d floats]...]}`), read once per process: for a full study it is
+ * tens of MB of JSON, and every EPO, random and scan unit of the sweep needs it.
+ */
+export function loadVectors(store: ArtifactStore, plan: SweepPlan): Promise<Record<string, number[][]>> {
+  const memoKey = `${store.uri}|${plan.vectorsKey}`;
+  let p = vectorSets.get(memoKey);
+  if (!p) {
+    p = (async () => {
+      const bytes = await store.get(plan.vectorsKey);
+      if (!bytes) throw new Error(`${store.uri}: vector set ${plan.vectorsKey} is missing`);
+      return JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, number[][]>;
+    })();
+    vectorSets.set(memoKey, p);
+    p.catch(() => vectorSets.delete(memoKey));
   }
   return p;
 }

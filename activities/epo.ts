@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import type { Objective } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
-import type { EpoConfig } from '../core/epo/config.js';
+import { resultConfig, type EpoConfig } from '../core/epo/config.js';
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
@@ -13,7 +13,7 @@ import { describeObjective } from '../core/objectives/spec.js';
 import type { SweepPlan, UnitSpec } from '../core/sweep/plan.js';
 import { resultKey } from '../core/sweep/plan.js';
 import type { ArtifactStore } from '../core/store/index.js';
-import { heartbeatWhile, jsonBytes, type ActivityDeps } from './context.js';
+import { heartbeatWhile, jsonBytes, loadVectors, type ActivityDeps } from './context.js';
 
 export interface EpoUnitResult {
   kind: 'epo';
@@ -34,9 +34,7 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
   let objective: Objective;
   let bannedText = method.bannedText;
   if (target.kind === 'resid') {
-    const bytes = await store.get(plan.vectorsKey);
-    if (!bytes) throw new Error(`${store.uri}: vector set ${plan.vectorsKey} is missing`);
-    const vectors = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, number[][]>;
+    const vectors = await loadVectors(store, plan);
     objective = { kind: 'resid', layer: target.layer, vector: Float32Array.from(vectors[target.layer]![target.vector]!) };
   } else if (target.kind === 'neuron') {
     objective = { kind: 'neuron', layer: target.layer, index: target.index };
@@ -78,7 +76,7 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
     throw ctx.cancellationSignal.reason ?? new Error('EPO stopped before finishing');
   }
 
-  const { checkpointEvery: _c, ...deterministicConfig } = result.state.config;
+  const deterministicConfig = resultConfig(result.state.config);
   const points = paretoFrontier([result.history], (ids) => engine.tokenizer.decode(ids));
   await store.put(`${unit.key}/history.safetensors`, encodeHistory(result.history, { config: deterministicConfig, ...info }));
   await store.put(`${unit.key}/frontier.json`, jsonBytes({ unit: unit.id, target, seed, points }), { contentType: 'application/json' });

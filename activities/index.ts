@@ -65,4 +65,4 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { PlanSummary, SweepPlan };
+export type { PlanSummary };

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
-import { EPO_DEFAULTS, gcg, type EpoConfig } from '../core/epo/config.js';
+import { EPO_DEFAULTS, gcg, resultConfig, type EpoConfig } from '../core/epo/config.js';
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
@@ -15,7 +15,7 @@ import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
 
-export const FILES = {
+const FILES = {
   history: 'history.safetensors',
   checkpoint: 'checkpoint.safetensors',
   frontier: 'frontier.json',
@@ -154,7 +154,7 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
     });
     bar?.stop();
 
-    await writeFileAtomic(path.join(o.out, FILES.history), Buffer.from(encodeHistory(result.history, { config: omitCheckpointEvery(result.state.config), ...info })));
+    await writeFileAtomic(path.join(o.out, FILES.history), Buffer.from(encodeHistory(result.history, { config: resultConfig(result.state.config), ...info })));
     const points = paretoFrontier([result.history], (ids) => engine.tokenizer.decode(ids));
     await writeFileAtomic(path.join(o.out, FILES.frontier), `${JSON.stringify({ points }, null, 1)}\n`);
     process.stdout.write(frontierTable(points));
@@ -170,10 +170,4 @@ export function frontierTable(points: FrontierPoint[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i < 4 ? c.padStart(widths[i]!) : c)).join('  ');
   return [line(head), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** The options that determine a run's result: how often it checkpointed does not. */
-function omitCheckpointEvery(c: EpoConfig): Omit<EpoConfig, 'checkpointEvery'> {
-  const { checkpointEvery: _, ...rest } = c;
-  return rest;
 }

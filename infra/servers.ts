@@ -17,8 +17,6 @@ export interface RunningServer {
   alive(): boolean;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
   stop(graceMs?: number): Promise<void>;
-  /** SIGKILL at once, as a crash would. */
-  kill(): Promise<void>;
 }
 
 export interface TemporalServer extends RunningServer {
@@ -150,12 +148,7 @@ function launch(name: string, bin: string, args: string[], logDir: string): Laun
     await exited;
     clearTimeout(timer);
   };
-  const kill = async () => {
-    if (done) return;
-    child.kill('SIGKILL');
-    await exited;
-  };
-  const handle: RunningServer = { name, pid: child.pid ?? -1, logFile, alive: () => !done, stop, kill };
+  const handle: RunningServer = { name, pid: child.pid ?? -1, logFile, alive: () => !done, stop };
   return { child, exited, handle };
 }
 

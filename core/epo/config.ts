@@ -118,3 +118,9 @@ export function slotLambdas(c: Pick<EpoConfig, 'population' | 'lambdaMin' | 'lam
   const hi = Math.log(c.lambdaMax);
   return Array.from({ length: c.population }, (_, i) => Math.exp(lo + ((hi - lo) * i) / (c.population - 1)));
 }
+
+/** The options that determine a run's result, as its history records them: how often it checkpointed does not. */
+export function resultConfig(c: EpoConfig): Omit<EpoConfig, 'checkpointEvery'> {
+  const { checkpointEvery: _, ...rest } = c;
+  return rest;
+}

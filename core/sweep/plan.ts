@@ -70,6 +70,11 @@ export function sweepIdOf(spec: SweepSpec): string {
   return `${spec.name}-${sha256(canonicalJson(what)).slice(0, 12)}`;
 }
 
+/** Best prompts the random baseline keeps per (layer, vector): as many as the scan keeps, so they compare. */
+export function randomTopK(spec: SweepSpec): number {
+  return spec.methods.scan?.top ?? 16;
+}
+
 export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, vectorCounts: Map<number, number>): SweepPlan['units'] {
   const units: SweepPlan['units'] = [];
   const n = spec.study.seqLen;
@@ -80,7 +85,7 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
   if (random) {
     for (const layer of spec.study.layers) {
       const s: UnitSpec = { kind: 'random', layer };
-      const key = keyOf('random', { ...s, seqLen: n, vectorsKey, prompts: random.prompts, seed: random.seed });
+      const key = keyOf('random', { ...s, seqLen: n, vectorsKey, prompts: random.prompts, seed: random.seed, top: randomTopK(spec) });
       units.push({ id: `random/L${layer}`, key, kind: 'random', method: 'random', layer, after: [], queue: 'model', spec: s });
     }
   }

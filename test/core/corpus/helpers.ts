@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TapValues, Tokenizer } from '../../../core/engine.js';
+import { isUserError } from '../../../core/errors.js';
 import type { CorpusStore } from '../../../core/corpus/source.js';
 import type { ScanTarget } from '../../../core/corpus/result.js';
 
@@ -149,4 +150,15 @@ export function wordDocs(count: number, seed = 1): string[] {
 
 export function jsonl(texts: string[], field = 'text'): string {
   return texts.map((t, i) => JSON.stringify({ [field]: t, id: i })).join('\n') + '\n';
+}
+
+/** The UserError code a promise rejects with, or 'none' when it resolves (other errors propagate). */
+export async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isUserError(e)) return e.code;
+    throw e;
+  }
+  return 'none';
 }

@@ -3,8 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ScanCheckpoint, ScanResult } from '../../../core/corpus/result.js';
 import { mergeScanResults, scanCorpus, type ScanEvent, type ScanOptions } from '../../../core/corpus/scan.js';
 import { resolveShards } from '../../../core/corpus/source.js';
-import { isUserError } from '../../../core/errors.js';
-import { fakeEvaluator, jsonl, tempDir, targets, wordDocs, wordTokenizer, zstdRaw } from './helpers.js';
+import { code, fakeEvaluator, jsonl, tempDir, targets, wordDocs, wordTokenizer, zstdRaw } from './helpers.js';
 
 const D_MODEL = 16;
 const N = 6;
@@ -38,15 +37,6 @@ function options(over: Partial<ScanOptions> = {}): ScanOptions {
 
 const json = (r: unknown) => JSON.stringify(r);
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isUserError(e)) return e.code;
-    throw e;
-  }
-  return 'none';
-}
 
 describe('scanCorpus', () => {
   it('reports every pair with statistics and its top windows, plus windows, tokens and CE', async () => {

@@ -2,18 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatOf, openBySkipping, resolveShards } from '../../../core/corpus/source.js';
-import { isUserError } from '../../../core/errors.js';
-import { memoryStore, tempDir } from './helpers.js';
+import { code, memoryStore, tempDir } from './helpers.js';
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isUserError(e)) return e.code;
-    throw e;
-  }
-  return 'none';
-}
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
