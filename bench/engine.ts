@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeBackend } from '../core/model/backend.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
 import type { Engine } from '../core/engine.js';
@@ -59,7 +60,7 @@ try {
   process.stdout.write(
     JSON.stringify({
       model: 'pythia-70m-shaped random (d_model 512, 6 layers, 8 heads, d_mlp 2048, vocab 50304)',
-      backend: engine.backend,
+      backend: describeBackend() ?? engine.backend,
       threads,
       node: process.version,
       n,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EPO_DEFAULTS } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
+import { describeBackend } from '../core/model/backend.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { parseObjective } from '../core/objectives/spec.js';
 import { makeCheckpoint } from '../test/fixtures/make-checkpoint.js';
@@ -49,7 +50,7 @@ try {
   process.stdout.write(
     `${JSON.stringify({
       bench: 'epo',
-      backend: engine.backend,
+      backend: describeBackend() ?? engine.backend,
       model: { dModel, nLayers, dVocab: 50304 },
       settings: { M: EPO_DEFAULTS.population, r: EPO_DEFAULTS.children, k: EPO_DEFAULTS.topk, n: EPO_DEFAULTS.seqLen, iters },
       secondsPerIteration: Number(mean(steady.length ? steady : times).toFixed(3)),

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import type { Engine, TapValues } from '../core/engine.js';
 import { scanCorpus } from '../core/corpus/scan.js';
-import { initBackend } from '../core/model/backend.js';
+import { describeBackend, initBackend } from '../core/model/backend.js';
+import { matmulGflops } from './matmul.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { randomVectorSet } from '../core/objectives/vectors.js';
@@ -32,28 +32,6 @@ const batch = Number(args.batch);
 const windows = Number(args.windows);
 const threads = Number(args.threads);
 const SHAPE = { dModel: 512, nHeads: 8, nLayers: 6, dVocab: 50304 };
-
-/** Best GFLOP/s of tf.matMul [m, k] x [k, n] over a few repetitions (after a warm-up). */
-async function matmulGflops(m: number, k: number, nn: number): Promise<number> {
-  const rand = seededRandom(3);
-  const a = tf.tensor2d(Float32Array.from({ length: m * k }, () => rand() - 0.5), [m, k]);
-  const b = tf.tensor2d(Float32Array.from({ length: k * nn }, () => rand() - 0.5), [k, nn]);
-  try {
-    await tf.matMul(a, b).data(); // warm-up
-    let best = 0;
-    for (let rep = 0; rep < 5; rep++) {
-      const t0 = performance.now();
-      const c = tf.matMul(a, b);
-      await c.data();
-      c.dispose();
-      best = Math.max(best, (2 * m * k * nn) / ((performance.now() - t0) / 1000) / 1e9);
-    }
-    return best;
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-bench-scan-'));
 try {
@@ -105,7 +83,7 @@ try {
     JSON.stringify({
       bench: 'scan',
       model: 'pythia-70m-shaped random (d_model 512, 6 layers, 8 heads, d_mlp 2048, vocab 50304)',
-      backend: tf.getBackend(),
+      backend: describeBackend(),
       threads,
       node: process.version,
       n,

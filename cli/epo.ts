@@ -10,6 +10,7 @@ import { EPO_DEFAULTS, gcg, resultConfig, type EpoConfig } from '../core/epo/con
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
+import { describeBackend } from '../core/model/backend.js';
 import { UserError } from '../core/errors.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
@@ -96,7 +97,7 @@ interface EpoCliOptions {
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   const engine = await TfjsEngine.load(o.model, { backend: o.backend });
-  process.stderr.write(`dreamsweep: backend ${engine.backend}\n`);
+  process.stderr.write(`dreamsweep: backend ${describeBackend() ?? engine.backend}\n`);
   try {
     const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);
     let config: Partial<EpoConfig> = {

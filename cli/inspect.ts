@@ -2,6 +2,7 @@
 // logits, cross-entropy and every tap at the last token (JSON for tests and scripts, a summary for people).
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
+import { describeBackend } from '../core/model/backend.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { tapNames } from '../core/model/neox.js';
 
@@ -36,7 +37,7 @@ export function registerInspect(program: Command): void {
     .action(async (opts: InspectOptions) => {
       const engine = await TfjsEngine.load(opts.model, opts.backend !== undefined ? { backend: opts.backend } : {});
       try {
-        if (!opts.json) process.stderr.write(`backend: ${engine.backend}\n`);
+        if (!opts.json) process.stderr.write(`backend: ${describeBackend() ?? engine.backend}\n`);
         const prompts = parsePrompts(opts, engine);
         const report = await inspect(engine, prompts);
         if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');

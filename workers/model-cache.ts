@@ -8,6 +8,7 @@ import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { parseNeoXConfig } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
+import { describeBackend } from '../core/model/backend.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { openStore } from '../core/store/index.js';
 import { sha256 } from '../core/sweep/plan.js';
@@ -38,7 +39,7 @@ export function createModelCache(options: { backend?: string; log?: (line: strin
       if (!p) {
         p = dir(model, storage).then(async (d) => {
           const e = await TfjsEngine.load(d, { backend });
-          log(`loaded ${model.path} on ${e.backend}`);
+          log(`loaded ${model.path} on ${describeBackend() ?? e.backend}`);
           return e;
         });
         engines.set(key, p);

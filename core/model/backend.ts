@@ -11,6 +11,7 @@ export type BackendName = (typeof BACKENDS)[number];
 
 let active: Promise<BackendName> | undefined;
 let activeName: BackendName | undefined;
+let activeDevice: string | undefined;
 
 /** Chooses the backend name: explicit option, then DREAMSWEEP_BACKEND, then wasm. */
 export function resolveBackendName(requested?: string): BackendName {
@@ -56,6 +57,11 @@ export function currentBackend(): BackendName | undefined {
   return activeName;
 }
 
+/** The backend and the device it runs on, for logs: "webgpu (nvidia hopper: NVIDIA H200)", "wasm (simd)". */
+export function describeBackend(): string | undefined {
+  return activeName && (activeDevice ? `${activeName} (${activeDevice})` : activeName);
+}
+
 async function setUp(name: BackendName): Promise<BackendName> {
   // Library code never prints: PROD silences tfjs's console advice ("install tfjs-node ...").
   tf.env().set('PROD', true);
@@ -67,7 +73,7 @@ async function setUp(name: BackendName): Promise<BackendName> {
       await import('@tensorflow/tfjs-backend-cpu');
       break;
     case 'webgpu':
-      await setUpWebGpu();
+      activeDevice = await setUpWebGpu();
       break;
     case 'tensorflow':
       await setUpTfjsNode();
@@ -78,6 +84,11 @@ async function setUp(name: BackendName): Promise<BackendName> {
     throw new UserError('E_BACKEND_INIT', `backend ${name} failed to initialise on this machine; try --backend wasm`);
   }
   await tf.ready();
+  if (name === 'wasm') activeDevice = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'simd' : 'no simd';
+  if (name === 'tensorflow') {
+    const gpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice;
+    activeDevice = gpu ? 'libtensorflow, GPU' : 'libtensorflow, CPU';
+  }
   return name;
 }
 
@@ -94,18 +105,36 @@ async function optionalImport(spec: string, hint: string): Promise<Record<string
   }
 }
 
-async function setUpWebGpu(): Promise<void> {
+/** Installs Dawn as navigator.gpu and registers the tfjs webgpu backend; returns the adapter's description. */
+async function setUpWebGpu(): Promise<string> {
   // Dawn's Node binding; tfjs-backend-webgpu registers only if navigator.gpu and window exist at import time.
   const dawn = await optionalImport('webgpu', 'npm install webgpu @tensorflow/tfjs-backend-webgpu@4.22.0');
-  const create = dawn['create'] as ((flags: string[]) => unknown) | undefined;
+  const create = dawn['create'] as ((flags: string[]) => GpuLike) | undefined;
   if (typeof create !== 'function') throw new UserError('E_BACKEND_INIT', 'package webgpu has no create()');
   const g = globalThis as Record<string, unknown>;
   for (const [k, v] of Object.entries((dawn['globals'] as Record<string, unknown> | undefined) ?? {})) g[k] ??= v;
   const gpu = create([]);
-  if (!gpu) throw new UserError('E_BACKEND_INIT', 'webgpu: no GPU adapter found (Dawn/Vulkan); try --backend wasm');
+  // tfjs asks for the same adapter (high-performance) and fails with a bare TypeError when there is none.
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new UserError(
+      'E_BACKEND_INIT',
+      'webgpu: Dawn found no Vulkan adapter. Install the Vulkan loader (libvulkan1) and a driver: the NVIDIA ' +
+        'driver with its ICD (set VK_DRIVER_FILES to nvidia_icd.json), or Mesa lavapipe on CPUs (Mesa 25 works; 22.3 is too old for Dawn); or use --backend wasm',
+    );
+  }
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   g['window'] ??= globalThis;
   await optionalImport('@tensorflow/tfjs-backend-webgpu', 'npm install @tensorflow/tfjs-backend-webgpu@4.22.0 webgpu');
+  const i = adapter.info ?? {};
+  return [[i.vendor, i.architecture].filter(Boolean).join(' '), i.description || i.device].filter(Boolean).join(': ') || 'unknown adapter';
+}
+
+// The slice of the WebGPU API used here (the webgpu package's own types are optional, like the package).
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: string }): Promise<{
+    info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  } | null>;
 }
 
 async function setUpTfjsNode(): Promise<void> {

@@ -20,7 +20,9 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 # tsx is a runtime dependency (the bin runs TypeScript sources), so --omit=dev keeps everything needed.
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The webgpu packages (optional dependencies, ~150 MB of Dawn builds) serve only the GPU image.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && rm -rf node_modules/webgpu node_modules/@tensorflow/tfjs-backend-webgpu
 
 # The sources the worker runs (cli/main.ts imports every command). test/infra checks this list against
 # the imports of these directories.

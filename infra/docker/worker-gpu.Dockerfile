@@ -7,13 +7,13 @@
 #     driver >= 450 on the host. Not checked on Hopper (H100/H200) GPUs, for which these builds carry no
 #     native code: expect a slow first start while the driver JIT-compiles PTX (cached in CUDA_CACHE_PATH).
 #   - webgpu: Dawn's `webgpu` package + @tensorflow/tfjs-backend-webgpu over Vulkan (libvulkan1 and the
-#     NVIDIA ICD below; the container needs NVIDIA_DRIVER_CAPABILITIES to include `graphics`).
+#     NVIDIA ICD below; the container needs NVIDIA_DRIVER_CAPABILITIES to include `graphics`). Both are
+#     optionalDependencies of the project, pinned by package-lock.json, so `npm ci` installs them.
 #
 #   docker build -f infra/docker/worker-gpu.Dockerfile -t dreamsweep/worker-gpu:0.1.0 .
 #
 # The build downloads libtensorflow from storage.googleapis.com: it needs that network access.
 ARG TFJS_VERSION=4.22.0
-ARG WEBGPU_VERSION=0.6.2
 
 FROM node:20-bookworm-slim AS node
 
@@ -33,19 +33,17 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 
 FROM base AS deps
 ARG TFJS_VERSION
-ARG WEBGPU_VERSION
 # Compilers only for node-gyp's fallback, should a prebuilt native addon not match.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The GPU packages are optional for the project (DESIGN.md section 4): they are added here, not in package.json.
+# tfjs-node-gpu downloads libtensorflow when installed, so it cannot be a dependency of the project
+# (DESIGN.md section 4): it is added here only.
 RUN npm ci --omit=dev --no-audit --no-fund \
- && npm install --omit=dev --no-save --no-audit --no-fund \
-      @tensorflow/tfjs-node-gpu@${TFJS_VERSION} \
-      @tensorflow/tfjs-backend-webgpu@${TFJS_VERSION} \
-      webgpu@${WEBGPU_VERSION}
+ && test -f node_modules/webgpu/package.json \
+ && npm install --omit=dev --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@${TFJS_VERSION}
 
 FROM base
 RUN groupadd --system --gid 10001 dreamsweep \
