@@ -25,7 +25,7 @@ export interface EpoUnitResult {
 
 type EpoUnit = SweepPlan['units'][number] & { spec: Extract<UnitSpec, { kind: 'epo' }> };
 
-export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan: SweepPlan, unit: EpoUnit): Promise<EpoUnitResult> {
+export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan: SweepPlan, unit: EpoUnit, moved = 0): Promise<EpoUnitResult> {
   const ctx = Context.current();
   const engine = await heartbeatWhile(deps.models.engine(plan.spec.model, plan.spec.storage), { loading: plan.spec.model.path });
   const method = plan.spec.methods.epo!;
@@ -72,7 +72,7 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
     },
   });
   if (result.stopped) {
-    // Rethrow the cancellation so Temporal records it (and retries elsewhere after a shutdown).
+    // Rethrow the cancellation so Temporal records it (runUnit turns a worker shutdown into a move).
     throw ctx.cancellationSignal.reason ?? new Error('EPO stopped before finishing');
   }
 
@@ -90,7 +90,7 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
   // Provenance that varies between runs (worker, times, attempts) lives apart from the results.
   await store.put(
     `${unit.key}/run.json`,
-    jsonBytes({ worker: deps.workerName, attempt: ctx.info.attempt, started, finished: new Date().toISOString(), resumedFrom, backend: engine.backend }),
+    jsonBytes({ worker: deps.workerName, attempt: ctx.info.attempt, moved, started, finished: new Date().toISOString(), resumedFrom, backend: engine.backend }),
   );
   // Written last: its presence marks the unit finished.
   await store.put(resultKey(unit), jsonBytes({ unit: unit.id, ...summary, producer: { modelId: plan.modelId, config: deterministicConfig, info } }));

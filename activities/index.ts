@@ -1,10 +1,11 @@
 // The activities a dreamsweep worker registers, built by a factory from the worker's dependencies. They are
 // thin: read the plan and inputs from the store, call the core library, write artifacts, return summaries.
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { resultKey, type SweepPlan } from '../core/sweep/plan.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import type { ArtifactStore } from '../core/store/index.js';
 import { loadPlan, noMetrics, type ActivityDeps, type StorageSpec } from './context.js';
+import { WORKER_SHUTDOWN } from './failures.js';
 import { runRandomUnit, runScanMerge, runScanShard, type BaselineUnitResult } from './baselines.js';
 import { runEpoUnit, type EpoUnitResult } from './epo.js';
 import { planSweep, type PlanSummary } from './plan.js';
@@ -14,6 +15,8 @@ export interface UnitInput {
   sweepId: string;
   storage: StorageSpec;
   unitId: string;
+  /** How many times the unit has moved off a worker that shut down (provenance only). */
+  moved?: number;
 }
 
 export type UnitResult = { cached: true } | ({ cached: false } & (EpoUnitResult | BaselineUnitResult | ReportUnitResult));
@@ -23,10 +26,10 @@ type PlannedUnit = SweepPlan['units'][number];
 export function createActivities(deps: ActivityDeps) {
   const metrics = deps.metrics ?? noMetrics;
 
-  const run = async (store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit): Promise<EpoUnitResult | BaselineUnitResult | ReportUnitResult> => {
+  const run = async (store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit, moved: number): Promise<EpoUnitResult | BaselineUnitResult | ReportUnitResult> => {
     switch (unit.spec.kind) {
       case 'epo':
-        return runEpoUnit(deps, store, plan, unit as Parameters<typeof runEpoUnit>[3]);
+        return runEpoUnit(deps, store, plan, unit as Parameters<typeof runEpoUnit>[3], moved);
       case 'random':
         return runRandomUnit(deps, store, plan, unit as Parameters<typeof runRandomUnit>[3]);
       case 'scan-shard':
@@ -54,9 +57,20 @@ export function createActivities(deps: ActivityDeps) {
       metrics.unitStarted(unit.id, unit.kind);
       let outcome: 'done' | 'failed' = 'failed';
       try {
-        const result = await run(store, plan, unit);
+        const result = await run(store, plan, unit, input.moved ?? 0);
         outcome = 'done';
         return { cached: false, ...result };
+      } catch (e) {
+        const reason: unknown = Context.current().cancellationSignal.reason;
+        if (reason instanceof CancelledFailure && reason.message === 'WORKER_SHUTDOWN') {
+          throw ApplicationFailure.create({
+            type: WORKER_SHUTDOWN,
+            message: `unit ${unit.id}: worker ${deps.workerName} shut down; the sweep runs the unit again on another worker`,
+            nonRetryable: true,
+            cause: e instanceof Error ? e : undefined,
+          });
+        }
+        throw e;
       } finally {
         metrics.unitEnded(unit.id, unit.kind, outcome);
       }

@@ -3,6 +3,7 @@
 // let running units checkpoint, then stop. Deterministic code only: no I/O, no clocks, no Node built-ins.
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -13,6 +14,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WORKER_SHUTDOWN } from '../activities/failures.js';
 import type { Activities, PlanSummary, UnitResult } from '../activities/index.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 
@@ -57,6 +59,11 @@ export const progressQuery = defineQuery<SweepProgress>('progress');
 
 // Past this many history events, hand over to a fresh run (Temporal's hard limit is 51,200).
 const HISTORY_HANDOVER = 20_000;
+// A unit moves off a shutting-down worker at most this often; past that, something else is wrong.
+const MAX_MOVES = 100;
+
+const isWorkerShutdown = (e: unknown) =>
+  e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
 
 export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   const { spec } = input;
@@ -106,7 +113,16 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     const acts = unit.queue === 'aux' ? aux : model;
     state.running.add(id);
     try {
-      const r: UnitResult = await acts.runUnit({ sweepId: plan.sweepId, storage: spec.storage, unitId: id });
+      let r: UnitResult;
+      for (let moved = 0; ; moved++) {
+        try {
+          r = await acts.runUnit({ sweepId: plan.sweepId, storage: spec.storage, unitId: id, moved });
+          break;
+        } catch (e) {
+          // Its worker shut down: a fresh activity, with its retry attempts untouched, resumes the unit.
+          if (!isWorkerShutdown(e) || moved >= MAX_MOVES) throw e;
+        }
+      }
       state.done.add(id);
       if (r.cached) state.cached++;
       else state.ran++;
