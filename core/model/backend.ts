@@ -138,6 +138,8 @@ interface GpuLike {
 }
 
 async function setUpTfjsNode(): Promise<void> {
+  // libtensorflow logs CPU-feature notes to stderr at load; keep them off unless the user asked for them.
+  process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
   try {
     await optionalImport('@tensorflow/tfjs-node-gpu', '');
   } catch (e) {

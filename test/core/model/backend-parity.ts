@@ -1,0 +1,63 @@
+// One check for every backend beside wasm: on each fixture checkpoint, the backend under test and wasm (in a
+// worker thread: one tfjs backend per thread) agree on logits, CE, every tap, f and the one-hot gradients, and
+// the backend agrees with the transformers golden numbers. Tolerance 1e-4 scale-relative.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describeBackend } from '../../../core/model/backend.js';
+import { PoolEngine } from '../../../core/model/pool-engine.js';
+import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
+import { tapNames } from '../../../core/model/neox.js';
+import { FIXTURE_NAMES, MODELS, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
+
+const TOL = 1e-4;
+
+/** Registers the parity tests for `backend`; `skip` (a reason) registers them skipped. */
+export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: string): void {
+  describe.skipIf(skip !== undefined).each(FIXTURE_NAMES)(`the ${backend} backend on %s`, (name) => {
+    const golden = readGolden(name);
+    let engine: TfjsEngine;
+    let wasm: PoolEngine;
+    beforeAll(async () => {
+      [engine, wasm] = await Promise.all([
+        TfjsEngine.load(join(MODELS, name), { backend }),
+        PoolEngine.load(join(MODELS, name), { threads: 1, backend: 'wasm' }),
+      ]);
+    });
+    afterAll(() => {
+      engine?.dispose();
+      wasm?.dispose();
+    });
+
+    it('agrees with wasm and transformers on logits, CE and every tap', async () => {
+      expect(engine.backend).toBe(backend);
+      expect(describeBackend()).toMatch(new RegExp(`^${backend}\\b`));
+      const names = tapNames(engine.model.cfg);
+      const [got, ref] = await Promise.all([engine.taps(golden.prompts, names), wasm.taps(golden.prompts, names)]);
+      for (const tap of names) {
+        expect(scaledMaxDiff(got.values[tap]!, ref.values[tap]!), `${tap} vs wasm`).toBeLessThan(TOL);
+      }
+      expect(scaledMaxDiff(got.ce, ref.ce)).toBeLessThan(TOL);
+      expect(scaledMaxDiff(got.values['logits']!, flat(golden.logits_last))).toBeLessThan(TOL);
+      for (const [tap, values] of Object.entries(golden.taps)) {
+        expect(scaledMaxDiff(got.values[tap]!, flat(values)), `${tap} vs transformers`).toBeLessThan(TOL);
+      }
+    });
+
+    it.each(golden.objectives.map((o) => [o.objective.kind, o] as const))(
+      'agrees with wasm and transformers on f, CE and the one-hot gradient for the %s objective',
+      async (_kind, g) => {
+        const objective = toObjective(g.objective);
+        const [ev, gr, ref] = await Promise.all([
+          engine.evaluate(golden.prompts, objective),
+          engine.gradients(golden.prompts, golden.lambdas, objective, 8, { full: true }),
+          wasm.gradients(golden.prompts, golden.lambdas, objective, 8, { full: true }),
+        ]);
+        expect(scaledMaxDiff(ev.f, ref.f)).toBeLessThan(TOL);
+        expect(scaledMaxDiff(ev.ce, ref.ce)).toBeLessThan(TOL);
+        expect(scaledMaxDiff(gr.grads!, ref.grads!)).toBeLessThan(TOL);
+        expect(scaledMaxDiff(gr.grads!, flat(g.grads))).toBeLessThan(TOL);
+        expect(scaledMaxDiff(gr.f, g.f)).toBeLessThan(TOL);
+      },
+    );
+  });
+}
