@@ -5,7 +5,7 @@ import { resultKey, type SweepPlan } from '../core/sweep/plan.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import type { ArtifactStore } from '../core/store/index.js';
 import { loadPlan, noMetrics, type ActivityDeps, type StorageSpec } from './context.js';
-import { WORKER_SHUTDOWN } from './failures.js';
+import { WORKER_SHUTDOWN } from '../workflows/failures.js';
 import { runRandomUnit, runScanMerge, runScanShard, type BaselineUnitResult } from './baselines.js';
 import { runEpoUnit, type EpoUnitResult } from './epo.js';
 import { planSweep, type PlanSummary } from './plan.js';

@@ -14,7 +14,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WORKER_SHUTDOWN } from '../activities/failures.js';
+import { WORKER_SHUTDOWN } from './failures.js';
 import type { Activities, PlanSummary, UnitResult } from '../activities/index.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 

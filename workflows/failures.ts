@@ -1,4 +1,4 @@
-// Failure types the sweep workflow tells apart. Plain constants: the workflow bundle imports this file.
+// Failure types the sweep workflow tells apart. Plain constants: workflow code and activities both import this.
 
 /**
  * A unit stopped because its worker shut down (scale-down, drain, upgrade): not the unit's fault. The
