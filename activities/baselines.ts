@@ -92,7 +92,7 @@ export async function runScanShard(deps: ActivityDeps, store: ArtifactStore, pla
   const result = await scanCorpus({
     shards,
     tokenizer: engine.tokenizer,
-    evaluate: (ids, names) => engine.taps(ids, names),
+    evaluate: (ids, names, o) => engine.taps(ids, names, o),
     targets: await targetsOf(store, plan, plan.spec.study.layers),
     n: plan.spec.study.seqLen,
     stride: scan.stride,

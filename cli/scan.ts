@@ -111,7 +111,7 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
     const result = await scanCorpus({
       shards,
       tokenizer: engine.tokenizer,
-      evaluate: (ids, names) => engine.taps(ids, names),
+      evaluate: (ids, names, o) => engine.taps(ids, names, o),
       targets,
       n: o.seqLen,
       ...(o.stride !== undefined ? { stride: o.stride } : {}),

@@ -29,11 +29,18 @@ export interface GradientResult extends Evaluation {
   grads?: Float32Array;
 }
 
+export interface TapOptions {
+  ce?: boolean;
+  cePositions?: boolean;
+}
+
 /** Values at the last token, flat [B, dim] per tap name (`resid_pre.3`, `mlp_post.1`, `logits`). */
 export interface TapValues {
   values: Record<string, Float32Array>;
   dims: Record<string, number>;
   ce: Float32Array;
+  /** Next-token cross-entropy at positions 1..n-1, flat [B, n-1]: only when asked for (`cePositions`). */
+  cePositions?: Float32Array;
 }
 
 export interface Tokenizer {
@@ -70,7 +77,10 @@ export interface Engine {
       allowed?: Uint8Array;
     },
   ): Promise<GradientResult>;
-  /** `options.ce = false` skips the logits (and blocks past the deepest tap); `ce` is then empty. */
-  taps(ids: number[][], names: string[], options?: { ce?: boolean }): Promise<TapValues>;
+  /**
+   * `options.ce = false` skips the logits (and blocks past the deepest tap); `ce` is then empty.
+   * `options.cePositions` also returns each position's next-token CE (the prefix CEs of paper Fig. 5a).
+   */
+  taps(ids: number[][], names: string[], options?: TapOptions): Promise<TapValues>;
   dispose(): void;
 }

@@ -11,7 +11,10 @@ import type { ScanPosition, WindowSource } from './windows.js';
 
 export const SCAN_RESULT_FORMAT = 'dreamsweep.scan';
 export const SCAN_CHECKPOINT_FORMAT = 'dreamsweep.scan-checkpoint';
-export const SCAN_VERSION = 1;
+export const SCAN_VERSION = 2;
+
+/** The windows' CE histogram: fixed bins of `width` nats from 0, the last one open (>= bins * width). */
+export const CE_HISTOGRAM = { width: 0.05, bins: 600 } as const;
 
 /** The layer's vectors: each a unit direction of length dModel. */
 export interface ScanTarget {
@@ -67,7 +70,18 @@ export interface ScanResult {
   documentTokens: number;
   skipped: SkipLogJson;
   /** Cross-entropy of the n-token windows (mean over positions 1..n-1 of each window). */
-  ce: { count: number; mean: number | null; std: number | null; min: number | null; max: number | null; moments: MomentsJson };
+  ce: {
+    count: number;
+    mean: number | null;
+    std: number | null;
+    min: number | null;
+    max: number | null;
+    moments: MomentsJson;
+    /** Window counts per CE bin (paper Fig. 5c's corpus side): bin i holds [i * width, (i + 1) * width). */
+    histogram: { width: number; counts: number[] };
+    /** The CE of each window's first m tokens, m = 2..n (paper Fig. 5a: CE against prompt length). */
+    byLength: Array<{ tokens: number; count: number; mean: number | null; std: number | null; moments: MomentsJson }>;
+  };
   pairs: PairJson[];
 }
 
@@ -91,6 +105,9 @@ export class ScanState {
   documentTokens = 0;
   readonly skips: SkipLog;
   readonly ce: Moments;
+  readonly ceHistogram: number[];
+  /** Index m - 2 holds the CE of the windows' first m tokens. */
+  readonly ceByLength: Moments[];
   readonly pairs: Array<{ layer: number; vector: number; moments: Moments; top: TopK }>;
 
   constructor(
@@ -99,6 +116,10 @@ export class ScanState {
   ) {
     this.skips = init ? SkipLog.fromJSON(init.skipped) : new SkipLog();
     this.ce = init ? Moments.fromJSON(init.ce.moments) : new Moments();
+    this.ceHistogram = init ? [...init.ce.histogram.counts] : new Array<number>(CE_HISTOGRAM.bins).fill(0);
+    this.ceByLength = init
+      ? init.ce.byLength.map((l) => Moments.fromJSON(l.moments))
+      : Array.from({ length: Math.max(0, config.n - 1) }, () => new Moments());
     this.pairs = [];
     for (const t of config.targets) {
       for (let v = 0; v < t.vectors; v++) this.pairs.push({ layer: t.layer, vector: v, moments: new Moments(), top: new TopK(config.k) });
@@ -125,6 +146,8 @@ export class ScanState {
     this.documentTokens += other.documentTokens;
     this.skips.merge(other.skips);
     this.ce.merge(other.ce);
+    other.ceHistogram.forEach((c, i) => (this.ceHistogram[i]! += c));
+    other.ceByLength.forEach((m, i) => this.ceByLength[i]!.merge(m));
     this.pairs.forEach((p, i) => {
       p.moments.merge(other.pairs[i]!.moments);
       p.top.merge(other.pairs[i]!.top);
@@ -154,7 +177,14 @@ export class ScanState {
       documents: this.documents,
       documentTokens: this.documentTokens,
       skipped: this.skips.toJSON(),
-      ce: { count: this.ce.count, ...summary(this.ce), min: this.ce.count ? this.ce.min : null, moments: this.ce.toJSON() },
+      ce: {
+        count: this.ce.count,
+        ...summary(this.ce),
+        min: this.ce.count ? this.ce.min : null,
+        moments: this.ce.toJSON(),
+        histogram: { width: CE_HISTOGRAM.width, counts: [...this.ceHistogram] },
+        byLength: this.ceByLength.map((m, i) => ({ tokens: i + 2, count: m.count, mean: m.mean(), std: m.std(), moments: m.toJSON() })),
+      },
       pairs: this.pairs.map((p) => ({
         layer: p.layer,
         vector: p.vector,

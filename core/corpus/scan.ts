@@ -9,6 +9,7 @@ import { DEFAULT_TEXT_FIELD, type Shard } from './read.js';
 import {
   canonicalShard,
   canonicalShards,
+  CE_HISTOGRAM,
   SCAN_CHECKPOINT_FORMAT,
   SCAN_RESULT_FORMAT,
   SCAN_VERSION,
@@ -21,8 +22,8 @@ import {
 import { isRemote, type CorpusStore } from './source.js';
 import { checkWindowOptions, corpusWindows, type ScanPosition, type TokenWindow } from './windows.js';
 
-/** A batch of windows [B][n] -> raw taps at the last token and the windows' CE; `engine.taps` fits. */
-export type ScanEvaluator = (ids: number[][], names: string[]) => Promise<TapValues>;
+/** A batch of windows [B][n] -> raw taps at the last token and the windows' CE, per position too; `engine.taps` fits. */
+export type ScanEvaluator = (ids: number[][], names: string[], options: { cePositions: true }) => Promise<TapValues>;
 
 export type ScanEvent =
   | { type: 'batch'; windows: number; tokens: number; documents: number; skipped: number; position: ScanPosition; shards: number }
@@ -130,7 +131,7 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
       }
       if (batch.length === 0) break;
       // 2. One forward pass; 3. alignments, statistics and top-K for every pair.
-      const taps = await options.evaluate(batch.map((w) => w.ids), names);
+      const taps = await options.evaluate(batch.map((w) => w.ids), names, { cePositions: true });
       accumulate(state, targets, batch, taps);
       state.windows += batch.length;
       state.tokens += batch.length * n;
@@ -197,10 +198,22 @@ export function mergeScanResults(results: readonly ScanResult[]): ScanResult {
 function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: TokenWindow[], taps: TapValues): void {
   const B = batch.length;
   if (taps.ce.length !== B) throw new Error(`scan: the evaluator returned ${taps.ce.length} CE values for ${B} windows`);
+  const n = state.config.n;
+  const positions = taps.cePositions;
+  if (!positions || positions.length !== B * (n - 1)) {
+    throw new Error(`scan: the evaluator returned ${positions?.length ?? 'no'} per-position CE values for ${B} windows of ${n} tokens`);
+  }
   for (let b = 0; b < B; b++) {
     const ce = taps.ce[b]!;
     if (!Number.isFinite(ce)) throw new Error(`scan: the evaluator returned CE ${ce} for window ${JSON.stringify(batch[b]!.source)}`);
     state.ce.add(ce);
+    state.ceHistogram[Math.min(CE_HISTOGRAM.bins - 1, Math.max(0, Math.floor(ce / CE_HISTOGRAM.width)))]!++;
+    // Prefix CE of the first m tokens: the mean of the first m - 1 positions (the model is causal).
+    let sum = 0;
+    for (let i = 0; i < n - 1; i++) {
+      sum += positions[b * (n - 1) + i]!;
+      state.ceByLength[i]!.add(sum / (i + 1));
+    }
   }
   let pair = 0;
   for (const t of targets) {

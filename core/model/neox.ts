@@ -125,15 +125,20 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
   };
 }
 
-/** Mean next-token cross-entropy over positions 1..n-1 per prompt: logits [B, n, V], ids [B, n] -> [B]. */
-export function meanNextTokenCE(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor1D {
+/** Next-token cross-entropy at positions 1..n-1: logits [B, n, V], ids [B, n] -> [B, n-1] (n >= 2). */
+export function nextTokenCE(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
   const [B, n, V] = logits.shape;
-  if (n < 2) return tf.fill([B], NaN) as tf.Tensor1D; // no next token to predict
   const pred = tf.slice(logits, [0, 0, 0], [B, n - 1, V]); // positions 0..n-2 predict 1..n-1
   const targets = tf.oneHot(tf.slice(ids, [0, 1], [B, n - 1]), V); // [B, n-1, V], constant (no gradient)
   const logp = tf.logSoftmax(pred, -1);
-  const picked = tf.sum(tf.mul(logp, targets), -1); // [B, n-1]
-  return tf.neg(tf.mean(picked, -1)) as tf.Tensor1D;
+  return tf.neg(tf.sum(tf.mul(logp, targets), -1)) as tf.Tensor2D;
+}
+
+/** Mean next-token cross-entropy over positions 1..n-1 per prompt: logits [B, n, V], ids [B, n] -> [B]. */
+export function meanNextTokenCE(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor1D {
+  const [B, n] = logits.shape;
+  if (n < 2) return tf.fill([B], NaN) as tf.Tensor1D; // no next token to predict
+  return tf.mean(nextTokenCE(logits, ids), -1) as tf.Tensor1D;
 }
 
 /** Logits at the last position [B, V] from full logits [B, n, V]. */

@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine, Evaluation, GradientResult, ModelShape, Objective, TapValues } from '../engine.js';
+import type { Engine, Evaluation, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
 import { UserError } from '../errors.js';
 import { parseNeoXConfig } from './config.js';
 import { readTokenizer } from './load.js';
@@ -90,11 +90,12 @@ export class PoolEngine implements Engine {
     };
   }
 
-  async taps(ids: number[][], names: string[], options: { ce?: boolean } = {}): Promise<TapValues> {
+  async taps(ids: number[][], names: string[], options: TapOptions = {}): Promise<TapValues> {
     const parts = await this.fanOut<TapValues>(ids, (slice) => ['taps', [slice, names, options]]);
     const values: Record<string, Float32Array> = {};
     for (const name of names) values[name] = cat(parts.map((p) => p.values[name]!));
-    return { values, dims: parts[0]!.dims, ce: cat(parts.map((p) => p.ce)) };
+    const ce = cat(parts.map((p) => p.ce));
+    return options.cePositions ? { values, dims: parts[0]!.dims, ce, cePositions: cat(parts.map((p) => p.cePositions!)) } : { values, dims: parts[0]!.dims, ce };
   }
 
   dispose(): void {

@@ -1,7 +1,7 @@
 // The TensorFlow.js engine: a loaded GPT-NeoX model behind the engine protocol of core/engine.ts. Batches are
 // split into chunks that bound the largest tensor ([rows, n, dVocab] logits and one-hot gradients).
 import * as tf from '@tensorflow/tfjs-core';
-import type { Engine, Evaluation, GradientResult, ModelShape, Objective, TapValues } from '../engine.js';
+import type { Engine, Evaluation, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
 import { UserError } from '../errors.js';
 import { initBackend } from './backend.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
@@ -11,6 +11,7 @@ import {
   forward,
   lastLogits,
   meanNextTokenCE,
+  nextTokenCE,
   parseTap,
   tapDim,
   type NeoXModel,
@@ -142,15 +143,18 @@ export class TfjsEngine implements Engine {
     return out;
   }
 
-  async taps(ids: number[][], names: string[], options: { ce?: boolean } = {}): Promise<TapValues> {
+  async taps(ids: number[][], names: string[], options: TapOptions = {}): Promise<TapValues> {
     this.check(ids);
     const cfg = this.model.cfg;
     const parsed = names.map((name) => ({ name, tap: parseTap(name, cfg) }));
     const wantCe = options.ce ?? true;
+    const n = ids[0]!.length;
+    const wantPositions = wantCe && options.cePositions === true && n >= 2;
     const wantLogits = parsed.some((p) => p.tap.kind === 'logits');
     const inner: Tap[] = parsed.filter((p) => p.tap.kind !== 'logits').map((p) => p.tap);
     const B = ids.length;
     const result: TapValues = { values: {}, dims: {}, ce: new Float32Array(wantCe ? B : 0) };
+    if (options.cePositions) result.cePositions = new Float32Array(wantPositions ? B * (n - 1) : 0);
     for (const { name, tap } of parsed) {
       result.dims[name] = tapDim(tap, cfg);
       result.values[name] = new Float32Array(B * tapDim(tap, cfg));
@@ -165,13 +169,20 @@ export class TfjsEngine implements Engine {
           if (tap.kind !== 'logits') named[name] = res.taps.get(name)!;
           else named[name] = wantCe ? lastLogits(res.logits as tf.Tensor3D) : res.logits!;
         }
-        if (wantCe) named['\0ce'] = meanNextTokenCE(res.logits as tf.Tensor3D, idsT);
+        if (wantPositions) {
+          const perPosition = nextTokenCE(res.logits as tf.Tensor3D, idsT);
+          named['\0cePositions'] = perPosition;
+          named['\0ce'] = tf.mean(perPosition, -1);
+        } else if (wantCe) {
+          named['\0ce'] = meanNextTokenCE(res.logits as tf.Tensor3D, idsT);
+        }
         return named;
       });
       for (const { name } of parsed) {
         result.values[name]!.set(await readAndDispose(produced[name]!), start * result.dims[name]!);
       }
       if (wantCe) result.ce.set(await readAndDispose(produced['\0ce']!), start);
+      if (wantPositions) result.cePositions!.set(await readAndDispose(produced['\0cePositions']!), start * (n - 1));
     }
     return result;
   }

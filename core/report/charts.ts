@@ -165,13 +165,18 @@ export function figures(data: ReportData): Figure[] {
     });
   }
   if (corpus) {
+    // The corpus as an outline over the same bins: a step line through each bin's density.
+    const outline = corpus.bins.flatMap((bin) => [
+      { ce: bin.lo, density: bin.density },
+      { ce: bin.hi, density: bin.density },
+    ]);
     layers5c.push({
-      data: { values: corpus.curve },
+      data: { values: outline },
       mark: { type: 'line', strokeWidth: 2 },
       encoding: {
         x: { field: 'ce', type: 'quantitative', title: 'cross-entropy (nats/token)', scale: { zero: false } },
         y: { field: 'density', type: 'quantitative', title: 'density' },
-        color: { datum: `corpus, ${corpus.seqLen}-token windows (normal)`, type: 'nominal' },
+        color: { datum: `corpus, ${corpus.seqLen}-token windows`, type: 'nominal' },
       },
     });
   }
@@ -186,8 +191,8 @@ export function figures(data: ReportData): Figure[] {
     id: 'fig-5c',
     title: 'Cross-entropy of EPO prompts at slack 3 beside the corpus (paper Figs. 5c, 5a)',
     caption:
-      `Bars: per vector, the lowest CE among EPO prompts within 3 sigma of its best (density). Line: the corpus's ${corpus?.seqLen ?? data.settings.seqLen}-token window CE` +
-      (corpus ? `, drawn as a normal curve with the scan's mean ${corpus.mean.toFixed(2)} and std ${corpus.std.toFixed(2)} (the scan keeps moments, not a histogram)` : ' (no finished scan: not drawn)') +
+      `Bars: per vector, the lowest CE among EPO prompts within 3 sigma of its best (density). Line: the CE histogram of the corpus's ${corpus?.seqLen ?? data.settings.seqLen}-token windows` +
+      (corpus ? ` (${corpus.windows} windows; mean ${corpus.mean.toFixed(2)}, std ${corpus.std.toFixed(2)}), on the same bins` : ' (no finished scan: not drawn)') +
       `. Dashed: the CE threshold ${thr}.`,
     spec: layers5c.length
       ? ({
@@ -198,6 +203,31 @@ export function figures(data: ReportData): Figure[] {
           layer: layers5c,
           resolve: { scale: { color: 'shared' } },
           encoding: {},
+        } as unknown as vl.TopLevelSpec)
+      : null,
+  });
+
+  // Fig. 5a: the corpus's CE against the number of tokens, with one- and two-sigma bands.
+  const lengths = data.ce.byLength.map((l) => ({ ...l, lo1: l.mean - l.std, hi1: l.mean + l.std, lo2: l.mean - 2 * l.std, hi2: l.mean + 2 * l.std }));
+  out.push({
+    id: 'fig-5a',
+    title: 'Corpus cross-entropy against prompt length (paper Fig. 5a)',
+    caption: lengths.length
+      ? `The CE of the first m tokens of each scanned window (${lengths[0]!.windows} windows), m = 2..${lengths.at(-1)!.tokens}: mean (line), plus and minus one standard deviation (dark band) and two (light band). The EPO prompts are ${data.settings.seqLen} tokens long.`
+      : 'No finished dataset scan: not drawn.',
+    spec: lengths.length
+      ? ({
+          config: CONFIG,
+          background: 'white',
+          width: 420,
+          height: 240,
+          data: { values: lengths },
+          encoding: { x: { field: 'tokens', type: 'quantitative', title: 'tokens', axis: { tickMinStep: 1 } } },
+          layer: [
+            { mark: { type: 'area', color: '#bbb', opacity: 0.5 }, encoding: { y: { field: 'lo2', type: 'quantitative', title: 'cross-entropy (nats/token)' }, y2: { field: 'hi2' } } },
+            { mark: { type: 'area', color: '#888', opacity: 0.5 }, encoding: { y: { field: 'lo1', type: 'quantitative' }, y2: { field: 'hi1' } } },
+            { mark: { type: 'line', color: '#222', strokeWidth: 2, point: true }, encoding: { y: { field: 'mean', type: 'quantitative' }, tooltip: [{ field: 'tokens' }, { field: 'mean', format: '.3f' }, { field: 'std', format: '.3f' }] } },
+          ],
         } as unknown as vl.TopLevelSpec)
       : null,
   });

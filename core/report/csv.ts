@@ -49,10 +49,11 @@ export function reportCsvs(data: ReportData, attribution?: Attribution[]): Recor
     ...data.slack.slack.map((s, i) => ['all', s, data.slack.all.meanCe[i], data.slack.all.vectors[i]]),
   ]);
 
-  files['ce_distribution.csv'] = csv(['series', 'lo', 'hi', 'ce', 'count', 'density'], [
-    ...data.ce.epoAtSlack3.map((b) => ['epo_slack3', b.lo, b.hi, null, b.count, b.density]),
-    ...(data.ce.corpus?.curve ?? []).map((c) => ['corpus_normal', null, null, c.ce, null, c.density]),
+  files['ce_distribution.csv'] = csv(['series', 'lo', 'hi', 'count', 'density'], [
+    ...data.ce.epoAtSlack3.map((b) => ['epo_slack3', b.lo, b.hi, b.count, b.density]),
+    ...(data.ce.corpus?.bins ?? []).map((b) => ['corpus', b.lo, b.hi, b.count, b.density]),
   ]);
+  files['ce_by_length.csv'] = csv(['tokens', 'windows', 'mean_ce', 'std_ce'], data.ce.byLength.map((l) => [l.tokens, l.windows, l.mean, l.std]));
 
   const promptCells = (r: PromptRow) => [r.f, r.z, r.ce, r.perplexity, r.text, idsCell(r.ids)];
   files['best_prompts.csv'] = csv(

@@ -73,11 +73,19 @@ export interface SlackCurve {
   all: { meanCe: Array<number | null>; vectors: number[] };
 }
 
-/** The CE distributions of Fig. 5c (EPO at slack 3, a density histogram) and 5a (the corpus's windows). */
+/** A density histogram bin: `density` = count / (total * (hi - lo)), so histograms of any size compare. */
+export interface DensityBin {
+  lo: number;
+  hi: number;
+  count: number;
+  density: number;
+}
+
+/** The CE distributions of Fig. 5c (EPO at slack 3 beside the corpus's windows) and Fig. 5a (corpus CE by length). */
 export interface CeDistribution {
-  /** Equal-width bins; `density` = count / (total * width), so it compares with the corpus curve. */
-  epoAtSlack3: Array<{ lo: number; hi: number; count: number; density: number }>;
-  /** The scan's n-token window CE. Only mean and std are stored, so it is drawn as a normal curve. */
+  /** Equal-width bins. */
+  epoAtSlack3: DensityBin[];
+  /** The scan's n-token windows: their CE histogram on the same bin grid as `epoAtSlack3`. */
   corpus: {
     seqLen: number;
     windows: number;
@@ -85,10 +93,10 @@ export interface CeDistribution {
     std: number;
     min: number | null;
     max: number | null;
-    /** How `curve` was made: the scan result keeps moments, not a histogram. */
-    shape: 'normal-from-mean-std';
-    curve: Array<{ ce: number; density: number }>;
+    bins: DensityBin[];
   } | null;
+  /** Fig. 5a: mean and std of the CE of the corpus windows' first m tokens, m = 2..n. */
+  byLength: Array<{ tokens: number; windows: number; mean: number; std: number }>;
 }
 
 /** A neuron or logit target (paper Tables 2, 3, 5): its frontier across seeds and its best fluent prompt. */

@@ -6,7 +6,7 @@ import type { ModelShape } from '../engine.js';
 import type { SweepSpec } from './spec.js';
 
 /** Bump a kind's version when its artifacts change meaning or layout: old results are then not reused. */
-export const UNIT_FORMAT = { random: 1, 'scan-shard': 1, 'scan-merge': 1, epo: 1, report: 1 } as const;
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 1, report: 2 } as const;
 
 export type EpoTarget =
   | { kind: 'resid'; layer: number; vector: number }

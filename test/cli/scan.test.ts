@@ -26,7 +26,7 @@ describe('dreamsweep scan', () => {
     options = {
       shards: [CORPUS],
       tokenizer: engine.tokenizer,
-      evaluate: (ids, names) => engine.taps(ids, names),
+      evaluate: (ids, names, o) => engine.taps(ids, names, o),
       targets: [...set].map(([layer, vectors]) => ({ layer, vectors })),
       n: 6,
       k: 4,

@@ -122,8 +122,14 @@ export function fakeEvaluator(dModel: number, calls: { windows: number; batches:
       values[name] = v;
       dims[name] = dModel;
     }
-    const ce = Float32Array.from(ids, (w) => 1 + (hash(w) % 4096) / 1024);
-    return { values, dims, ce };
+    // Per-position CE from the window's prefixes, so equal prefixes agree; the window CE is their mean.
+    const n = ids[0]!.length;
+    const cePositions = new Float32Array(ids.length * (n - 1));
+    ids.forEach((w, b) => {
+      for (let i = 0; i < n - 1; i++) cePositions[b * (n - 1) + i] = 1 + (hash(w.slice(0, i + 2)) % 4096) / 1024;
+    });
+    const ce = Float32Array.from(ids, (_, b) => cePositions.subarray(b * (n - 1), (b + 1) * (n - 1)).reduce((a, x) => a + x, 0) / (n - 1));
+    return { values, dims, ce, cePositions };
   };
 }
 

@@ -31,7 +31,7 @@ describe('scanCorpus on the tfjs engine', () => {
     const r = await scanCorpus({
       shards: [file],
       tokenizer: engine.tokenizer,
-      evaluate: (ids, names) => engine.taps(ids, names),
+      evaluate: (ids, names, o) => engine.taps(ids, names, o),
       targets: t,
       n: 6,
       k: 3,

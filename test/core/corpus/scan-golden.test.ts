@@ -60,7 +60,7 @@ describe.each(['tiny-parallel', 'tiny-serial-rope1'])('scan of the smoke corpus 
     const r = await scanCorpus({
       shards: [corpus],
       tokenizer: engine.tokenizer,
-      evaluate: (ids, names) => engine.taps(ids, names),
+      evaluate: (ids, names, o) => engine.taps(ids, names, o),
       targets,
       n: golden.n,
       stride: golden.stride,
@@ -100,7 +100,7 @@ describe('scan on the tfjs engine, interrupted or split', () => {
     const options: ScanOptions = {
       shards: [corpus],
       tokenizer: engine.tokenizer,
-      evaluate: (ids, names) => engine.taps(ids, names),
+      evaluate: (ids, names, o) => engine.taps(ids, names, o),
       targets,
       n: 8,
       stride: 6,

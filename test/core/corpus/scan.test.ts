@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ScanCheckpoint, ScanResult } from '../../../core/corpus/result.js';
+import { CE_HISTOGRAM, type ScanCheckpoint, type ScanResult } from '../../../core/corpus/result.js';
+import type { TapValues } from '../../../core/engine.js';
 import { mergeScanResults, scanCorpus, type ScanEvent, type ScanOptions } from '../../../core/corpus/scan.js';
 import { resolveShards } from '../../../core/corpus/source.js';
 import { code, fakeEvaluator, jsonl, tempDir, targets, wordDocs, wordTokenizer, zstdRaw } from './helpers.js';
@@ -41,7 +42,7 @@ const json = (r: unknown) => JSON.stringify(r);
 describe('scanCorpus', () => {
   it('reports every pair with statistics and its top windows, plus windows, tokens and CE', async () => {
     const r = await scanCorpus(options());
-    expect(r).toMatchObject({ format: 'dreamsweep.scan', version: 1, stoppedBy: 'end', documents: 102 });
+    expect(r).toMatchObject({ format: 'dreamsweep.scan', version: 2, stoppedBy: 'end', documents: 102 });
     expect(r.windows).toBeGreaterThan(100);
     expect(r.tokens).toBe(r.windows * N);
     expect(r.pairs.map((p) => [p.layer, p.vector])).toEqual([[1, 0], [1, 1], [1, 2], [1, 3], [3, 0], [3, 1], [3, 2], [3, 3]]);
@@ -56,6 +57,35 @@ describe('scanCorpus', () => {
     expect(r.ce.count).toBe(r.windows);
     expect(r.ce.mean).toBeGreaterThan(1);
     expect(r.ce.std).toBeGreaterThan(0);
+  });
+
+  it('keeps the windows\' CE histogram and the CE of every prefix length (Figs. 5c, 5a)', async () => {
+    const seen: TapValues[] = [];
+    const evaluate = fakeEvaluator(D_MODEL);
+    const r = await scanCorpus(options({ evaluate: async (ids, names) => { const t = await evaluate(ids, names); seen.push(t); return t; } }));
+    const ce = seen.flatMap((t) => Array.from(t.ce));
+    const positions = seen.flatMap((t) => Array.from(t.cePositions!));
+    expect(ce).toHaveLength(r.windows);
+    const counts = new Array<number>(CE_HISTOGRAM.bins).fill(0);
+    for (const x of ce) counts[Math.floor(x / CE_HISTOGRAM.width)]!++;
+    expect(r.ce.histogram).toEqual({ width: CE_HISTOGRAM.width, counts });
+    expect(r.ce.byLength.map((l) => l.tokens)).toEqual(Array.from({ length: N - 1 }, (_, i) => i + 2));
+    for (const l of r.ce.byLength) {
+      const prefix = ce.map((_, w) => positions.slice(w * (N - 1), w * (N - 1) + l.tokens - 1).reduce((a, x) => a + x, 0) / (l.tokens - 1));
+      const mean = prefix.reduce((a, x) => a + x, 0) / prefix.length;
+      const std = Math.sqrt(prefix.reduce((a, x) => a + (x - mean) ** 2, 0) / (prefix.length - 1));
+      expect(l.count).toBe(r.windows);
+      expect(l.mean).toBeCloseTo(mean, 10);
+      expect(l.std).toBeCloseTo(std, 10);
+    }
+    expect(r.ce.byLength.at(-1)!.mean).toBeCloseTo(r.ce.mean!, 6); // all n tokens: the window CE
+  });
+
+  it('rejects an evaluator that returns no per-position CE', async () => {
+    const evaluate = fakeEvaluator(D_MODEL);
+    await expect(scanCorpus(options({ evaluate: async (ids, names) => ({ ...(await evaluate(ids, names)), cePositions: undefined }) }))).rejects.toThrow(
+      /no per-position CE values/,
+    );
   });
 
   it('computes the alignment of the standardised residual (unbiased std) with each vector', async () => {

@@ -108,13 +108,35 @@ describe('aggregateSweep', () => {
     expect(data.pairs.find((p) => p.layer === 2 && p.vector === 2)!.epoSeeds).toEqual({ finished: 1, planned: 2 });
   });
 
-  it('draws the corpus CE as a normal curve from the scan mean and std, and says so', () => {
-    expect(data.ce.corpus).toMatchObject({ mean: 3.7, std: 1.1, seqLen: 6, windows: 333, shape: 'normal-from-mean-std' });
-    expect(data.notes.some((n) => /normal curve.*moments, not a histogram/.test(n))).toBe(true);
-    const total = data.ce.epoAtSlack3.reduce((a, b) => a + b.count, 0);
-    expect(total).toBe(6);
-    const area = data.ce.epoAtSlack3.reduce((a, b) => a + b.density * (b.hi - b.lo), 0);
-    expect(area).toBeCloseTo(1, 6);
+  it('puts the EPO CE at slack 3 and the corpus CE histogram on one bin grid, each a density', () => {
+    const corpus = data.ce.corpus!;
+    expect(corpus).toMatchObject({ seqLen: 6, windows: 333 });
+    expect(corpus.mean).toBeCloseTo(fx.scan.ce.mean!, 12);
+    const area = (bins: typeof corpus.bins) => bins.reduce((a, b) => a + b.density * (b.hi - b.lo), 0);
+    expect(data.ce.epoAtSlack3.reduce((a, b) => a + b.count, 0)).toBe(6);
+    expect(area(data.ce.epoAtSlack3)).toBeCloseTo(1, 6);
+    expect(corpus.bins.reduce((a, b) => a + b.count, 0)).toBe(333);
+    expect(area(corpus.bins)).toBeCloseTo(1, 6);
+    expect(corpus.bins.map((b) => [b.lo, b.hi])).toEqual(data.ce.epoAtSlack3.map((b) => [b.lo, b.hi]));
+    // The scan's fixed 0.05-nat bins regroup whole: each display bin holds exactly the windows in its range.
+    const width = corpus.bins[0]!.hi - corpus.bins[0]!.lo;
+    expect(Math.round(width / 0.05) * 0.05).toBeCloseTo(width, 9);
+    const counts = fx.scan.ce.histogram.counts;
+    for (const bin of corpus.bins.slice(1, -1)) {
+      const inside = counts.slice(Math.round(bin.lo / 0.05), Math.round(bin.hi / 0.05)).reduce((a, c) => a + c, 0);
+      expect(bin.count).toBe(inside);
+    }
+  });
+
+  it('gives the corpus CE by prompt length for Fig. 5a, from the scan', () => {
+    expect(data.ce.byLength.map((l) => l.tokens)).toEqual([2, 3, 4, 5, 6]);
+    data.ce.byLength.forEach((l, i) => {
+      expect(l.windows).toBe(333);
+      expect(l.mean).toBe(fx.scan.ce.byLength[i]!.mean);
+      expect(l.std).toBe(fx.scan.ce.byLength[i]!.std);
+    });
+    // Shorter prompts are harder to predict in the fixture (as in the paper's Pile).
+    expect(data.ce.byLength[0]!.mean).toBeGreaterThan(data.ce.byLength.at(-1)!.mean);
   });
 
   it('is deterministic, and a missing random baseline leaves z-scores out with a note', async () => {

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RandomBaselineResult } from '../../../core/baselines/random.js';
-import type { PairJson, ScanResult } from '../../../core/corpus/result.js';
+import { CE_HISTOGRAM, SCAN_VERSION, type PairJson, type ScanResult } from '../../../core/corpus/result.js';
 import { paretoFrontier } from '../../../core/epo/frontier.js';
 import { encodeHistory, History } from '../../../core/epo/history.js';
 import { Rng } from '../../../core/rng.js';
@@ -96,7 +96,7 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
     } else if (u.spec.kind === 'scan-merge') {
       scan = {
         format: 'dreamsweep.scan',
-        version: 1,
+        version: SCAN_VERSION,
         config: { n, stride: n, k: 4, textField: 'text', skipBad: false, targets: digests },
         shards: [{ uri: '/corpus/none.jsonl' }],
         stoppedBy: 'budget',
@@ -105,7 +105,7 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
         documents: 40,
         documentTokens: 2100,
         skipped: { count: 0, byCode: {}, examples: [] },
-        ce: { count: 333, mean: 3.7, std: 1.1, min: 0.9, max: 8.2, moments },
+        ce: corpusCe(rng, n, 333),
         pairs: [1, 2].flatMap((L) => [0, 1, 2].map((v) => pair(L, v, 0, 1, 3 + 2 * rng.float() + v, 2.5 + 2 * rng.float()))),
       };
       await store.put(`${u.key}/scan.json`, JSON.stringify(scan));
@@ -136,4 +136,31 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
     await store.put(resultKey(u), JSON.stringify({ unit: u.id }));
   }
   return { dir, store, plan, histories, random, scan: scan! };
+}
+
+/** A corpus CE section as the scan builds it, from seeded per-position CEs of `windows` windows of n tokens. */
+function corpusCe(rng: Rng, n: number, windows: number): ScanResult['ce'] {
+  const all = new Moments();
+  const byLength = Array.from({ length: n - 1 }, () => new Moments());
+  const counts = new Array<number>(CE_HISTOGRAM.bins).fill(0);
+  for (let w = 0; w < windows; w++) {
+    let sum = 0;
+    for (let i = 0; i < n - 1; i++) {
+      sum += Math.max(0.05, 3.7 + 2 / (i + 1) + 1.1 * rng.normal());
+      byLength[i]!.add(sum / (i + 1));
+    }
+    const ce = sum / (n - 1);
+    all.add(ce);
+    counts[Math.min(CE_HISTOGRAM.bins - 1, Math.floor(ce / CE_HISTOGRAM.width))]!++;
+  }
+  return {
+    count: all.count,
+    mean: all.mean(),
+    std: all.std(),
+    min: all.min,
+    max: all.max,
+    moments: all.toJSON(),
+    histogram: { width: CE_HISTOGRAM.width, counts },
+    byLength: byLength.map((m, i) => ({ tokens: i + 2, count: m.count, mean: m.mean(), std: m.std(), moments: m.toJSON() })),
+  };
 }

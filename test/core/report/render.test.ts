@@ -13,7 +13,7 @@ import type { Attribution, ReportData } from '../../../core/report/types.js';
 import { fakeEngine } from '../../helpers/fake-engine.js';
 import { buildFixture } from './fixture.js';
 
-const FIGURES = ['fig-5d', 'fig-5e', 'fig-6', 'fig-5b', 'fig-5c', 'fig-targets'];
+const FIGURES = ['fig-5d', 'fig-5e', 'fig-6', 'fig-5b', 'fig-5c', 'fig-5a', 'fig-targets'];
 
 function parseCsv(text: string): Array<Record<string, string>> {
   const rows: string[][] = [];
@@ -90,6 +90,7 @@ describe('buildReport', () => {
       'attribution.csv',
       'best_prompts.csv',
       'best_under_cap.csv',
+      'ce_by_length.csv',
       'ce_distribution.csv',
       'frontiers.csv',
       'max_z_by_vector.csv',
