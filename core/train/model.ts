@@ -178,7 +178,7 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
 /** Why: the weights as transformers' GPTNeoXForCausalLM names and orientations ([out, in], per-head QKV). */
 export function toHfTensors(m: TrainableNeoX, dtype: Dtype = 'F32'): Map<string, TensorToWrite> {
   const { cfg } = m;
-  const { dModel: d, nHeads: H, dHead: dh } = cfg;
+  const { dModel: d, dHead: dh } = cfg;
   const out = new Map<string, TensorToWrite>();
   const data = (v: tf.Variable) => v.dataSync() as Float32Array;
   const put = (name: string, shape: number[], values: Float32Array) => out.set(name, { shape, dtype, data: values });

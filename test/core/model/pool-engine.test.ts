@@ -23,6 +23,12 @@ describe('the worker-thread pool engine', () => {
     const taps = await pool.taps(golden.prompts, ['resid_pre.2', 'logits']);
     expect(scaledMaxDiff(taps.values['resid_pre.2']!, flat(golden.taps['resid_pre.2']!))).toBeLessThan(1e-4);
     expect(scaledMaxDiff(taps.values['logits']!, flat(golden.logits_last))).toBeLessThan(1e-4);
+    // Per-position CE comes back in prompt order from both workers: each row's mean is that prompt's CE.
+    const n = golden.prompts[0]!.length;
+    const withPositions = await pool.taps(golden.prompts, [], { cePositions: true });
+    expect(withPositions.cePositions).toHaveLength(golden.prompts.length * (n - 1));
+    const means = golden.prompts.map((_, b) => withPositions.cePositions!.subarray(b * (n - 1), (b + 1) * (n - 1)).reduce((a, x) => a + x, 0) / (n - 1));
+    expect(scaledMaxDiff(means, golden.ce)).toBeLessThan(1e-4);
   });
 
   it('passes a worker-side UserError through with its code', async () => {
