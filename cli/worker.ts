@@ -2,6 +2,7 @@
 // drain it: no new units, in-flight ones get --shutdown-grace to finish, then checkpoint and move on.
 import { Option, type Command } from 'commander';
 import { UserError } from '../core/errors.js';
+import { describeBackend, initBackend } from '../core/model/backend.js';
 import { connectOrStartEmbedded } from '../infra/embedded.js';
 import { runWorker } from '../workers/worker.js';
 
@@ -30,6 +31,12 @@ export function registerWorker(program: Command): void {
       const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65535)) {
         throw new UserError('E_CLI', `--metrics-port: expected a port number, got ${o.metricsPort}`);
+      }
+      // A backend named by option or environment starts now, so a GPU node without its driver fails here,
+      // once, instead of failing every unit it takes. Without one, each sweep file's model.backend applies.
+      if (o.backend !== undefined || process.env['DREAMSWEEP_BACKEND']) {
+        await initBackend(o.backend);
+        process.stderr.write(`dreamsweep worker: backend ${describeBackend()}\n`);
       }
       let address = o.temporalAddress ?? process.env.TEMPORAL_ADDRESS;
       const embedded = address ? undefined : await connectOrStartEmbedded();

@@ -15,7 +15,7 @@ let activeDevice: string | undefined;
 
 /** Chooses the backend name: explicit option, then DREAMSWEEP_BACKEND, then wasm. */
 export function resolveBackendName(requested?: string): BackendName {
-  const name = requested ?? process.env['DREAMSWEEP_BACKEND'] ?? 'wasm';
+  const name = requested ?? (process.env['DREAMSWEEP_BACKEND'] || undefined) ?? 'wasm'; // empty means unset
   if (!(BACKENDS as readonly string[]).includes(name)) {
     const from = requested !== undefined ? '--backend' : 'DREAMSWEEP_BACKEND';
     throw new UserError(

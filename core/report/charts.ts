@@ -147,7 +147,7 @@ export function figures(data: ReportData): Figure[] {
       : null,
   });
 
-  // Fig. 5c (+5a): CE at slack 3 beside the corpus's n-token windows.
+  // Fig. 5c: CE at slack 3 beside the corpus's n-token windows.
   const bins = data.ce.epoAtSlack3;
   const corpus = data.ce.corpus;
   const layers5c: unknown[] = [];
@@ -189,7 +189,7 @@ export function figures(data: ReportData): Figure[] {
   }
   out.push({
     id: 'fig-5c',
-    title: 'Cross-entropy of EPO prompts at slack 3 beside the corpus (paper Figs. 5c, 5a)',
+    title: 'Cross-entropy of EPO prompts at slack 3 beside the corpus (paper Fig. 5c)',
     caption:
       `Bars: per vector, the lowest CE among EPO prompts within 3 sigma of its best (density). Line: the CE histogram of the corpus's ${corpus?.seqLen ?? data.settings.seqLen}-token windows` +
       (corpus ? ` (${corpus.windows} windows; mean ${corpus.mean.toFixed(2)}, std ${corpus.std.toFixed(2)}), on the same bins` : ' (no finished scan: not drawn)') +
@@ -226,7 +226,7 @@ export function figures(data: ReportData): Figure[] {
           layer: [
             { mark: { type: 'area', color: '#bbb', opacity: 0.5 }, encoding: { y: { field: 'lo2', type: 'quantitative', title: 'cross-entropy (nats/token)' }, y2: { field: 'hi2' } } },
             { mark: { type: 'area', color: '#888', opacity: 0.5 }, encoding: { y: { field: 'lo1', type: 'quantitative' }, y2: { field: 'hi1' } } },
-            { mark: { type: 'line', color: '#222', strokeWidth: 2, point: true }, encoding: { y: { field: 'mean', type: 'quantitative' }, tooltip: [{ field: 'tokens' }, { field: 'mean', format: '.3f' }, { field: 'std', format: '.3f' }] } },
+            { mark: { type: 'line', color: '#222', strokeWidth: 2, point: { color: '#222' } }, encoding: { y: { field: 'mean', type: 'quantitative' }, tooltip: [{ field: 'tokens' }, { field: 'mean', format: '.3f' }, { field: 'std', format: '.3f' }] } },
           ],
         } as unknown as vl.TopLevelSpec)
       : null,
