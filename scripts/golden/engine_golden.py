@@ -57,10 +57,15 @@ def run_with_taps(model, n_layers, **inputs):
     return out.logits, taps
 
 
-def mean_ce(logits, ids):
+def position_ce(logits, ids):
+    """Next-token cross-entropy at positions 1..n-1: [B, n-1]."""
     B, n, V = logits.shape
     ce = F.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1), reduction="none")
-    return ce.view(B, n - 1).mean(-1)
+    return ce.view(B, n - 1)
+
+
+def mean_ce(logits, ids):
+    return position_ce(logits, ids).mean(-1)
 
 
 def objective_value(obj, taps, logits):
@@ -102,6 +107,7 @@ def golden(name):
         "prompts": ids.tolist(),
         "logits_last": r(logits[:, -1]),
         "ce": r(ce),
+        "ce_positions": r(position_ce(logits, ids)),
         "taps": {k: r(v[:, -1]) for k, v in sorted(taps.items())},
         "lambdas": LAMBDAS,
         "objectives": [],

@@ -28,15 +28,17 @@ export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: s
       wasm?.dispose();
     });
 
-    it('agrees with wasm and transformers on logits, CE and every tap', async () => {
+    it('agrees with wasm and transformers on logits, CE (per position too) and every tap', async () => {
       expect(engine.backend).toBe(backend);
       expect(describeBackend()).toMatch(new RegExp(`^${backend}\\b`));
       const names = tapNames(engine.model.cfg);
-      const [got, ref] = await Promise.all([engine.taps(golden.prompts, names), wasm.taps(golden.prompts, names)]);
+      const [got, ref] = await Promise.all([engine.taps(golden.prompts, names, { cePositions: true }), wasm.taps(golden.prompts, names, { cePositions: true })]);
       for (const tap of names) {
         expect(scaledMaxDiff(got.values[tap]!, ref.values[tap]!), `${tap} vs wasm`).toBeLessThan(TOL);
       }
       expect(scaledMaxDiff(got.ce, ref.ce)).toBeLessThan(TOL);
+      expect(scaledMaxDiff(got.cePositions!, ref.cePositions!)).toBeLessThan(TOL);
+      expect(scaledMaxDiff(got.cePositions!, flat(golden.ce_positions))).toBeLessThan(TOL);
       expect(scaledMaxDiff(got.values['logits']!, flat(golden.logits_last))).toBeLessThan(TOL);
       for (const [tap, values] of Object.entries(golden.taps)) {
         expect(scaledMaxDiff(got.values[tap]!, flat(values)), `${tap} vs transformers`).toBeLessThan(TOL);

@@ -18,6 +18,8 @@ export interface Golden {
   prompts: number[][];
   logits_last: number[][];
   ce: number[];
+  /** Next-token CE at positions 1..n-1, per prompt. */
+  ce_positions: number[][];
   taps: Record<string, number[][]>;
   lambdas: number[];
   objectives: GoldenObjective[];

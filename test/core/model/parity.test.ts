@@ -16,11 +16,12 @@ describe.each(FIXTURE_NAMES)('the wasm engine on %s', (name) => {
   });
   afterAll(() => engine.dispose());
 
-  it('matches transformers on last-token logits, cross-entropy and every tap', async () => {
+  it('matches transformers on last-token logits, cross-entropy (per position too) and every tap', async () => {
     const names = tapNames(engine.model.cfg);
-    const got = await engine.taps(golden.prompts, names);
+    const got = await engine.taps(golden.prompts, names, { cePositions: true });
     expect(scaledMaxDiff(got.values['logits']!, flat(golden.logits_last))).toBeLessThan(TOL);
     expect(scaledMaxDiff(got.ce, golden.ce)).toBeLessThan(TOL);
+    expect(scaledMaxDiff(got.cePositions!, flat(golden.ce_positions))).toBeLessThan(TOL);
     expect(Object.keys(golden.taps).sort()).toEqual(names.filter((n) => n !== 'logits').sort());
     for (const [tap, values] of Object.entries(golden.taps)) {
       expect(scaledMaxDiff(got.values[tap]!, flat(values)), tap).toBeLessThan(TOL);
