@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Engine, TapValues } from '../core/engine.js';
+import type { Engine, TapOptions, TapValues } from '../core/engine.js';
 import { scanCorpus } from '../core/corpus/scan.js';
 import { describeBackend, initBackend } from '../core/model/backend.js';
 import { matmulGflops } from './matmul.js';
@@ -53,9 +53,9 @@ try {
   const layers = Array.from({ length: SHAPE.nLayers + 1 }, (_, L) => L);
   const targets = [...randomVectorSet(layers, Number(args.vectors), 0, SHAPE.dModel)].map(([layer, vectors]) => ({ layer, vectors }));
   let engineSeconds = 0;
-  const evaluate = async (ids: number[][], names: string[]): Promise<TapValues> => {
+  const evaluate = async (ids: number[][], names: string[], options: TapOptions): Promise<TapValues> => {
     const t0 = performance.now();
-    const taps = await engine.taps(ids, names);
+    const taps = await engine.taps(ids, names, options);
     engineSeconds += (performance.now() - t0) / 1000;
     return taps;
   };
