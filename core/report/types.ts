@@ -4,7 +4,7 @@
 import type { EpoTarget, Method } from '../sweep/plan.js';
 
 export const REPORT_FORMAT = 'dreamsweep.report';
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
 /** The residual-stream methods compared: EPO twice, once unrestricted and once limited to CE < threshold. */
 export const RESID_METHODS = ['random', 'scan', 'epo', 'epoFluent'] as const;
