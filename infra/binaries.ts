@@ -1,5 +1,5 @@
-// The server binaries dreamsweep runs against (Temporal's dev server, the versitygw S3 server), built once
-// from their Go modules into a cache outside the repo, keyed by version.
+// The Go programs the tests run (Temporal's dev server, the versitygw S3 server, kustomize for the
+// Kubernetes manifests), built once from their Go modules into a cache outside the repo, keyed by version.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { UserError } from '../core/errors.js';
 
 export interface ServerBinary {
-  name: 'temporal' | 'versitygw';
+  name: 'temporal' | 'versitygw' | 'kustomize';
   /** Go package to `go install`. */
   module: string;
   version: string;
@@ -25,6 +25,13 @@ export const VERSITYGW: ServerBinary = {
   name: 'versitygw',
   module: 'github.com/versity/versitygw/cmd/versitygw',
   version: 'v1.7.0',
+};
+
+// Renders infra/k8s as `kubectl kustomize` would (kubectl embeds the same library).
+export const KUSTOMIZE: ServerBinary = {
+  name: 'kustomize',
+  module: 'sigs.k8s.io/kustomize/kustomize/v5',
+  version: 'v5.8.0', // v5.8.2 and later need Go >= 1.26
 };
 
 /** Where built binaries live: $DREAMSWEEP_CACHE, else $XDG_CACHE_HOME/dreamsweep, else ~/.cache/dreamsweep. */
@@ -51,7 +58,7 @@ export async function ensureBinary(bin: ServerBinary, log: (line: string) => voi
     throw new UserError(
       'E_NO_GO',
       `${bin.name} ${bin.version} is not built yet and no Go toolchain was found ('go version' failed). ` +
-        `Install Go >= 1.23 (https://go.dev/dl, or 'apt-get install golang'), then run 'npm run servers:build'.`,
+        `Install Go >= 1.25 (https://go.dev/dl; the servers' modules need it), then run 'npm run servers:build'.`,
     );
   }
   // Build into a scratch folder, then move into place: a half-built binary is never found in the cache.
@@ -70,7 +77,7 @@ export async function ensureBinary(bin: ServerBinary, log: (line: string) => voi
     throw new UserError(
       'E_SERVER_BUILD',
       `building ${bin.module}@${bin.version} failed (go install exit ${err.code}):\n${tail}\n` +
-        `Check that the Go module proxy is reachable (GOPROXY=${process.env.GOPROXY ?? 'default'}) and Go is >= 1.23, then run 'npm run servers:build'.`,
+        `Check that the Go module proxy is reachable (GOPROXY=${process.env.GOPROXY ?? 'default'}) and Go is >= 1.25, then run 'npm run servers:build'.`,
     );
   }
   mkdirSync(path.dirname(target), { recursive: true });
