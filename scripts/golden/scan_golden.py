@@ -7,7 +7,7 @@ hidden states, takes resid_pre.L at the last token (hidden_states[L], the input 
 input of the final layer norm), standardises it over d_model with the *unbiased* std, dots it with the case's
 vectors (test/fixtures/golden/scan-vectors-<model>.json, the sweeps' randomVectorSet(layers, 4, 2024, d_model)),
 and writes to test/fixtures/golden/scan-<model>.json: windows, tokens, per (layer, vector) count/mean/std/max and
-the top K windows (ids, alignment, CE, source), and the windows' CE statistics. Statistics are float64 from the
+the top K windows (ids, alignment, CE, source), the windows' CE statistics and those of every prefix length. Statistics are float64 from the
 float32 activations; the ranking is alignment descending, then (byteOffset, token) ascending, as in topk.ts.
 
 The vectors files are written once from TypeScript, so they are exactly what the sweeps draw (the test checks it):
@@ -67,7 +67,7 @@ def windows(tok, path, n, stride):
 
 
 def resid_pre_and_ce(model, ids, n_layers):
-    """resid_pre.L at the last token for L = 0..n_layers, [B, d] float32 each, and the mean next-token CE [B]."""
+    """resid_pre.L at the last token for L = 0..n_layers, [B, d] float32 each, and the next-token CE [B, n-1]."""
     final_in = {}
     hook = model.gpt_neox.final_layer_norm.register_forward_pre_hook(lambda m, args: final_in.__setitem__("x", args[0]))
     try:
@@ -79,7 +79,7 @@ def resid_pre_and_ce(model, ids, n_layers):
     taps[n_layers] = final_in["x"][:, -1]
     logits = out.logits
     B, n, V = logits.shape
-    ce = F.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1), reduction="none").view(B, n - 1).mean(-1)
+    ce = F.cross_entropy(logits[:, :-1].reshape(-1, V), ids[:, 1:].reshape(-1), reduction="none").view(B, n - 1)
     return taps, ce
 
 
@@ -98,8 +98,11 @@ def golden(name, n, stride):
     ids = torch.tensor([w[0] for w in wins], dtype=torch.long)
     vectors = {int(L): np.asarray(vs, dtype=np.float32) for L, vs in json.loads((GOLDEN / f"scan-vectors-{name}.json").read_text()).items()}
 
-    taps, ce = resid_pre_and_ce(model, ids, n_layers)
-    ce = ce.double().numpy()
+    taps, ce_positions = resid_pre_and_ce(model, ids, n_layers)
+    ce = ce_positions.mean(-1).double().numpy()
+    # Prefix CE (paper Fig. 5a): the first m tokens' CE is the mean of positions 1..m-1, from the same pass.
+    prefix = np.cumsum(ce_positions.double().numpy(), axis=1) / np.arange(1, n)
+    by_length = [{"tokens": m, **{k: v for k, v in stats(prefix[:, m - 2]).items() if k in ("count", "mean", "std")}} for m in range(2, n + 1)]
     pairs = []
     for L in sorted(vectors):
         x = taps[L].double()  # [B, d]
@@ -128,6 +131,7 @@ def golden(name, n, stride):
         "documents": docs,
         "documentTokens": doc_tokens,
         "ce": stats(ce),
+        "ceByLength": by_length,
         "pairs": pairs,
     }
     out = GOLDEN / f"scan-{name}.json"

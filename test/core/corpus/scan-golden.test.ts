@@ -1,5 +1,5 @@
 // The scan on the tfjs engine against Hugging Face transformers: windows, alignment statistics, best windows and
-// CE equal scripts/golden/scan_golden.py's direct computation (within 1e-4) on two fixture checkpoints and the
+// CE (by prefix length too) equal scripts/golden/scan_golden.py's direct computation (within 1e-4) on two fixture checkpoints and the
 // smoke corpus; and on the real engine, a resumed scan and merged shard scans equal one uninterrupted scan.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -31,6 +31,7 @@ interface Golden {
   documents: number;
   documentTokens: number;
   ce: { count: number; mean: number; std: number; max: number; min: number };
+  ceByLength: Array<{ tokens: number; count: number; mean: number; std: number }>;
   pairs: Array<{ layer: number; vector: number; count: number; mean: number; std: number; max: number; top: GoldenTop[] }>;
 }
 
@@ -72,6 +73,11 @@ describe.each(['tiny-parallel', 'tiny-serial-rope1'])('scan of the smoke corpus 
     });
     expect(r.ce.count).toBe(golden.ce.count);
     for (const key of ['mean', 'std', 'max', 'min'] as const) expect(Math.abs(r.ce[key]! - golden.ce[key]), `ce ${key}`).toBeLessThan(TOL);
+    expect(r.ce.byLength.map((l) => [l.tokens, l.count])).toEqual(golden.ceByLength.map((l) => [l.tokens, l.count]));
+    r.ce.byLength.forEach((l, i) => {
+      expect(Math.abs(l.mean! - golden.ceByLength[i]!.mean), `CE of ${l.tokens} tokens: mean`).toBeLessThan(TOL);
+      expect(Math.abs(l.std! - golden.ceByLength[i]!.std), `CE of ${l.tokens} tokens: std`).toBeLessThan(TOL);
+    });
     expect(r.pairs.map((p) => [p.layer, p.vector])).toEqual(golden.pairs.map((p) => [p.layer, p.vector]));
     r.pairs.forEach((p, i) => {
       const g = golden.pairs[i]!;
