@@ -2,7 +2,8 @@
 // configured (flag, TEMPORAL_ADDRESS, or the sweep file), the embedded default runs the dev server and an
 // in-process worker here, so one machine runs a whole sweep with one command.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -61,27 +62,58 @@ async function openSession(flags: Target, spec?: SweepSpec): Promise<Session> {
 }
 
 /**
- * Workers for the embedded default: the aux queue (workflow tasks, plans, merges) in this process, the
- * model queue in a child `dreamsweep worker` process, so that model compute never blocks workflow tasks.
+ * How many model worker processes the embedded default starts. wasm and cpu compute on one core per
+ * process, so one per core pays, up to the units the sweep runs at once and to what half the memory holds
+ * (each process loads the model: about 3 bytes of memory per byte of weights on disk, fp16 widened to
+ * float32 plus the working copy). webgpu and tensorflow already use the whole machine: one process.
  */
-function startLocalWorkers(session: Session, spec: SweepSpec, backend?: string): { stop(): Promise<void> } {
+export function localWorkerCount(
+  spec: SweepSpec,
+  backend: string | undefined,
+  machine: { cores: number; memoryBytes: number } = { cores: availableParallelism(), memoryBytes: totalmem() },
+): number {
+  const effective = backend ?? (process.env['DREAMSWEEP_BACKEND'] || undefined) ?? spec.model.backend ?? 'wasm';
+  if (effective !== 'wasm' && effective !== 'cpu') return 1;
+  const weights = spec.model.path.startsWith('s3://') ? undefined : weightBytes(spec.model.path);
+  if (weights === undefined) return 1;
+  const byMemory = Math.floor((machine.memoryBytes / 2) / Math.max(1, 3 * weights));
+  return Math.max(1, Math.min(machine.cores, spec.concurrency.units, byMemory));
+}
+
+function weightBytes(dir: string): number | undefined {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Workers for the embedded default: the aux queue (workflow tasks, plans, merges) in this process, the
+ * model queue in child `dreamsweep worker` processes, so that model compute never blocks workflow tasks.
+ */
+function startLocalWorkers(session: Session, spec: SweepSpec, options: { backend?: string; workers?: number }): { stop(): Promise<void> } {
   const ctl = new AbortController();
   const aux = runWorker({ temporal: session.target, queues: [spec.temporal.taskQueues.aux], log: () => {} }, ctl.signal);
   const logDir = path.join(stateDir(), 'logs');
   mkdirSync(logDir, { recursive: true });
-  const fd = openSync(path.join(logDir, 'model-worker.log'), 'a');
   const bin = fileURLToPath(new URL('../bin/dreamsweep.js', import.meta.url));
   const args = [bin, 'worker', '--temporal-address', session.target.address!, '--namespace', session.target.namespace, '--queues', spec.temporal.taskQueues.model];
-  if (backend) args.push('--backend', backend);
+  if (options.backend) args.push('--backend', options.backend);
   if (spec.concurrency.perWorker) args.push('--concurrency', String(spec.concurrency.perWorker));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const count = options.workers ?? localWorkerCount(spec, options.backend);
+  process.stderr.write(`dreamsweep: ${count} local model worker${count > 1 ? 's' : ''} (logs in ${logDir})\n`);
+  const children = Array.from({ length: count }, (_, i) => {
+    const fd = openSync(path.join(logDir, `model-worker-${i}.log`), 'a');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    return { child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
+  });
   return {
     stop: async () => {
       ctl.abort();
-      child.kill('SIGTERM');
-      await Promise.all([aux, exited]);
+      for (const c of children) c.child.kill('SIGTERM');
+      await Promise.all([aux, ...children.map((c) => c.exited)]);
     },
   };
 }
@@ -96,7 +128,8 @@ export function registerSweep(program: Command): void {
   withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
     .option('--wait', 'stay until the sweep ends, showing progress')
     .option('--backend <name>', 'backend for the embedded worker')
-    .action(async (file: string, o: Target & { wait?: boolean; backend?: string }) => {
+    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+    .action(async (file: string, o: LocalOptions) => {
       const spec = loadSweepFile(file);
       await startAndMaybeWait(spec, o, o.wait ?? false);
     });
@@ -104,7 +137,8 @@ export function registerSweep(program: Command): void {
   withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
     .option('--wait', 'stay until the sweep ends, showing progress')
     .option('--backend <name>', 'backend for the embedded worker')
-    .action(async (idOrFile: string, o: Target & { wait?: boolean; backend?: string }) => {
+    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+    .action(async (idOrFile: string, o: LocalOptions) => {
       if (/\.ya?ml$/i.test(idOrFile)) return startAndMaybeWait(loadSweepFile(idOrFile), o, o.wait ?? false);
       const session = await openSession(o);
       let spec: SweepSpec;
@@ -157,9 +191,17 @@ export function registerSweep(program: Command): void {
     });
 }
 
-async function startAndMaybeWait(spec: SweepSpec, o: Target & { backend?: string }, wait: boolean): Promise<void> {
+type LocalOptions = Target & { wait?: boolean; backend?: string; localWorkers?: number };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UserError('E_CLI', `--local-workers: expected an integer >= 1, got ${value}`);
+  return n;
+}
+
+async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean): Promise<void> {
   const session = await openSession(o, spec);
-  const local = session.embedded ? startLocalWorkers(session, spec, o.backend) : undefined;
+  const local = session.embedded ? startLocalWorkers(session, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
   try {
     const sweepId = sweepIdOf(spec);
     const input: SweepInput = { spec };
