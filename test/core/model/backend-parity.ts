@@ -67,7 +67,7 @@ export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: s
     // candidates tie to within float error: seen on this fixture for 30 iterations on every backend here.
     if (name === 'tiny-parallel') it('makes the same EPO choices as wasm over 10 iterations', async () => {
       const objective = toObjective(golden.objectives[0]!.objective);
-      const config = { iters: 10, topk: 32, seed: 3 };
+      const config = { iters: 10, population: 4, children: 8, topk: 32, seed: 3 }; // small: the cpu backend is slow
       const [got, ref] = await Promise.all([epo(engine, objective, config), epo(wasm, objective, config)]);
       expect(got.history.iterations).toHaveLength(10);
       got.history.iterations.forEach((it, i) => {
