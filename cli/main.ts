@@ -1,6 +1,7 @@
 // The dreamsweep CLI: one subcommand per file, registered here. User mistakes print one clear line, exit 2.
 import { Command } from 'commander';
 import { isUserError } from '../core/errors.js';
+import { registerBackends } from './backends.js';
 import { registerBaseline } from './baseline.js';
 import { registerEpo } from './epo.js';
 import { registerInspect } from './inspect.js';
@@ -13,7 +14,7 @@ const program = new Command('dreamsweep')
   .description('Fluent dreaming for language models: EPO sweeps, baselines and z-score reports')
   .showHelpAfterError();
 
-// Subcommands register themselves here, one module each (inspect, epo, baseline, scan, sweep, worker, report).
+// Subcommands register themselves here, one module each (inspect, epo, baseline, scan, sweep, worker, report, backends).
 const registrations: Array<(p: Command) => void> = [
   registerEpo,
   registerInspect,
@@ -22,6 +23,7 @@ const registrations: Array<(p: Command) => void> = [
   registerSweep,
   registerWorker,
   registerReport,
+  registerBackends,
 ];
 
 for (const register of registrations) register(program);
