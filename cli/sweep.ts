@@ -11,6 +11,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReu
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
+import { requestedBackend } from '../core/model/backend.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
 import { connectOrStartEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
@@ -72,7 +73,7 @@ export function localWorkerCount(
   backend: string | undefined,
   machine: { cores: number; memoryBytes: number } = { cores: availableParallelism(), memoryBytes: totalmem() },
 ): number {
-  const effective = backend ?? (process.env['DREAMSWEEP_BACKEND'] || undefined) ?? spec.model.backend ?? 'wasm';
+  const effective = requestedBackend(backend) ?? spec.model.backend ?? 'wasm';
   if (effective !== 'wasm' && effective !== 'cpu') return 1;
   const weights = spec.model.path.startsWith('s3://') ? undefined : weightBytes(spec.model.path);
   if (weights === undefined) return 1;

@@ -2,7 +2,7 @@
 // drain it: no new units, in-flight ones get --shutdown-grace to finish, then checkpoint and move on.
 import { Option, type Command } from 'commander';
 import { UserError } from '../core/errors.js';
-import { describeBackend, initBackend } from '../core/model/backend.js';
+import { describeBackend, initBackend, requestedBackend } from '../core/model/backend.js';
 import { connectOrStartEmbedded } from '../infra/embedded.js';
 import { runWorker } from '../workers/worker.js';
 
@@ -34,7 +34,7 @@ export function registerWorker(program: Command): void {
       }
       // A backend named by option or environment starts now, so a GPU node without its driver fails here,
       // once, instead of failing every unit it takes. Without one, each sweep file's model.backend applies.
-      if (o.backend !== undefined || process.env['DREAMSWEEP_BACKEND']) {
+      if (requestedBackend(o.backend) !== undefined) {
         await initBackend(o.backend);
         process.stderr.write(`dreamsweep worker: backend ${describeBackend()}\n`);
       }

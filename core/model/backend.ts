@@ -13,9 +13,14 @@ let active: Promise<BackendName> | undefined;
 let activeName: BackendName | undefined;
 let activeDevice: string | undefined;
 
+/** The backend named by option, else by DREAMSWEEP_BACKEND (empty means unset); undefined when neither names one. */
+export function requestedBackend(option?: string): string | undefined {
+  return option ?? (process.env['DREAMSWEEP_BACKEND'] || undefined);
+}
+
 /** Chooses the backend name: explicit option, then DREAMSWEEP_BACKEND, then wasm. */
 export function resolveBackendName(requested?: string): BackendName {
-  const name = requested ?? (process.env['DREAMSWEEP_BACKEND'] || undefined) ?? 'wasm'; // empty means unset
+  const name = requestedBackend(requested) ?? 'wasm';
   if (!(BACKENDS as readonly string[]).includes(name)) {
     const from = requested !== undefined ? '--backend' : 'DREAMSWEEP_BACKEND';
     throw new UserError(

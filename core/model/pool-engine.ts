@@ -95,7 +95,7 @@ export class PoolEngine implements Engine {
     const values: Record<string, Float32Array> = {};
     for (const name of names) values[name] = cat(parts.map((p) => p.values[name]!));
     const ce = cat(parts.map((p) => p.ce));
-    return options.cePositions ? { values, dims: parts[0]!.dims, ce, cePositions: cat(parts.map((p) => p.cePositions!)) } : { values, dims: parts[0]!.dims, ce };
+    return { values, dims: parts[0]!.dims, ce, ...(options.cePositions ? { cePositions: cat(parts.map((p) => p.cePositions!)) } : {}) };
   }
 
   dispose(): void {
