@@ -20,7 +20,11 @@ export interface Evaluation {
   argmaxNext: Int32Array;
 }
 
-/** Gradient of `f - lambda_i * CE` with respect to each prompt's one-hot tokens, reduced to top-k. */
+/**
+ * Gradient of `f - lambda_i * CE` with respect to each prompt's one-hot tokens x[i, v], reduced to top-k. The
+ * one-hot enters twice, and both are differentiated, as the paper's code does: through the embeddings
+ * (x @ W_E) and as CE's targets (CE = -(1/(n-1)) sum_{i>=1} sum_v x[i, v] log_softmax(logits[i-1])[v]).
+ */
 export interface GradientResult extends Evaluation {
   /** Top-k token ids per (prompt, position) by gradient, descending: flat [B, n, k]. */
   topk: Int32Array;
@@ -60,12 +64,30 @@ export interface ModelShape {
   dVocab: number;
 }
 
+/**
+ * Which prompts of an `evaluate` batch are one-position edits of a known parent: prompt b equals
+ * `parents[parentOf[b]]` at positions 0..from[b]-1 (it may differ at from[b] and after). An engine may reuse
+ * the parent's activations for those positions; one that ignores the hint is still correct.
+ */
+export interface PrefixHint {
+  /** Full parent prompts, each as long as the batch's prompts. */
+  parents: number[][];
+  /** Per prompt: index into `parents`, or -1 for a prompt with no parent. */
+  parentOf: number[];
+  /** Per prompt: the first position that may differ from its parent (0..n-1; ignored when parentOf is -1). */
+  from: number[];
+}
+
+export interface EvaluateOptions {
+  prefix?: PrefixHint;
+}
+
 export interface Engine {
   readonly shape: ModelShape;
   readonly tokenizer: Tokenizer;
   /** Backend in use (`wasm`, `cpu`, `webgpu`, `tensorflow`). */
   readonly backend: string;
-  evaluate(ids: number[][], objective: Objective): Promise<Evaluation>;
+  evaluate(ids: number[][], objective: Objective, options?: EvaluateOptions): Promise<Evaluation>;
   gradients(
     ids: number[][],
     lambdas: number[],
