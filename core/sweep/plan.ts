@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import type { ModelShape } from '../engine.js';
 import type { SweepSpec } from './spec.js';
 
-/** Bump a kind's version when its artifacts change meaning or layout: old results are then not reused. */
-export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 1, report: 2 } as const;
+/** Bump a kind's version when its artifacts change meaning, layout or bytes: old results are then not reused (report 3: control characters escaped in report.html). */
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 1, report: 3 } as const;
 
 export type EpoTarget =
   | { kind: 'resid'; layer: number; vector: number }
