@@ -1,7 +1,9 @@
 // The activities a dreamsweep worker registers, built by a factory from the worker's dependencies. They are
 // thin: read the plan and inputs from the store, call the core library, write artifacts, return summaries.
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { resultKey, type SweepPlan } from '../core/sweep/plan.js';
+import { UserError } from '../core/errors.js';
+import { resultKey } from '../core/sweep/layout.js';
+import type { SweepPlan } from '../core/sweep/plan.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import type { ArtifactStore } from '../core/store/index.js';
 import { loadPlan, noMetrics, type ActivityDeps, type StorageSpec } from './context.js';
@@ -14,7 +16,11 @@ import { runReportUnit, type ReportUnitResult } from './report.js';
 export interface UnitInput {
   sweepId: string;
   storage: StorageSpec;
+  /** The plan's store key (planSweep's summary); absent only from workflows started by older versions. */
+  planKey?: string;
   unitId: string;
+  /** The unit's store key as planned: a check that the plan read is the one the workflow scheduled from. */
+  unitKey?: string;
   /** How many times the unit has moved off a worker that shut down (provenance only). */
   moved?: number;
 }
@@ -48,9 +54,15 @@ export function createActivities(deps: ActivityDeps) {
 
     async runUnit(input: UnitInput): Promise<UnitResult> {
       const store = deps.store(input.storage);
-      const plan = await loadPlan(store, input.sweepId);
+      const plan = await loadPlan(store, input);
       const unit = plan.units.find((u) => u.id === input.unitId);
-      if (!unit) throw new Error(`sweep ${input.sweepId} has no unit ${input.unitId}`);
+      if (!unit || (input.unitKey !== undefined && unit.key !== input.unitKey)) {
+        // Only a workflow without a plan key gets here: its sweep was re-planned under it. Never run the wrong unit.
+        throw new UserError(
+          'E_SWEEP_REPLANNED',
+          `sweep ${input.sweepId}: the stored plan no longer has unit ${input.unitId}${input.unitKey ? ` at ${input.unitKey}` : ''}; it was re-planned: launch the sweep again`,
+        );
+      }
       // A finished unit is never recomputed: another sweep, or an earlier attempt, may have done it.
       if (await store.exists(resultKey(unit))) return { cached: true };
       Context.current().heartbeat({ started: unit.id });

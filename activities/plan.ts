@@ -2,13 +2,17 @@
 // against the model's shape, stores the plan, and tells the workflow which units are already finished.
 import pLimit from 'p-limit';
 import { UserError } from '../core/errors.js';
-import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
-import { canonicalJson, planUnits, resultKey, sha256, sweepIdOf, type SweepPlan, type Unit } from '../core/sweep/plan.js';
+import { encodeVectorSet, randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
+import { resultKey, vectorSetKey } from '../core/sweep/layout.js';
+import { planUnits, sha256, sweepIdOf, type SweepPlan, type Unit } from '../core/sweep/plan.js';
+import { writePlan } from '../core/sweep/plans.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
-import { heartbeatWhile, jsonBytes, planKey, type ActivityDeps } from './context.js';
+import { heartbeatWhile, type ActivityDeps } from './context.js';
 
 export interface PlanSummary {
   sweepId: string;
+  /** Store key of the immutable plan (plans/<hash>.json); every unit of this run reads it. */
+  planKey: string;
   units: Unit[];
   /** Ids of units whose result is already in the store. */
   done: string[];
@@ -35,19 +39,20 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
       : randomVectorSet(spec.study.layers, spec.study.vectors.count, spec.study.vectors.seed, shape.dModel);
   const missing = spec.study.layers.filter((L) => !vectors.has(L));
   if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
-  const vectorsJson = canonicalJson(Object.fromEntries(spec.study.layers.map((L) => [L, vectors.get(L)!.map((v) => Array.from(v))])));
-  const vectorsKey = `vectors/${sha256(vectorsJson).slice(0, 32)}.json`;
+  const vectorsJson = encodeVectorSet(vectors, spec.study.layers);
+  const vectorsKey = vectorSetKey(sha256(vectorsJson).slice(0, 32));
   if (!(await store.exists(vectorsKey))) await store.put(vectorsKey, vectorsJson, { contentType: 'application/json' });
 
   const counts = new Map(spec.study.layers.map((L) => [L, vectors.get(L)!.length]));
   const units = planUnits(spec, modelId, vectorsKey, counts);
   const plan: SweepPlan = { sweepId, spec, modelId, shape, vectorsKey, units };
-  await store.put(planKey(sweepId), jsonBytes(plan), { contentType: 'application/json' });
+  const planKey = await writePlan(store, plan);
 
   const limit = pLimit(16);
   const finished = await Promise.all(units.map((u) => limit(() => store.exists(resultKey(u)))));
   return {
     sweepId,
+    planKey,
     units: units.map(({ spec: _s, ...u }) => u),
     done: units.filter((_, i) => finished[i]).map((u) => u.id),
   };

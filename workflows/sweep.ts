@@ -116,7 +116,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       let r: UnitResult;
       for (let moved = 0; ; moved++) {
         try {
-          r = await acts.runUnit({ sweepId: plan.sweepId, storage: spec.storage, unitId: id, moved });
+          r = await acts.runUnit({ sweepId: plan.sweepId, storage: spec.storage, planKey: plan.planKey, unitId: id, unitKey: unit.key, moved });
           break;
         } catch (e) {
           // Its worker shut down: a fresh activity, with its retry attempts untouched, resumes the unit.

@@ -10,7 +10,11 @@ import { paretoFrontier } from '../epo/frontier.js';
 import { decodeHistory, History } from '../epo/history.js';
 import { UserError } from '../errors.js';
 import type { ArtifactStore } from '../store/index.js';
-import { canonicalJson, resultKey, type EpoTarget, type SweepPlan } from '../sweep/plan.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { EpoTarget } from '../objectives/target.js';
+import { resultKey, sweepPlanKey, UNIT_FILES, unitFileKey, type UnitFile } from '../sweep/layout.js';
+import type { SweepPlan } from '../sweep/plan.js';
+import { readSweepPlan } from '../sweep/plans.js';
 import {
   REPORT_FORMAT,
   REPORT_VERSION,
@@ -43,24 +47,18 @@ export interface AggregateOptions {
   concurrency?: number;
 }
 
-export function planKeyOf(sweepId: string): string {
-  return `sweeps/${sweepId}/plan.json`;
-}
+/** The sweep's latest plan's key (the report CLI knows only the sweep ID). */
+export const planKeyOf = sweepPlanKey;
+export { readSweepPlan };
 
-/** Why: the report needs the plan first (and the CLI its model path); a missing plan is a user's mistake. */
-export async function readSweepPlan(store: ArtifactStore, sweepId: string): Promise<SweepPlan> {
-  const plan = await readJson<SweepPlan>(store, planKeyOf(sweepId));
-  if (!plan) {
-    throw new UserError('E_REPORT_NO_PLAN', `${store.uri}: no plan for sweep ${sweepId} at ${planKeyOf(sweepId)}; check the ID (dreamsweep sweep list) and the store URI`);
-  }
-  return plan;
-}
-
-/** Why: the report activity and `dreamsweep report` both start here; everything shown is computed once, in this function. */
-export async function aggregateSweep(store: ArtifactStore, sweepId: string, options: AggregateOptions = {}): Promise<ReportData> {
+/**
+ * Why: the report activity (with the plan it runs under) and `dreamsweep report` (with the sweep ID: its
+ * latest plan) both start here; everything shown is computed once, in this function.
+ */
+export async function aggregateSweep(store: ArtifactStore, sweep: string | SweepPlan, options: AggregateOptions = {}): Promise<ReportData> {
   const cap = options.perplexityCap ?? DEFAULT_PERPLEXITY_CAP;
   if (!(cap > 0)) throw new UserError('E_REPORT_OPTIONS', `perplexityCap: expected a number > 0, got ${cap}`);
-  const plan = await readSweepPlan(store, sweepId);
+  const plan = typeof sweep === 'string' ? await readSweepPlan(store, sweep) : sweep;
   const limit = pLimit(options.concurrency ?? 8);
   const { ceThreshold, slack } = plan.spec.report;
   const layers = [...plan.spec.study.layers].sort((a, b) => a - b);
@@ -77,9 +75,9 @@ export async function aggregateSweep(store: ArtifactStore, sweepId: string, opti
     else missing.push({ unit: u.id, method: u.method, key: u.key, reason: 'not finished' });
   });
   const done = inputs.filter((_, i) => finished[i]);
-  const artifact = async <T>(u: SweepPlan['units'][number], file: string, read: (key: string) => Promise<T | undefined>): Promise<T | undefined> => {
-    const v = await read(`${u.key}/${file}`);
-    if (v === undefined) missing.push({ unit: u.id, method: u.method, key: u.key, reason: `${file} missing` });
+  const artifact = async <T>(u: SweepPlan['units'][number], file: UnitFile, read: (key: string) => Promise<T | undefined>): Promise<T | undefined> => {
+    const v = await read(unitFileKey(u, file));
+    if (v === undefined) missing.push({ unit: u.id, method: u.method, key: u.key, reason: `${UNIT_FILES[file]} missing` });
     return v;
   };
   const texts = new Map<string, string>();
@@ -91,10 +89,10 @@ export async function aggregateSweep(store: ArtifactStore, sweepId: string, opti
   const randomPairs = new Map<string, PairJson & { prompts: number }>();
   const randomDigests: Array<{ key: string; targets: RandomBaselineResult['targets'] }> = [];
   const randomUnits = done.filter((u) => u.kind === 'random');
-  const randoms = await Promise.all(randomUnits.map((u) => limit(() => artifact(u, 'random.json', (k) => readJson<RandomBaselineResult>(store, k)))));
+  const randoms = await Promise.all(randomUnits.map((u) => limit(() => artifact(u, 'random', (k) => readJson<RandomBaselineResult>(store, k)))));
   randoms.forEach((r, i) => {
     if (!r) return;
-    randomDigests.push({ key: `${randomUnits[i]!.key}/random.json`, targets: r.targets ?? [] });
+    randomDigests.push({ key: unitFileKey(randomUnits[i]!, 'random'), targets: r.targets ?? [] });
     for (const p of r.pairs) {
       randomPairs.set(pairKey(p.layer, p.vector), { ...p, prompts: r.prompts });
       for (const t of p.top) remember(t.ids, t.text);
@@ -102,13 +100,13 @@ export async function aggregateSweep(store: ArtifactStore, sweepId: string, opti
   });
   let scan: ScanResult | undefined;
   const merge = done.find((u) => u.kind === 'scan-merge');
-  if (merge) scan = await artifact(merge, 'scan.json', (k) => readJson<ScanResult>(store, k));
+  if (merge) scan = await artifact(merge, 'scan', (k) => readJson<ScanResult>(store, k));
   const scanPairs = new Map<string, PairJson>();
   for (const p of scan?.pairs ?? []) {
     scanPairs.set(pairKey(p.layer, p.vector), p);
     for (const t of p.top) remember(t.ids, t.text);
   }
-  if (scan) checkSameVectors(store, randomDigests, { key: `${merge!.key}/scan.json`, targets: scan.config.targets });
+  if (scan) checkSameVectors(store, randomDigests, { key: unitFileKey(merge!, 'scan'), targets: scan.config.targets });
 
   // 3. EPO units, grouped by target; seeds in ascending order so every result is order-independent.
   const groups = new Map<string, { target: EpoTarget; method: SweepPlan['units'][number]['method']; units: Array<SweepPlan['units'][number] & { seed: number }> }>();
@@ -125,11 +123,11 @@ export async function aggregateSweep(store: ArtifactStore, sweepId: string, opti
     const runs = await Promise.all(
       units.map((u) =>
         limit(async () => {
-          const history = await artifact(u, 'history.safetensors', async (k) => {
+          const history = await artifact(u, 'history', async (k) => {
             const bytes = await store.get(k);
             return bytes && decodeHistory(bytes, `${store.uri}/${k}`).history;
           });
-          const frontier = await artifact(u, 'frontier.json', (k) => readJson<{ points: Array<{ ids: number[]; text: string }> }>(store, k));
+          const frontier = await artifact(u, 'frontier', (k) => readJson<{ points: Array<{ ids: number[]; text: string }> }>(store, k));
           for (const p of frontier?.points ?? []) remember(p.ids, p.text);
           return history ? { seed: u.seed, history } : undefined;
         }),

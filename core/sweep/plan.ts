@@ -3,15 +3,18 @@
 // so a finished unit is found in the store and never recomputed, whichever sweep asks for it.
 import { createHash } from 'node:crypto';
 import type { ModelShape } from '../engine.js';
+import type { EpoTarget } from '../objectives/target.js';
+import { canonicalJson } from '../canonical-json.js';
+import { unitPrefix } from './layout.js';
 import type { SweepSpec } from './spec.js';
+
+export { canonicalJson } from '../canonical-json.js';
+export { reportPrefix, resultKey } from './layout.js';
 
 /** Bump a kind's version when its artifacts change meaning, layout or bytes: old results are then not reused (report 3: control characters escaped in report.html). */
 export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 1, report: 3 } as const;
 
-export type EpoTarget =
-  | { kind: 'resid'; layer: number; vector: number }
-  | { kind: 'neuron'; layer: number; index: number }
-  | { kind: 'logit'; token: string; bannedText?: string };
+export type { EpoTarget } from '../objectives/target.js';
 
 export type UnitSpec =
   | { kind: 'random'; layer: number }
@@ -47,18 +50,6 @@ export interface SweepPlan {
   units: Array<Unit & { spec: UnitSpec }>;
 }
 
-export function resultKey(unit: Pick<Unit, 'key'>): string {
-  return `${unit.key}/result.json`;
-}
-
-/** JSON with sorted keys: equal values give equal text, whatever order fields were written in. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
 
 export function sha256(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
@@ -79,7 +70,7 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
   const units: SweepPlan['units'] = [];
   const n = spec.study.seqLen;
   const keyOf = (kind: UnitSpec['kind'], what: unknown) =>
-    `units/${kind}/${sha256(canonicalJson({ kind, format: UNIT_FORMAT[kind], modelId, what })).slice(0, 32)}`;
+    unitPrefix(kind, sha256(canonicalJson({ kind, format: UNIT_FORMAT[kind], modelId, what })).slice(0, 32));
 
   const random = spec.methods.random;
   if (random) {
@@ -136,7 +127,3 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
   return units;
 }
 
-/** Where a sweep's report lands in its store, beside its plan. */
-export function reportPrefix(sweepId: string): string {
-  return `sweeps/${sweepId}/report`;
-}
