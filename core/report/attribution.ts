@@ -7,7 +7,7 @@ import { regularVocabulary } from '../epo/epo.js';
 import type { ArtifactStore } from '../store/index.js';
 import { resolveTarget, type EpoTarget } from '../objectives/target.js';
 import { loadVectorSet, type VectorSet } from '../objectives/vectors.js';
-import { targetLabel } from './aggregate.js';
+import { targetLabel } from './statistics.js';
 import type { Attribution, AttributionPosition, PromptRow, ReportData } from './types.js';
 
 /** The paper's Fig. 1: 32 substitutes per position. */
