@@ -7,6 +7,7 @@ import { buildFixture } from './fixture.js';
 
 const RAW = '\x00a\x12b\x1d\x7f\u0085\n';
 // Control characters a HTML page may not carry raw (all but tab, LF, CR), and the C1 range.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
 
 describe('control characters in prompt texts', () => {
