@@ -45,7 +45,7 @@ export function registerEpo(program: Command): void {
     .option('--resume', 'continue the run found in --out up to --iters in total')
     .option('--iters <T>', 'iterations', int('iters'), d.iters)
     .option('--population <M>', 'population slots', int('population'), d.population)
-    .option('--children <r>', 'children per member per iteration', int('children'), d.children)
+    .option('--children <r>', `children per member per iteration (default ${d.children}; with --gcg ${d.population * d.children}, EPO's M x r)`, int('children'))
     .option('--topk <k>', 'candidate tokens per position', int('topk'), d.topk)
     .option('--seq-len <n>', 'prompt length in tokens', int('seq-len'), d.seqLen)
     .option('--seed <s>', 'random seed', int('seed'), d.seed)
@@ -60,7 +60,8 @@ export function registerEpo(program: Command): void {
     .option('--init-ids <ids>', 'initial prompt as comma-separated token ids')
     .option('--banned-text <text>', 'never select a prompt whose text contains this (case-insensitive)')
     .option('--retokenize', 'never select a prompt whose decode-then-encode changes its ids')
-    .option('--gcg', 'GCG: population 1, lambda 0')
+    .option('--exclude-special-tokens', 'never propose special tokens (<|endoftext|>, ...) as mutations')
+    .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
@@ -75,7 +76,7 @@ interface EpoCliOptions {
   resume?: boolean;
   iters: number;
   population: number;
-  children: number;
+  children?: number;
   topk: number;
   seqLen: number;
   seed: number;
@@ -90,6 +91,7 @@ interface EpoCliOptions {
   initIds?: string;
   bannedText?: string;
   retokenize?: boolean;
+  excludeSpecialTokens?: boolean;
   gcg?: boolean;
   backend?: string;
   quiet?: boolean;
@@ -118,6 +120,7 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
       initIds: o.initIds?.split(',').map(int('init-ids')),
       bannedText: o.bannedText,
       retokenize: o.retokenize ?? false,
+      excludeSpecialTokens: o.excludeSpecialTokens ?? false,
     };
     if (o.gcg) config = gcg(config);
     const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };

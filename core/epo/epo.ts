@@ -68,6 +68,7 @@ export async function epo(
   const M = cfg.population;
   const n = cfg.seqLen;
   const isValid = validityMask(engine.tokenizer, cfg);
+  const allowed = cfg.excludeSpecialTokens ? mutationVocabulary(engine) : undefined;
   const counters = { evaluated: 0, backward: 0 };
 
   // 1) Start: a fresh random (or given) population, or the state a checkpoint left.
@@ -84,7 +85,7 @@ export async function epo(
     // 2) Gradients of each slot's L_lambda_i w.r.t. its one-hot tokens, only for members that lack them.
     const needGrad = pop.map((m, s) => (m.topk ? -1 : s)).filter((s) => s >= 0);
     for (const batch of chunks(needGrad, cfg.batchSize)) {
-      const g = await engine.gradients(batch.map((s) => pop[s]!.ids), batch.map((s) => lambdas[s]!), objective, cfg.topk);
+      const g = await engine.gradients(batch.map((s) => pop[s]!.ids), batch.map((s) => lambdas[s]!), objective, cfg.topk, { allowed });
       counters.backward += batch.length;
       batch.forEach((s, b) => {
         pop[s]!.topk = g.topk.slice(b * n * cfg.topk, (b + 1) * n * cfg.topk);
@@ -172,7 +173,7 @@ async function freshState(
   const rng = Rng.seeded(cfg.seed);
   let initial: number[][];
   if (cfg.initIds) initial = lambdas.map(() => cfg.initIds!.slice());
-  else if (cfg.initText !== undefined) initial = lambdas.map(() => fitText(engine, cfg.initText!, cfg.seqLen));
+  else if (cfg.initText !== undefined) initial = lambdas.map(() => initTextIds(engine, cfg.initText!, cfg.seqLen));
   else {
     const vocab = regularVocabulary(engine);
     initial = lambdas.map(() => Array.from({ length: cfg.seqLen }, () => vocab[rng.int(vocab.length)]!));
@@ -207,12 +208,24 @@ export function regularVocabulary(engine: Engine): number[] {
   return out;
 }
 
-/** The initial text's tokens fitted to n: too long keeps the end (where the objective is read), too short repeats. */
-function fitText(engine: Engine, text: string, n: number): number[] {
+/** Tokens a mutation may propose when special tokens are excluded: the regular vocabulary as a mask. */
+function mutationVocabulary(engine: Engine): Uint8Array {
+  const allowed = new Uint8Array(engine.shape.dVocab);
+  for (const id of regularVocabulary(engine)) allowed[id] = 1;
+  return allowed;
+}
+
+/** The initial text's tokens, which must number n exactly: the paper's code refuses a wrong-length start too. */
+function initTextIds(engine: Engine, text: string, n: number): number[] {
   const ids = engine.tokenizer.encode(text);
-  if (ids.length === 0) throw new UserError('E_EPO_CONFIG', `EPO option initText: ${JSON.stringify(text)} encodes to no tokens`);
-  if (ids.length >= n) return ids.slice(ids.length - n);
-  return Array.from({ length: n }, (_, i) => ids[i % ids.length]!);
+  if (ids.length !== n) {
+    throw new UserError(
+      'E_EPO_CONFIG',
+      `EPO option initText: ${JSON.stringify(text)} encodes to ${ids.length} tokens but seqLen is ${n}; ` +
+        `set seqLen to ${ids.length} (--seq-len ${ids.length}), or give a text of ${n} tokens`,
+    );
+  }
+  return ids;
 }
 
 async function evaluateCandidates(

@@ -125,20 +125,27 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
   };
 }
 
-/** Next-token cross-entropy at positions 1..n-1: logits [B, n, V], ids [B, n] -> [B, n-1] (n >= 2). */
-export function nextTokenCE(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
+/**
+ * Next-token cross-entropy at positions 1..n-1 (n >= 2): logits [B, n, V] -> [B, n-1]. The targets are token ids
+ * [B, n] (constant), or the prompt's one-hot [B, n, V], through which the CE is then differentiable: EPO's gradient
+ * needs that term, as the paper's code takes it (core/engine.ts, GradientResult).
+ */
+export function nextTokenCE(logits: tf.Tensor3D, targets: tf.Tensor2D | tf.Tensor3D): tf.Tensor2D {
   const [B, n, V] = logits.shape;
   const pred = tf.slice(logits, [0, 0, 0], [B, n - 1, V]); // positions 0..n-2 predict 1..n-1
-  const targets = tf.oneHot(tf.slice(ids, [0, 1], [B, n - 1]), V); // [B, n-1, V], constant (no gradient)
+  const next =
+    targets.rank === 2
+      ? tf.oneHot(tf.slice(targets as tf.Tensor2D, [0, 1], [B, n - 1]), V)
+      : tf.slice(targets as tf.Tensor3D, [0, 1, 0], [B, n - 1, V]); // [B, n-1, V]
   const logp = tf.logSoftmax(pred, -1);
-  return tf.neg(tf.sum(tf.mul(logp, targets), -1)) as tf.Tensor2D;
+  return tf.neg(tf.sum(tf.mul(logp, next), -1)) as tf.Tensor2D;
 }
 
-/** Mean next-token cross-entropy over positions 1..n-1 per prompt: logits [B, n, V], ids [B, n] -> [B]. */
-export function meanNextTokenCE(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor1D {
+/** Mean next-token cross-entropy over positions 1..n-1 per prompt (targets as in nextTokenCE) -> [B]. */
+export function meanNextTokenCE(logits: tf.Tensor3D, targets: tf.Tensor2D | tf.Tensor3D): tf.Tensor1D {
   const [B, n] = logits.shape;
   if (n < 2) return tf.fill([B], NaN) as tf.Tensor1D; // no next token to predict
-  return tf.mean(nextTokenCE(logits, ids), -1) as tf.Tensor1D;
+  return tf.mean(nextTokenCE(logits, targets), -1) as tf.Tensor1D;
 }
 
 /** Logits at the last position [B, V] from full logits [B, n, V]. */

@@ -126,7 +126,7 @@ export class TfjsEngine implements Engine {
           const logits = res.logits as tf.Tensor3D;
           const last = lastLogits(logits);
           const f = objectiveValue(objective, res.taps, last);
-          const ce = meanNextTokenCE(logits, idsT);
+          const ce = meanNextTokenCE(logits, x as tf.Tensor3D); // differentiated through the one-hot targets too
           kept = [tf.keep(f), tf.keep(ce), tf.keep(tf.argMax(last, -1))];
           return tf.sum(tf.sub(f, tf.mul(lam, ce))); // rows are independent: d(sum)/d(row i) = d(L_i)/d(row i)
         })(oneHot); // [b, n, V]
