@@ -12,7 +12,8 @@ import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
 import { describeBackend } from '../core/model/backend.js';
 import { UserError } from '../core/errors.js';
-import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { availableParallelism } from 'node:os';
+import { loadEngine } from './baseline.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
 
@@ -63,6 +64,7 @@ export function registerEpo(program: Command): void {
     .option('--exclude-special-tokens', 'never propose special tokens (<|endoftext|>, ...) as mutations')
     .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use)', int('threads'), availableParallelism())
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
       await runEpoCommand(o);
@@ -94,11 +96,13 @@ interface EpoCliOptions {
   excludeSpecialTokens?: boolean;
   gcg?: boolean;
   backend?: string;
+  threads: number;
   quiet?: boolean;
 }
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
-  const engine = await TfjsEngine.load(o.model, { backend: o.backend });
+  if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
+  const engine = await loadEngine(o);
   process.stderr.write(`dreamsweep: backend ${describeBackend() ?? engine.backend}\n`);
   try {
     const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);

@@ -93,18 +93,19 @@ export async function epo(
     }
 
     // 3) Children: child c copies member c mod M and sets one uniform position to a uniform top-k token.
-    const childIds: number[][] = [];
+    const children: Child[] = [];
     for (let c = 0; c < M * cfg.children; c++) {
       const parent = pop[c % M]!;
       const pos = rng.int(n);
       const pick = rng.int(cfg.topk);
       const ids = parent.ids.slice();
       ids[pos] = parent.topk![pos * cfg.topk + pick]!;
-      childIds.push(ids);
+      children.push({ ids, parent: c % M, pos });
     }
 
-    // 4) Evaluate f and CE of every distinct new prompt (a child equal to a parent or an earlier child reuses its values).
-    const rows = await evaluateCandidates(engine, objective, cfg.batchSize, pop, childIds, isValid, counters);
+    // 4) Evaluate f and CE of every distinct new prompt (a child equal to a parent or an earlier child reuses its
+    // values); the engine may reuse each parent's activations before the changed position.
+    const rows = await evaluateCandidates(engine, objective, cfg.batchSize, pop, children, isValid, counters);
 
     // 5) Selection with replacement: slot s takes the argmax of f - lambda_s * CE over parents and children.
     let keep = lambdas.map((lambda, s) => argmaxScore(rows, lambda, s));
@@ -154,6 +155,13 @@ export async function epo(
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
+
+interface Child {
+  ids: number[];
+  /** Slot of the member it was copied from, and the one position it changed. */
+  parent: number;
+  pos: number;
+}
 
 interface Rows {
   ids: number[][];
@@ -233,7 +241,7 @@ async function evaluateCandidates(
   objective: Objective,
   batchSize: number,
   pop: Member[],
-  childIds: number[][],
+  children: Child[],
   isValid: (ids: number[]) => boolean,
   counters: { evaluated: number },
 ): Promise<Rows> {
@@ -247,7 +255,9 @@ async function evaluateCandidates(
   rows.ids.forEach((ids, r) => known.set(ids.join(','), r));
   const pending: number[] = []; // rows still to evaluate
   const copies: Array<[number, number]> = []; // [row, row it copies]
-  for (const ids of childIds) {
+  const childOf = new Map<number, Child>(); // pending row -> the child it is
+  for (const child of children) {
+    const { ids } = child;
     const row = rows.ids.length;
     rows.ids.push(ids);
     rows.f.push(Number.NaN);
@@ -259,10 +269,13 @@ async function evaluateCandidates(
     else {
       known.set(key, row);
       pending.push(row);
+      childOf.set(row, child);
     }
   }
+  const parents = pop.map((m) => m.ids);
   for (const batch of chunks(pending, batchSize)) {
-    const e = await engine.evaluate(batch.map((r) => rows.ids[r]!), objective);
+    const prefix = { parents, parentOf: batch.map((r) => childOf.get(r)!.parent), from: batch.map((r) => childOf.get(r)!.pos) };
+    const e = await engine.evaluate(batch.map((r) => rows.ids[r]!), objective, { prefix });
     counters.evaluated += batch.length;
     batch.forEach((r, b) => {
       rows.f[r] = e.f[b]!;

@@ -3,7 +3,7 @@
 // layer norm), `mlp_post.L` (gelu output entering block L's MLP output projection) and `logits`.
 import * as tf from '@tensorflow/tfjs-core';
 import type { NeoXConfig } from './config.js';
-import { attentionContext } from './attention.js';
+import { attentionContext, sliceContext, type KV } from './attention.js';
 import { block, layerNorm, type BlockWeights, type LayerNormWeights } from './block.js';
 import { UserError } from '../errors.js';
 import { matMulConst, type Linear } from './linear.js';
@@ -82,13 +82,19 @@ export interface ForwardRequest {
   taps: Tap[];
   /** `all` for cross-entropy, `last` for the last position only, `none` to stop after the last tapped block. */
   logits: 'none' | 'last' | 'all';
+  /** Keys/values of positions 0..p-1 per block ([B, H, p, dHead]): x then holds positions p..n-1 only. */
+  past?: KV[];
+  /** Return every block's keys/values (for reuse by prompts that share this one's prefix). */
+  keepKV?: boolean;
 }
 
 export interface ForwardResult {
   /** Tap name -> [B, dim] at the last token. */
   taps: Map<string, tf.Tensor2D>;
-  /** [B, n, dVocab] for `all`, [B, dVocab] for `last`. */
+  /** [B, n, dVocab] for `all` (n: the positions x holds), [B, dVocab] for `last`. */
   logits?: tf.Tensor;
+  /** Per block, with `keepKV`. */
+  kv?: KV[];
 }
 
 /** Runs the model on embeddings x: [B, n, dModel]; call inside tf.tidy. */
@@ -103,17 +109,21 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
     nBlocks = 0;
     for (const t of req.taps) nBlocks = Math.max(nBlocks, t.kind === 'mlp_post' ? t.layer! + 1 : t.layer!);
   }
-  const ctx = attentionContext(cfg, n);
+  const p = req.past?.[0]?.k.shape[2] ?? 0; // positions before x's first
+  const ctx = sliceContext(attentionContext(cfg, p + n), p);
   const taps = new Map<string, tf.Tensor2D>();
+  const kv: KV[] = [];
   let resid = x; // [B, n, d]
   for (let l = 0; l < nBlocks; l++) {
     if (want.has(actName('resid_pre', l))) taps.set(actName('resid_pre', l), lastToken(resid));
-    const out = block(resid, weights.blocks[l]!, cfg, ctx);
+    const out = block(resid, weights.blocks[l]!, cfg, ctx, req.past?.[l]);
     if (want.has(actName('mlp_post', l))) taps.set(actName('mlp_post', l), lastToken(out.mlpPost));
+    if (req.keepKV) kv.push(out.kv);
     resid = out.resid;
   }
   if (want.has(actName('resid_pre', nBlocks))) taps.set(actName('resid_pre', nBlocks), lastToken(resid));
-  if (req.logits === 'none') return { taps };
+  const kept = req.keepKV ? { kv } : {};
+  if (req.logits === 'none') return { taps, ...kept };
 
   const finalIn = req.logits === 'last' ? tf.reshape(lastToken(resid), [B, 1, d]) : resid;
   const normed = layerNorm(finalIn as tf.Tensor3D, weights.lnFinal, cfg.lnEps); // [B, n or 1, d]
@@ -122,6 +132,7 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
   return {
     taps,
     logits: req.logits === 'last' ? logits : tf.reshape(logits, [B, n, cfg.dVocab]),
+    ...kept,
   };
 }
 
@@ -133,12 +144,27 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
 export function nextTokenCE(logits: tf.Tensor3D, targets: tf.Tensor2D | tf.Tensor3D): tf.Tensor2D {
   const [B, n, V] = logits.shape;
   const pred = tf.slice(logits, [0, 0, 0], [B, n - 1, V]); // positions 0..n-2 predict 1..n-1
-  const next =
-    targets.rank === 2
-      ? tf.oneHot(tf.slice(targets as tf.Tensor2D, [0, 1], [B, n - 1]), V)
-      : tf.slice(targets as tf.Tensor3D, [0, 1, 0], [B, n - 1, V]); // [B, n-1, V]
-  const logp = tf.logSoftmax(pred, -1);
-  return tf.neg(tf.sum(tf.mul(logp, next), -1)) as tf.Tensor2D;
+  if (targets.rank === 2) return pickedNll(pred, tf.slice(targets as tf.Tensor2D, [0, 1], [B, n - 1]));
+  const next = tf.slice(targets as tf.Tensor3D, [0, 1, 0], [B, n - 1, V]); // [B, n-1, V]
+  return tf.neg(tf.sum(tf.mul(tf.logSoftmax(pred, -1), next), -1)) as tf.Tensor2D;
+}
+
+/**
+ * -log_softmax(logits)[target] at every position: logits [B, m, V], targets [B, m] ids -> [B, m]. As logsumexp
+ * minus the picked logit, so no [B, m, V] one-hot or product is ever held.
+ */
+export function pickedNll(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  const [B, m, V] = logits.shape;
+  const lse = tf.reshape(tf.logSumExp(tf.reshape(logits, [B * m, V]), -1), [B, m]);
+  return tf.sub(lse, pick(logits, targets));
+}
+
+/** values[b, i, targets[b, i]]: values [B, m, V], targets [B, m] ids -> [B, m]. */
+export function pick(values: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  const [B, m, V] = values.shape;
+  const rows = B * m;
+  const flatIndex = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(V, 'int32')), tf.reshape(targets, [rows]));
+  return tf.reshape(tf.gather(tf.reshape(values, [rows * V]), flatIndex), [B, m]);
 }
 
 /** Mean next-token cross-entropy over positions 1..n-1 per prompt (targets as in nextTokenCE) -> [B]. */
