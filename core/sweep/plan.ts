@@ -11,8 +11,12 @@ import type { SweepSpec } from './spec.js';
 export { canonicalJson } from '../canonical-json.js';
 export { reportPrefix, resultKey } from './layout.js';
 
-/** Bump a kind's version when its artifacts change meaning, layout or bytes: old results are then not reused (report 3: control characters escaped in report.html). */
-export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 1, report: 3 } as const;
+/**
+ * Bump a kind's version when its artifacts change meaning, layout or bytes: old results are then not reused.
+ * epo 2: the one-hot gradient includes CE's target term, as the paper's code takes it, so EPO chooses differently.
+ * report 3: control characters of prompt texts are escaped in report.html.
+ */
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 3 } as const;
 
 export type { EpoTarget } from '../objectives/target.js';
 
