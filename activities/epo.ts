@@ -49,7 +49,7 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
     resume,
     onProgress: (p) => {
       deps.metrics?.iteration();
-      ctx.heartbeat({ iteration: p.iteration, iters: p.iters, bestF: Math.max(...p.slotF), frontierSize: p.frontierSize });
+      ctx.heartbeat({ iteration: p.iteration, iters: p.iters, bestF: Math.max(...p.slotF), nonDominated: p.nonDominated });
       // Cancelled, or the worker is shutting down: stop; epo() checkpoints on the way out.
       return ctx.cancellationSignal.aborted ? 'stop' : 'continue';
     },

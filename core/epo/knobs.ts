@@ -25,6 +25,7 @@ export interface Knob {
   cli?: false;
 }
 
+// In this order: EPO_DEFAULTS takes it, and a history records its config as JSON (same keys, same bytes).
 export const EPO_KNOBS: readonly Knob[] = [
   { key: 'iters', type: 'int', default: 300, min: 1, symbol: 'T', help: 'iterations' },
   { key: 'population', type: 'int', default: 8, min: 1, symbol: 'M', help: 'population slots, each with its own lambda', why: ' (M = 0 leaves nothing to optimise)' },
@@ -38,7 +39,6 @@ export const EPO_KNOBS: readonly Knob[] = [
   { key: 'seqLen', type: 'int', default: 12, min: 2, symbol: 'n', help: 'prompt length in tokens', why: ' (cross-entropy needs at least two tokens)', perRun: true },
   { key: 'seed', type: 'int', default: 0, min: 0, help: 'random seed', perRun: true },
   { key: 'batchSize', type: 'int', default: 256, min: 1, help: 'prompts per engine call (does not change the result)' },
-  { key: 'checkpointEvery', type: 'int', default: 10, min: 0, help: 'iterations between checkpoints; 0 = only at the end' },
   { key: 'bannedText', type: 'text', help: 'never select a prompt whose decoded text contains this (any case)' },
   { key: 'retokenize', type: 'bool', default: false, help: 'never select a prompt whose decode-then-encode changes its ids' },
   {
@@ -46,6 +46,7 @@ export const EPO_KNOBS: readonly Knob[] = [
     type: 'bool',
     help: 'never propose special tokens (<|endoftext|>, ...) as mutations; the paper\'s code lets them in through top-k (random initial prompts never use them)',
   },
+  { key: 'checkpointEvery', type: 'int', default: 10, min: 0, help: 'iterations between checkpoints; 0 = only at the end' },
 ];
 
 /** A rule between knobs: `broken` says what is expected when the values break it, else undefined. */
@@ -55,19 +56,23 @@ export interface KnobRule {
   broken(c: Pick<EpoConfig, 'population' | 'lambdaMin' | 'lambdaMax' | 'restartLambdaMin' | 'restartLambdaMax'>): string | undefined;
   /** How to fix it. */
   fix: string;
+  /** The rule in words, for the docs. */
+  doc: string;
 }
 
 export const EPO_RULES: readonly KnobRule[] = [
-  { key: 'lambdaMin', broken: (c) => (c.lambdaMin > c.lambdaMax ? `lambdaMin <= lambdaMax (${c.lambdaMax})` : undefined), fix: 'swap them, or lower lambdaMin' },
+  { key: 'lambdaMin', broken: (c) => (c.lambdaMin > c.lambdaMax ? `lambdaMin <= lambdaMax (${c.lambdaMax})` : undefined), fix: 'swap them, or lower lambdaMin', doc: 'at most lambdaMax' },
   {
     key: 'lambdaMin',
     broken: (c) => (c.population > 1 && c.lambdaMin === 0 ? 'lambdaMin > 0 when population > 1' : undefined),
     fix: 'slot lambdas are gridded log-uniformly; use e.g. 0.1, or population: 1 (GCG)',
+    doc: 'must be > 0 when population > 1',
   },
   {
     key: 'restartLambdaMin',
     broken: (c) => (c.restartLambdaMin > c.restartLambdaMax ? `restartLambdaMin <= restartLambdaMax (${c.restartLambdaMax})` : undefined),
     fix: 'swap them, or lower restartLambdaMin',
+    doc: 'at most restartLambdaMax',
   },
 ];
 
@@ -89,6 +94,12 @@ export function knobType(k: Knob, dVocab?: number): string {
 export function knobDocRow(k: Knob): string {
   const type = k.type === 'bool' ? 'boolean' : k.type === 'text' ? 'non-empty string' : `${k.type === 'int' ? 'integer' : 'number'} >= ${k.min}`;
   const dflt = k.default === undefined ? (k.type === 'bool' ? '`false`' : 'absent') : `\`${k.default}\``;
-  const meaning = `${k.symbol ? `${k.symbol}: ` : ''}${k.help}`.replace(/\|/g, '\\|');
+  const rules = EPO_RULES.filter((r) => r.key === k.key).map((r) => `; ${r.doc}`);
+  const meaning = `${k.symbol ? `${k.symbol}: ` : ''}${k.help}${rules.join('')}`.replace(/\|/g, '\\|');
   return `| \`${k.key}\` | ${type} | ${dflt} | ${meaning} |`;
+}
+
+/** The rows of docs/sweep-file.md's methods.epo table for the knobs a sweep file sets (a test keeps them equal). */
+export function sweepKnobDocRows(): string[] {
+  return EPO_KNOBS.filter((k) => !k.perRun).map(knobDocRow);
 }

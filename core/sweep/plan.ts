@@ -2,6 +2,7 @@
 // result (what it computes, the model's identity, the settings it uses, the version of its output format),
 // so a finished unit is found in the store and never recomputed, whichever sweep asks for it.
 import { createHash } from 'node:crypto';
+import { RANDOM_DEFAULTS } from '../baselines/random.js';
 import type { ModelShape } from '../engine.js';
 import type { EpoTarget } from '../objectives/target.js';
 import { canonicalJson } from '../canonical-json.js';
@@ -67,7 +68,7 @@ export function sweepIdOf(spec: SweepSpec): string {
 
 /** Best prompts the random baseline keeps per (layer, vector): as many as the scan keeps, so they compare. */
 export function randomTopK(spec: SweepSpec): number {
-  return spec.methods.scan?.top ?? 16;
+  return spec.methods.scan?.top ?? RANDOM_DEFAULTS.top;
 }
 
 export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, vectorCounts: Map<number, number>): SweepPlan['units'] {
