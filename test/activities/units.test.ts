@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { createActivities, type PlanSummary, type UnitInput, type UnitResult } from '../../activities/index.js';
 import { openStore } from '../../core/store/index.js';
 import { parseSweep, type SweepSpec } from '../../core/sweep/spec.js';
-import { resultKey } from '../../core/sweep/plan.js';
+import { resultKey, type SweepPlan } from '../../core/sweep/plan.js';
+import { readPlan } from '../../core/sweep/plans.js';
 import { createModelCache } from '../../workers/model-cache.js';
 
 const MODEL = path.resolve('test/fixtures/models/tiny-parallel');
@@ -33,9 +34,14 @@ function worker(storeDir: string) {
   };
 }
 
+/** The plan's units, as the workflow's runUnit calls name them: by index in the stored plan. */
+async function unitsOf(storeDir: string, summary: PlanSummary): Promise<SweepPlan['units']> {
+  return (await readPlan(openStore(storeDir), summary.planKey)).units;
+}
+
 /** What the workflow sends for one unit of a plan. */
-function inputOf(plan: PlanSummary, unit: PlanSummary['units'][number], spec: SweepSpec): UnitInput {
-  return { sweepId: plan.sweepId, planKey: plan.planKey, unitId: unit.id, unitKey: unit.key, storage: spec.storage };
+function inputOf(plan: PlanSummary, units: SweepPlan['units'], unit: SweepPlan['units'][number], spec: SweepSpec): UnitInput {
+  return { sweepId: plan.sweepId, planKey: plan.planKey, unitIndex: units.indexOf(unit), storage: spec.storage };
 }
 
 describe('a long-lived worker', () => {
@@ -56,18 +62,20 @@ storage: { uri: ./store }
     writeFileSync(vectors, vec(1));
     const spec = sweepFile(dir, body);
     const first = await w.plan(spec);
-    const unit1 = first.units.find((u) => u.kind === 'epo')!;
-    const r1 = await w.run(inputOf(first, unit1, spec));
+    const units1 = await unitsOf(storeDir, first);
+    const unit1 = units1.find((u) => u.kind === 'epo')!;
+    const r1 = await w.run(inputOf(first, units1, unit1, spec));
     expect(r1.cached).toBe(false);
 
     // Same file, new vector: the same sweep ID, a new plan and a new unit key.
     writeFileSync(vectors, vec(-1));
     const again = sweepFile(dir, body);
     const second = await w.plan(again);
-    const unit2 = second.units.find((u) => u.kind === 'epo')!;
+    const units2 = await unitsOf(storeDir, second);
+    const unit2 = units2.find((u) => u.kind === 'epo')!;
     expect(second.sweepId).toBe(first.sweepId);
     expect(unit2.key).not.toBe(unit1.key);
-    const r2 = await w.run(inputOf(second, unit2, again));
+    const r2 = await w.run(inputOf(second, units2, unit2, again));
     expect(r2.cached).toBe(false);
     expect(await store.exists(resultKey(unit2))).toBe(true);
   });
@@ -86,8 +94,9 @@ storage: { uri: ./store }
     const spec = sweepFile(dir, body);
     const w = worker(path.join(dir, 'store'));
     const plan = await w.plan(spec);
-    const unit = plan.units.find((u) => u.method === 'logit')!;
-    const r = await w.run(inputOf(plan, unit, spec));
+    const units = await unitsOf(path.join(dir, 'store'), plan);
+    const unit = units.find((u) => u.method === 'logit')!;
+    const r = await w.run(inputOf(plan, units, unit, spec));
     expect(r.cached).toBe(false);
     const result = JSON.parse(Buffer.from((await openStore(path.join(dir, 'store')).get(resultKey(unit)))!).toString('utf8'));
     expect(result.producer.info.objective).toEqual({ kind: 'logit', token: 5 });
