@@ -200,7 +200,7 @@ export class TfjsEngine implements Engine {
         const oneHot = tf.cast(tf.oneHot(idsT, V), 'float32') as tf.Tensor3D; // [b, n, V]
         const taps = objectiveTaps(objective);
         const g = tf.grad((x: tf.Tensor) => {
-          const res = forward(this.model, embedOneHot(this.model, x as tf.Tensor3D), { taps, logits: 'all' });
+          const res = forward(this.model, embedOneHot(this.model, x as tf.Tensor3D, idsT), { taps, logits: 'all' });
           const logits = res.logits as tf.Tensor3D;
           const last = lastLogits(logits);
           const f = objectiveValue(objective, res.taps, last);
