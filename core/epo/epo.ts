@@ -1,5 +1,5 @@
-// EPO, evolutionary prompt optimisation (Fluent Dreaming for Language Models, section 2; DESIGN.md
-// section 2). One public `epo()` whose loop reads in numbered stages; helpers below the divider.
+// EPO, evolutionary prompt optimisation (Fluent Dreaming for Language Models, section 2; docs/epo.md).
+// One public `epo()` whose loop reads in numbered stages; helpers below the divider.
 import type { Engine, Objective } from '../engine.js';
 import { UserError } from '../errors.js';
 import { Rng } from '../rng.js';
