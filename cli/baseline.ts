@@ -46,7 +46,14 @@ export interface TargetCliOptions {
   seed: number;
   backend?: string;
   threads: number;
+  maxBatch?: number;
 }
+
+/** The --max-batch option, shared by every command that loads a model. */
+export const maxBatchOption = () =>
+  new Option('--max-batch <prompts>', 'most prompts per engine call; default: as many as the backend takes (64 MiB of logits on wasm/cpu, 512 MiB on webgpu/tensorflow)').argParser(
+    int('max-batch', 1),
+  );
 
 /** Why: one definition of --model/--layers/--vectors/--random-vectors/--seed/--backend/--threads for baseline and scan. */
 export function addTargetOptions(cmd: Command): Command {
@@ -57,12 +64,14 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--random-vectors <N>', 'N seeded random unit vectors per layer (the sweeps\' randomVectorSet)', int('random-vectors', 1))
     .option('--seed <S>', 'seed of --random-vectors', int('seed'), 0)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--threads <N>', 'worker threads, one backend each (wasm on CPUs)', int('threads', 1), 1);
+    .option('--threads <N>', 'worker threads, one backend each (wasm on CPUs)', int('threads', 1), 1)
+    .addOption(maxBatchOption());
 }
 
 /** Loads the model on one backend, or spread over worker threads. */
-export async function loadEngine(o: Pick<TargetCliOptions, 'model' | 'backend' | 'threads'>): Promise<Engine> {
-  return o.threads > 1 ? PoolEngine.load(o.model, { threads: o.threads, backend: o.backend }) : TfjsEngine.load(o.model, { backend: o.backend });
+export async function loadEngine(o: Pick<TargetCliOptions, 'model' | 'backend' | 'threads' | 'maxBatch'>): Promise<Engine> {
+  const options = { backend: o.backend, maxBatch: o.maxBatch };
+  return o.threads > 1 ? PoolEngine.load(o.model, { threads: o.threads, ...options }) : TfjsEngine.load(o.model, options);
 }
 
 /** Why: turns the vector options into scan targets, every problem a UserError that says which option to fix. */

@@ -13,7 +13,7 @@ import { encodeHistory } from '../core/epo/history.js';
 import { describeBackend } from '../core/model/backend.js';
 import { UserError } from '../core/errors.js';
 import { availableParallelism } from 'node:os';
-import { loadEngine } from './baseline.js';
+import { loadEngine, maxBatchOption } from './baseline.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
 
@@ -65,6 +65,7 @@ export function registerEpo(program: Command): void {
     .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use)', int('threads'), availableParallelism())
+    .addOption(maxBatchOption())
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
       await runEpoCommand(o);
@@ -97,6 +98,7 @@ interface EpoCliOptions {
   gcg?: boolean;
   backend?: string;
   threads: number;
+  maxBatch?: number;
   quiet?: boolean;
 }
 

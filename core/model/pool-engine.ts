@@ -38,12 +38,12 @@ export class PoolEngine implements Engine {
   }
 
   /** Starts `threads` workers, each loading `dir` on `backend` (default wasm). */
-  static async load(dir: string, options: { threads: number; backend?: string; prefixReuse?: boolean }): Promise<PoolEngine> {
+  static async load(dir: string, options: { threads: number; backend?: string; prefixReuse?: boolean; maxBatch?: number }): Promise<PoolEngine> {
     const backend = resolveBackendName(options.backend);
     const cfg = parseNeoXConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
-    const workers = Array.from({ length: Math.max(1, options.threads) }, () => new Worker(boot, { workerData: { dir, backend, prefixReuse: options.prefixReuse } }));
+    const workers = Array.from({ length: Math.max(1, options.threads) }, () => new Worker(boot, { workerData: { dir, backend, prefixReuse: options.prefixReuse, maxBatch: options.maxBatch } }));
     try {
       await Promise.all(
         workers.map(
