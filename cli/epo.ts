@@ -62,6 +62,11 @@ export function registerEpo(program: Command): void {
     .option('--banned-text <text>', 'never select a prompt whose text contains this (case-insensitive)')
     .option('--retokenize', 'never select a prompt whose decode-then-encode changes its ids')
     .option('--exclude-special-tokens', 'never propose special tokens (<|endoftext|>, ...) as mutations')
+    .option('--topk-start <k>', 'top-k schedule: k at iteration 0, rising geometrically to --topk by --topk-ramp (docs/epo.md)', int('topk-start'))
+    .option('--topk-ramp <T>', 'top-k schedule: iterations over which k rises to --topk', int('topk-ramp'))
+    .option('--two-token-fraction <x>', 'fraction of children that change two adjacent positions', num('two-token-fraction'))
+    .option('--shift-fraction <x>', 'fraction of children that delete one token and insert another elsewhere', num('shift-fraction'))
+    .option('--gradient-neighbours <R>', "average each member's gradient with R random one-token neighbours' (ARCA-style)", int('gradient-neighbours'))
     .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use)', int('threads'), availableParallelism())
@@ -95,6 +100,11 @@ interface EpoCliOptions {
   bannedText?: string;
   retokenize?: boolean;
   excludeSpecialTokens?: boolean;
+  topkStart?: number;
+  topkRamp?: number;
+  twoTokenFraction?: number;
+  shiftFraction?: number;
+  gradientNeighbours?: number;
   gcg?: boolean;
   backend?: string;
   threads: number;
@@ -127,6 +137,11 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
       bannedText: o.bannedText,
       retokenize: o.retokenize ?? false,
       excludeSpecialTokens: o.excludeSpecialTokens ?? false,
+      topkStart: o.topkStart,
+      topkRamp: o.topkRamp,
+      twoTokenFraction: o.twoTokenFraction,
+      shiftFraction: o.shiftFraction,
+      gradientNeighbours: o.gradientNeighbours,
     };
     if (o.gcg) config = gcg(config);
     const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };

@@ -35,6 +35,16 @@ export interface EpoConfig {
    * in through top-k. Random initial prompts never use them either way. Recorded only when on.
    */
   excludeSpecialTokens?: boolean;
+  // The paper's proposed improvements (section 6), each off unless set, and recorded only when set.
+  /** Top-k schedule: mutations pick among the best `topkStart` tokens at first, rising geometrically to `topk` by iteration `topkRamp`. */
+  topkStart?: number;
+  topkRamp?: number;
+  /** Fraction of children that change two adjacent positions (words made of two tokens). */
+  twoTokenFraction?: number;
+  /** Fraction of children that delete one token and insert another elsewhere (the rest shifts; the length stays n). */
+  shiftFraction?: number;
+  /** ARCA-style: each member's gradient is averaged with this many random one-token neighbours' before top-k. */
+  gradientNeighbours?: number;
   /** Checkpoint every K iterations (and at the end); 0 = only at the end. */
   checkpointEvery: number;
 }
@@ -115,10 +125,34 @@ export function resolveEpoConfig(partial: Partial<EpoConfig>, dVocab: number): E
     if (bad !== undefined) throw new UserError('E_EPO_CONFIG', `EPO option initIds: id ${bad} is outside the model's vocabulary [0, ${dVocab})`);
   }
   if (c.excludeSpecialTokens === false) delete c.excludeSpecialTokens; // off is the default: not recorded
+  for (const key of ['twoTokenFraction', 'shiftFraction', 'gradientNeighbours'] as const) if (c[key] === 0) delete c[key];
+  if ((c.topkStart === undefined) !== (c.topkRamp === undefined)) {
+    throw new UserError('E_EPO_CONFIG', 'EPO options topkStart/topkRamp: give both (k rises from topkStart to topk by iteration topkRamp), or neither');
+  }
+  if (c.topkStart !== undefined) {
+    int('topkStart', 1, c.topk, ` (at most topk, ${c.topk})`);
+    int('topkRamp', 1);
+  }
+  if (c.gradientNeighbours !== undefined) int('gradientNeighbours', 1, 64);
+  for (const key of ['twoTokenFraction', 'shiftFraction'] as const) {
+    const v = c[key];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) {
+      throw new UserError('E_EPO_CONFIG', `EPO option ${key}: expected a number in [0, 1], got ${JSON.stringify(v)}`);
+    }
+  }
+  if ((c.twoTokenFraction ?? 0) + (c.shiftFraction ?? 0) > 1) {
+    throw new UserError('E_EPO_CONFIG', `EPO options twoTokenFraction + shiftFraction: expected at most 1 together, got ${c.twoTokenFraction} + ${c.shiftFraction}`);
+  }
   if (c.bannedText !== undefined && c.bannedText.length === 0) {
     throw new UserError('E_EPO_CONFIG', 'EPO option bannedText: an empty string would ban every prompt; omit it instead');
   }
   return c;
+}
+
+/** k at iteration i: the top-k schedule's geometric rise from topkStart to topk over topkRamp iterations, else topk. */
+export function topkAt(c: Pick<EpoConfig, 'topk' | 'topkStart' | 'topkRamp'>, i: number): number {
+  if (c.topkStart === undefined || c.topkRamp === undefined || i >= c.topkRamp) return c.topk;
+  return Math.min(c.topk, Math.max(1, Math.round(c.topkStart * (c.topk / c.topkStart) ** (i / c.topkRamp))));
 }
 
 /** The M slot lambdas: log-uniform grid on [lambdaMin, lambdaMax]; a single slot takes lambdaMin. */

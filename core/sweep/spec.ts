@@ -284,6 +284,12 @@ const epoSchema = obj(
     bannedText: text('a non-empty string', 'prompts containing it (any case) are rejected; omit it to ban nothing').optional(),
     retokenize: bool('true rejects prompts that do not survive decode-then-encode').default(D.retokenize),
     excludeSpecialTokens: bool('true never proposes special tokens such as <|endoftext|> as mutations').optional(),
+    // The paper's section-6 proposals (docs/epo.md), off unless set.
+    topkStart: int(1, 'k at iteration 0 of the top-k schedule (with topkRamp)').optional(),
+    topkRamp: int(1, 'iterations over which k rises from topkStart to topk').optional(),
+    twoTokenFraction: num(0, 'the fraction of children that change two adjacent positions, in [0, 1]').optional(),
+    shiftFraction: num(0, 'the fraction of children that delete one token and insert another, in [0, 1]').optional(),
+    gradientNeighbours: int(0, 'random one-token neighbours whose gradients are averaged with each member\'s (ARCA-style)').optional(),
   },
   'a mapping of EPO options (or nothing, for Table 1 defaults)',
   'write `epo: {}` for the paper\'s Table 1 settings',
@@ -293,6 +299,11 @@ const epoSchema = obj(
   if (e.population > 1 && e.lambdaMin === 0) {
     issue('lambdaMin', 'lambdaMin > 0 when population > 1', 'slot lambdas are gridded log-uniformly; use e.g. 0.1, or population: 1 (GCG)');
   }
+  if ((e.topkStart === undefined) !== (e.topkRamp === undefined)) issue(e.topkStart === undefined ? 'topkRamp' : 'topkStart', 'topkStart and topkRamp together', 'give both, or neither');
+  if (e.topkStart !== undefined && e.topkStart > e.topk) issue('topkStart', `topkStart <= topk (${e.topk})`, 'lower topkStart');
+  for (const key of ['twoTokenFraction', 'shiftFraction'] as const) if ((e[key] ?? 0) > 1) issue(key, 'a fraction in [0, 1]', 'e.g. 0.25');
+  if ((e.gradientNeighbours ?? 0) > 64) issue('gradientNeighbours', 'at most 64 neighbours', 'each costs a backward pass per member; 2 to 8 is typical');
+  if ((e.twoTokenFraction ?? 0) + (e.shiftFraction ?? 0) > 1) issue('shiftFraction', 'twoTokenFraction + shiftFraction <= 1', 'lower one of them');
   if (e.restartLambdaMin > e.restartLambdaMax) {
     issue('restartLambdaMin', `restartLambdaMin <= restartLambdaMax (${e.restartLambdaMax})`, 'swap them, or lower restartLambdaMin');
   }
