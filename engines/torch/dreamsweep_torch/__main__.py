@@ -53,6 +53,8 @@ def main():
                 "check nvidia-smi and the driver, or use device cpu",
             )
         device = torch.device(dev)
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise EngineUserError("E_TORCH_DEVICE", f"device {dev}: this machine has {torch.cuda.device_count()} CUDA device(s)")
         name = req.get("dtype") or "auto"
         if name == "auto":
             name = "bfloat16" if device.type == "cuda" else "float32"
