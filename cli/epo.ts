@@ -10,9 +10,9 @@ import { EPO_DEFAULTS, gcg, resultConfig, type EpoConfig } from '../core/epo/con
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
-import { describeBackend } from '../core/model/backend.js';
 import { UserError } from '../core/errors.js';
-import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { describeEngine, openEngine } from '../core/model/open-engine.js';
+import { addEngineOptions } from './engine-options.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
 
@@ -36,7 +36,7 @@ const num = (name: string) => (v: string) => {
 
 export function registerEpo(program: Command): void {
   const d = EPO_DEFAULTS;
-  program
+  const cmd = program
     .command('epo')
     .description('optimise prompts for one objective with EPO (or GCG) and write history, checkpoints and the Pareto frontier')
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
@@ -62,10 +62,10 @@ export function registerEpo(program: Command): void {
     .option('--retokenize', 'never select a prompt whose decode-then-encode changes its ids')
     .option('--gcg', 'GCG: population 1, lambda 0')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--quiet', 'no progress bar')
-    .action(async (o) => {
-      await runEpoCommand(o);
-    });
+    .option('--quiet', 'no progress bar');
+  addEngineOptions(cmd).action(async (o: EpoCliOptions) => {
+    await runEpoCommand(o);
+  });
 }
 
 interface EpoCliOptions {
@@ -93,11 +93,14 @@ interface EpoCliOptions {
   gcg?: boolean;
   backend?: string;
   quiet?: boolean;
+  engine?: string;
+  dtype?: string;
+  device?: string;
 }
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
-  const engine = await TfjsEngine.load(o.model, { backend: o.backend });
-  process.stderr.write(`dreamsweep: backend ${describeBackend() ?? engine.backend}\n`);
+  const engine = await openEngine(o.model, o);
+  process.stderr.write(`dreamsweep: backend ${await describeEngine(engine)}\n`);
   try {
     const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);
     let config: Partial<EpoConfig> = {

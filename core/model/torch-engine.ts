@@ -12,13 +12,11 @@ import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.j
 import { readTokenizer } from './load.js';
 import { parseTap, tapDim } from './neox.js';
 import { validateObjective } from './objectives.js';
-import { TORCH_INSTALL_HINT, torchEngineDir, torchPython } from './torch-env.js';
+import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type TorchDtype } from './torch-env.js';
 import { encodeFrame, FrameReader, type Frame, type WireArray } from './torch-wire.js';
 
 /** Must equal PROTOCOL in engines/torch/dreamsweep_torch/__init__.py. */
 export const TORCH_PROTOCOL = 1;
-export const TORCH_DTYPES = ['float32', 'bfloat16', 'float16'] as const;
-export type TorchDtype = (typeof TORCH_DTYPES)[number];
 
 export interface TorchEngineOptions {
   /** `auto` (default: CUDA when torch sees a device, else the CPU), `cpu`, `cuda`, `cuda:N`. */

@@ -1,12 +1,17 @@
 // Where the PyTorch engine lives: its Python package (engines/torch, in this repository) and the Python that runs
 // it: --python / DREAMSWEEP_TORCH_PYTHON, else the virtual environment `npm run engines:torch` makes under the
 // cache directory, named by the package version and a hash of its pinned dependencies.
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { cacheDir } from '../../infra/binaries.js';
 import { UserError } from '../errors.js';
+
+export const TORCH_DTYPES = ['float32', 'bfloat16', 'float16'] as const;
+export type TorchDtype = (typeof TORCH_DTYPES)[number];
 
 /** engines/torch (the directory holding the `dreamsweep_torch` package); DREAMSWEEP_TORCH_ENGINE overrides it. */
 export function torchEngineDir(): string {
@@ -69,5 +74,26 @@ export function torchPythonAvailable(): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** What the engine's Python can run on, asked of it in a child process: `torch 2.15.0: cuda:0 (NVIDIA H200)`. */
+export async function probeTorch(): Promise<{ ok: boolean; device?: string; error?: string }> {
+  let python: string;
+  try {
+    python = torchPython();
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+  const env = { ...process.env, PYTHONPATH: [torchEngineDir(), process.env['PYTHONPATH']].filter(Boolean).join(':') };
+  const { stdout, stderr } = await promisify(execFile)(python, ['-m', 'dreamsweep_torch', '--probe'], { env, timeout: 120_000 }).catch(
+    (e: { stdout?: string; stderr?: string; message: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr || e.message }),
+  );
+  try {
+    const r = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { ok: boolean; torch?: string; devices?: string[]; error?: string };
+    return r.ok ? { ok: true, device: `torch ${r.torch}: ${r.devices!.join(', ')}` } : { ok: false, error: `${r.error}; ${TORCH_INSTALL_HINT}` };
+  } catch {
+    const why = stderr.trim().split('\n').at(-1) || 'no output';
+    return { ok: false, error: `${python} -m dreamsweep_torch --probe failed (${why}); ${TORCH_INSTALL_HINT}` };
   }
 }

@@ -10,6 +10,7 @@ import traceback
 from . import PROTOCOL, __version__
 from .wire import Closed, read_frame, write_frame
 
+OUT_TEXT = sys.stdout
 OUT = sys.stdout.buffer
 IN = sys.stdin.buffer
 sys.stdout = sys.stderr  # a stray print must not corrupt the frames
@@ -19,7 +20,24 @@ def fail(code, message, kind="user"):
     return {"ok": False, "error": {"kind": kind, "code": code, "message": message}}
 
 
+def probe():
+    """`--probe`: one JSON line saying what this Python's torch can run on (for `dreamsweep backends`)."""
+    import json
+
+    try:
+        import torch
+    except Exception as e:  # noqa: BLE001
+        print(json.dumps({"ok": False, "error": f"{sys.executable}: cannot import torch ({e})"}), file=OUT_TEXT, flush=True)
+        return
+    cuda = torch.cuda.is_available()
+    devices = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())] if cuda else []
+    print(json.dumps({"ok": True, "torch": torch.__version__, "cuda": torch.version.cuda, "devices": devices or ["cpu"]}), file=OUT_TEXT, flush=True)
+
+
 def main():
+    if "--probe" in sys.argv:
+        probe()
+        return
     try:
         import torch
     except Exception as e:  # noqa: BLE001 - any failure to import torch is reported the same way
