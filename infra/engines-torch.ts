@@ -25,7 +25,7 @@ if (existsSync(join(dir, TORCH_VENV_COMPLETE))) {
   process.exit(0);
 }
 
-const version = spawnSync(args.python, ['-c', 'import sys, venv; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
+const version = spawnSync(args.python, ['-c', 'import sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
 if (version.status !== 0) {
   fail(`${args.python} with the venv module is needed (Debian: apt-get install python3 python3-venv), or pass --python PATH`);
 }
