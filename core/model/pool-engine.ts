@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine, Evaluation, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
+import type { Engine, Evaluation, EvaluateOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
 import { UserError } from '../errors.js';
 import { parseNeoXConfig } from './config.js';
 import { readTokenizer } from './load.js';
@@ -64,8 +64,12 @@ export class PoolEngine implements Engine {
     return new PoolEngine(workers, { nLayers, dModel, dMlp, dVocab }, tokenizer, backend);
   }
 
-  async evaluate(ids: number[][], objective: Objective): Promise<Evaluation> {
-    const parts = await this.fanOut<Evaluation>(ids, (slice) => ['evaluate', [slice, objective]]);
+  async evaluate(ids: number[][], objective: Objective, options: EvaluateOptions = {}): Promise<Evaluation> {
+    const { prefix } = options;
+    const parts = await this.fanOut<Evaluation>(ids, (slice, start) => [
+      'evaluate',
+      [slice, objective, prefix ? { prefix: { ...prefix, parentOf: prefix.parentOf.slice(start, start + slice.length), from: prefix.from.slice(start, start + slice.length) } } : {}],
+    ]);
     return { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)), argmaxNext: cat(parts.map((p) => p.argmaxNext)) };
   }
 
