@@ -49,22 +49,24 @@ export function defaultAllowed(dVocab: number, tokenizerVocab: number): Uint8Arr
   return a;
 }
 
-/** A prefix hint must name parents as long as the prompts, and one parent (or -1) and start per prompt. */
-export function checkPrefixHint(hint: PrefixHint, ids: number[][], dVocab: number): void {
-  const bad = (msg: string) => new UserError('E_ENGINE_INPUT', `evaluate: prefix hint: ${msg}`);
+/** A hint that does not describe the batch is the caller's bug: refuse it rather than compute wrong values. */
+export function checkPrefixHint(ids: number[][], hint: PrefixHint): PrefixHint {
   const n = ids[0]!.length;
+  const bad = (msg: string) => new UserError('E_ENGINE_INPUT', `evaluate: prefix hint: ${msg}`);
   if (hint.parentOf.length !== ids.length || hint.from.length !== ids.length) {
-    throw bad(`expected parentOf and from of length ${ids.length} (one per prompt), got ${hint.parentOf.length} and ${hint.from.length}`);
+    throw bad(`expected parentOf and from for each of ${ids.length} prompts, got ${hint.parentOf.length} and ${hint.from.length}`);
   }
-  if (hint.parents.length > 0) checkIds(hint.parents, dVocab);
-  hint.parents.forEach((p, j) => {
-    if (p.length !== n) throw bad(`parents[${j}]: expected ${n} tokens like the prompts, got ${p.length}`);
+  hint.parents.forEach((p, i) => {
+    if (p.length !== n) throw bad(`parents[${i}]: expected ${n} tokens, got ${p.length}`);
   });
-  hint.parentOf.forEach((j, b) => {
-    if (!Number.isInteger(j) || j < -1 || j >= hint.parents.length) {
-      throw bad(`parentOf[${b}]: expected -1 or an index in 0..${hint.parents.length - 1}, got ${j}`);
-    }
-    const p = hint.from[b]!;
-    if (j >= 0 && (!Number.isInteger(p) || p < 0 || p >= n)) throw bad(`from[${b}]: expected a position in 0..${n - 1}, got ${p}`);
+  ids.forEach((row, b) => {
+    const parent = hint.parentOf[b]!;
+    if (parent < 0) return;
+    const from = hint.from[b]!;
+    if (!Number.isInteger(parent) || parent >= hint.parents.length) throw bad(`parentOf[${b}]: no parent ${parent}`);
+    if (!Number.isInteger(from) || from < 0 || from >= n) throw bad(`from[${b}]: expected 0..${n - 1}, got ${from}`);
+    const p = hint.parents[parent]!;
+    for (let i = 0; i < from; i++) if (row[i] !== p[i]) throw bad(`prompt ${b} differs from parent ${parent} at ${i} < from ${from}`);
   });
+  return hint;
 }

@@ -286,7 +286,7 @@ export class TorchEngine implements Engine {
     const arrays: Array<[string, WireArray, number[]]> = [['ids', flat2d(ids), [ids.length, n]], ...obj.arrays];
     const hint = options.prefix;
     if (hint && this.prefixReuse) {
-      checkPrefixHint(hint, ids, this.cfg.dVocab);
+      checkPrefixHint(ids, hint);
       if (hint.parents.length > 0) {
         arrays.push(
           ['parents', flat2d(hint.parents), [hint.parents.length, n]],
