@@ -27,10 +27,15 @@ export interface TorchEngineOptions {
   threads?: number;
   /** The Python to run; default torch-env.ts's resolution. */
   python?: string;
-  /** Largest [rows, n, dVocab] tensor in floats before a batch is split (default 2^24 on CPU, 2^28 on CUDA). */
+  /** Largest [rows, n, dVocab] tensor in floats before a batch is split (default 2^26 on CPU, 2^28 on CUDA). */
   maxChunkFloats?: number;
   /** Use EvaluateOptions.prefix (default true); false computes every prompt in full (for benchmarks). */
   prefixReuse?: boolean;
+  /**
+   * What a group of prefix-reuse rows costs, in token positions, when rows are grouped by where they start
+   * (default 32 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
+   */
+  prefixGroupOverhead?: number;
 }
 
 /** What the process reports at start. */
@@ -135,6 +140,7 @@ class EngineProcess {
       dtype: this.options.dtype ?? 'auto',
       threads: this.options.threads,
       maxChunkFloats: this.options.maxChunkFloats,
+      prefixGroupOverhead: this.options.prefixGroupOverhead,
     }).then((f) => {
       const h = f.header as unknown as TorchHello;
       if (h.protocol !== TORCH_PROTOCOL) {

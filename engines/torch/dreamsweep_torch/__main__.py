@@ -89,8 +89,9 @@ def main():
             weights = random_weights(cfg, device, dtype, int(req.get("seed", 0)))
         else:
             weights = load_weights(req["dir"], cfg, device, dtype)
-        chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**24)
-        return Engine(NeoX(cfg, weights, device, dtype), chunk), {
+        # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
+        chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
+        return Engine(NeoX(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead")), {
             "protocol": PROTOCOL,
             "engine": __version__,
             "torch": torch.__version__,
