@@ -10,10 +10,11 @@ import { EPO_DEFAULTS, gcg, resultConfig, type EpoConfig } from '../core/epo/con
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
-import { describeBackend } from '../core/model/backend.js';
 import { UserError } from '../core/errors.js';
 import { availableParallelism } from 'node:os';
+import { describeEngine } from '../core/model/open-engine.js';
 import { loadEngine, maxBatchOption } from './baseline.js';
+import { addEngineOptions } from './engine-options.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
 
@@ -37,7 +38,7 @@ const num = (name: string) => (v: string) => {
 
 export function registerEpo(program: Command): void {
   const d = EPO_DEFAULTS;
-  program
+  const cmd = program
     .command('epo')
     .description('optimise prompts for one objective with EPO (or GCG) and write history, checkpoints and the Pareto frontier')
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
@@ -69,12 +70,12 @@ export function registerEpo(program: Command): void {
     .option('--gradient-neighbours <R>', "average each member's gradient with R random one-token neighbours' (ARCA-style)", int('gradient-neighbours'))
     .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use)', int('threads'), availableParallelism())
+    .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use); torch: CPU threads', int('threads'), availableParallelism())
     .addOption(maxBatchOption())
-    .option('--quiet', 'no progress bar')
-    .action(async (o) => {
-      await runEpoCommand(o);
-    });
+    .option('--quiet', 'no progress bar');
+  addEngineOptions(cmd).action(async (o: EpoCliOptions) => {
+    await runEpoCommand(o);
+  });
 }
 
 interface EpoCliOptions {
@@ -110,12 +111,15 @@ interface EpoCliOptions {
   threads: number;
   maxBatch?: number;
   quiet?: boolean;
+  engine?: string;
+  dtype?: string;
+  device?: string;
 }
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
   const engine = await loadEngine(o);
-  process.stderr.write(`dreamsweep: backend ${describeBackend() ?? engine.backend}\n`);
+  process.stderr.write(`dreamsweep: backend ${await describeEngine(engine)}\n`);
   try {
     const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);
     let config: Partial<EpoConfig> = {

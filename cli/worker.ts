@@ -3,11 +3,14 @@
 import { Option, type Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { describeBackend, initBackend, requestedBackend } from '../core/model/backend.js';
+import { resolveEngine } from '../core/model/open-engine.js';
+import { torchPython } from '../core/model/torch-env.js';
 import { connectOrStartEmbedded } from '../infra/embedded.js';
+import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
 import { runWorker } from '../workers/worker.js';
 
 export function registerWorker(program: Command): void {
-  program
+  const cmd = program
     .command('worker')
     .description('run a worker that executes sweep units (EPO, baselines, scans, merges)')
     .option('--temporal-address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, else the embedded server)')
@@ -21,8 +24,9 @@ export function registerWorker(program: Command): void {
     .option('--tls-key <file>', 'client private key (PEM) for mTLS to Temporal')
     .option('--tls-ca <file>', 'CA certificate (PEM) of the Temporal server')
     .option('--tls-server-name <name>', 'the name on the Temporal server certificate')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (the SDK uses port + 1 on loopback)')
-    .action(async (o: { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string; metricsPort?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsServerName?: string }) => {
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (the SDK uses port + 1 on loopback)');
+  addEngineOptions(cmd)
+    .action(async (o: EngineCliOptions & { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string; metricsPort?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsServerName?: string }) => {
       const concurrency = Number(o.concurrency);
       const grace = Number(o.shutdownGrace);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError('E_CLI', `--concurrency: expected an integer >= 1, got ${o.concurrency}`);
@@ -34,7 +38,11 @@ export function registerWorker(program: Command): void {
       }
       // A backend named by option or environment starts now, so a GPU node without its driver fails here,
       // once, instead of failing every unit it takes. Without one, each sweep file's model.backend applies.
-      if (requestedBackend(o.backend) !== undefined) {
+      // Likewise the torch engine: a missing Python environment is one line now, not one failure per unit.
+      const engine = o.engine ?? (process.env['DREAMSWEEP_ENGINE'] || undefined);
+      if (engine !== undefined && resolveEngine(engine) === 'torch') {
+        process.stderr.write(`dreamsweep worker: engine torch (${torchPython()})\n`);
+      } else if (requestedBackend(o.backend) !== undefined) {
         await initBackend(o.backend);
         process.stderr.write(`dreamsweep worker: backend ${describeBackend()}\n`);
       }
@@ -63,6 +71,9 @@ export function registerWorker(program: Command): void {
             queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean),
             concurrency,
             backend: o.backend,
+            engine,
+            dtype: o.dtype,
+            device: o.device,
             shutdownGraceMs: grace * 1000,
             metricsPort,
           },

@@ -8,13 +8,14 @@ import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { parseNeoXConfig } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
-import { describeBackend } from '../core/model/backend.js';
-import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { describeEngine, openEngine } from '../core/model/open-engine.js';
 import { openStore } from '../core/store/index.js';
 import { sha256 } from '../core/sweep/plan.js';
 import { cacheDir } from '../infra/binaries.js';
 
-export function createModelCache(options: { backend?: string; log?: (line: string) => void } = {}): ModelProvider & { loaded(): string[] } {
+export function createModelCache(
+  options: { backend?: string; engine?: string; dtype?: string; device?: string; log?: (line: string) => void } = {},
+): ModelProvider & { loaded(): string[] } {
   const dirs = new Map<string, Promise<string>>();
   const engines = new Map<string, Promise<Engine>>();
   const log = options.log ?? (() => {});
@@ -34,12 +35,14 @@ export function createModelCache(options: { backend?: string; log?: (line: strin
     async engine(model, storage) {
       // The worker's --backend wins over the sweep file's: the operator knows the hardware.
       const backend = options.backend ?? model.backend;
-      const key = `${model.path}|${backend ?? ''}`;
+      const engine = options.engine ?? model.engine;
+      const dtype = options.dtype ?? model.dtype;
+      const key = `${model.path}|${engine}|${backend ?? ''}|${dtype ?? ''}`;
       let p = engines.get(key);
       if (!p) {
         p = dir(model, storage).then(async (d) => {
-          const e = await TfjsEngine.load(d, { backend });
-          log(`loaded ${model.path} on ${describeBackend() ?? e.backend}`);
+          const e = await openEngine(d, { engine, backend, dtype, device: options.device });
+          log(`loaded ${model.path} on ${await describeEngine(e)}`);
           return e;
         });
         engines.set(key, p);

@@ -18,6 +18,10 @@ export interface WorkerOptions {
   /** Concurrent activities per queue. wasm is single-threaded: more than 1 only interleaves. */
   concurrency?: number;
   backend?: string;
+  /** tfjs, torch or auto; wins over the sweep file's model.engine (as dtype and device do). */
+  engine?: string;
+  dtype?: string;
+  device?: string;
   /** How long in-flight units may run on after a shutdown signal before they are cancelled (and checkpoint). */
   shutdownGraceMs?: number;
   logLevel?: LogLevel;
@@ -46,7 +50,7 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
   const metricsServer = options.metricsPort ? await metrics.serve(options.metricsPort, sdkMetrics && `http://${sdkMetrics}/metrics`) : undefined;
   const connection = await NativeConnection.connect(await temporalConnectionOptions(options.temporal));
   const stores = new Map<string, ArtifactStore>();
-  const models = createModelCache({ backend: options.backend, log });
+  const models = createModelCache({ backend: options.backend, engine: options.engine, dtype: options.dtype, device: options.device, log });
   const activities = createActivities({
     store: (s: StorageSpec) => {
       const key = JSON.stringify(s);

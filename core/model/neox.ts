@@ -36,7 +36,7 @@ export function actName(kind: TapKind, layer?: number): string {
 }
 
 /** Every tap this model has, in forward order. */
-export function tapNames(cfg: NeoXConfig): string[] {
+export function tapNames(cfg: Pick<NeoXConfig, 'nLayers'>): string[] {
   const names: string[] = [];
   for (let l = 0; l <= cfg.nLayers; l++) names.push(actName('resid_pre', l));
   for (let l = 0; l < cfg.nLayers; l++) names.push(actName('mlp_post', l));

@@ -15,7 +15,13 @@ export interface SweepSpec {
   /** [a-z0-9-], used in IDs. */
   name: string;
   /** path: an absolute local directory or s3://bucket/prefix. */
-  model: { path: string; engine: 'tfjs'; backend?: 'wasm' | 'cpu' | 'webgpu' | 'tensorflow' };
+  model: {
+    path: string;
+    engine: 'tfjs' | 'torch' | 'auto';
+    backend?: 'wasm' | 'cpu' | 'webgpu' | 'tensorflow';
+    /** Torch engine only; absent: bfloat16 on CUDA, float32 on the CPU. */
+    dtype?: 'float32' | 'bfloat16' | 'float16';
+  };
   study: {
     /** Non-empty, distinct, ascending, >= 0. */
     layers: number[];
@@ -195,8 +201,9 @@ const count = (hint: string) =>
 const modelSchema = obj(
   {
     path: location('a local model directory or s3://bucket/prefix', 'point it at a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json)'),
-    engine: z.literal('tfjs', want('"tfjs"', 'tfjs is the only engine so far; omit the key')).default('tfjs'),
+    engine: z.enum(['tfjs', 'torch', 'auto'], want('one of tfjs, torch, auto', 'auto runs torch where a worker has a GPU and the torch engine')).default('tfjs'),
     backend: z.enum(['wasm', 'cpu', 'webgpu', 'tensorflow'], want('one of wasm, cpu, webgpu, tensorflow', 'omit it to let each worker choose')).optional(),
+    dtype: z.enum(['float32', 'bfloat16', 'float16'], want('one of float32, bfloat16, float16', 'omit it for bfloat16 on GPUs, float32 on CPUs')).optional(),
   },
   'a mapping with the model path',
   'add `model: { path: ./models/pythia-70m }` (a local directory or s3://bucket/prefix)',
@@ -493,7 +500,12 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
   const { random, scan, epo } = r.methods;
   const spec: SweepSpec = {
     name: r.name,
-    model: { path: at(r.model.path), engine: r.model.engine, ...(r.model.backend && { backend: r.model.backend }) },
+    model: {
+      path: at(r.model.path),
+      engine: r.model.engine,
+      ...(r.model.backend && { backend: r.model.backend }),
+      ...(r.model.dtype && { dtype: r.model.dtype }),
+    },
     study: {
       layers: [...r.study.layers].sort((a, b) => a - b),
       vectors: v.file !== undefined ? { file: at(v.file) } : { count: v.count!, seed: v.seed ?? 0 },
