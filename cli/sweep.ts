@@ -1,28 +1,26 @@
 // `dreamsweep sweep launch|status|resume|cancel|list`: sweeps on Temporal. With no Temporal address
 // configured (flag, TEMPORAL_ADDRESS, or the sweep file), the embedded default runs the dev server and an
 // in-process worker here, so one machine runs a whole sweep with one command.
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
-import { requestedBackend } from '../core/model/backend.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
-import { connectOrStartEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
+import { connectOrStartEmbedded, type EmbeddedTemporal } from '../infra/embedded.js';
+import { startLocalWorkers } from '../infra/local-workers.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
-import { runWorker } from '../workers/worker.js';
-import type { SweepInput, SweepOutcome, SweepProgress } from '../workflows/sweep.js';
+import { progressQuery, sweepWorkflow, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/sweep.js';
 
 interface Target {
   temporalAddress?: string;
   namespace?: string;
 }
+
+/** The embedded default's worker sizing lives with it (infra/local-workers.ts); kept here for old imports. */
+export { localWorkerCount } from '../infra/local-workers.js';
 
 interface Session {
   client: Client;
@@ -58,63 +56,6 @@ async function openSession(flags: Target, spec?: SweepSpec): Promise<Session> {
     close: async () => {
       await connection.close();
       await embedded?.stop();
-    },
-  };
-}
-
-/**
- * How many model worker processes the embedded default starts. wasm and cpu compute on one core per
- * process, so one per core pays, up to the units the sweep runs at once and to what half the memory holds
- * (each process loads the model: about 3 bytes of memory per byte of weights on disk, fp16 widened to
- * float32 plus the working copy). webgpu and tensorflow already use the whole machine: one process.
- */
-export function localWorkerCount(
-  spec: SweepSpec,
-  backend: string | undefined,
-  machine: { cores: number; memoryBytes: number } = { cores: availableParallelism(), memoryBytes: totalmem() },
-): number {
-  const effective = requestedBackend(backend) ?? spec.model.backend ?? 'wasm';
-  if (effective !== 'wasm' && effective !== 'cpu') return 1;
-  const weights = spec.model.path.startsWith('s3://') ? undefined : weightBytes(spec.model.path);
-  if (weights === undefined) return 1;
-  const byMemory = Math.floor((machine.memoryBytes / 2) / Math.max(1, 3 * weights));
-  return Math.max(1, Math.min(machine.cores, spec.concurrency.units, byMemory));
-}
-
-function weightBytes(dir: string): number | undefined {
-  try {
-    return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Workers for the embedded default: the aux queue (workflow tasks, plans, merges) in this process, the
- * model queue in child `dreamsweep worker` processes, so that model compute never blocks workflow tasks.
- */
-function startLocalWorkers(session: Session, spec: SweepSpec, options: { backend?: string; workers?: number }): { stop(): Promise<void> } {
-  const ctl = new AbortController();
-  const aux = runWorker({ temporal: session.target, queues: [spec.temporal.taskQueues.aux], log: () => {} }, ctl.signal);
-  const logDir = path.join(stateDir(), 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const bin = fileURLToPath(new URL('../bin/dreamsweep.js', import.meta.url));
-  const args = [bin, 'worker', '--temporal-address', session.target.address!, '--namespace', session.target.namespace, '--queues', spec.temporal.taskQueues.model];
-  if (options.backend) args.push('--backend', options.backend);
-  if (spec.concurrency.perWorker) args.push('--concurrency', String(spec.concurrency.perWorker));
-  const count = options.workers ?? localWorkerCount(spec, options.backend);
-  process.stderr.write(`dreamsweep: ${count} local model worker${count > 1 ? 's' : ''} (logs in ${logDir})\n`);
-  const children = Array.from({ length: count }, (_, i) => {
-    const fd = openSync(path.join(logDir, `model-worker-${i}.log`), 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    return { child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
-  });
-  return {
-    stop: async () => {
-      ctl.abort();
-      for (const c of children) c.child.kill('SIGTERM');
-      await Promise.all([aux, ...children.map((c) => c.exited)]);
     },
   };
 }
@@ -157,7 +98,7 @@ export function registerSweep(program: Command): void {
     .action(async (id: string, o: Target & { once?: boolean; json?: boolean }) => {
       const session = await openSession(o);
       try {
-        const handle = session.client.workflow.getHandle(id);
+        const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(id);
         if (o.json) {
           process.stdout.write(`${JSON.stringify(await queryProgress(handle), null, 1)}\n`);
           return;
@@ -183,7 +124,7 @@ export function registerSweep(program: Command): void {
     .action(async (o: Target) => {
       const session = await openSession(o);
       try {
-        for await (const w of session.client.workflow.list({ query: `WorkflowType = 'sweepWorkflow'` })) {
+        for await (const w of session.client.workflow.list({ query: `WorkflowType = '${sweepWorkflow.name}'` })) {
           process.stdout.write(`${w.workflowId}\t${w.status.name}\t${w.startTime.toISOString()}\n`);
         }
       } finally {
@@ -202,12 +143,12 @@ function positiveInt(value: string): number {
 
 async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean): Promise<void> {
   const session = await openSession(o, spec);
-  const local = session.embedded ? startLocalWorkers(session, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
+  const local = session.embedded ? startLocalWorkers(session.target, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
   try {
     const sweepId = sweepIdOf(spec);
     const input: SweepInput = { spec };
     const start = () =>
-      session.client.workflow.start('sweepWorkflow', {
+      session.client.workflow.start(sweepWorkflow, {
         taskQueue: spec.temporal.taskQueues.aux,
         workflowId: sweepId,
         args: [input],
@@ -218,7 +159,7 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
       await start();
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-      const handle = session.client.workflow.getHandle(sweepId);
+      const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
       const p = await queryProgress(handle).catch(() => undefined);
       if (p?.status === 'cancelling') {
         // A cancelled sweep whose units are still checkpointing: let it close, then start it again.
@@ -230,7 +171,7 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
     process.stdout.write(`${sweepId}\n`);
     // The embedded default always waits: its server and worker live in this process.
     if (!wait && !session.embedded) return;
-    const handle = session.client.workflow.getHandle(sweepId);
+    const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
     const watching = watch(handle, true);
     let outcome: SweepOutcome;
     try {
@@ -252,12 +193,14 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
   }
 }
 
-async function queryProgress(handle: ReturnType<Client['workflow']['getHandle']>): Promise<SweepProgress> {
-  return handle.query<SweepProgress>('progress');
+type SweepHandle = WorkflowHandle<typeof sweepWorkflow>;
+
+async function queryProgress(handle: SweepHandle): Promise<SweepProgress> {
+  return handle.query(progressQuery);
 }
 
 /** Progress bars per method and layer, refreshed each second while the sweep runs. */
-async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow: boolean): Promise<void> {
+async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
   const interactive = process.stderr.isTTY && follow;
   const bars = interactive ? new cliProgress.MultiBar({ format: '{name} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic) : undefined;
   const rows = new Map<string, cliProgress.SingleBar>();
@@ -300,7 +243,7 @@ async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow
 async function specOf(client: Client, sweepId: string): Promise<SweepSpec> {
   let history;
   try {
-    history = await client.workflow.getHandle(sweepId).fetchHistory();
+    history = await client.workflow.getHandle<typeof sweepWorkflow>(sweepId).fetchHistory();
   } catch {
     throw new UserError('E_SWEEP_UNKNOWN', `no sweep ${sweepId} on this Temporal server; 'dreamsweep sweep list' shows the known ones, or resume from the sweep file`);
   }

@@ -1,5 +1,5 @@
-// EPO, evolutionary prompt optimisation (Fluent Dreaming for Language Models, section 2; docs/epo.md).
-// One public `epo()` whose loop reads in numbered stages; helpers below the divider.
+// EPO, evolutionary prompt optimisation (Fluent Dreaming for Language Models, section 2; docs/epo.md;
+// docs/sweep-file.md lists its knobs). One public `epo()` whose loop reads in numbered stages; helpers below the divider.
 import type { Engine, Objective } from '../engine.js';
 import { UserError } from '../errors.js';
 import { Rng } from '../rng.js';
@@ -15,7 +15,12 @@ export interface EpoProgress {
   slotF: number[];
   slotCe: number[];
   restarted: boolean;
-  /** Distinct prompts in the population that no other member beats on both f and CE. */
+  /**
+   * Distinct prompts in the population that no other member beats on both f and CE (its Pareto set). Not
+   * the frontier, which is the lambda-grid winners over the whole history (frontier.ts, frontier.json).
+   */
+  nonDominated: number;
+  /** @deprecated the same count as nonDominated, under its old name. */
   frontierSize: number;
   /** Engine calls so far in this process (not in the history: it differs after a resume). */
   evaluated: number;
@@ -132,13 +137,15 @@ export async function epo(
 
     // 8) Report and checkpoint.
     const elapsed = (Date.now() - started) / 1000;
+    const nonDominated = nonDominatedCount(state.population);
     const reply = options.onProgress?.({
       iteration: state.iteration,
       iters: cfg.iters,
       slotF: state.population.map((m) => m.f),
       slotCe: state.population.map((m) => m.ce),
       restarted: !Number.isNaN(restartLambda),
-      frontierSize: populationFrontierSize(state.population),
+      nonDominated,
+      frontierSize: nonDominated,
       evaluated: counters.evaluated,
       backward: counters.backward,
       itersPerSecond: elapsed > 0 ? (state.iteration - startIteration) / elapsed : 0,
@@ -409,7 +416,7 @@ function toRecord(rows: Rows, n: number, keep: number[], restartLambda: number, 
   };
 }
 
-function populationFrontierSize(pop: Member[]): number {
+function nonDominatedCount(pop: Member[]): number {
   const distinct = [...new Map(pop.filter((m) => m.valid).map((m) => [m.ids.join(','), m])).values()];
   return distinct.filter((m) => !distinct.some((o) => o !== m && o.f >= m.f && o.ce <= m.ce && (o.f > m.f || o.ce < m.ce))).length;
 }

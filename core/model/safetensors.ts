@@ -1,8 +1,9 @@
-// Safetensors reader and writer (the Hugging Face format: an 8-byte little-endian header length, a JSON
+// Model checkpoints in safetensors (the Hugging Face format, its container in core/tensor-file.ts: 8-byte header length, JSON
 // header `{name: {dtype, shape, data_offsets}}`, then raw little-endian bytes). F32/F16/BF16 read as float32.
 import { closeSync, openSync, readSync, fstatSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
+import { readSafetensorsHeader, safetensorsBytes, type RawTensor } from '../tensor-file.js';
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
 const BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -14,11 +15,6 @@ export interface FloatTensor {
   dtype: Dtype;
 }
 
-interface HeaderEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
 
 /** Reads every tensor of one `.safetensors` file as float32, checking offsets against the file's size. */
 export function readSafetensors(path: string): Map<string, FloatTensor> {
@@ -27,24 +23,15 @@ export function readSafetensors(path: string): Map<string, FloatTensor> {
     const size = fstatSync(fd).size;
     const truncated = (what: string) =>
       new UserError('E_MODEL_TRUNCATED', `${path}: ${what}; the file is truncated or not a safetensors file (${size} bytes)`);
-    if (size < 8) throw truncated('no 8-byte header length');
-    const lenBuf = Buffer.alloc(8);
-    readSync(fd, lenBuf, 0, 8, 0);
-    const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen <= 0 || 8 + headerLen > size) throw truncated(`header length ${headerLen} exceeds the file`);
-    const headerBuf = Buffer.alloc(headerLen);
-    readSync(fd, headerBuf, 0, headerLen, 8);
-    let header: Record<string, HeaderEntry | Record<string, string>>;
-    try {
-      header = JSON.parse(headerBuf.toString('utf8')) as typeof header;
-    } catch (e) {
-      throw new UserError('E_MODEL_TRUNCATED', `${path}: header is not valid JSON; not a safetensors file`, { cause: e });
-    }
-    const dataStart = 8 + headerLen;
+    const read = (offset: number, length: number) => {
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, offset);
+      return buf;
+    };
+    const { entries, dataStart } = readSafetensorsHeader(size, read, truncated);
     const out = new Map<string, FloatTensor>();
-    for (const [key, entry] of Object.entries(header)) {
-      if (key === '__metadata__') continue;
-      const { dtype, shape, data_offsets: [begin, end] } = entry as HeaderEntry;
+    for (const [key, entry] of entries) {
+      const { dtype, shape, data_offsets: [begin, end] } = entry;
       if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') {
         throw new UserError(
           'E_MODEL_DTYPE',
@@ -193,27 +180,14 @@ export function writeSafetensors(
   tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
   metadata: Record<string, string> = { format: 'pt' },
 ): void {
-  const entries = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).sort(([a], [b]) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const [name, t] of entries) {
+  const raw = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).map(([name, t]): [string, RawTensor] => {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
       throw new Error(`writeSafetensors: ${name}: shape [${t.shape}] has ${count} values, data has ${t.data.length}`);
     }
-    const buf = fromFloat32(t.data, t.dtype);
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + buf.length] };
-    chunks.push(buf);
-    offset += buf.length;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(path, Buffer.concat([len, Buffer.from(json, 'utf8'), ...chunks]));
+    return [name, { dtype: t.dtype, shape: t.shape, bytes: fromFloat32(t.data, t.dtype) }];
+  });
+  writeFileSync(path, safetensorsBytes(raw, metadata));
 }
 
 function fromFloat32(data: Float32Array, dtype: Dtype): Buffer {

@@ -1,8 +1,10 @@
 // Direction sets for residual objectives: a JSON file mapping layer -> list of vectors, or seeded random
 // unit vectors (vector i of layer L drawn with seed deriveSeed(seed, L, i)).
 import { readFileSync } from 'node:fs';
+import { canonicalJson } from '../canonical-json.js';
 import { UserError } from '../errors.js';
 import { deriveSeed, randomUnitVector } from '../rng.js';
+import type { ArtifactStore } from '../store/index.js';
 
 /** layer -> its vectors, each of length dModel. */
 export type VectorSet = Map<number, Float32Array[]>;
@@ -42,4 +44,25 @@ export function readVectorFile(file: string, dModel: number): VectorSet {
     );
   }
   return out;
+}
+
+/**
+ * A sweep's vector set as stored (`{"<layer>": [[d floats], ...]}`, canonical JSON): the bytes whose hash
+ * names it, so equal sets share one key.
+ */
+export function encodeVectorSet(vectors: VectorSet, layers: number[]): string {
+  return canonicalJson(Object.fromEntries(layers.map((L) => [L, vectors.get(L)!.map((v) => Array.from(v))])));
+}
+
+/** Why: the one reader of stored vector sets (EPO, random and scan units, the report's attribution). */
+export async function loadVectorSet(store: ArtifactStore, key: string): Promise<VectorSet> {
+  const bytes = await store.get(key);
+  if (!bytes) throw new UserError('E_VECTORS_MISSING', `${store.uri}: the sweep's vector set ${key} is missing; launch the sweep again to store it`);
+  let raw: Record<string, number[][]>;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, number[][]>;
+  } catch (e) {
+    throw new UserError('E_VECTORS_MISSING', `${store.uri}/${key}: not valid JSON (${(e as Error).message}); the vector set is damaged: delete it and launch the sweep again`, { cause: e });
+  }
+  return new Map(Object.entries(raw).map(([L, list]) => [Number(L), list.map((v) => Float32Array.from(v))]));
 }

@@ -40,7 +40,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 # tfjs-node-gpu downloads libtensorflow when installed, so it cannot be a dependency of the project
-# (DESIGN.md section 4): it is added here only.
+# (docs/engine.md, "Backends"): it is added here only.
 RUN npm ci --omit=dev --no-audit --no-fund \
  && test -f node_modules/webgpu/package.json \
  && npm install --omit=dev --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@${TFJS_VERSION}

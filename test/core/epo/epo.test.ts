@@ -187,7 +187,7 @@ describe('epo determinism and resume', () => {
 
   it('reports the population frontier size in progress events', async () => {
     const sizes: number[] = [];
-    await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, small, { onProgress: (p) => void sizes.push(p.frontierSize) });
+    await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, small, { onProgress: (p) => void sizes.push(p.nonDominated) });
     for (const s of sizes) expect(s).toBeGreaterThanOrEqual(1);
     // Right after a restart every slot holds one prompt: a frontier of one.
     expect(sizes[0]).toBe(1);
