@@ -7,14 +7,14 @@ import { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { requestedBackend } from '../core/model/backend.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
-import { connectOrStartEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
+import { connectOrStartEmbedded, runningEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
 import { runWorker } from '../workers/worker.js';
 import type { SweepInput, SweepOutcome, SweepProgress } from '../workflows/sweep.js';
@@ -22,6 +22,7 @@ import type { SweepInput, SweepOutcome, SweepProgress } from '../workflows/sweep
 interface Target {
   temporalAddress?: string;
   namespace?: string;
+  temporalBin?: string;
 }
 
 interface Session {
@@ -31,17 +32,28 @@ interface Session {
   close(): Promise<void>;
 }
 
-/** Connects to the configured Temporal, or to (or as) the embedded default. */
-async function openSession(flags: Target, spec?: SweepSpec): Promise<Session> {
+/**
+ * Connects to the configured Temporal, or to (or as) the embedded default. `existingOnly`: commands that
+ * only look at or stop a sweep (status, cancel, list) use an embedded server a running sweep left, and
+ * never start one just to find nothing there.
+ */
+async function openSession(flags: Target, spec?: SweepSpec, existingOnly = false): Promise<Session> {
   const address = flags.temporalAddress ?? process.env.TEMPORAL_ADDRESS ?? spec?.temporal.address;
   const namespace = flags.namespace ?? process.env.TEMPORAL_NAMESPACE ?? spec?.temporal.namespace ?? 'default';
   let embedded: EmbeddedTemporal | undefined;
   let target: TemporalTarget;
   if (address) target = { ...spec?.temporal, address, namespace };
   else {
-    embedded = await connectOrStartEmbedded();
+    embedded = existingOnly ? await runningEmbedded() : await connectOrStartEmbedded(stateDir(), { temporalBin: flags.temporalBin });
+    if (!embedded) {
+      throw new UserError(
+        'E_NO_TEMPORAL_RUNNING',
+        `no Temporal address is configured and no embedded Temporal server is running for ${stateDir()} (it runs only while a \`sweep launch\` there does). ` +
+          `Point at a server with --temporal-address HOST:PORT or TEMPORAL_ADDRESS, run this from the directory the sweep was launched in (or set DREAMSWEEP_STATE_DIR), or \`dreamsweep sweep resume ID|FILE\` to run the sweep again`,
+      );
+    }
     target = { address: embedded.address, namespace: embedded.namespace };
-    if (embedded.owned) process.stderr.write(`dreamsweep: started the embedded Temporal server at ${embedded.address} (UI ${embedded.uiUrl})\n`);
+    if (embedded.owned) process.stderr.write(`dreamsweep: started the embedded Temporal server at ${embedded.address}; Temporal UI while it runs: ${embedded.uiUrl}\n`);
   }
   let connection: Connection;
   try {
@@ -125,20 +137,22 @@ export function registerSweep(program: Command): void {
     c
       .option('--temporal-address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, the sweep file, else the embedded server)')
       .option('--namespace <ns>', 'Temporal namespace');
+  const withServerBin = (c: Command) =>
+    c.option('--temporal-bin <path>', 'Temporal CLI for the embedded server (default: DREAMSWEEP_TEMPORAL_BIN, `temporal` on PATH, the cached build, an SDK download, then go install)');
 
-  withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
+  withServerBin(withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
     .option('--wait', 'stay until the sweep ends, showing progress')
     .option('--backend <name>', 'backend for the embedded worker')
-    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt))
     .action(async (file: string, o: LocalOptions) => {
       const spec = loadSweepFile(file);
       await startAndMaybeWait(spec, o, o.wait ?? false);
     });
 
-  withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
+  withServerBin(withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
     .option('--wait', 'stay until the sweep ends, showing progress')
     .option('--backend <name>', 'backend for the embedded worker')
-    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt))
     .action(async (idOrFile: string, o: LocalOptions) => {
       if (/\.ya?ml$/i.test(idOrFile)) return startAndMaybeWait(loadSweepFile(idOrFile), o, o.wait ?? false);
       const session = await openSession(o);
@@ -155,9 +169,10 @@ export function registerSweep(program: Command): void {
     .option('--once', 'print one snapshot and exit')
     .option('--json', 'print the progress as JSON and exit')
     .action(async (id: string, o: Target & { once?: boolean; json?: boolean }) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
         const handle = session.client.workflow.getHandle(id);
+        await knownSweep(id, () => handle.describe());
         if (o.json) {
           process.stdout.write(`${JSON.stringify(await queryProgress(handle), null, 1)}\n`);
           return;
@@ -170,9 +185,9 @@ export function registerSweep(program: Command): void {
 
   withTarget(sweep.command('cancel <id>').description('cancel a sweep; running units checkpoint first'))
     .action(async (id: string, o: Target) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
-        await session.client.workflow.getHandle(id).cancel();
+        await knownSweep(id, () => session.client.workflow.getHandle(id).cancel());
         process.stdout.write(`cancelled ${id}; 'dreamsweep sweep resume ${id}' continues it\n`);
       } finally {
         await session.close();
@@ -181,7 +196,7 @@ export function registerSweep(program: Command): void {
 
   withTarget(sweep.command('list').description('sweeps known to the Temporal server'))
     .action(async (o: Target) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
         for await (const w of session.client.workflow.list({ query: `WorkflowType = 'sweepWorkflow'` })) {
           process.stdout.write(`${w.workflowId}\t${w.status.name}\t${w.startTime.toISOString()}\n`);
@@ -190,6 +205,16 @@ export function registerSweep(program: Command): void {
         await session.close();
       }
     });
+}
+
+/** Runs `call`; a sweep the server does not know is a user mistake, said plainly. */
+async function knownSweep<T>(id: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new UserError('E_SWEEP_UNKNOWN', `no sweep ${id} on this Temporal server; 'dreamsweep sweep list' shows the known ones`);
+    throw e;
+  }
 }
 
 type LocalOptions = Target & { wait?: boolean; backend?: string; localWorkers?: number };
