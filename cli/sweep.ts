@@ -16,6 +16,7 @@ import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
 import { connectOrStartEmbedded, runningEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
+import { rootCause } from '../workers/user-errors.js';
 import { runWorker } from '../workers/worker.js';
 import type { SweepInput, SweepOutcome, SweepProgress } from '../workflows/sweep.js';
 
@@ -107,9 +108,10 @@ function weightBytes(dir: string): number | undefined {
  */
 function startLocalWorkers(session: Session, spec: SweepSpec, options: { backend?: string; workers?: number }): { stop(): Promise<void> } {
   const ctl = new AbortController();
-  const aux = runWorker({ temporal: session.target, queues: [spec.temporal.taskQueues.aux], log: () => {} }, ctl.signal);
   const logDir = path.join(stateDir(), 'logs');
   mkdirSync(logDir, { recursive: true });
+  // The SDK's warnings (a failed activity's stack, for one) go to the log: the CLI shows the root cause once.
+  const aux = runWorker({ temporal: session.target, queues: [spec.temporal.taskQueues.aux], log: () => {}, sdkLogFile: path.join(logDir, 'aux-worker.log') }, ctl.signal);
   const bin = fileURLToPath(new URL('../bin/dreamsweep.js', import.meta.url));
   const args = [bin, 'worker', '--temporal-address', session.target.address!, '--namespace', session.target.namespace, '--queues', spec.temporal.taskQueues.model];
   if (options.backend) args.push('--backend', options.backend);
@@ -262,8 +264,8 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
       outcome = await handle.result();
     } catch (e) {
       await watching.catch(() => {});
-      const cause = (e as { cause?: Error }).cause;
-      throw new UserError('E_SWEEP_FAILED', `sweep ${sweepId} did not finish: ${cause?.message ?? (e as Error).message}`);
+      const root = rootCause(e);
+      throw new UserError(root.code ?? 'E_SWEEP_FAILED', `sweep ${sweepId} did not finish: ${root.message}`);
     }
     await watching;
     process.stderr.write(`dreamsweep: sweep ${sweepId} finished: ${outcome.ran} units run, ${outcome.cached} already done, of ${outcome.total}\n`);

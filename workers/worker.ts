@@ -1,6 +1,7 @@
 // A dreamsweep worker process: polls the model and/or aux task queues, hosts the activities with a model
 // cache, and shuts down gracefully on SIGTERM/SIGINT: in-flight units are cancelled after the grace
 // period, checkpoint, and are retried (resuming) on another worker.
+import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from '@temporalio/worker';
@@ -10,6 +11,7 @@ import { closeS3Clients, openStore, type ArtifactStore } from '../core/store/ind
 import { createWorkerMetrics } from './metrics.js';
 import { createModelCache } from './model-cache.js';
 import { temporalConnectionOptions, type TemporalTarget } from './connection.js';
+import { userErrorInterceptors } from './user-errors.js';
 
 export interface WorkerOptions {
   temporal: TemporalTarget;
@@ -22,6 +24,8 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   logLevel?: LogLevel;
   log?: (line: string) => void;
+  /** Write the SDK's own log lines (activity failures with stacks, slow workflow tasks) here instead of stderr. */
+  sdkLogFile?: string;
   /** Serve Prometheus metrics and /healthz on this port; the SDK's own metrics ride along from port + 1 (loopback). */
   metricsPort?: number;
 }
@@ -36,7 +40,12 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
   const sdkMetrics = options.metricsPort ? `127.0.0.1:${options.metricsPort + 1}` : undefined;
   if (!runtimeInstalled) {
     Runtime.install({
-      logger: new DefaultLogger(options.logLevel ?? 'WARN'),
+      logger: options.sdkLogFile
+        ? new DefaultLogger(options.logLevel ?? 'WARN', (entry) => {
+            const meta = entry.meta && Object.keys(entry.meta).length ? ` ${JSON.stringify(entry.meta)}` : '';
+            appendFileSync(options.sdkLogFile!, `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} ${entry.level} ${entry.message}${meta}\n`);
+          })
+        : new DefaultLogger(options.logLevel ?? 'WARN'),
       shutdownSignals: [],
       ...(sdkMetrics && { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics } } } }),
     });
@@ -68,6 +77,7 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
           taskQueue,
           workflowsPath: WORKFLOWS_PATH,
           activities,
+          interceptors: { activity: [userErrorInterceptors] },
           maxConcurrentActivityTaskExecutions: options.concurrency ?? 1,
           shutdownGraceTime: grace,
         }),
