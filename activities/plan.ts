@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import { UserError } from '../core/errors.js';
 import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
 import { canonicalJson, planUnits, resultKey, sha256, sweepIdOf, type SweepPlan, type Unit } from '../core/sweep/plan.js';
+import { checkPlanSize } from '../core/sweep/limits.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import { heartbeatWhile, jsonBytes, planKey, type ActivityDeps } from './context.js';
 
@@ -29,12 +30,14 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
     }
   }
 
+  if ('count' in spec.study.vectors) checkPlanSize(spec, shape.dModel, spec.study.vectors.count);
   const vectors: VectorSet =
     'file' in spec.study.vectors
       ? readVectorFile(spec.study.vectors.file, shape.dModel)
       : randomVectorSet(spec.study.layers, spec.study.vectors.count, spec.study.vectors.seed, shape.dModel);
   const missing = spec.study.layers.filter((L) => !vectors.has(L));
   if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
+  if ('file' in spec.study.vectors) checkPlanSize(spec, shape.dModel, Math.max(...spec.study.layers.map((L) => vectors.get(L)!.length)));
   const vectorsJson = canonicalJson(Object.fromEntries(spec.study.layers.map((L) => [L, vectors.get(L)!.map((v) => Array.from(v))])));
   const vectorsKey = `vectors/${sha256(vectorsJson).slice(0, 32)}.json`;
   if (!(await store.exists(vectorsKey))) await store.put(vectorsKey, vectorsJson, { contentType: 'application/json' });

@@ -96,17 +96,20 @@ function writeCrashLog(e: unknown): string {
   return '(could not write a log file)';
 }
 
-/** Prints the error as the CLI's last word and exits; never returns. */
-export function exitOnError(e: unknown): never {
+/** The CLI's last line for an error, and its exit code (a bug's full report goes to a log file first). */
+export function ending(e: unknown): { line: string; exitCode: number } {
   const known = explain(e);
-  if (known) {
-    process.stderr.write(`dreamsweep: ${known.message} [${known.code}]\n`);
-    process.exit(2);
-  }
+  if (known) return { line: `dreamsweep: ${known.message} [${known.code}]`, exitCode: 2 };
   const file = writeCrashLog(e);
   const head = e instanceof Error ? `${e.name}: ${firstLine(e.message)}` : firstLine(String(e));
-  process.stderr.write(`dreamsweep: internal error (a bug, not your input): ${head}. Full report: ${file}\n`);
-  process.exit(1);
+  return { line: `dreamsweep: internal error (a bug, not your input): ${head}. Full report: ${file}`, exitCode: 1 };
+}
+
+/** Prints the error as the process's last word and exits; never returns. */
+export function exitOnError(e: unknown): never {
+  const end = ending(e);
+  process.stderr.write(`${end.line}\n`);
+  process.exit(end.exitCode);
 }
 
 /** Before anything else loads: ours run first, so a library's rethrowing handler never prints its source. */
