@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
 import { canonicalJson, planUnits, resultKey, sha256, sweepIdOf, type SweepPlan, type Unit } from '../core/sweep/plan.js';
 import { checkPlanSize } from '../core/sweep/limits.js';
+import { checkStudyFitsModel } from '../core/sweep/preflight.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import { heartbeatWhile, jsonBytes, planKey, type ActivityDeps } from './context.js';
 
@@ -20,15 +21,7 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
   const { shape, modelId } = await heartbeatWhile(deps.models.describe(spec.model, spec.storage), { identifying: spec.model.path });
   const sweepId = sweepIdOf(spec);
 
-  const bad = spec.study.layers.filter((L) => L > shape.nLayers);
-  if (bad.length) {
-    throw new UserError('E_SWEEP_MODEL', `${spec.source}: study.layers ${bad.join(', ')} exceed the model's resid_pre range [0, ${shape.nLayers}] (${spec.model.path})`);
-  }
-  for (const { layer, index } of spec.targets.neurons) {
-    if (layer >= shape.nLayers || index >= shape.dMlp) {
-      throw new UserError('E_SWEEP_MODEL', `${spec.source}: targets.neurons L${layer}.N${index} is outside the model (${shape.nLayers} layers, ${shape.dMlp} neurons each)`);
-    }
-  }
+  checkStudyFitsModel(spec, shape);
 
   if ('count' in spec.study.vectors) checkPlanSize(spec, shape.dModel, spec.study.vectors.count);
   const vectors: VectorSet =

@@ -99,7 +99,8 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
   const engine = await loadEngine(o);
   try {
     const { targets, vectors } = targetsFromOptions(o, engine);
-    mkdirSync(o.out, { recursive: true });
+    // --out is made when there is something to write: a scan refused for its corpus leaves nothing behind.
+    const ensureOut = () => mkdirSync(o.out, { recursive: true });
     // A bar over the budget's windows when there is one, else over the shards.
     const budgetWindows = o.tokens !== undefined ? Math.floor(o.tokens / o.seqLen) : undefined;
     const bar = o.quiet
@@ -109,8 +110,9 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
           cliProgress.Presets.shades_classic,
         );
     const started = performance.now();
-    const firstWindows = resume?.partial.windows ?? 0;
-    bar?.start(budgetWindows ?? shards.length, budgetWindows ? firstWindows : (resume?.position.shard ?? 0), { windows: firstWindows, tokens: resume?.partial.tokens ?? 0, rate: '-' });
+    // Optional chains: a checkpoint of the wrong shape is refused, with its reason, by scanCorpus.
+    const firstWindows = resume?.partial?.windows ?? 0;
+    bar?.start(budgetWindows ?? shards.length, budgetWindows ? firstWindows : (resume?.position?.shard ?? 0), { windows: firstWindows, tokens: resume?.partial?.tokens ?? 0, rate: '-' });
     const result = await scanCorpus({
       shards,
       tokenizer: engine.tokenizer,
@@ -127,6 +129,7 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
       ...(resume ? { resume } : {}),
       checkpointEvery: o.checkpointEvery,
       onCheckpoint: async (ck) => {
+        ensureOut();
         await writeFileAtomic(ckFile, JSON.stringify(ck));
       },
       onEvent: (e) => {
@@ -138,6 +141,7 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
     if (!budgetWindows) bar?.update(shards.length);
     bar?.stop();
     const file = path.join(o.out, RESULT_FILE);
+    ensureOut();
     await writeFileAtomic(file, `${JSON.stringify({ ...result, model, vectors }, null, 1)}\n`);
     rmSync(ckFile, { force: true });
     process.stdout.write(pairsTable(result.pairs));

@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { requestedBackend } from '../core/model/backend.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
+import { preflightLocal } from '../core/sweep/preflight.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
 import { connectOrStartEmbedded, runningEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
@@ -38,8 +39,12 @@ interface Session {
  * only look at or stop a sweep (status, cancel, list) use an embedded server a running sweep left, and
  * never start one just to find nothing there.
  */
+function configuredAddress(flags: Target, spec?: SweepSpec): string | undefined {
+  return flags.temporalAddress || process.env.TEMPORAL_ADDRESS || spec?.temporal.address || undefined;
+}
+
 async function openSession(flags: Target, spec?: SweepSpec, existingOnly = false): Promise<Session> {
-  const address = flags.temporalAddress ?? process.env.TEMPORAL_ADDRESS ?? spec?.temporal.address;
+  const address = configuredAddress(flags, spec);
   const namespace = flags.namespace ?? process.env.TEMPORAL_NAMESPACE ?? spec?.temporal.namespace ?? 'default';
   let embedded: EmbeddedTemporal | undefined;
   let target: TemporalTarget;
@@ -228,6 +233,8 @@ function positiveInt(value: string): number {
 }
 
 async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean): Promise<void> {
+  // The embedded default's workers share this filesystem: check the sweep's files before any server starts.
+  if (!configuredAddress(o, spec)) await preflightLocal(spec);
   const session = await openSession(o, spec);
   const local = session.embedded ? startLocalWorkers(session, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
   try {

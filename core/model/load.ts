@@ -33,9 +33,15 @@ export function readConfig(dir: string): NeoXConfig {
   if (!existsSync(configPath)) {
     throw new UserError('E_MODEL_MISSING_FILE', `${configPath}: file not found; is ${dir} a Hugging Face model directory?`);
   }
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (e) {
+    throw new UserError('E_MODEL_CONFIG', `${configPath}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it must be the model's config.json file`, { cause: e });
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(configPath, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new UserError('E_MODEL_CONFIG', `${configPath}: not valid JSON`, { cause: e });
   }

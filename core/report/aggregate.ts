@@ -53,6 +53,10 @@ export async function readSweepPlan(store: ArtifactStore, sweepId: string): Prom
   if (!plan) {
     throw new UserError('E_REPORT_NO_PLAN', `${store.uri}: no plan for sweep ${sweepId} at ${planKeyOf(sweepId)}; check the ID (dreamsweep sweep list) and the store URI`);
   }
+  const p = plan as Partial<SweepPlan>;
+  if (typeof p !== 'object' || typeof p.spec !== 'object' || p.spec === null || !Array.isArray(p.units) || typeof p.shape !== 'object') {
+    throw new UserError('E_REPORT_INPUT', `${store.uri}: ${planKeyOf(sweepId)} is valid JSON but not a sweep plan (no spec, shape or units); the artifact is damaged: run 'dreamsweep sweep resume' to write it again`);
+  }
   return plan;
 }
 
