@@ -8,13 +8,14 @@ import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { parseNeoXConfig } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
-import { describeBackend } from '../core/model/backend.js';
+import { describeBackend, resolveBackendName } from '../core/model/backend.js';
+import { PoolEngine } from '../core/model/pool-engine.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { openStore } from '../core/store/index.js';
 import { sha256 } from '../core/sweep/plan.js';
 import { cacheDir } from '../infra/binaries.js';
 
-export function createModelCache(options: { backend?: string; log?: (line: string) => void } = {}): ModelProvider & { loaded(): string[] } {
+export function createModelCache(options: { backend?: string; log?: (line: string) => void } = {}): ModelProvider & { loaded(): string[]; dispose(): Promise<void> } {
   const dirs = new Map<string, Promise<string>>();
   const engines = new Map<string, Promise<Engine>>();
   const log = options.log ?? (() => {});
@@ -38,7 +39,12 @@ export function createModelCache(options: { backend?: string; log?: (line: strin
       let p = engines.get(key);
       if (!p) {
         p = dir(model, storage).then(async (d) => {
-          const e = await TfjsEngine.load(d, { backend });
+          // wasm and cpu compute synchronously: in a worker thread (a one-thread pool), so that this process's
+          // event loop stays free for workflow tasks, queries and heartbeats while a unit computes. webgpu
+          // computes on the device and tensorflow's native addon is not known to load in worker threads:
+          // those stay in-process.
+          const name = resolveBackendName(backend);
+          const e = name === 'wasm' || name === 'cpu' ? await PoolEngine.load(d, { threads: 1, backend: name }) : await TfjsEngine.load(d, { backend });
           log(`loaded ${model.path} on ${describeBackend() ?? e.backend}`);
           return e;
         });
@@ -55,6 +61,12 @@ export function createModelCache(options: { backend?: string; log?: (line: strin
       return { shape: { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab }, modelId: modelIdentity(d) };
     },
     loaded: () => [...engines.keys()],
+    /** Frees every loaded engine (a pool's threads would otherwise keep the process alive). */
+    async dispose() {
+      const all = [...engines.values()];
+      engines.clear();
+      for (const r of await Promise.allSettled(all)) if (r.status === 'fulfilled') r.value.dispose();
+    },
   };
 }
 

@@ -94,6 +94,7 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
     await Promise.all(workers.map((w) => w.run()));
     log(`worker ${process.pid} stopped`);
   } finally {
+    await models.dispose();
     await connection.close();
     closeS3Clients();
     metricsServer?.close();
