@@ -12,7 +12,8 @@ import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
 import { describeBackend } from '../core/model/backend.js';
 import { UserError } from '../core/errors.js';
-import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { availableParallelism } from 'node:os';
+import { loadEngine } from './baseline.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
 import { checkSeqLen } from '../core/model/config.js';
@@ -47,7 +48,7 @@ export function registerEpo(program: Command): void {
     .option('--resume', 'continue the run found in --out up to --iters in total')
     .option('--iters <T>', 'iterations', int('iters'), d.iters)
     .option('--population <M>', 'population slots', int('population'), d.population)
-    .option('--children <r>', 'children per member per iteration', int('children'), d.children)
+    .option('--children <r>', `children per member per iteration (default ${d.children}; with --gcg ${d.population * d.children}, EPO's M x r)`, int('children'))
     .option('--topk <k>', 'candidate tokens per position', int('topk'), d.topk)
     .option('--seq-len <n>', 'prompt length in tokens', int('seq-len'), d.seqLen)
     .option('--seed <s>', 'random seed', int('seed'), d.seed)
@@ -62,8 +63,10 @@ export function registerEpo(program: Command): void {
     .option('--init-ids <ids>', 'initial prompt as comma-separated token ids')
     .option('--banned-text <text>', 'never select a prompt whose text contains this (case-insensitive)')
     .option('--retokenize', 'never select a prompt whose decode-then-encode changes its ids')
-    .option('--gcg', 'GCG: population 1, lambda 0')
+    .option('--exclude-special-tokens', 'never propose special tokens (<|endoftext|>, ...) as mutations')
+    .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use)', int('threads'), availableParallelism())
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
       await runEpoCommand(o);
@@ -77,7 +80,7 @@ interface EpoCliOptions {
   resume?: boolean;
   iters: number;
   population: number;
-  children: number;
+  children?: number;
   topk: number;
   seqLen: number;
   seed: number;
@@ -92,15 +95,18 @@ interface EpoCliOptions {
   initIds?: string;
   bannedText?: string;
   retokenize?: boolean;
+  excludeSpecialTokens?: boolean;
   gcg?: boolean;
   backend?: string;
+  threads: number;
   quiet?: boolean;
 }
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   // Options are checked before anything is loaded or written: a refused run leaves no --out behind.
+  if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
   checkSeqLen(readConfig(o.model), o.seqLen, '--seq-len');
-  const engine = await TfjsEngine.load(o.model, { backend: o.backend });
+  const engine = await loadEngine(o);
   process.stderr.write(`dreamsweep: backend ${describeBackend() ?? engine.backend}\n`);
   try {
     const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);
@@ -122,6 +128,7 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
       initIds: o.initIds?.split(',').map(int('init-ids')),
       bannedText: o.bannedText,
       retokenize: o.retokenize ?? false,
+      excludeSpecialTokens: o.excludeSpecialTokens ?? false,
     };
     if (o.gcg) config = gcg(config);
     const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };

@@ -30,6 +30,11 @@ export interface EpoConfig {
   bannedText?: string;
   /** A prompt whose decode-then-encode differs from its ids can never be selected. */
   retokenize: boolean;
+  /**
+   * Special tokens (`<|endoftext|>`, ...) are never proposed as mutations. Off by default: the paper's code lets them
+   * in through top-k. Random initial prompts never use them either way. Recorded only when on.
+   */
+  excludeSpecialTokens?: boolean;
   /** Checkpoint every K iterations (and at the end); 0 = only at the end. */
   checkpointEvery: number;
 }
@@ -52,9 +57,13 @@ export const EPO_DEFAULTS: EpoConfig = {
   checkpointEvery: 10,
 };
 
-/** GCG (Zou et al. 2023) is EPO with one slot and lambda = 0. */
+/**
+ * GCG (Zou et al. 2023) is EPO with one slot and lambda = 0. Its one member gets every candidate EPO evaluates per
+ * iteration (M x r of the defaults, 256), as the paper's code runs it, unless `children` is given.
+ */
 export function gcg(config: Partial<EpoConfig> = {}): Partial<EpoConfig> {
-  return { ...config, population: 1, lambdaMin: 0, lambdaMax: 0 };
+  const children = config.children ?? EPO_DEFAULTS.population * EPO_DEFAULTS.children;
+  return { ...config, population: 1, children, lambdaMin: 0, lambdaMax: 0 };
 }
 
 /** Defaults filled in and every knob checked; `dVocab` bounds top-k and initial ids. */
@@ -105,6 +114,7 @@ export function resolveEpoConfig(partial: Partial<EpoConfig>, dVocab: number): E
     const bad = c.initIds.find((id) => !Number.isInteger(id) || id < 0 || id >= dVocab);
     if (bad !== undefined) throw new UserError('E_EPO_CONFIG', `EPO option initIds: id ${bad} is outside the model's vocabulary [0, ${dVocab})`);
   }
+  if (c.excludeSpecialTokens === false) delete c.excludeSpecialTokens; // off is the default: not recorded
   if (c.bannedText !== undefined && c.bannedText.length === 0) {
     throw new UserError('E_EPO_CONFIG', 'EPO option bannedText: an empty string would ban every prompt; omit it instead');
   }

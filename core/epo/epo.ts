@@ -68,6 +68,7 @@ export async function epo(
   const M = cfg.population;
   const n = cfg.seqLen;
   const isValid = validityMask(engine.tokenizer, cfg);
+  const allowed = cfg.excludeSpecialTokens ? mutationVocabulary(engine) : undefined;
   const counters = { evaluated: 0, backward: 0 };
 
   // 1) Start: a fresh random (or given) population, or the state a checkpoint left.
@@ -84,7 +85,7 @@ export async function epo(
     // 2) Gradients of each slot's L_lambda_i w.r.t. its one-hot tokens, only for members that lack them.
     const needGrad = pop.map((m, s) => (m.topk ? -1 : s)).filter((s) => s >= 0);
     for (const batch of chunks(needGrad, cfg.batchSize)) {
-      const g = await engine.gradients(batch.map((s) => pop[s]!.ids), batch.map((s) => lambdas[s]!), objective, cfg.topk);
+      const g = await engine.gradients(batch.map((s) => pop[s]!.ids), batch.map((s) => lambdas[s]!), objective, cfg.topk, { allowed });
       counters.backward += batch.length;
       batch.forEach((s, b) => {
         pop[s]!.topk = g.topk.slice(b * n * cfg.topk, (b + 1) * n * cfg.topk);
@@ -92,18 +93,19 @@ export async function epo(
     }
 
     // 3) Children: child c copies member c mod M and sets one uniform position to a uniform top-k token.
-    const childIds: number[][] = [];
+    const children: Child[] = [];
     for (let c = 0; c < M * cfg.children; c++) {
       const parent = pop[c % M]!;
       const pos = rng.int(n);
       const pick = rng.int(cfg.topk);
       const ids = parent.ids.slice();
       ids[pos] = parent.topk![pos * cfg.topk + pick]!;
-      childIds.push(ids);
+      children.push({ ids, parent: c % M, pos });
     }
 
-    // 4) Evaluate f and CE of every distinct new prompt (a child equal to a parent or an earlier child reuses its values).
-    const rows = await evaluateCandidates(engine, objective, cfg.batchSize, pop, childIds, isValid, counters);
+    // 4) Evaluate f and CE of every distinct new prompt (a child equal to a parent or an earlier child reuses its
+    // values); the engine may reuse each parent's activations before the changed position.
+    const rows = await evaluateCandidates(engine, objective, cfg.batchSize, pop, children, isValid, counters);
 
     // 5) Selection with replacement: slot s takes the argmax of f - lambda_s * CE over parents and children.
     let keep = lambdas.map((lambda, s) => argmaxScore(rows, lambda, s));
@@ -154,6 +156,13 @@ export async function epo(
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 
+interface Child {
+  ids: number[];
+  /** Slot of the member it was copied from, and the one position it changed. */
+  parent: number;
+  pos: number;
+}
+
 interface Rows {
   ids: number[][];
   f: number[];
@@ -172,7 +181,7 @@ async function freshState(
   const rng = Rng.seeded(cfg.seed);
   let initial: number[][];
   if (cfg.initIds) initial = lambdas.map(() => cfg.initIds!.slice());
-  else if (cfg.initText !== undefined) initial = lambdas.map(() => fitText(engine, cfg.initText!, cfg.seqLen));
+  else if (cfg.initText !== undefined) initial = lambdas.map(() => initTextIds(engine, cfg.initText!, cfg.seqLen));
   else {
     const vocab = regularVocabulary(engine);
     initial = lambdas.map(() => Array.from({ length: cfg.seqLen }, () => vocab[rng.int(vocab.length)]!));
@@ -207,12 +216,24 @@ export function regularVocabulary(engine: Engine): number[] {
   return out;
 }
 
-/** The initial text's tokens fitted to n: too long keeps the end (where the objective is read), too short repeats. */
-function fitText(engine: Engine, text: string, n: number): number[] {
+/** Tokens a mutation may propose when special tokens are excluded: the regular vocabulary as a mask. */
+function mutationVocabulary(engine: Engine): Uint8Array {
+  const allowed = new Uint8Array(engine.shape.dVocab);
+  for (const id of regularVocabulary(engine)) allowed[id] = 1;
+  return allowed;
+}
+
+/** The initial text's tokens, which must number n exactly: the paper's code refuses a wrong-length start too. */
+function initTextIds(engine: Engine, text: string, n: number): number[] {
   const ids = engine.tokenizer.encode(text);
-  if (ids.length === 0) throw new UserError('E_EPO_CONFIG', `EPO option initText: ${JSON.stringify(text)} encodes to no tokens`);
-  if (ids.length >= n) return ids.slice(ids.length - n);
-  return Array.from({ length: n }, (_, i) => ids[i % ids.length]!);
+  if (ids.length !== n) {
+    throw new UserError(
+      'E_EPO_CONFIG',
+      `EPO option initText: ${JSON.stringify(text)} encodes to ${ids.length} tokens but seqLen is ${n}; ` +
+        `set seqLen to ${ids.length} (--seq-len ${ids.length}), or give a text of ${n} tokens`,
+    );
+  }
+  return ids;
 }
 
 async function evaluateCandidates(
@@ -220,7 +241,7 @@ async function evaluateCandidates(
   objective: Objective,
   batchSize: number,
   pop: Member[],
-  childIds: number[][],
+  children: Child[],
   isValid: (ids: number[]) => boolean,
   counters: { evaluated: number },
 ): Promise<Rows> {
@@ -234,7 +255,9 @@ async function evaluateCandidates(
   rows.ids.forEach((ids, r) => known.set(ids.join(','), r));
   const pending: number[] = []; // rows still to evaluate
   const copies: Array<[number, number]> = []; // [row, row it copies]
-  for (const ids of childIds) {
+  const childOf = new Map<number, Child>(); // pending row -> the child it is
+  for (const child of children) {
+    const { ids } = child;
     const row = rows.ids.length;
     rows.ids.push(ids);
     rows.f.push(Number.NaN);
@@ -246,10 +269,13 @@ async function evaluateCandidates(
     else {
       known.set(key, row);
       pending.push(row);
+      childOf.set(row, child);
     }
   }
+  const parents = pop.map((m) => m.ids);
   for (const batch of chunks(pending, batchSize)) {
-    const e = await engine.evaluate(batch.map((r) => rows.ids[r]!), objective);
+    const prefix = { parents, parentOf: batch.map((r) => childOf.get(r)!.parent), from: batch.map((r) => childOf.get(r)!.pos) };
+    const e = await engine.evaluate(batch.map((r) => rows.ids[r]!), objective, { prefix });
     counters.evaluated += batch.length;
     batch.forEach((r, b) => {
       rows.f[r] = e.f[b]!;

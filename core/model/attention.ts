@@ -23,6 +23,12 @@ export interface AttentionContext {
   mask: tf.Tensor2D;
 }
 
+/** Keys (after rotary) and values of a run of positions, [B, H, positions, dHead] each: a prefix to reuse. */
+export interface KV {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
 /** Rotary tables and causal mask for n positions; built outside any differentiated function. */
 export function attentionContext(cfg: NeoXConfig, n: number): AttentionContext {
   const r = cfg.rotaryDim;
@@ -52,6 +58,17 @@ export function attentionContext(cfg: NeoXConfig, n: number): AttentionContext {
   };
 }
 
+/** The context of query positions from..n-1 of an n-position context (keys still span 0..n-1). */
+export function sliceContext(ctx: AttentionContext, from: number): AttentionContext {
+  if (from === 0) return ctx;
+  const [n, r] = ctx.cos.shape;
+  return {
+    cos: tf.slice(ctx.cos, [from, 0], [n - from, r]),
+    sin: tf.slice(ctx.sin, [from, 0], [n - from, r]),
+    mask: tf.slice(ctx.mask, [from, 0], [n - from, n]),
+  };
+}
+
 /** rotate_half(x) = cat(-x[..., r/2:], x[..., :r/2]) on the last axis. */
 function rotateHalf(x: tf.Tensor4D): tf.Tensor4D {
   const half = x.shape[3] / 2;
@@ -69,21 +86,34 @@ export function rotary(x: tf.Tensor4D, cfg: NeoXConfig, ctx: AttentionContext): 
   return tf.concat([rotated as tf.Tensor4D, pass], 3) as tf.Tensor4D;
 }
 
-/** Self-attention over x: [B, n, dModel] (already layer-normed) -> [B, n, dModel]. */
-export function attention(x: tf.Tensor3D, w: AttentionWeights, cfg: NeoXConfig, ctx: AttentionContext): tf.Tensor3D {
-  const [B, n, d] = x.shape;
+/**
+ * Self-attention over x: [B, q, dModel] (already layer-normed) -> [B, q, dModel], and its keys/values. With
+ * `past`, x holds the positions after the past's p (ctx sliced to them, sliceContext): queries attend to the past
+ * keys too, which is how a child reuses its parent's prefix.
+ */
+export function attention(
+  x: tf.Tensor3D,
+  w: AttentionWeights,
+  cfg: NeoXConfig,
+  ctx: AttentionContext,
+  past?: KV,
+): { out: tf.Tensor3D; kv: KV } {
+  const [B, q, d] = x.shape;
   const H = cfg.nHeads;
   const dh = cfg.dHead;
-  const qkv = tf.add(matMulConst(tf.reshape(x, [B * n, d]), w.qkvW), w.qkvB); // [B*n, 3d] as [3, H, dh]
-  const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, n, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, n, dh]
+  const qkv = tf.add(matMulConst(tf.reshape(x, [B * q, d]), w.qkvW), w.qkvB); // [B*q, 3d] as [3, H, dh]
+  const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, q, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, q, dh]
   const [q0, k0, v0] = tf.split(qkv, 3, 1);
-  const q = rotary(heads(q0!), cfg, ctx);
-  const k = rotary(heads(k0!), cfg, ctx);
-  const v = heads(v0!);
-  const scores = tf.matMul(tf.reshape(q, [B * H, n, dh]), tf.reshape(k, [B * H, n, dh]), false, true); // [B*H, n, n]
+  const query = rotary(heads(q0!), cfg, ctx);
+  const kNew = rotary(heads(k0!), cfg, ctx);
+  const vNew = heads(v0!);
+  const k = past ? (tf.concat([past.k, kNew], 2) as tf.Tensor4D) : kNew; // [B, H, n, dh]
+  const v = past ? (tf.concat([past.v, vNew], 2) as tf.Tensor4D) : vNew;
+  const n = k.shape[2];
+  const scores = tf.matMul(tf.reshape(query, [B * H, q, dh]), tf.reshape(k, [B * H, n, dh]), false, true); // [B*H, q, n]
   const scaled = tf.add(tf.mul(scores, tf.scalar(1 / Math.sqrt(dh))), ctx.mask);
   const probs = tf.softmax(scaled, -1);
-  const z = tf.matMul(probs, tf.reshape(v, [B * H, n, dh])); // [B*H, n, dh]
-  const merged = tf.reshape(tf.transpose(tf.reshape(z, [B, H, n, dh]), [0, 2, 1, 3]), [B * n, d]); // [B*n, d]
-  return tf.reshape(tf.add(matMulConst(merged as tf.Tensor2D, w.denseW), w.denseB), [B, n, d]);
+  const z = tf.matMul(probs, tf.reshape(v, [B * H, n, dh])); // [B*H, q, dh]
+  const merged = tf.reshape(tf.transpose(tf.reshape(z, [B, H, q, dh]), [0, 2, 1, 3]), [B * q, d]); // [B*q, d]
+  return { out: tf.reshape(tf.add(matMulConst(merged as tf.Tensor2D, w.denseW), w.denseB), [B, q, d]), kv: { k, v } };
 }

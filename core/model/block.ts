@@ -2,7 +2,7 @@
 // Pythia, or serial `h = x + attn(ln1(x)); h + mlp(ln2(h))`.
 import * as tf from '@tensorflow/tfjs-core';
 import type { NeoXConfig } from './config.js';
-import { attention, type AttentionContext, type AttentionWeights } from './attention.js';
+import { attention, type AttentionContext, type AttentionWeights, type KV } from './attention.js';
 import { mlp, type MlpWeights } from './mlp.js';
 
 export interface LayerNormWeights {
@@ -24,19 +24,23 @@ export function layerNorm(x: tf.Tensor3D, ln: LayerNormWeights, eps: number): tf
   return tf.add(tf.mul(normed, ln.w), ln.b);
 }
 
-/** x: [B, n, dModel] -> the next residual stream and this block's MLP activation [B, n, dMlp]. */
+/**
+ * x: [B, n, dModel] -> the next residual stream, this block's MLP activation [B, n, dMlp] and its attention's
+ * keys/values (all positions, the past's included). With `past`, x holds only the positions after it.
+ */
 export function block(
   x: tf.Tensor3D,
   w: BlockWeights,
   cfg: NeoXConfig,
   ctx: AttentionContext,
-): { resid: tf.Tensor3D; mlpPost: tf.Tensor3D } {
-  const attnOut = attention(layerNorm(x, w.ln1, cfg.lnEps), w.attn, cfg, ctx);
+  past?: KV,
+): { resid: tf.Tensor3D; mlpPost: tf.Tensor3D; kv: KV } {
+  const { out: attnOut, kv } = attention(layerNorm(x, w.ln1, cfg.lnEps), w.attn, cfg, ctx, past);
   if (cfg.parallelAttnMlp) {
     const m = mlp(layerNorm(x, w.ln2, cfg.lnEps), w.mlp);
-    return { resid: tf.add(tf.add(m.out, attnOut), x), mlpPost: m.post };
+    return { resid: tf.add(tf.add(m.out, attnOut), x), mlpPost: m.post, kv };
   }
   const mid = tf.add(attnOut, x) as tf.Tensor3D;
   const m = mlp(layerNorm(mid, w.ln2, cfg.lnEps), w.mlp);
-  return { resid: tf.add(m.out, mid), mlpPost: m.post };
+  return { resid: tf.add(m.out, mid), mlpPost: m.post, kv };
 }

@@ -3,7 +3,7 @@
 // layer norm), `mlp_post.L` (gelu output entering block L's MLP output projection) and `logits`.
 import * as tf from '@tensorflow/tfjs-core';
 import type { NeoXConfig } from './config.js';
-import { attentionContext } from './attention.js';
+import { attentionContext, sliceContext, type KV } from './attention.js';
 import { block, layerNorm, type BlockWeights, type LayerNormWeights } from './block.js';
 import { UserError } from '../errors.js';
 import { matMulConst, type Linear } from './linear.js';
@@ -70,11 +70,23 @@ export function embedIds(model: NeoXModel, ids: tf.Tensor2D): tf.Tensor3D {
   return tf.gather(model.weights.embed.w, ids) as unknown as tf.Tensor3D;
 }
 
-/** One-hot tokens [B, n, dVocab] -> embeddings [B, n, dModel]: differentiable in the one-hot (EPO's gradient). */
-export function embedOneHot(model: NeoXModel, oneHot: tf.Tensor3D): tf.Tensor3D {
+/**
+ * One-hot tokens [B, n, dVocab] -> embeddings [B, n, dModel], differentiable in the one-hot (EPO's gradient). `ids`
+ * are the one-hot's tokens: the value is then a row lookup (exactly one_hot @ W_E, without its 2*B*n*dVocab*dModel
+ * FLOPs), and the gradient is dy @ W_E^T as for the product.
+ */
+export function embedOneHot(model: NeoXModel, oneHot: tf.Tensor3D, ids?: tf.Tensor2D): tf.Tensor3D {
   const [B, n, V] = oneHot.shape;
-  const e = matMulConst(tf.reshape(oneHot, [B * n, V]), model.weights.embed); // [B*n, d]
-  return tf.reshape(e, [B, n, model.cfg.dModel]);
+  const d = model.cfg.dModel;
+  if (!ids) return tf.reshape(matMulConst(tf.reshape(oneHot, [B * n, V]), model.weights.embed), [B, n, d]);
+  const embed = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc) => {
+    void x;
+    return {
+      value: tf.reshape(tf.gather(model.weights.embed.w, tf.reshape(ids, [B * n])), [B, n, d]),
+      gradFunc: (dy: tf.Tensor) => tf.reshape(tf.matMul(tf.reshape(dy, [B * n, d]), model.weights.embed.wT), [B, n, V]),
+    };
+  });
+  return embed(oneHot) as tf.Tensor3D;
 }
 
 export interface ForwardRequest {
@@ -82,13 +94,19 @@ export interface ForwardRequest {
   taps: Tap[];
   /** `all` for cross-entropy, `last` for the last position only, `none` to stop after the last tapped block. */
   logits: 'none' | 'last' | 'all';
+  /** Keys/values of positions 0..p-1 per block ([B, H, p, dHead]): x then holds positions p..n-1 only. */
+  past?: KV[];
+  /** Return every block's keys/values (for reuse by prompts that share this one's prefix). */
+  keepKV?: boolean;
 }
 
 export interface ForwardResult {
   /** Tap name -> [B, dim] at the last token. */
   taps: Map<string, tf.Tensor2D>;
-  /** [B, n, dVocab] for `all`, [B, dVocab] for `last`. */
+  /** [B, n, dVocab] for `all` (n: the positions x holds), [B, dVocab] for `last`. */
   logits?: tf.Tensor;
+  /** Per block, with `keepKV`. */
+  kv?: KV[];
 }
 
 /** Runs the model on embeddings x: [B, n, dModel]; call inside tf.tidy. */
@@ -103,17 +121,21 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
     nBlocks = 0;
     for (const t of req.taps) nBlocks = Math.max(nBlocks, t.kind === 'mlp_post' ? t.layer! + 1 : t.layer!);
   }
-  const ctx = attentionContext(cfg, n);
+  const p = req.past?.[0]?.k.shape[2] ?? 0; // positions before x's first
+  const ctx = sliceContext(attentionContext(cfg, p + n), p);
   const taps = new Map<string, tf.Tensor2D>();
+  const kv: KV[] = [];
   let resid = x; // [B, n, d]
   for (let l = 0; l < nBlocks; l++) {
     if (want.has(actName('resid_pre', l))) taps.set(actName('resid_pre', l), lastToken(resid));
-    const out = block(resid, weights.blocks[l]!, cfg, ctx);
+    const out = block(resid, weights.blocks[l]!, cfg, ctx, req.past?.[l]);
     if (want.has(actName('mlp_post', l))) taps.set(actName('mlp_post', l), lastToken(out.mlpPost));
+    if (req.keepKV) kv.push(out.kv);
     resid = out.resid;
   }
   if (want.has(actName('resid_pre', nBlocks))) taps.set(actName('resid_pre', nBlocks), lastToken(resid));
-  if (req.logits === 'none') return { taps };
+  const kept = req.keepKV ? { kv } : {};
+  if (req.logits === 'none') return { taps, ...kept };
 
   const finalIn = req.logits === 'last' ? tf.reshape(lastToken(resid), [B, 1, d]) : resid;
   const normed = layerNorm(finalIn as tf.Tensor3D, weights.lnFinal, cfg.lnEps); // [B, n or 1, d]
@@ -122,23 +144,57 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
   return {
     taps,
     logits: req.logits === 'last' ? logits : tf.reshape(logits, [B, n, cfg.dVocab]),
+    ...kept,
   };
 }
 
-/** Next-token cross-entropy at positions 1..n-1: logits [B, n, V], ids [B, n] -> [B, n-1] (n >= 2). */
-export function nextTokenCE(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
+/**
+ * Next-token cross-entropy at positions 1..n-1 (n >= 2): logits [B, n, V] -> [B, n-1]. The targets are token ids
+ * [B, n] (constant), or the prompt's one-hot [B, n, V], through which the CE is then differentiable: EPO's gradient
+ * needs that term, as the paper's code takes it (core/engine.ts, GradientResult).
+ */
+export function nextTokenCE(logits: tf.Tensor3D, targets: tf.Tensor2D | tf.Tensor3D): tf.Tensor2D {
   const [B, n, V] = logits.shape;
   const pred = tf.slice(logits, [0, 0, 0], [B, n - 1, V]); // positions 0..n-2 predict 1..n-1
-  const targets = tf.oneHot(tf.slice(ids, [0, 1], [B, n - 1]), V); // [B, n-1, V], constant (no gradient)
-  const logp = tf.logSoftmax(pred, -1);
-  return tf.neg(tf.sum(tf.mul(logp, targets), -1)) as tf.Tensor2D;
+  if (targets.rank === 2) return pickedNll(pred, tf.slice(targets as tf.Tensor2D, [0, 1], [B, n - 1]));
+  const next = tf.slice(targets as tf.Tensor3D, [0, 1, 0], [B, n - 1, V]); // [B, n-1, V]
+  return tf.neg(tf.sum(tf.mul(tf.logSoftmax(pred, -1), next), -1)) as tf.Tensor2D;
 }
 
-/** Mean next-token cross-entropy over positions 1..n-1 per prompt: logits [B, n, V], ids [B, n] -> [B]. */
-export function meanNextTokenCE(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor1D {
+/**
+ * -log_softmax(logits)[target] at every position: logits [B, m, V], targets [B, m] ids -> [B, m]. As logsumexp
+ * minus the picked logit, so no [B, m, V] one-hot or product is ever held.
+ */
+export function pickedNll(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  const [B, m, V] = logits.shape;
+  const lse = tf.reshape(tf.logSumExp(tf.reshape(logits, [B * m, V]), -1), [B, m]);
+  return tf.sub(lse, pick(logits, targets));
+}
+
+/**
+ * values[b, i, targets[b, i]]: values [B, m, V], targets [B, m] ids -> [B, m]. Differentiable in `values` (its
+ * gradient is the targets' one-hot times dy; wasm has no kernel for gather's own gradient).
+ */
+export function pick(values: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  const [B, m, V] = values.shape;
+  const rows = B * m;
+  const picked = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, t, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([t]); // kept for the backward pass, which may run after the caller's scope
+    const flatIndex = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(V, 'int32')), tf.reshape(t, [rows]));
+    return {
+      value: tf.reshape(tf.gather(tf.reshape(x, [rows * V]), flatIndex), [B, m]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(tf.oneHot(saved[0] as tf.Tensor2D, V), tf.expandDims(dy, -1)), tf.zerosLike(saved[0]!)],
+    };
+  });
+  return picked(values, targets) as tf.Tensor2D;
+}
+
+/** Mean next-token cross-entropy over positions 1..n-1 per prompt (targets as in nextTokenCE) -> [B]. */
+export function meanNextTokenCE(logits: tf.Tensor3D, targets: tf.Tensor2D | tf.Tensor3D): tf.Tensor1D {
   const [B, n] = logits.shape;
   if (n < 2) return tf.fill([B], NaN) as tf.Tensor1D; // no next token to predict
-  return tf.mean(nextTokenCE(logits, ids), -1) as tf.Tensor1D;
+  return tf.mean(nextTokenCE(logits, targets), -1) as tf.Tensor1D;
 }
 
 /** Logits at the last position [B, V] from full logits [B, n, V]. */

@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine, Evaluation, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
+import type { Engine, Evaluation, EvaluateOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
 import { UserError } from '../errors.js';
 import { parseNeoXConfig } from './config.js';
 import { readTokenizer } from './load.js';
@@ -38,12 +38,12 @@ export class PoolEngine implements Engine {
   }
 
   /** Starts `threads` workers, each loading `dir` on `backend` (default wasm). */
-  static async load(dir: string, options: { threads: number; backend?: string }): Promise<PoolEngine> {
+  static async load(dir: string, options: { threads: number; backend?: string; prefixReuse?: boolean }): Promise<PoolEngine> {
     const backend = resolveBackendName(options.backend);
     const cfg = parseNeoXConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
-    const workers = Array.from({ length: Math.max(1, options.threads) }, () => new Worker(boot, { workerData: { dir, backend } }));
+    const workers = Array.from({ length: Math.max(1, options.threads) }, () => new Worker(boot, { workerData: { dir, backend, prefixReuse: options.prefixReuse } }));
     try {
       await Promise.all(
         workers.map(
@@ -64,8 +64,12 @@ export class PoolEngine implements Engine {
     return new PoolEngine(workers, { nLayers, dModel, dMlp, dVocab }, tokenizer, backend);
   }
 
-  async evaluate(ids: number[][], objective: Objective): Promise<Evaluation> {
-    const parts = await this.fanOut<Evaluation>(ids, (slice) => ['evaluate', [slice, objective]]);
+  async evaluate(ids: number[][], objective: Objective, options: EvaluateOptions = {}): Promise<Evaluation> {
+    const { prefix } = options;
+    const parts = await this.fanOut<Evaluation>(ids, (slice, start) => [
+      'evaluate',
+      [slice, objective, prefix ? { prefix: { ...prefix, parentOf: prefix.parentOf.slice(start, start + slice.length), from: prefix.from.slice(start, start + slice.length) } } : {}],
+    ]);
     return { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)), argmaxNext: cat(parts.map((p) => p.argmaxNext)) };
   }
 

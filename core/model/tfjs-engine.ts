@@ -1,7 +1,7 @@
 // The TensorFlow.js engine: a loaded GPT-NeoX model behind the engine protocol of core/engine.ts. Batches are
 // split into chunks that bound the largest tensor ([rows, n, dVocab] logits and one-hot gradients).
 import * as tf from '@tensorflow/tfjs-core';
-import type { Engine, Evaluation, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
+import type { Engine, Evaluation, EvaluateOptions, GradientResult, ModelShape, Objective, PrefixHint, TapOptions, TapValues } from '../engine.js';
 import { UserError } from '../errors.js';
 import { initBackend } from './backend.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
@@ -13,24 +13,38 @@ import {
   meanNextTokenCE,
   nextTokenCE,
   parseTap,
+  pick,
+  pickedNll,
   tapDim,
   type NeoXModel,
   type Tap,
 } from './neox.js';
 import { objectiveTaps, objectiveValue, validateObjective } from './objectives.js';
+import type { KV } from './attention.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
 
 export interface TfjsEngineOptions {
   /** `wasm` (default), `cpu`, `webgpu`, `tensorflow`; else env DREAMSWEEP_BACKEND. */
   backend?: string;
-  /** Largest [rows, n, dVocab] tensor, in floats, before a batch is split (default 2^24 = 64 MiB). */
+  /** Largest [rows, n, dVocab] tensor, in floats, before a batch is split (default: by backend, chunkFloatsFor). */
   maxChunkFloats?: number;
+  /** Use evaluate's prefix hint (default true); off computes every position, for comparison. */
+  prefixReuse?: boolean;
+}
+
+/**
+ * Why per backend: on wasm and cpu a chunk larger than 2^24 floats (64 MiB of logits) buys no speed and costs
+ * memory; a GPU backend wants whole batches in one call, bounded by its memory (2^27 floats = 512 MiB).
+ */
+export function chunkFloatsFor(backend: string): number {
+  return backend === 'webgpu' || backend === 'tensorflow' ? 2 ** 27 : 2 ** 24;
 }
 
 /** A GPT-NeoX model on a tfjs backend, serving evaluate / gradients / taps. */
 export class TfjsEngine implements Engine {
   readonly shape: ModelShape;
   private readonly maxChunkFloats: number;
+  private readonly prefixReuse: boolean;
   private disposed = false;
 
   private constructor(
@@ -41,7 +55,8 @@ export class TfjsEngine implements Engine {
   ) {
     const { nLayers, dModel, dMlp, dVocab } = model.cfg;
     this.shape = { nLayers, dModel, dMlp, dVocab };
-    this.maxChunkFloats = options.maxChunkFloats ?? 2 ** 24;
+    this.maxChunkFloats = options.maxChunkFloats ?? chunkFloatsFor(backend);
+    this.prefixReuse = options.prefixReuse ?? true;
   }
 
   /** Loads a Hugging Face GPT-NeoX directory onto the chosen backend. */
@@ -61,12 +76,20 @@ export class TfjsEngine implements Engine {
     return new TfjsEngine(toModel(ck), tokenizer, backend, options);
   }
 
-  async evaluate(ids: number[][], objective: Objective): Promise<Evaluation> {
+  async evaluate(ids: number[][], objective: Objective, options: EvaluateOptions = {}): Promise<Evaluation> {
     this.check(ids);
     validateObjective(objective, this.model.cfg);
     const B = ids.length;
     const out: Evaluation = { f: new Float32Array(B), ce: new Float32Array(B), argmaxNext: new Int32Array(B) };
-    for (const [start, rows] of this.chunks(ids)) {
+    const hint = options.prefix && this.prefixReuse ? checkPrefixHint(ids, options.prefix) : undefined;
+    // Prompts by the first position they compute: 0 for whole prompts, p for a child that shares p with its parent.
+    const byFrom = new Map<number, number[]>();
+    ids.forEach((_, b) => {
+      const from = hint && hint.parentOf[b]! >= 0 ? hint.from[b]! : 0;
+      byFrom.set(from, [...(byFrom.get(from) ?? []), b]);
+    });
+    const whole = byFrom.get(0) ?? [];
+    for (const [start, rows] of this.chunks(whole.map((b) => ids[b]!))) {
       const [f, ce, next] = tf.tidy(() => {
         const idsT = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
         const res = forward(this.model, embedIds(this.model, idsT), { taps: objectiveTaps(objective), logits: 'all' });
@@ -74,11 +97,66 @@ export class TfjsEngine implements Engine {
         const last = lastLogits(logits);
         return [objectiveValue(objective, res.taps, last), meanNextTokenCE(logits, idsT), tf.argMax(last, -1)];
       });
-      out.f.set(await readAndDispose(f!), start);
-      out.ce.set(await readAndDispose(ce!), start);
-      out.argmaxNext.set(await readAndDispose(next!), start);
+      await scatter(out, whole.slice(start, start + rows.length), f!, ce!, next!);
     }
+    if (byFrom.size > (whole.length > 0 ? 1 : 0)) await this.evaluateFromPrefix(ids, objective, hint!, byFrom, out);
     return out;
+  }
+
+  /**
+   * The children of a prefix hint: the parents run once, keeping every block's keys/values and their next-token
+   * log-probabilities; a child changed from position p runs positions p..n-1 only, attending to its parent's keys
+   * and values for 0..p-1. Its CE is assembled exactly: targets 1..p-1 are its parent's terms, target p is scored
+   * by the parent's logits at p-1, targets p+1..n-1 by its own logits.
+   */
+  private async evaluateFromPrefix(
+    ids: number[][],
+    objective: Objective,
+    hint: PrefixHint,
+    byFrom: Map<number, number[]>,
+    out: Evaluation,
+  ): Promise<void> {
+    const n = ids[0]!.length;
+    const P = hint.parents.length;
+    const parent = tf.tidy(() => {
+      const idsT = tf.tensor2d(hint.parents, [P, n], 'int32');
+      const res = forward(this.model, embedIds(this.model, idsT), { taps: [], logits: 'all', keepKV: true });
+      const logits = res.logits as tf.Tensor3D;
+      // [P, n-1]: cumulative CE terms, so a child's targets 1..p-1 are one lookup at column p-2.
+      const cum = tf.cumsum(nextTokenCE(logits, idsT), 1);
+      const logp = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [P, n - 1, logits.shape[2]]), -1); // [P, n-1, V]
+      return { ks: res.kv!.map((kv) => kv.k), vs: res.kv!.map((kv) => kv.v), cum, logp };
+    });
+    try {
+      for (const [from, members] of [...byFrom].sort((a, b) => a[0] - b[0])) {
+        if (from === 0) continue;
+        const q = n - from;
+        for (const [start, rows] of this.chunks(members.map((b) => ids[b]!.slice(from)), q)) {
+          const batch = members.slice(start, start + rows.length);
+          const [f, ce, next] = tf.tidy(() => {
+            const b = rows.length;
+            const parentIdx = tf.tensor1d(batch.map((m) => hint.parentOf[m]!), 'int32');
+            const prefixOf = (t: tf.Tensor4D) => tf.slice(tf.gather(t, parentIdx), [0, 0, 0, 0], [b, t.shape[1], from, t.shape[3]]) as tf.Tensor4D;
+            const past: KV[] = parent.ks.map((k, l) => ({ k: prefixOf(k), v: prefixOf(parent.vs[l]!) }));
+            const tail = tf.tensor2d(rows, [b, q], 'int32'); // the child's tokens from..n-1
+            const res = forward(this.model, embedIds(this.model, tail), { taps: objectiveTaps(objective), logits: 'all', past });
+            const logits = res.logits as tf.Tensor3D; // [b, q, V]
+            const last = lastLogits(logits);
+            // Targets 1..from-1: the parent's; target `from`: the parent's log-probabilities at from-1.
+            const prefixCE =
+              from >= 2 ? tf.reshape(tf.slice(tf.gather(parent.cum, parentIdx), [0, from - 2], [b, 1]), [b]) : tf.zeros([b]);
+            const logpAt = tf.slice(tf.gather(parent.logp, parentIdx), [0, from - 1, 0], [b, 1, -1]) as tf.Tensor3D;
+            const atFrom = tf.neg(tf.reshape(pick(logpAt, tf.slice(tail, [0, 0], [b, 1])), [b]));
+            const own = q >= 2 ? tf.sum(pickedNll(tf.slice(logits, [0, 0, 0], [b, q - 1, -1]), tf.slice(tail, [0, 1], [b, q - 1])), -1) : tf.zeros([b]);
+            const ceT = tf.div(tf.add(tf.add(prefixCE, atFrom), own), n - 1);
+            return [objectiveValue(objective, res.taps, last), ceT, tf.argMax(last, -1)];
+          });
+          await scatter(out, batch, f!, ce!, next!);
+        }
+      }
+    } finally {
+      tf.dispose([parent.cum, parent.logp, ...parent.ks, ...parent.vs]);
+    }
   }
 
   async gradients(
@@ -122,11 +200,11 @@ export class TfjsEngine implements Engine {
         const oneHot = tf.cast(tf.oneHot(idsT, V), 'float32') as tf.Tensor3D; // [b, n, V]
         const taps = objectiveTaps(objective);
         const g = tf.grad((x: tf.Tensor) => {
-          const res = forward(this.model, embedOneHot(this.model, x as tf.Tensor3D), { taps, logits: 'all' });
+          const res = forward(this.model, embedOneHot(this.model, x as tf.Tensor3D, idsT), { taps, logits: 'all' });
           const logits = res.logits as tf.Tensor3D;
           const last = lastLogits(logits);
           const f = objectiveValue(objective, res.taps, last);
-          const ce = meanNextTokenCE(logits, idsT);
+          const ce = meanNextTokenCE(logits, x as tf.Tensor3D); // differentiated through the one-hot targets too
           kept = [tf.keep(f), tf.keep(ce), tf.keep(tf.argMax(last, -1))];
           return tf.sum(tf.sub(f, tf.mul(lam, ce))); // rows are independent: d(sum)/d(row i) = d(L_i)/d(row i)
         })(oneHot); // [b, n, V]
@@ -212,12 +290,44 @@ export class TfjsEngine implements Engine {
     });
   }
 
-  /** Splits a batch so [rows, n, dVocab] stays under maxChunkFloats: yields (start index, rows). */
-  private *chunks(ids: number[][]): Generator<[number, number[][]]> {
-    const per = ids[0]!.length * this.model.cfg.dVocab;
+  /** Splits a batch so [rows, positions, dVocab] stays under maxChunkFloats: yields (start index, rows). */
+  private *chunks(ids: number[][], positions = ids[0]?.length ?? 1): Generator<[number, number[][]]> {
+    const per = positions * this.model.cfg.dVocab;
     const size = Math.max(1, Math.floor(this.maxChunkFloats / per));
     for (let s = 0; s < ids.length; s += size) yield [s, ids.slice(s, s + size)];
   }
+}
+
+/** A hint that does not describe the batch is the caller's bug: refuse it rather than compute wrong values. */
+function checkPrefixHint(ids: number[][], hint: PrefixHint): PrefixHint {
+  const n = ids[0]!.length;
+  const bad = (msg: string) => new UserError('E_ENGINE_INPUT', `evaluate: prefix hint: ${msg}`);
+  if (hint.parentOf.length !== ids.length || hint.from.length !== ids.length) {
+    throw bad(`expected parentOf and from for each of ${ids.length} prompts, got ${hint.parentOf.length} and ${hint.from.length}`);
+  }
+  hint.parents.forEach((p, i) => {
+    if (p.length !== n) throw bad(`parents[${i}]: expected ${n} tokens, got ${p.length}`);
+  });
+  ids.forEach((row, b) => {
+    const parent = hint.parentOf[b]!;
+    if (parent < 0) return;
+    const from = hint.from[b]!;
+    if (!Number.isInteger(parent) || parent >= hint.parents.length) throw bad(`parentOf[${b}]: no parent ${parent}`);
+    if (!Number.isInteger(from) || from < 0 || from >= n) throw bad(`from[${b}]: expected 0..${n - 1}, got ${from}`);
+    const p = hint.parents[parent]!;
+    for (let i = 0; i < from; i++) if (row[i] !== p[i]) throw bad(`prompt ${b} differs from parent ${parent} at ${i} < from ${from}`);
+  });
+  return hint;
+}
+
+/** Writes a chunk's per-prompt values to their rows of `out`. */
+async function scatter(out: Evaluation, rows: number[], f: tf.Tensor, ce: tf.Tensor, next: tf.Tensor): Promise<void> {
+  const [fv, cev, nextv] = [await readAndDispose(f), await readAndDispose(ce), await readAndDispose(next)];
+  rows.forEach((r, i) => {
+    out.f[r] = fv[i]!;
+    out.ce[r] = cev[i]!;
+    out.argmaxNext[r] = nextv[i]!;
+  });
 }
 
 /** By default only ids the tokenizer knows are proposed (Pythia pads dVocab past its tokenizer). */

@@ -5,8 +5,11 @@ import { createHash } from 'node:crypto';
 import type { ModelShape } from '../engine.js';
 import type { SweepSpec } from './spec.js';
 
-/** Bump a kind's version when its artifacts change meaning or layout: old results are then not reused. */
-export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 1, report: 2 } as const;
+/**
+ * Bump a kind's version when its artifacts change meaning or layout: old results are then not reused.
+ * epo 2: the one-hot gradient includes CE's target term, as the paper's code takes it, so EPO chooses differently.
+ */
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 2 } as const;
 
 export type EpoTarget =
   | { kind: 'resid'; layer: number; vector: number }

@@ -283,6 +283,7 @@ const epoSchema = obj(
     checkpointEvery: int(0, 'iterations between checkpoints, 0 = only at the end').default(D.checkpointEvery),
     bannedText: text('a non-empty string', 'prompts containing it (any case) are rejected; omit it to ban nothing').optional(),
     retokenize: bool('true rejects prompts that do not survive decode-then-encode').default(D.retokenize),
+    excludeSpecialTokens: bool('true never proposes special tokens such as <|endoftext|> as mutations').optional(),
   },
   'a mapping of EPO options (or nothing, for Table 1 defaults)',
   'write `epo: {}` for the paper\'s Table 1 settings',

@@ -3,8 +3,11 @@
 For each fixture checkpoint under test/fixtures/models/<name>/ this writes test/fixtures/golden/<name>.json:
 prompts, last-position logits, per-prompt cross-entropy, every resid_pre/mlp_post tap at the last token, and for
 three objectives (resid, neuron, logit) f, CE and the gradient of sum_i (f_i - lambda_i * CE_i) with respect to
-the one-hot tokens (embeddings = one_hot @ W_E, CE targets as integer ids, as dreamy does). It also records the
-ids Python `tokenizers` gives for a few texts, so the JS tokenizer can be checked against it.
+the one-hot tokens x. The one-hot is differentiated everywhere it appears, as the paper's code (dreamy's token_grads)
+does: through the embeddings (x @ W_E) and as CE's targets (CE = -mean_i sum_v x[i, v] log_softmax(logits[i-1])[v]).
+The second term, +lambda/(n-1) * log p(v | tokens before i) at each position i >= 1 (<= 0, nearest 0 for probable
+tokens), is what pulls EPO's candidates toward probable tokens; `grads_embed` holds the gradient through the embeddings alone, so a test can check that term.
+It also records the ids Python `tokenizers` gives for a few texts, so the JS tokenizer can be checked against it.
 
 Usage: python scripts/golden/engine_golden.py [repo_root]   (needs requirements.txt installed)
 """
@@ -68,6 +71,11 @@ def mean_ce(logits, ids):
     return position_ce(logits, ids).mean(-1)
 
 
+def one_hot_ce(logits, one_hot):
+    """Mean next-token CE with the (differentiable) one-hot as targets: [B]."""
+    return -(torch.log_softmax(logits[:, :-1], dim=-1) * one_hot[:, 1:]).sum(-1).mean(-1)
+
+
 def objective_value(obj, taps, logits):
     if obj["kind"] == "resid":
         x = taps[f"resid_pre.{obj['layer']}"][:, -1]
@@ -115,16 +123,20 @@ def golden(name):
     }
     W_E = model.gpt_neox.embed_in.weight
     for obj in objectives:
-        one_hot = F.one_hot(ids, V).to(torch.float32).requires_grad_(True)
-        logits, taps = run_with_taps(model, n_layers, inputs_embeds=one_hot @ W_E)
-        f = objective_value(obj, taps, logits)
-        ce = mean_ce(logits, ids)
-        (f - torch.tensor(LAMBDAS) * ce).sum().backward()
+        grads = {}
+        for key, targets_differentiated in (("grads", True), ("grads_embed", False)):
+            one_hot = F.one_hot(ids, V).to(torch.float32).requires_grad_(True)
+            logits, taps = run_with_taps(model, n_layers, inputs_embeds=one_hot @ W_E)
+            f = objective_value(obj, taps, logits)
+            ce = one_hot_ce(logits, one_hot if targets_differentiated else one_hot.detach())
+            (f - torch.tensor(LAMBDAS) * ce).sum().backward()
+            grads[key] = one_hot.grad
         result["objectives"].append({
             "objective": obj,
             "f": r(f.detach()),
             "ce": r(ce.detach()),
-            "grads": r(one_hot.grad, 6),
+            "grads": r(grads["grads"], 6),
+            "grads_embed": r(grads["grads_embed"], 6),
         })
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(result) + "\n")

@@ -40,7 +40,7 @@ export function fakeEngine(opts: { vocab: number; seqLen: number; seed?: number;
     W,
     cost,
     evaluate,
-    async gradients(ids, lambdas, o, k): Promise<GradientResult> {
+    async gradients(ids, lambdas, o, k, options = {}): Promise<GradientResult> {
       const e = await evaluate(ids, o);
       calls.evaluated -= ids.length;
       calls.backward += ids.length;
@@ -48,7 +48,7 @@ export function fakeEngine(opts: { vocab: number; seqLen: number; seed?: number;
       ids.forEach((_, b) => {
         for (let p = 0; p < n; p++) {
           const g = Array.from({ length: V }, (_, v) => W[p]![v]! - (p >= 1 ? (lambdas[b]! * cost[v]!) / (n - 1) : 0));
-          const order = g.map((_, v) => v).sort((a, c) => g[c]! - g[a]! || a - c);
+          const order = g.map((_, v) => v).filter((v) => !options.allowed || options.allowed[v]).sort((a, c) => g[c]! - g[a]! || a - c);
           topk.set(order.slice(0, k), (b * n + p) * k);
         }
       });

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epo, regularVocabulary } from '../../../core/epo/epo.js';
 import { paretoFrontier } from '../../../core/epo/frontier.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
+import { PoolEngine } from '../../../core/model/pool-engine.js';
+import { encodeHistory } from '../../../core/epo/history.js';
 import { parseObjective } from '../../../core/objectives/spec.js';
 import { Rng } from '../../../core/rng.js';
 
@@ -47,5 +49,45 @@ describe('epo on a GPT-NeoX checkpoint', () => {
     // At the top of the lambda grid (100) the frontier holds (nearly) the lowest-CE prompt of the run.
     expect(points.at(-1)!.ce).toBeLessThanOrEqual(Math.min(...flat.ce) + 0.05);
     expect(points[0]!.ce - points.at(-1)!.ce).toBeGreaterThan(0.5);
+  });
+});
+
+describe('epo with prefix reuse and threads', () => {
+  const settings = { iters: 10, population: 4, children: 12, topk: 16, seqLen: 7, seed: 4, restartEvery: 4 };
+  const choices = (h: Awaited<ReturnType<typeof epo>>['history']) => h.iterations.map((it) => [Array.from(it.ids), Array.from(it.keep)]);
+
+  it('makes the same choices with prefix reuse as without, f and CE within 1e-5, on every fixture', async () => {
+    for (const name of ['tiny-parallel', 'tiny-serial-rope1', 'tiny-fp16', 'tiny-sharded-bf16']) {
+      const dir = `test/fixtures/models/${name}`;
+      const on = await TfjsEngine.load(dir, { backend: 'wasm' });
+      const off = await TfjsEngine.load(dir, { backend: 'wasm', prefixReuse: false });
+      try {
+        const objective = parseObjective('resid:1:random:3', on.shape, on.tokenizer);
+        const a = await epo(on, objective, settings);
+        const b = await epo(off, objective, settings);
+        expect(choices(a.history), name).toEqual(choices(b.history));
+        const [fa, fb] = [a.history.flat(), b.history.flat()];
+        const scale = Math.max(1, ...Array.from(fb.f, Math.abs));
+        fa.f.forEach((v, i) => expect(Math.abs(v - fb.f[i]!) / scale).toBeLessThan(1e-5));
+        fa.ce.forEach((v, i) => expect(Math.abs(v - fb.ce[i]!) / Math.max(1, fb.ce[i]!)).toBeLessThan(1e-5));
+      } finally {
+        on.dispose();
+        off.dispose();
+      }
+    }
+  });
+
+  it('writes a byte-identical history on one thread and on two', async () => {
+    const pool = await PoolEngine.load('test/fixtures/models/tiny-serial-rope1', { threads: 2, backend: 'wasm' });
+    const single = await TfjsEngine.load('test/fixtures/models/tiny-serial-rope1', { backend: 'wasm' });
+    try {
+      const objective = parseObjective('neuron:1:3', single.shape, single.tokenizer);
+      const a = await epo(single, objective, settings);
+      const b = await epo(pool, objective, settings);
+      expect(Buffer.from(encodeHistory(a.history, {})).equals(Buffer.from(encodeHistory(b.history, {})))).toBe(true);
+    } finally {
+      pool.dispose();
+      single.dispose();
+    }
   });
 });

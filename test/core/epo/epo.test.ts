@@ -88,14 +88,39 @@ describe('epo gradients', () => {
     expect(engine.calls.backward).toBe(expected);
   });
 
-  it('makes gcg() the M = 1, lambda = 0 configuration', async () => {
-    expect(gcg({ iters: 5 })).toEqual({ iters: 5, population: 1, lambdaMin: 0, lambdaMax: 0 });
+  it("makes gcg() the M = 1, lambda = 0 configuration with all of EPO's candidates for its one member", async () => {
+    expect(gcg({ iters: 5 })).toEqual({ iters: 5, population: 1, children: 256, lambdaMin: 0, lambdaMax: 0 });
+    expect(gcg({ children: 9 }).children).toBe(9);
     const a = await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, gcg({ ...small, iters: 6 }));
     const b = await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, { ...small, iters: 6, population: 1, lambdaMin: 0, lambdaMax: 0 });
     expect(bytes(a.history).equals(bytes(b.history))).toBe(true);
     // lambda = 0: the kept prompt is the best f seen, never worse than its parent.
     const f = a.history.iterations.map((it) => it.f[it.keep[0]!]!);
     for (let i = 1; i < f.length; i++) expect(f[i]).toBeGreaterThanOrEqual(f[i - 1]!);
+  });
+});
+
+describe('epo initial prompt and special tokens', () => {
+  it('refuses an initial text that encodes to another length than seqLen, naming both and the fix', async () => {
+    const engine = fakeEngine({ vocab: 30, seqLen: 5 });
+    const err = await epo(engine, objective, { ...small, initText: 'w3 w4 w5' }).catch((e: unknown) => e);
+    expect(isUserError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/encodes to 3 tokens but seqLen is 5.*--seq-len 3/);
+    const ok = await epo(engine, objective, { ...small, iters: 1, initText: 'w3 w4 w5 w6 w7' });
+    expect(Array.from(ok.history.iterations[0]!.ids.subarray(0, 5))).toEqual([3, 4, 5, 6, 7]);
+  });
+
+  it('proposes special tokens through top-k by default and never with excludeSpecialTokens', async () => {
+    // Token 0 is the fake tokenizer's special token; make it the best token at every position.
+    const plant = (e: ReturnType<typeof fakeEngine>) => e.W.forEach((row) => (row[0] = 10));
+    const uses0 = async (excludeSpecialTokens: boolean) => {
+      const e = fakeEngine({ vocab: 30, seqLen: 4 });
+      plant(e);
+      const { history } = await epo(e, objective, { ...small, seqLen: 4, iters: 4, excludeSpecialTokens });
+      return history.iterations.some((it) => Array.from(it.ids).includes(0));
+    };
+    expect(await uses0(false)).toBe(true);
+    expect(await uses0(true)).toBe(false);
   });
 });
 

@@ -11,7 +11,10 @@ export interface GoldenObjective {
   objective: { kind: 'resid'; layer: number; vector: number[] } | { kind: 'neuron'; layer: number; index: number } | { kind: 'logit'; token: number };
   f: number[];
   ce: number[];
+  /** The gradient of f - lambda*CE w.r.t. the one-hot, through the embeddings and CE's one-hot targets. */
   grads: number[][][];
+  /** The same through the embeddings alone (CE's targets held constant). */
+  grads_embed: number[][][];
 }
 
 export interface Golden {

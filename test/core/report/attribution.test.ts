@@ -14,9 +14,9 @@ describe('tokenAttribution', () => {
     const { f, positions } = await tokenAttribution(engine, ids, { kind: 'neuron', layer: 0, index: 0 }, k);
     expect(f).toBeCloseTo(ids.reduce((a, t, p) => a + engine.W[p]![t]!, 0), 5);
     positions.forEach((pos, p) => {
-      // The fake's gradient top-k at lambda 0 is W[p] sorted descending (it ignores `allowed`).
+      // The fake's gradient top-k at lambda 0 is W[p] sorted descending, over the allowed (non-special) tokens.
       const subs = Array.from(engine.W[p]!, (w, t) => ({ w, t }))
-        .filter(({ t }) => t !== ids[p])
+        .filter(({ t }) => t !== ids[p] && !engine.tokenizer.specialIds.has(t))
         .sort((a, b) => b.w - a.w || a.t - b.t)
         .slice(0, k);
       const own = engine.W[p]![ids[p]!]!;
