@@ -181,7 +181,9 @@ export function registerSweep(program: Command): void {
         const handle = session.client.workflow.getHandle(id);
         await knownSweep(id, () => handle.describe());
         if (o.json) {
-          process.stdout.write(`${JSON.stringify(await queryProgress(handle), null, 1)}\n`);
+          const [desc, p] = await Promise.all([handle.describe(), queryProgress(handle)]);
+          const status = desc.status.name === 'RUNNING' ? p.status : closedStatus(desc.status.name);
+          process.stdout.write(`${JSON.stringify({ ...p, status }, null, 1)}\n`);
           return;
         }
         await watch(handle, !o.once);
@@ -315,12 +317,14 @@ async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow
             bar.update(g.done + g.failed, { name, extra });
           }
         }
-        const line = `${handle.workflowId}: ${p.status}, ${p.done}/${p.total} units done (${p.ran} run, ${p.cached} already done), ${p.running} running, ${p.failed} failed`;
+        // A closed sweep's own status says how it ended (a plan that failed never left 'planning').
+        const status = desc.status.name === 'RUNNING' ? p.status : closedStatus(desc.status.name);
+        const line = `${handle.workflowId}: ${status}, ${p.done}/${p.total} units done (${p.ran} run, ${p.cached} already done), ${p.running} running, ${p.failed} failed`;
         if (!bars && line !== last) process.stderr.write(`${line}\n`);
         last = line;
       }
       if (!follow || desc.status.name !== 'RUNNING') {
-        if (!p) process.stderr.write(`${handle.workflowId}: ${desc.status.name}\n`);
+        if (!p) process.stderr.write(`${handle.workflowId}: ${closedStatus(desc.status.name)}\n`);
         return;
       }
       await new Promise((r) => setTimeout(r, 1_000));
@@ -328,6 +332,12 @@ async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow
   } finally {
     bars?.stop();
   }
+}
+
+/** Temporal's word for how a workflow ended, as `sweep status` says it. */
+function closedStatus(name: string): string {
+  const words: Record<string, string> = { COMPLETED: 'done', FAILED: 'failed', CANCELLED: 'cancelled', TERMINATED: 'terminated', TIMED_OUT: 'timed out', CONTINUED_AS_NEW: 'handed over', RUNNING: 'running' };
+  return words[name] ?? name.toLowerCase();
 }
 
 /** The spec a sweep was started with, from the first event of its latest run. */

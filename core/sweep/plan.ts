@@ -54,6 +54,11 @@ export function resultKey(unit: Pick<Unit, 'key'>): string {
   return `${unit.key}/result.json`;
 }
 
+/** Which sweep last started a unit: kept beside the result, never in it (a result must not depend on who ran it). */
+export function writerKey(unit: Pick<Unit, 'key'>): string {
+  return `${unit.key}/writer.json`;
+}
+
 /** JSON with sorted keys: equal values give equal text, whatever order fields were written in. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
