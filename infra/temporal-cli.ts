@@ -42,12 +42,17 @@ export function describeSource(found: FoundTemporal): string {
   return `${found.path}${found.version ? ` (${found.version})` : ''}, ${SOURCE_WORDS[found.source]}`;
 }
 
-/** `temporal --version` prints `temporal version 1.5.1 (Server 1.29.1, UI 2.42.1)`. */
+/**
+ * `temporal --version` prints `temporal version 1.5.1 (Server 1.29.1, UI 2.42.1)`; a CLI built from source
+ * with `go install` says `0.0.0-DEV`.
+ */
 export function parseCliVersion(output: string): string | undefined {
-  return /temporal version v?(\d+\.\d+\.\d+)/.exec(output)?.[1];
+  return /temporal version v?(\d+\.\d+\.\d+(?:-DEV)?)/.exec(output)?.[1];
 }
 
+/** A source build's `0.0.0-DEV` cannot be compared: it is taken as supported. */
 export function versionAtLeast(version: string, min: string): boolean {
+  if (version.endsWith('-DEV')) return true;
   const a = version.split('.').map(Number);
   const b = min.split('.').map(Number);
   for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);

@@ -35,7 +35,9 @@ afterEach(() => {
 describe('findTemporal', () => {
   it('parses and compares CLI versions', () => {
     expect(parseCliVersion('temporal version 1.5.1 (Server 1.29.1, UI 2.42.1)\n')).toBe('1.5.1');
+    expect(parseCliVersion('temporal version 0.0.0-DEV (Server 1.29.1, UI 2.42.1)')).toBe('0.0.0-DEV');
     expect(parseCliVersion('something else')).toBeUndefined();
+    expect(versionAtLeast('0.0.0-DEV', '1.0.0')).toBe(true); // built from source: no version to compare
     expect(versionAtLeast('1.5.1', '1.0.0')).toBe(true);
     expect(versionAtLeast('0.13.2', '1.0.0')).toBe(false);
     expect(versionAtLeast('1.0.0', '1.0.0')).toBe(true);
