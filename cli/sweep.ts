@@ -320,8 +320,11 @@ async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow
         // A closed sweep's own status says how it ended (a plan that failed never left 'planning').
         const status = desc.status.name === 'RUNNING' ? p.status : closedStatus(desc.status.name);
         const line = `${handle.workflowId}: ${status}, ${p.done}/${p.total} units done (${p.ran} run, ${p.cached} already done), ${p.running} running, ${p.failed} failed`;
-        if (!bars && line !== last) process.stderr.write(`${line}\n`);
-        last = line;
+        const waiting = waitingFor(desc);
+        const shown = waiting.length ? `${line}; waiting for ${waiting.join('; ')}` : line;
+        if (!bars && shown !== last) process.stderr.write(`${shown}\n`);
+        else if (bars && waiting.length && shown !== last) bars.log(`waiting for ${waiting.join('; ')}\n`);
+        last = shown;
       }
       if (!follow || desc.status.name !== 'RUNNING') {
         if (!p) process.stderr.write(`${handle.workflowId}: ${closedStatus(desc.status.name)}\n`);
@@ -332,6 +335,22 @@ async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow
   } finally {
     bars?.stop();
   }
+}
+
+/** What running units wait for (an artifact store outage), from their last heartbeat. */
+function waitingFor(desc: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>): string[] {
+  const out = new Set<string>();
+  for (const a of desc.raw.pendingActivities ?? []) {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    try {
+      const details = defaultPayloadConverter.fromPayload(payload) as { waitingFor?: unknown };
+      if (typeof details?.waitingFor === 'string') out.add(details.waitingFor);
+    } catch {
+      // not ours
+    }
+  }
+  return [...out];
 }
 
 /** Temporal's word for how a workflow ended, as `sweep status` says it. */

@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { describeBackend, initBackend, requestedBackend } from '../core/model/backend.js';
 import { connectOrStartEmbedded } from '../infra/embedded.js';
+import { DEFAULT_OUTAGE_WAIT_S } from '../workers/patient-store.js';
 import { runWorker } from '../workers/worker.js';
 
 export function registerWorker(program: Command): void {
@@ -16,17 +17,20 @@ export function registerWorker(program: Command): void {
     .option('--concurrency <n>', 'concurrent units per queue', '1')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--shutdown-grace <seconds>', 'seconds in-flight units may run on after SIGTERM before they checkpoint and stop', '10')
+    .option('--outage-wait <seconds>', 'how long a store call waits for the artifact store to come back before the unit attempt fails', String(DEFAULT_OUTAGE_WAIT_S))
     .option('--api-key-env <var>', 'environment variable holding a Temporal Cloud API key')
     .option('--tls-cert <file>', 'client certificate (PEM) for mTLS to Temporal')
     .option('--tls-key <file>', 'client private key (PEM) for mTLS to Temporal')
     .option('--tls-ca <file>', 'CA certificate (PEM) of the Temporal server')
     .option('--tls-server-name <name>', 'the name on the Temporal server certificate')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (the SDK uses port + 1 on loopback)')
-    .action(async (o: { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string; metricsPort?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsServerName?: string }) => {
+    .action(async (o: { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; outageWait: string; apiKeyEnv?: string; metricsPort?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsServerName?: string }) => {
       const concurrency = Number(o.concurrency);
       const grace = Number(o.shutdownGrace);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError('E_CLI', `--concurrency: expected an integer >= 1, got ${o.concurrency}`);
       if (!Number.isFinite(grace) || grace < 0) throw new UserError('E_CLI', `--shutdown-grace: expected seconds >= 0, got ${o.shutdownGrace}`);
+      const outageWait = Number(o.outageWait);
+      if (!Number.isFinite(outageWait) || outageWait < 0) throw new UserError('E_CLI', `--outage-wait: expected seconds >= 0, got ${o.outageWait}`);
       if (!o.tlsCert !== !o.tlsKey) throw new UserError('E_CLI', '--tls-cert and --tls-key: give both (mTLS) or neither');
       const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65535)) {
@@ -64,6 +68,7 @@ export function registerWorker(program: Command): void {
             concurrency,
             backend: o.backend,
             shutdownGraceMs: grace * 1000,
+            outageWaitMs: outageWait * 1000,
             metricsPort,
           },
           ctl.signal,

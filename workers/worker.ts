@@ -11,6 +11,7 @@ import { closeS3Clients, openStore, type ArtifactStore } from '../core/store/ind
 import { createWorkerMetrics } from './metrics.js';
 import { createModelCache } from './model-cache.js';
 import { temporalConnectionOptions, type TemporalTarget } from './connection.js';
+import { DEFAULT_OUTAGE_WAIT_S, heartbeatWaiting, patientStore } from './patient-store.js';
 import { userErrorInterceptors } from './user-errors.js';
 
 export interface WorkerOptions {
@@ -24,6 +25,8 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   logLevel?: LogLevel;
   log?: (line: string) => void;
+  /** How long one store call waits out an outage before the unit's attempt fails (default 600 s). */
+  outageWaitMs?: number;
   /** Write the SDK's own log lines (activity failures with stacks, slow workflow tasks) here instead of stderr. */
   sdkLogFile?: string;
   /** Serve Prometheus metrics and /healthz on this port; the SDK's own metrics ride along from port + 1 (loopback). */
@@ -60,7 +63,21 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
     store: (s: StorageSpec) => {
       const key = JSON.stringify(s);
       let st = stores.get(key);
-      if (!st) stores.set(key, (st = openStore(s.uri, { endpoint: s.endpoint, region: s.region, forcePathStyle: s.forcePathStyle })));
+      if (!st) {
+        const raw = openStore(s.uri, { endpoint: s.endpoint, region: s.region, forcePathStyle: s.forcePathStyle });
+        st = patientStore(raw, {
+          deadlineMs: options.outageWaitMs ?? DEFAULT_OUTAGE_WAIT_S * 1000,
+          onWait: (what, firstOfTry) => {
+            heartbeatWaiting(what);
+            if (firstOfTry) log(`waiting for ${what}`);
+          },
+          onRecovered: () => {
+            heartbeatWaiting(undefined);
+            log(`${raw.uri}: the store answers again`);
+          },
+        });
+        stores.set(key, st);
+      }
       return st;
     },
     models,
