@@ -4,6 +4,8 @@ import pLimit from 'p-limit';
 import { UserError } from '../core/errors.js';
 import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
 import { canonicalJson, planUnits, resultKey, sha256, sweepIdOf, type SweepPlan, type Unit } from '../core/sweep/plan.js';
+import { checkSeqLen } from '../core/model/config.js';
+import { readConfig } from '../core/model/load.js';
 import { checkPlanSize } from '../core/sweep/limits.js';
 import { checkStudyFitsModel } from '../core/sweep/preflight.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
@@ -22,6 +24,7 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
   const sweepId = sweepIdOf(spec);
 
   checkStudyFitsModel(spec, shape);
+  checkSeqLen(readConfig(await deps.models.dir(spec.model, spec.storage)), spec.study.seqLen, `${spec.source}: study.seqLen`);
 
   if ('count' in spec.study.vectors) checkPlanSize(spec, shape.dModel, spec.study.vectors.count);
   const vectors: VectorSet =
