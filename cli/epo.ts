@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
-import { EPO_DEFAULTS, gcg, resultConfig, type EpoConfig } from '../core/epo/config.js';
+import { EPO_DEFAULTS, gcg, resolveEpoConfig, resultConfig, type EpoConfig } from '../core/epo/config.js';
 import { cliFlag, EPO_KNOBS } from '../core/epo/knobs.js';
 import { UNIT_FILES } from '../core/sweep/layout.js';
 import { epo, type EpoState } from '../core/epo/epo.js';
@@ -19,6 +19,8 @@ import { loadEngine, maxBatchOption } from './baseline.js';
 import { addEngineOptions } from './engine-options.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
+import { checkSeqLen } from '../core/model/config.js';
+import { readConfig } from '../core/model/load.js';
 
 // The run's files carry the names a sweep unit's have in the store (core/sweep/layout.ts).
 const FILES = {
@@ -93,7 +95,9 @@ type EpoCliOptions = Partial<Record<(typeof EPO_KNOBS)[number]['key'], number | 
 }
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
+  // Options are checked before anything is loaded or written: a refused run leaves no --out behind.
   if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
+  checkSeqLen(readConfig(o.model), o.seqLen as number, '--seq-len');
   const engine = await loadEngine(o);
   process.stderr.write(`dreamsweep: backend ${await describeEngine(engine)}\n`);
   try {
@@ -107,7 +111,7 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
     if (o.gcg) config = gcg(config);
     const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
 
-    mkdirSync(o.out, { recursive: true });
+    resolveEpoConfig(config, engine.shape.dVocab);
     const ckFile = path.join(o.out, FILES.checkpoint);
     let resume: EpoState | undefined;
     if (o.resume) {
@@ -116,10 +120,14 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
       if (JSON.stringify(ck.info) !== JSON.stringify(info)) {
         throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} was made for another objective or model; use the same --model and --objective, or another --out`);
       }
+      if (ck.state.iteration > o.iters) {
+        throw new UserError('E_EPO_RESUME', `--resume: the run in ${o.out} has done ${ck.state.iteration} iterations, more than --iters ${o.iters}; give --iters ${ck.state.iteration} or more`);
+      }
       resume = ck.state;
     } else if (existsSync(ckFile)) {
       throw new UserError('E_EPO_OUT_EXISTS', `${o.out} already holds a run (${FILES.checkpoint}); pass --resume to continue it, or choose another --out`);
     }
+    mkdirSync(o.out, { recursive: true });
 
     const bar = o.quiet ? undefined : new cliProgress.SingleBar(
       { format: 'epo [{bar}] {value}/{total} it | best f {best} | non-dominated {nonDominated} | {rate} it/s', hideCursor: true },
