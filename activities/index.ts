@@ -2,11 +2,11 @@
 // thin: read the plan and inputs from the store, call the core library, write artifacts, return summaries.
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { UserError } from '../core/errors.js';
-import { resultKey } from '../core/sweep/layout.js';
+import { resultKey, writerKey } from '../core/sweep/layout.js';
 import type { SweepPlan } from '../core/sweep/plan.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import type { ArtifactStore } from '../core/store/index.js';
-import { loadPlan, noMetrics, type ActivityDeps, type StorageSpec } from './context.js';
+import { jsonBytes, loadPlan, noMetrics, type ActivityDeps, type StorageSpec } from './context.js';
 import { WORKER_SHUTDOWN } from '../workflows/failures.js';
 import { runRandomUnit, runScanMerge, runScanShard, type BaselineUnitResult } from './baselines.js';
 import { runEpoUnit, type EpoUnitResult } from './epo.js';
@@ -27,7 +27,11 @@ export interface UnitInput {
   moved?: number;
 }
 
-export type UnitResult = { cached: true } | ({ cached: false } & (EpoUnitResult | BaselineUnitResult | ReportUnitResult));
+export type UnitResult =
+  | { cached: true }
+  // Finished by an earlier attempt of this sweep whose completion never reached Temporal: run here, result found.
+  | { cached: false; recovered: true }
+  | ({ cached: false } & (EpoUnitResult | BaselineUnitResult | ReportUnitResult));
 
 type PlannedUnit = SweepPlan['units'][number];
 
@@ -73,7 +77,14 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       // A finished unit is never recomputed: another sweep, or an earlier attempt, may have done it.
-      if (await store.exists(resultKey(unit))) return { cached: true };
+      if (await store.exists(resultKey(unit))) {
+        // An earlier attempt of this sweep may have finished it without Temporal hearing (a server outage):
+        // then this sweep ran it. Another sweep's result is "already done".
+        const writer = await store.get(writerKey(unit));
+        const by = writer ? (JSON.parse(Buffer.from(writer).toString('utf8')) as { sweepId?: string }).sweepId : undefined;
+        return by === input.sweepId ? { cached: false, recovered: true } : { cached: true };
+      }
+      await store.put(writerKey(unit), jsonBytes({ sweepId: input.sweepId }), { contentType: 'application/json' });
       Context.current().heartbeat({ started: unit.id });
       metrics.unitStarted(unit.id, unit.kind);
       let outcome: 'done' | 'failed' = 'failed';

@@ -8,6 +8,10 @@ import { resultKey, UNIT_FILES, UNITS_PREFIX, vectorSetKey } from '../core/sweep
 import { groupName, PLAN_FORMAT, planLayout, planUnits, sha256, sweepIdOf, type PlanLayout, type SweepPlan } from '../core/sweep/plan.js';
 import { Bitset } from '../workflows/bitset.js';
 import { writePlan } from '../core/sweep/plans.js';
+import { checkSeqLen } from '../core/model/config.js';
+import { readConfig } from '../core/model/load.js';
+import { checkPlanSize } from '../core/sweep/limits.js';
+import { checkStudyFitsModel } from '../core/sweep/preflight.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import { heartbeatWhile, type ActivityDeps } from './context.js';
 
@@ -47,22 +51,17 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
   const { shape, modelId } = await heartbeatWhile(deps.models.describe(spec.model, spec.storage), { identifying: spec.model.path });
   const sweepId = sweepIdOf(spec);
 
-  const bad = spec.study.layers.filter((L) => L > shape.nLayers);
-  if (bad.length) {
-    throw new UserError('E_SWEEP_MODEL', `${spec.source}: study.layers ${bad.join(', ')} exceed the model's resid_pre range [0, ${shape.nLayers}] (${spec.model.path})`);
-  }
-  for (const { layer, index } of spec.targets.neurons) {
-    if (layer >= shape.nLayers || index >= shape.dMlp) {
-      throw new UserError('E_SWEEP_MODEL', `${spec.source}: targets.neurons L${layer}.N${index} is outside the model (${shape.nLayers} layers, ${shape.dMlp} neurons each)`);
-    }
-  }
+  checkStudyFitsModel(spec, shape);
+  checkSeqLen(readConfig(await deps.models.dir(spec.model, spec.storage)), spec.study.seqLen, `${spec.source}: study.seqLen`);
 
+  if ('count' in spec.study.vectors) checkPlanSize(spec, shape.dModel, spec.study.vectors.count);
   const vectors: VectorSet =
     'file' in spec.study.vectors
       ? readVectorFile(spec.study.vectors.file, shape.dModel)
       : randomVectorSet(spec.study.layers, spec.study.vectors.count, spec.study.vectors.seed, shape.dModel);
   const missing = spec.study.layers.filter((L) => !vectors.has(L));
   if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
+  if ('file' in spec.study.vectors) checkPlanSize(spec, shape.dModel, Math.max(...spec.study.layers.map((L) => vectors.get(L)!.length)));
   const vectorsJson = encodeVectorSet(vectors, spec.study.layers);
   const vectorsKey = vectorSetKey(sha256(vectorsJson).slice(0, 32));
   if (!(await store.exists(vectorsKey))) await store.put(vectorsKey, vectorsJson, { contentType: 'application/json' });

@@ -61,4 +61,5 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ bench: 'matmul', backend: describeBackend(), dtype: 'float32', gflops }) + '\n');
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+// The file name too: bundled into another script (scripts/gpu-check.sh), import.meta.url is that script's.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && /matmul\.[cm]?[jt]s$/.test(process.argv[1])) await main();

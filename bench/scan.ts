@@ -3,7 +3,10 @@
 // and 50 vectors per layer at once, and the share of the backend's measured tf.matMul throughput that is.
 // Useful FLOPs per window = 2 * params_used * n, params_used = the blocks' weight matrices (12 d_model^2 per layer)
 // plus the unembedding (d_model * d_vocab, every position, for the windows' CE); the embedding is a lookup.
+// --engine torch runs a Pythia shape (--preset, default 70m) with random weights built on the device instead, in
+// --dtype on --device, words hashed to ids; it reports achieved TFLOP/s (and the GPU's peak memory), no matmul share.
 // Prints one JSON object. Usage: tsx bench/scan.ts [--backend wasm] [--threads 1] [--batch 64] [--windows 768]
+//        [--engine torch --preset 1.4b --dtype bfloat16 --device cuda]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +18,9 @@ import { matmulGflops } from './matmul.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { randomVectorSet } from '../core/objectives/vectors.js';
+import { TorchEngine } from '../core/model/torch-engine.js';
+import type { TorchDtype } from '../core/model/torch-env.js';
+import { forwardFlopsPerPosition, idTokenizer, pythiaConfig, PYTHIA_TOKENIZER_VOCAB } from './pythia.js';
 import { makeCheckpoint, seededRandom } from '../test/fixtures/make-checkpoint.js';
 
 const { values: args } = parseArgs({
@@ -25,18 +31,23 @@ const { values: args } = parseArgs({
     windows: { type: 'string', default: '768' },
     vectors: { type: 'string', default: '50' },
     n: { type: 'string', default: '12' },
+    engine: { type: 'string', default: 'tfjs' },
+    preset: { type: 'string', default: '70m' },
+    dtype: { type: 'string' },
+    device: { type: 'string' },
   },
 });
 const n = Number(args.n);
 const batch = Number(args.batch);
 const windows = Number(args.windows);
 const threads = Number(args.threads);
-const SHAPE = { dModel: 512, nHeads: 8, nLayers: 6, dVocab: 50304 };
+const torch = args.engine === 'torch';
+const SHAPE = torch ? pythiaConfig(args.preset) : { dModel: 512, nHeads: 8, nLayers: 6, dVocab: 50304 };
 
 const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-bench-scan-'));
 try {
   const model = join(dir, 'model');
-  makeCheckpoint(model, { ...SHAPE, tokenizerVocab: 300, rotaryPct: 0.25, parallel: true, dialect: 'classic', dtype: 'F16', seed: 70 });
+  if (!torch) makeCheckpoint(model, { ...SHAPE, tokenizerVocab: 300, rotaryPct: 0.25, parallel: true, dialect: 'classic', dtype: 'F16', seed: 70 });
   // A corpus of word-salad documents, enough for `windows` windows.
   const rand = seededRandom(5);
   const words = ['the', 'model', 'reads', 'a', 'window', 'of', 'text', 'and', 'predicts', 'next', 'token', 'river', 'market', 'quietly', 'seven'];
@@ -49,7 +60,15 @@ try {
   const corpus = join(dir, 'corpus.jsonl');
   writeFileSync(corpus, lines.join('\n') + '\n');
 
-  const engine: Engine = threads > 1 ? await PoolEngine.load(model, { threads, backend: args.backend }) : await TfjsEngine.load(model, { backend: args.backend });
+  const engine: Engine = torch
+    ? await TorchEngine.random(pythiaConfig(args.preset), idTokenizer(PYTHIA_TOKENIZER_VOCAB), 70, {
+        ...(args.dtype !== undefined && { dtype: args.dtype as TorchDtype }),
+        ...(args.device !== undefined && { device: args.device }),
+        ...(args.threads !== undefined && { threads }),
+      })
+    : threads > 1
+      ? await PoolEngine.load(model, { threads, backend: args.backend })
+      : await TfjsEngine.load(model, { backend: args.backend });
   const layers = Array.from({ length: SHAPE.nLayers + 1 }, (_, L) => L);
   const targets = [...randomVectorSet(layers, Number(args.vectors), 0, SHAPE.dModel)].map(([layer, vectors]) => ({ layer, vectors }));
   let engineSeconds = 0;
@@ -66,6 +85,32 @@ try {
   const t0 = performance.now();
   const result = await run(windows);
   const seconds = (performance.now() - t0) / 1000;
+  if (engine instanceof TorchEngine) {
+    const memory = await engine.peakMemory();
+    const flopsPerWindow = forwardFlopsPerPosition(pythiaConfig(args.preset), n) * n;
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'scan',
+        engine: 'torch',
+        backend: engine.describe(),
+        preset: args.preset,
+        n,
+        batch,
+        pairs: targets.length * Number(args.vectors),
+        windows: result.windows,
+        tokens: result.tokens,
+        seconds: +seconds.toFixed(2),
+        windows_per_s: +(result.windows / seconds).toFixed(2),
+        tokens_per_s: +(result.tokens / seconds).toFixed(1),
+        engine_share_of_time: +(engineSeconds / seconds).toFixed(3),
+        achieved_tflops: +((result.windows / seconds) * flopsPerWindow / 1e12).toFixed(4),
+        ...(memory.peakBytes !== null && { peak_gpu_memory_gib: +(memory.peakBytes / 2 ** 30).toFixed(2) }),
+      })}\n`,
+    );
+    engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
   engine.dispose();
 
   // The backend's matmul throughput, on this thread (initialised here too when the model ran on worker threads): the blocks' MLP shape and the unembedding's shape at batch x n rows.

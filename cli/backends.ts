@@ -1,10 +1,11 @@
-// `dreamsweep backends`: which tfjs backends run on this machine, and on what device. tfjs keeps one
+// `dreamsweep backends`: which tfjs backends (and the torch engine) run on this machine, and on what device. tfjs keeps one
 // backend per process, so each is tried in a child process of its own (`--probe NAME`, not listed in help).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Option, type Command } from 'commander';
 import { BACKENDS, describeBackend, initBackend } from '../core/model/backend.js';
+import { probeTorch } from '../core/model/torch-env.js';
 
 export interface BackendProbe {
   backend: string;
@@ -32,7 +33,7 @@ async function probe(backend: string): Promise<BackendProbe> {
 export function registerBackends(program: Command): void {
   program
     .command('backends')
-    .description('list the tfjs backends that run on this machine, each tried in its own process')
+    .description('list the tfjs backends and the torch engine that run on this machine, each tried in its own process')
     .option('--json', 'print the results as JSON')
     .addOption(new Option('--probe <name>').hideHelp())
     .action(async (o: { json?: boolean; probe?: string }) => {
@@ -46,6 +47,7 @@ export function registerBackends(program: Command): void {
       }
       const results: BackendProbe[] = [];
       for (const b of BACKENDS) results.push(await probe(b)); // one at a time: a GPU probe wants the machine
+      results.push({ backend: 'torch', ...(await probeTorch()) }); // the PyTorch engine (--engine torch)
       if (o.json) {
         process.stdout.write(`${JSON.stringify(results, null, 1)}\n`);
         return;

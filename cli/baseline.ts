@@ -6,13 +6,15 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
+import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
 import { RANDOM_DEFAULTS, randomBaseline } from '../core/baselines/random.js';
 import type { PairJson, ScanTarget } from '../core/corpus/result.js';
 import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
+import { checkSeqLen } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
-import { PoolEngine } from '../core/model/pool-engine.js';
-import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { openEngine } from '../core/model/open-engine.js';
+import { readConfig } from '../core/model/load.js';
 import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
 
 export const RESULT_FILE = 'result.json';
@@ -38,7 +40,7 @@ export function parseLayers(v: string): number[] {
 }
 
 /** The options every vector-set command takes. */
-export interface TargetCliOptions {
+export interface TargetCliOptions extends EngineCliOptions {
   model: string;
   layers?: number[];
   vectors?: string;
@@ -46,23 +48,31 @@ export interface TargetCliOptions {
   seed: number;
   backend?: string;
   threads: number;
+  maxBatch?: number;
 }
+
+/** The --max-batch option, shared by every command that loads a model. */
+export const maxBatchOption = () =>
+  new Option('--max-batch <prompts>', 'most prompts per engine call; default: as many as the backend takes (64 MiB of logits on wasm/cpu, 512 MiB on webgpu/tensorflow)').argParser(
+    int('max-batch', 1),
+  );
 
 /** Why: one definition of --model/--layers/--vectors/--random-vectors/--seed/--backend/--threads for baseline and scan. */
 export function addTargetOptions(cmd: Command): Command {
-  return cmd
+  return addEngineOptions(cmd)
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
     .option('--layers <list>', 'comma-separated layers whose resid_pre is read, e.g. 4,8 (default with --vectors: every layer in the file)', parseLayers)
     .option('--vectors <file>', 'JSON mapping layer -> list of vectors (as for `epo`)')
     .option('--random-vectors <N>', 'N seeded random unit vectors per layer (the sweeps\' randomVectorSet)', int('random-vectors', 1))
     .option('--seed <S>', 'seed of --random-vectors', int('seed'), 0)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--threads <N>', 'worker threads, one backend each (wasm on CPUs)', int('threads', 1), 1);
+    .option('--threads <N>', 'worker threads, one backend each (wasm on CPUs); torch: CPU threads', int('threads', 1), 1)
+    .addOption(maxBatchOption());
 }
 
-/** Loads the model on one backend, or spread over worker threads. */
-export async function loadEngine(o: Pick<TargetCliOptions, 'model' | 'backend' | 'threads'>): Promise<Engine> {
-  return o.threads > 1 ? PoolEngine.load(o.model, { threads: o.threads, backend: o.backend }) : TfjsEngine.load(o.model, { backend: o.backend });
+/** Loads the model on the chosen engine: tfjs on one backend or spread over worker threads, or torch. */
+export async function loadEngine(o: Pick<TargetCliOptions, 'model' | 'backend' | 'threads' | 'engine' | 'dtype' | 'device' | 'maxBatch'>): Promise<Engine> {
+  return openEngine(o.model, o);
 }
 
 /** Why: turns the vector options into scan targets, every problem a UserError that says which option to fix. */
@@ -136,6 +146,7 @@ interface BaselineCliOptions extends TargetCliOptions {
 }
 
 async function runBaselineCommand(o: BaselineCliOptions): Promise<void> {
+  checkSeqLen(readConfig(o.model), o.seqLen, '--seq-len');
   const model = modelIdentity(o.model);
   const engine = await loadEngine(o);
   try {

@@ -6,18 +6,21 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
-import { EPO_DEFAULTS, gcg, resultConfig, type EpoConfig } from '../core/epo/config.js';
+import { EPO_DEFAULTS, gcg, resolveEpoConfig, resultConfig, type EpoConfig } from '../core/epo/config.js';
 import { cliFlag, EPO_KNOBS } from '../core/epo/knobs.js';
 import { UNIT_FILES } from '../core/sweep/layout.js';
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
-import { describeBackend } from '../core/model/backend.js';
 import { UserError } from '../core/errors.js';
 import { availableParallelism } from 'node:os';
-import { loadEngine } from './baseline.js';
+import { describeEngine } from '../core/model/open-engine.js';
+import { loadEngine, maxBatchOption } from './baseline.js';
+import { addEngineOptions } from './engine-options.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
+import { checkSeqLen } from '../core/model/config.js';
+import { readConfig } from '../core/model/load.js';
 
 // The run's files carry the names a sweep unit's have in the store (core/sweep/layout.ts).
 const FILES = {
@@ -64,11 +67,12 @@ export function registerEpo(program: Command): void {
     .option('--init-ids <ids>', 'initial prompt as comma-separated token ids')
     .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use)', int('threads'), availableParallelism())
-    .option('--quiet', 'no progress bar')
-    .action(async (o) => {
-      await runEpoCommand(o);
-    });
+    .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use); torch: CPU threads', int('threads'), availableParallelism())
+    .addOption(maxBatchOption())
+    .option('--quiet', 'no progress bar');
+  addEngineOptions(cmd).action(async (o: EpoCliOptions) => {
+    await runEpoCommand(o);
+  });
 }
 
 /** The knobs arrive under their own names (commander camel-cases `--lambda-min` to lambdaMin). */
@@ -83,13 +87,19 @@ type EpoCliOptions = Partial<Record<(typeof EPO_KNOBS)[number]['key'], number | 
   gcg?: boolean;
   backend?: string;
   threads: number;
+  maxBatch?: number;
   quiet?: boolean;
+  engine?: string;
+  dtype?: string;
+  device?: string;
 }
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
+  // Options are checked before anything is loaded or written: a refused run leaves no --out behind.
   if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
+  checkSeqLen(readConfig(o.model), o.seqLen as number, '--seq-len');
   const engine = await loadEngine(o);
-  process.stderr.write(`dreamsweep: backend ${describeBackend() ?? engine.backend}\n`);
+  process.stderr.write(`dreamsweep: backend ${await describeEngine(engine)}\n`);
   try {
     const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);
     // Key order as before (the initial prompt first): the history records the config as JSON.
@@ -101,7 +111,7 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
     if (o.gcg) config = gcg(config);
     const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
 
-    mkdirSync(o.out, { recursive: true });
+    resolveEpoConfig(config, engine.shape.dVocab);
     const ckFile = path.join(o.out, FILES.checkpoint);
     let resume: EpoState | undefined;
     if (o.resume) {
@@ -110,10 +120,14 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
       if (JSON.stringify(ck.info) !== JSON.stringify(info)) {
         throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} was made for another objective or model; use the same --model and --objective, or another --out`);
       }
+      if (ck.state.iteration > o.iters) {
+        throw new UserError('E_EPO_RESUME', `--resume: the run in ${o.out} has done ${ck.state.iteration} iterations, more than --iters ${o.iters}; give --iters ${ck.state.iteration} or more`);
+      }
       resume = ck.state;
     } else if (existsSync(ckFile)) {
       throw new UserError('E_EPO_OUT_EXISTS', `${o.out} already holds a run (${FILES.checkpoint}); pass --resume to continue it, or choose another --out`);
     }
+    mkdirSync(o.out, { recursive: true });
 
     const bar = o.quiet ? undefined : new cliProgress.SingleBar(
       { format: 'epo [{bar}] {value}/{total} it | best f {best} | non-dominated {nonDominated} | {rate} it/s', hideCursor: true },

@@ -1,12 +1,13 @@
 // `dreamsweep inspect`: run a GPT-NeoX model on a few prompts and show what the engine sees: next-token
 // logits, cross-entropy and every tap at the last token (JSON for tests and scripts, a summary for people).
 import type { Command } from 'commander';
+import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
-import { describeBackend } from '../core/model/backend.js';
-import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { describeEngine, openEngine } from '../core/model/open-engine.js';
+import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
 import { tapNames } from '../core/model/neox.js';
 
-interface InspectOptions {
+interface InspectOptions extends EngineCliOptions {
   model: string;
   ids?: string;
   text?: string[];
@@ -25,7 +26,7 @@ export interface InspectReport {
 }
 
 export function registerInspect(program: Command): void {
-  program
+  const cmd = program
     .command('inspect')
     .description('run a model on prompts: next-token logits, cross-entropy and every tap at the last token')
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
@@ -33,11 +34,11 @@ export function registerInspect(program: Command): void {
     .option('--text <text...>', 'prompt text(s), tokenized with the model\'s tokenizer.json')
     .option('--backend <name>', 'wasm (default), cpu, webgpu or tensorflow; else env DREAMSWEEP_BACKEND')
     .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, mlp_post')
-    .option('--top <k>', 'next tokens to list per prompt in the summary', '5')
-    .action(async (opts: InspectOptions) => {
-      const engine = await TfjsEngine.load(opts.model, opts.backend !== undefined ? { backend: opts.backend } : {});
+    .option('--top <k>', 'next tokens to list per prompt in the summary', '5');
+  addEngineOptions(cmd).action(async (opts: InspectOptions) => {
+      const engine = await openEngine(opts.model, opts);
       try {
-        if (!opts.json) process.stderr.write(`backend: ${describeBackend() ?? engine.backend}\n`);
+        if (!opts.json) process.stderr.write(`backend: ${await describeEngine(engine)}\n`);
         const prompts = parsePrompts(opts, engine);
         const report = await inspect(engine, prompts);
         if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
@@ -48,7 +49,7 @@ export function registerInspect(program: Command): void {
     });
 }
 
-function parsePrompts(opts: InspectOptions, engine: TfjsEngine): number[][] {
+function parsePrompts(opts: InspectOptions, engine: Engine): number[][] {
   if ((opts.ids === undefined) === (opts.text === undefined)) {
     throw new UserError('E_CLI_USAGE', 'inspect: give exactly one of --ids "1,2,3;4,5" or --text "..."');
   }
@@ -69,8 +70,8 @@ function parsePrompts(opts: InspectOptions, engine: TfjsEngine): number[][] {
 }
 
 /** Runs every tap on the prompts; prompts of different lengths run as separate batches. */
-export async function inspect(engine: TfjsEngine, prompts: number[][]): Promise<InspectReport> {
-  const names = tapNames(engine.model.cfg);
+export async function inspect(engine: Engine, prompts: number[][]): Promise<InspectReport> {
+  const names = tapNames(engine.shape);
   const { nLayers } = engine.shape;
   const report: InspectReport = { prompts, ce: [], logits_last: [], resid_pre: {}, mlp_post: {} };
   for (let l = 0; l <= nLayers; l++) report.resid_pre[String(l)] = [];
@@ -98,7 +99,7 @@ export async function inspect(engine: TfjsEngine, prompts: number[][]): Promise<
   return report;
 }
 
-function summary(engine: TfjsEngine, report: InspectReport, top: number): string {
+function summary(engine: Engine, report: InspectReport, top: number): string {
   const lines: string[] = [];
   report.prompts.forEach((ids, i) => {
     const logits = report.logits_last[i]!;

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { addEngineOptions } from './engine-options.js';
 import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { HfJsonTokenizer } from '../core/model/tokenizer.js';
@@ -18,11 +19,14 @@ export interface ReportCliOptions {
   pathStyle?: boolean;
   model?: string;
   backend?: string;
+  engine?: string;
+  dtype?: string;
+  device?: string;
   perplexityCap: number;
 }
 
 export function registerReport(program: Command): void {
-  program
+  const cmd = program
     .command('report')
     .description("aggregate a sweep's artifacts (finished or not) into report.html, report.json and CSVs")
     .argument('<sweep>', 'a sweep ID (with --store), or where it lives: s3://bucket/prefix/sweeps/<id> or DIR/sweeps/<id>')
@@ -33,10 +37,10 @@ export function registerReport(program: Command): void {
     .option('--path-style', 'bucket in the path, not the host name (default with --endpoint)')
     .option('--model <dir>', 'the sweep\'s model directory: decodes every prompt and adds token attribution')
     .addOption(new Option('--backend <name>', 'tfjs backend for --model').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--perplexity-cap <x>', 'best neuron/logit prompt must have perplexity below this', positive('perplexity-cap'), DEFAULT_PERPLEXITY_CAP)
-    .action(async (sweep: string, o: ReportCliOptions) => {
-      await runReportCommand(sweep, o);
-    });
+    .option('--perplexity-cap <x>', 'best neuron/logit prompt must have perplexity below this', positive('perplexity-cap'), DEFAULT_PERPLEXITY_CAP);
+  addEngineOptions(cmd).action(async (sweep: string, o: ReportCliOptions) => {
+    await runReportCommand(sweep, o);
+  });
 }
 
 const positive = (name: string) => (v: string) => {
@@ -77,8 +81,8 @@ export async function runReportCommand(sweep: string, o: ReportCliOptions): Prom
   let engine: Engine | undefined;
   let decode: ((ids: number[]) => string) | undefined;
   if (o.model) {
-    const { TfjsEngine } = await import('../core/model/tfjs-engine.js');
-    engine = await TfjsEngine.load(o.model, { backend: o.backend });
+    const { openEngine } = await import('../core/model/open-engine.js');
+    engine = await openEngine(o.model, o);
     decode = (ids) => engine!.tokenizer.decode(ids);
   }
   try {

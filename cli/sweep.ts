@@ -3,20 +3,23 @@
 // in-process worker here, so one machine runs a whole sweep with one command.
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
+import { preflightLocal } from '../core/sweep/preflight.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
-import { connectOrStartEmbedded, type EmbeddedTemporal } from '../infra/embedded.js';
+import { connectOrStartEmbedded, runningEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
 import { startLocalWorkers } from '../infra/local-workers.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
+import { rootCause } from '../workers/user-errors.js';
 import { progressQuery, sweepWorkflow, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/sweep.js';
 
 interface Target {
   temporalAddress?: string;
   namespace?: string;
+  temporalBin?: string;
 }
 
 /** The embedded default's worker sizing lives with it (infra/local-workers.ts); kept here for old imports. */
@@ -29,17 +32,32 @@ interface Session {
   close(): Promise<void>;
 }
 
-/** Connects to the configured Temporal, or to (or as) the embedded default. */
-async function openSession(flags: Target, spec?: SweepSpec): Promise<Session> {
-  const address = flags.temporalAddress ?? process.env.TEMPORAL_ADDRESS ?? spec?.temporal.address;
+/**
+ * Connects to the configured Temporal, or to (or as) the embedded default. `existingOnly`: commands that
+ * only look at or stop a sweep (status, cancel, list) use an embedded server a running sweep left, and
+ * never start one just to find nothing there.
+ */
+function configuredAddress(flags: Target, spec?: SweepSpec): string | undefined {
+  return flags.temporalAddress || process.env.TEMPORAL_ADDRESS || spec?.temporal.address || undefined;
+}
+
+async function openSession(flags: Target, spec?: SweepSpec, existingOnly = false): Promise<Session> {
+  const address = configuredAddress(flags, spec);
   const namespace = flags.namespace ?? process.env.TEMPORAL_NAMESPACE ?? spec?.temporal.namespace ?? 'default';
   let embedded: EmbeddedTemporal | undefined;
   let target: TemporalTarget;
   if (address) target = { ...spec?.temporal, address, namespace };
   else {
-    embedded = await connectOrStartEmbedded();
+    embedded = existingOnly ? await runningEmbedded() : await connectOrStartEmbedded(stateDir(), { temporalBin: flags.temporalBin });
+    if (!embedded) {
+      throw new UserError(
+        'E_NO_TEMPORAL_RUNNING',
+        `no Temporal address is configured and no embedded Temporal server is running for ${stateDir()} (it runs only while a \`sweep launch\` there does). ` +
+          `Point at a server with --temporal-address HOST:PORT or TEMPORAL_ADDRESS, run this from the directory the sweep was launched in (or set DREAMSWEEP_STATE_DIR), or \`dreamsweep sweep resume ID|FILE\` to run the sweep again`,
+      );
+    }
     target = { address: embedded.address, namespace: embedded.namespace };
-    if (embedded.owned) process.stderr.write(`dreamsweep: started the embedded Temporal server at ${embedded.address} (UI ${embedded.uiUrl})\n`);
+    if (embedded.owned) process.stderr.write(`dreamsweep: started the embedded Temporal server at ${embedded.address}; Temporal UI while it runs: ${embedded.uiUrl}\n`);
   }
   let connection: Connection;
   try {
@@ -66,20 +84,22 @@ export function registerSweep(program: Command): void {
     c
       .option('--temporal-address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, the sweep file, else the embedded server)')
       .option('--namespace <ns>', 'Temporal namespace');
+  const withServerBin = (c: Command) =>
+    c.option('--temporal-bin <path>', 'Temporal CLI for the embedded server (default: DREAMSWEEP_TEMPORAL_BIN, `temporal` on PATH, the cached build, an SDK download, then go install)');
 
-  withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
+  withServerBin(withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
     .option('--wait', 'stay until the sweep ends, showing progress')
     .option('--backend <name>', 'backend for the embedded worker')
-    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt))
     .action(async (file: string, o: LocalOptions) => {
       const spec = loadSweepFile(file);
       await startAndMaybeWait(spec, o, o.wait ?? false);
     });
 
-  withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
+  withServerBin(withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
     .option('--wait', 'stay until the sweep ends, showing progress')
     .option('--backend <name>', 'backend for the embedded worker')
-    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt))
     .action(async (idOrFile: string, o: LocalOptions) => {
       if (/\.ya?ml$/i.test(idOrFile)) return startAndMaybeWait(loadSweepFile(idOrFile), o, o.wait ?? false);
       const session = await openSession(o);
@@ -96,11 +116,14 @@ export function registerSweep(program: Command): void {
     .option('--once', 'print one snapshot and exit')
     .option('--json', 'print the progress as JSON and exit')
     .action(async (id: string, o: Target & { once?: boolean; json?: boolean }) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
         const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(id);
+        await knownSweep(id, () => handle.describe());
         if (o.json) {
-          process.stdout.write(`${JSON.stringify(await queryProgress(handle), null, 1)}\n`);
+          const [desc, p] = await Promise.all([handle.describe(), queryProgress(handle)]);
+          const status = desc.status.name === 'RUNNING' ? p.status : closedStatus(desc.status.name);
+          process.stdout.write(`${JSON.stringify({ ...p, status }, null, 1)}\n`);
           return;
         }
         await watch(handle, !o.once);
@@ -111,9 +134,9 @@ export function registerSweep(program: Command): void {
 
   withTarget(sweep.command('cancel <id>').description('cancel a sweep; running units checkpoint first'))
     .action(async (id: string, o: Target) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
-        await session.client.workflow.getHandle(id).cancel();
+        await knownSweep(id, () => session.client.workflow.getHandle(id).cancel());
         process.stdout.write(`cancelled ${id}; 'dreamsweep sweep resume ${id}' continues it\n`);
       } finally {
         await session.close();
@@ -122,7 +145,7 @@ export function registerSweep(program: Command): void {
 
   withTarget(sweep.command('list').description('sweeps known to the Temporal server'))
     .action(async (o: Target) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
         for await (const w of session.client.workflow.list({ query: `WorkflowType = '${sweepWorkflow.name}'` })) {
           process.stdout.write(`${w.workflowId}\t${w.status.name}\t${w.startTime.toISOString()}\n`);
@@ -131,6 +154,16 @@ export function registerSweep(program: Command): void {
         await session.close();
       }
     });
+}
+
+/** Runs `call`; a sweep the server does not know is a user mistake, said plainly. */
+async function knownSweep<T>(id: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new UserError('E_SWEEP_UNKNOWN', `no sweep ${id} on this Temporal server; 'dreamsweep sweep list' shows the known ones`);
+    throw e;
+  }
 }
 
 type LocalOptions = Target & { wait?: boolean; backend?: string; localWorkers?: number };
@@ -142,6 +175,8 @@ function positiveInt(value: string): number {
 }
 
 async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean): Promise<void> {
+  // The embedded default's workers share this filesystem: check the sweep's files before any server starts.
+  if (!configuredAddress(o, spec)) await preflightLocal(spec);
   const session = await openSession(o, spec);
   const local = session.embedded ? startLocalWorkers(session.target, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
   try {
@@ -178,8 +213,8 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
       outcome = await handle.result();
     } catch (e) {
       await watching.catch(() => {});
-      const cause = (e as { cause?: Error }).cause;
-      throw new UserError('E_SWEEP_FAILED', `sweep ${sweepId} did not finish: ${cause?.message ?? (e as Error).message}`);
+      const root = rootCause(e);
+      throw new UserError(root.code ?? 'E_SWEEP_FAILED', `sweep ${sweepId} did not finish: ${root.message}`);
     }
     await watching;
     process.stderr.write(`dreamsweep: sweep ${sweepId} finished: ${outcome.ran} units run, ${outcome.cached} already done, of ${outcome.total}\n`);
@@ -224,12 +259,17 @@ async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
             bar.update(g.done + g.failed, { name, extra });
           }
         }
-        const line = `${handle.workflowId}: ${p.status}, ${p.done}/${p.total} units done (${p.ran} run, ${p.cached} already done), ${p.running} running, ${p.failed} failed`;
-        if (!bars && line !== last) process.stderr.write(`${line}\n`);
-        last = line;
+        // A closed sweep's own status says how it ended (a plan that failed never left 'planning').
+        const status = desc.status.name === 'RUNNING' ? p.status : closedStatus(desc.status.name);
+        const line = `${handle.workflowId}: ${status}, ${p.done}/${p.total} units done (${p.ran} run, ${p.cached} already done), ${p.running} running, ${p.failed} failed`;
+        const waiting = waitingFor(desc);
+        const shown = waiting.length ? `${line}; waiting for ${waiting.join('; ')}` : line;
+        if (!bars && shown !== last) process.stderr.write(`${shown}\n`);
+        else if (bars && waiting.length && shown !== last) bars.log(`waiting for ${waiting.join('; ')}\n`);
+        last = shown;
       }
       if (!follow || desc.status.name !== 'RUNNING') {
-        if (!p) process.stderr.write(`${handle.workflowId}: ${desc.status.name}\n`);
+        if (!p) process.stderr.write(`${handle.workflowId}: ${closedStatus(desc.status.name)}\n`);
         return;
       }
       await new Promise((r) => setTimeout(r, 1_000));
@@ -237,6 +277,28 @@ async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
   } finally {
     bars?.stop();
   }
+}
+
+/** What running units wait for (an artifact store outage), from their last heartbeat. */
+function waitingFor(desc: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>): string[] {
+  const out = new Set<string>();
+  for (const a of desc.raw.pendingActivities ?? []) {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    try {
+      const details = defaultPayloadConverter.fromPayload(payload) as { waitingFor?: unknown };
+      if (typeof details?.waitingFor === 'string') out.add(details.waitingFor);
+    } catch {
+      // not ours
+    }
+  }
+  return [...out];
+}
+
+/** Temporal's word for how a workflow ended, as `sweep status` says it. */
+function closedStatus(name: string): string {
+  const words: Record<string, string> = { COMPLETED: 'done', FAILED: 'failed', CANCELLED: 'cancelled', TERMINATED: 'terminated', TIMED_OUT: 'timed out', CONTINUED_AS_NEW: 'handed over', RUNNING: 'running' };
+  return words[name] ?? name.toLowerCase();
 }
 
 /** The spec a sweep was started with, from the first event of its latest run. */

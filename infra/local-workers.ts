@@ -45,14 +45,17 @@ function weightBytes(dir: string): number | undefined {
  */
 export function startLocalWorkers(target: TemporalTarget, spec: SweepSpec, options: { backend?: string; workers?: number }): { stop(): Promise<void> } {
   const ctl = new AbortController();
-  const aux = runWorker({ temporal: target, queues: [spec.temporal.taskQueues.aux], log: () => {} }, ctl.signal);
   const logDir = path.join(stateDir(), 'logs');
   mkdirSync(logDir, { recursive: true });
+  // The SDK's warnings (a failed activity's stack, for one) go to the log: the CLI shows the root cause once.
+  const aux = runWorker({ temporal: target, queues: [spec.temporal.taskQueues.aux], log: () => {}, sdkLogFile: path.join(logDir, 'aux-worker.log') }, ctl.signal);
   const bin = fileURLToPath(new URL('../bin/dreamsweep.js', import.meta.url));
   const args = [bin, 'worker', '--temporal-address', target.address!, '--namespace', target.namespace, '--queues', spec.temporal.taskQueues.model];
   if (options.backend) args.push('--backend', options.backend);
   if (spec.concurrency.perWorker) args.push('--concurrency', String(spec.concurrency.perWorker));
   const count = options.workers ?? localWorkerCount(spec, options.backend);
+  // The cores left over when fewer workers than cores run (a sweep of few units): each unit uses its share.
+  args.push('--threads', String(Math.max(1, Math.floor(availableParallelism() / (count * (spec.concurrency.perWorker ?? 1))))));
   process.stderr.write(`dreamsweep: ${count} local model worker${count > 1 ? 's' : ''} (logs in ${logDir})\n`);
   const children = Array.from({ length: count }, (_, i) => {
     const fd = openSync(path.join(logDir, `model-worker-${i}.log`), 'a');

@@ -37,6 +37,16 @@ export interface EpoConfig {
    * in through top-k. Random initial prompts never use them either way. Recorded only when on.
    */
   excludeSpecialTokens?: boolean;
+  // The paper's proposed improvements (section 6), each off unless set, and recorded only when set.
+  /** Top-k schedule: mutations pick among the best `topkStart` tokens at first, rising geometrically to `topk` by iteration `topkRamp`. */
+  topkStart?: number;
+  topkRamp?: number;
+  /** Fraction of children that change two adjacent positions (words made of two tokens). */
+  twoTokenFraction?: number;
+  /** Fraction of children that delete one token and insert another elsewhere (the rest shifts; the length stays n). */
+  shiftFraction?: number;
+  /** ARCA-style: each member's gradient is averaged with this many random one-token neighbours' before top-k. */
+  gradientNeighbours?: number;
   /** Checkpoint every K iterations (and at the end); 0 = only at the end. */
   checkpointEvery: number;
 }
@@ -62,7 +72,7 @@ export function resolveEpoConfig(partial: Partial<EpoConfig>, dVocab: number): E
   for (const k of EPO_KNOBS) {
     const v = c[k.key];
     if (v === undefined && k.default === undefined) continue;
-    const max = k.maxVocab ? dVocab : Number.MAX_SAFE_INTEGER;
+    const max = k.maxVocab ? dVocab : (k.max ?? Number.MAX_SAFE_INTEGER);
     const ok =
       k.type === 'bool'
         ? typeof v === 'boolean'
@@ -88,11 +98,19 @@ export function resolveEpoConfig(partial: Partial<EpoConfig>, dVocab: number): E
     const bad = c.initIds.find((id) => !Number.isInteger(id) || id < 0 || id >= dVocab);
     if (bad !== undefined) throw new UserError('E_EPO_CONFIG', `EPO option initIds: id ${bad} is outside the model's vocabulary [0, ${dVocab})`);
   }
-  if (c.excludeSpecialTokens === false) delete c.excludeSpecialTokens; // off is the default: not recorded
+  // Off is the default for these: not recorded, so a run without them has the config it always had.
+  if (c.excludeSpecialTokens === false) delete c.excludeSpecialTokens;
+  for (const key of ['twoTokenFraction', 'shiftFraction', 'gradientNeighbours'] as const) if (c[key] === 0) delete c[key];
   if (c.bannedText !== undefined && c.bannedText.length === 0) {
     throw new UserError('E_EPO_CONFIG', 'EPO option bannedText: an empty string would ban every prompt; omit it instead');
   }
   return c;
+}
+
+/** k at iteration i: the top-k schedule's geometric rise from topkStart to topk over topkRamp iterations, else topk. */
+export function topkAt(c: Pick<EpoConfig, 'topk' | 'topkStart' | 'topkRamp'>, i: number): number {
+  if (c.topkStart === undefined || c.topkRamp === undefined || i >= c.topkRamp) return c.topk;
+  return Math.min(c.topk, Math.max(1, Math.round(c.topkStart * (c.topk / c.topkStart) ** (i / c.topkRamp))));
 }
 
 /** The M slot lambdas: log-uniform grid on [lambdaMin, lambdaMax]; a single slot takes lambdaMin. */

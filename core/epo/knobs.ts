@@ -11,6 +11,8 @@ export interface Knob {
   default?: number | boolean;
   /** Smallest allowed value (int, number). */
   min?: number;
+  /** Largest allowed value (int, number), when there is one. */
+  max?: number;
   /** The largest value is the model's vocabulary size, known only when it loads. */
   maxVocab?: true;
   /** The paper's name for it (Table 1), shown in help and docs. */
@@ -46,6 +48,18 @@ export const EPO_KNOBS: readonly Knob[] = [
     type: 'bool',
     help: 'never propose special tokens (<|endoftext|>, ...) as mutations; the paper\'s code lets them in through top-k (random initial prompts never use them)',
   },
+  // The paper's proposed improvements (section 6, docs/epo.md): off unless set, recorded only when set.
+  { key: 'topkStart', type: 'int', min: 1, help: 'top-k schedule: mutations pick among the best topkStart tokens at iteration 0, rising geometrically to topk by iteration topkRamp' },
+  { key: 'topkRamp', type: 'int', min: 1, help: 'top-k schedule: iterations over which k rises from topkStart to topk' },
+  { key: 'twoTokenFraction', type: 'number', min: 0, max: 1, help: 'fraction of children that change two adjacent positions (words made of two tokens)' },
+  { key: 'shiftFraction', type: 'number', min: 0, max: 1, help: 'fraction of children that delete one token and insert another elsewhere (the length stays seqLen)' },
+  {
+    key: 'gradientNeighbours',
+    type: 'int',
+    min: 0,
+    max: 64,
+    help: "ARCA-style: average each member's gradient with this many random one-token neighbours' before top-k (each costs a backward pass)",
+  },
   { key: 'checkpointEvery', type: 'int', default: 10, min: 0, help: 'iterations between checkpoints; 0 = only at the end' },
 ];
 
@@ -53,7 +67,7 @@ export const EPO_KNOBS: readonly Knob[] = [
 export interface KnobRule {
   /** The knob the error points at. */
   key: keyof EpoConfig;
-  broken(c: Pick<EpoConfig, 'population' | 'lambdaMin' | 'lambdaMax' | 'restartLambdaMin' | 'restartLambdaMax'>): string | undefined;
+  broken(c: EpoConfig): string | undefined;
   /** How to fix it. */
   fix: string;
   /** The rule in words, for the docs. */
@@ -74,6 +88,24 @@ export const EPO_RULES: readonly KnobRule[] = [
     fix: 'swap them, or lower restartLambdaMin',
     doc: 'at most restartLambdaMax',
   },
+  {
+    key: 'topkStart',
+    broken: (c) => ((c.topkStart === undefined) !== (c.topkRamp === undefined) ? 'topkStart and topkRamp together' : undefined),
+    fix: 'give both (k rises from topkStart to topk by iteration topkRamp), or neither',
+    doc: 'with topkRamp',
+  },
+  {
+    key: 'topkStart',
+    broken: (c) => (c.topkStart !== undefined && c.topkStart > c.topk ? `topkStart <= topk (${c.topk})` : undefined),
+    fix: 'lower topkStart',
+    doc: 'at most topk',
+  },
+  {
+    key: 'shiftFraction',
+    broken: (c) => ((c.twoTokenFraction ?? 0) + (c.shiftFraction ?? 0) > 1 ? `twoTokenFraction + shiftFraction <= 1 (twoTokenFraction is ${c.twoTokenFraction})` : undefined),
+    fix: 'lower one of them',
+    doc: 'twoTokenFraction + shiftFraction at most 1',
+  },
 ];
 
 /** `--lambda-min` for lambdaMin. */
@@ -87,12 +119,14 @@ export function knobType(k: Knob, dVocab?: number): string {
   if (k.type === 'text') return 'a non-empty string';
   const what = k.type === 'int' ? 'an integer' : 'a number';
   if (k.maxVocab && dVocab !== undefined) return `${what} in [${k.min}, ${dVocab}]`;
+  if (k.max !== undefined) return `${what} in [${k.min}, ${k.max}]`;
   return `${what} >= ${k.min}`;
 }
 
 /** The knob's row of the docs' methods.epo table (field, type, default, meaning). */
 export function knobDocRow(k: Knob): string {
-  const type = k.type === 'bool' ? 'boolean' : k.type === 'text' ? 'non-empty string' : `${k.type === 'int' ? 'integer' : 'number'} >= ${k.min}`;
+  const range = k.max !== undefined ? ` in [${k.min}, ${k.max}]` : ` >= ${k.min}`;
+  const type = k.type === 'bool' ? 'boolean' : k.type === 'text' ? 'non-empty string' : `${k.type === 'int' ? 'integer' : 'number'}${range}`;
   const dflt = k.default === undefined ? (k.type === 'bool' ? '`false`' : 'absent') : `\`${k.default}\``;
   const rules = EPO_RULES.filter((r) => r.key === k.key).map((r) => `; ${r.doc}`);
   const meaning = `${k.symbol ? `${k.symbol}: ` : ''}${k.help}${rules.join('')}`.replace(/\|/g, '\\|');

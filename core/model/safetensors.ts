@@ -16,6 +16,27 @@ export interface FloatTensor {
 }
 
 
+/** Tensors whose byte ranges overlap would silently share weights: the file is corrupt, refuse it. */
+function checkDisjoint(path: string, header: Record<string, unknown>): void {
+  const ranges = Object.entries(header)
+    .filter(([key]) => key !== '__metadata__')
+    .map(([key, e]) => ({ key, offsets: (e as { data_offsets?: unknown }).data_offsets }));
+  for (const { key, offsets } of ranges) {
+    const ok = Array.isArray(offsets) && offsets.length === 2 && offsets.every((x) => Number.isSafeInteger(x) && x >= 0) && offsets[0] <= offsets[1];
+    if (!ok) throw new UserError('E_MODEL_TRUNCATED', `${path}: tensor ${key}: data_offsets ${JSON.stringify(offsets)} is not [begin, end] with 0 <= begin <= end; not a valid safetensors file`);
+  }
+  const sorted = (ranges as Array<{ key: string; offsets: [number, number] }>).filter((r) => r.offsets[1] > r.offsets[0]).sort((a, b) => a.offsets[0] - b.offsets[0]);
+  for (let i = 1; i < sorted.length; i++) {
+    const [prev, cur] = [sorted[i - 1]!, sorted[i]!];
+    if (cur.offsets[0] < prev.offsets[1]) {
+      throw new UserError(
+        'E_MODEL_CORRUPT',
+        `${path}: tensors ${prev.key} [${prev.offsets}] and ${cur.key} [${cur.offsets}] overlap in the data section; the file is corrupt (re-export it with safetensors)`,
+      );
+    }
+  }
+}
+
 /** Reads every tensor of one `.safetensors` file as float32, checking offsets against the file's size. */
 export function readSafetensors(path: string): Map<string, FloatTensor> {
   const fd = openSync(path, 'r');
@@ -29,6 +50,7 @@ export function readSafetensors(path: string): Map<string, FloatTensor> {
       return buf;
     };
     const { entries, dataStart } = readSafetensorsHeader(size, read, truncated);
+    checkDisjoint(path, Object.fromEntries(entries));
     const out = new Map<string, FloatTensor>();
     for (const [key, entry] of entries) {
       const { dtype, shape, data_offsets: [begin, end] } = entry;

@@ -2,8 +2,8 @@
 // split into chunks that bound the largest tensor ([rows, n, dVocab] logits and one-hot gradients).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Engine, Evaluation, EvaluateOptions, GradientResult, ModelShape, Objective, PrefixHint, TapOptions, TapValues } from '../engine.js';
-import { UserError } from '../errors.js';
 import { initBackend } from './backend.js';
+import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
 import {
   embedIds,
@@ -28,6 +28,8 @@ export interface TfjsEngineOptions {
   backend?: string;
   /** Largest [rows, n, dVocab] tensor, in floats, before a batch is split (default: by backend, chunkFloatsFor). */
   maxChunkFloats?: number;
+  /** Most prompts per backend call, whatever maxChunkFloats allows (the CLI's --max-batch). */
+  maxBatch?: number;
   /** Use evaluate's prefix hint (default true); off computes every position, for comparison. */
   prefixReuse?: boolean;
 }
@@ -44,6 +46,7 @@ export function chunkFloatsFor(backend: string): number {
 export class TfjsEngine implements Engine {
   readonly shape: ModelShape;
   private readonly maxChunkFloats: number;
+  private readonly maxBatch: number;
   private readonly prefixReuse: boolean;
   private disposed = false;
 
@@ -56,6 +59,7 @@ export class TfjsEngine implements Engine {
     const { nLayers, dModel, dMlp, dVocab } = model.cfg;
     this.shape = { nLayers, dModel, dMlp, dVocab };
     this.maxChunkFloats = options.maxChunkFloats ?? chunkFloatsFor(backend);
+    this.maxBatch = options.maxBatch ?? Number.MAX_SAFE_INTEGER;
     this.prefixReuse = options.prefixReuse ?? true;
   }
 
@@ -169,16 +173,7 @@ export class TfjsEngine implements Engine {
     this.check(ids);
     validateObjective(objective, this.model.cfg);
     const { dVocab: V } = this.model.cfg;
-    if (lambdas.length !== ids.length) {
-      throw new UserError('E_ENGINE_INPUT', `gradients: expected ${ids.length} lambdas (one per prompt), got ${lambdas.length}`);
-    }
-    if (!Number.isInteger(k) || k < 1 || k > V) {
-      throw new UserError('E_ENGINE_INPUT', `gradients: k: expected an integer in 1..${V}, got ${k}`);
-    }
-    const allowed = options.allowed ?? defaultAllowed(V, this.tokenizer.vocabSize);
-    if (allowed.length !== V) {
-      throw new UserError('E_ENGINE_INPUT', `gradients: allowed: expected length ${V} (d_vocab), got ${allowed.length}`);
-    }
+    const allowed = checkGradientInputs(ids.length, lambdas, k, V, this.tokenizer.vocabSize, options.allowed);
     const bias = new Float32Array(V);
     for (let t = 0; t < V; t++) if (!allowed[t]) bias[t] = -Infinity;
     const B = ids.length;
@@ -200,7 +195,7 @@ export class TfjsEngine implements Engine {
         const oneHot = tf.cast(tf.oneHot(idsT, V), 'float32') as tf.Tensor3D; // [b, n, V]
         const taps = objectiveTaps(objective);
         const g = tf.grad((x: tf.Tensor) => {
-          const res = forward(this.model, embedOneHot(this.model, x as tf.Tensor3D), { taps, logits: 'all' });
+          const res = forward(this.model, embedOneHot(this.model, x as tf.Tensor3D, idsT), { taps, logits: 'all' });
           const logits = res.logits as tf.Tensor3D;
           const last = lastLogits(logits);
           const f = objectiveValue(objective, res.taps, last);
@@ -274,50 +269,15 @@ export class TfjsEngine implements Engine {
   /** Ids must form a rectangle of valid token ids. */
   private check(ids: number[][]): void {
     if (this.disposed) throw new Error('TfjsEngine: used after dispose()');
-    const V = this.model.cfg.dVocab;
-    if (ids.length === 0) throw new UserError('E_ENGINE_INPUT', 'ids: expected at least one prompt, got none');
-    const n = ids[0]!.length;
-    if (n === 0) throw new UserError('E_ENGINE_INPUT', 'ids: prompts must have at least one token');
-    ids.forEach((row, i) => {
-      if (row.length !== n) {
-        throw new UserError('E_ENGINE_INPUT', `ids[${i}]: expected ${n} tokens like ids[0], got ${row.length}`);
-      }
-      for (const t of row) {
-        if (!Number.isInteger(t) || t < 0 || t >= V) {
-          throw new UserError('E_TOKEN_ID', `ids[${i}]: token ${t} is outside the model's vocabulary 0..${V - 1}`);
-        }
-      }
-    });
+    checkIds(ids, this.model.cfg.dVocab);
   }
 
   /** Splits a batch so [rows, positions, dVocab] stays under maxChunkFloats: yields (start index, rows). */
   private *chunks(ids: number[][], positions = ids[0]?.length ?? 1): Generator<[number, number[][]]> {
     const per = positions * this.model.cfg.dVocab;
-    const size = Math.max(1, Math.floor(this.maxChunkFloats / per));
+    const size = Math.min(this.maxBatch, Math.max(1, Math.floor(this.maxChunkFloats / per)));
     for (let s = 0; s < ids.length; s += size) yield [s, ids.slice(s, s + size)];
   }
-}
-
-/** A hint that does not describe the batch is the caller's bug: refuse it rather than compute wrong values. */
-function checkPrefixHint(ids: number[][], hint: PrefixHint): PrefixHint {
-  const n = ids[0]!.length;
-  const bad = (msg: string) => new UserError('E_ENGINE_INPUT', `evaluate: prefix hint: ${msg}`);
-  if (hint.parentOf.length !== ids.length || hint.from.length !== ids.length) {
-    throw bad(`expected parentOf and from for each of ${ids.length} prompts, got ${hint.parentOf.length} and ${hint.from.length}`);
-  }
-  hint.parents.forEach((p, i) => {
-    if (p.length !== n) throw bad(`parents[${i}]: expected ${n} tokens, got ${p.length}`);
-  });
-  ids.forEach((row, b) => {
-    const parent = hint.parentOf[b]!;
-    if (parent < 0) return;
-    const from = hint.from[b]!;
-    if (!Number.isInteger(parent) || parent >= hint.parents.length) throw bad(`parentOf[${b}]: no parent ${parent}`);
-    if (!Number.isInteger(from) || from < 0 || from >= n) throw bad(`from[${b}]: expected 0..${n - 1}, got ${from}`);
-    const p = hint.parents[parent]!;
-    for (let i = 0; i < from; i++) if (row[i] !== p[i]) throw bad(`prompt ${b} differs from parent ${parent} at ${i} < from ${from}`);
-  });
-  return hint;
 }
 
 /** Writes a chunk's per-prompt values to their rows of `out`. */
@@ -328,13 +288,6 @@ async function scatter(out: Evaluation, rows: number[], f: tf.Tensor, ce: tf.Ten
     out.ce[r] = cev[i]!;
     out.argmaxNext[r] = nextv[i]!;
   });
-}
-
-/** By default only ids the tokenizer knows are proposed (Pythia pads dVocab past its tokenizer). */
-function defaultAllowed(dVocab: number, tokenizerVocab: number): Uint8Array {
-  const a = new Uint8Array(dVocab);
-  a.fill(1, 0, Math.min(dVocab, tokenizerVocab));
-  return a;
 }
 
 async function readAndDispose<T extends tf.Tensor>(t: T): Promise<Float32Array | Int32Array | Uint8Array> {

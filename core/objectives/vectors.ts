@@ -13,6 +13,17 @@ export function randomVectorSet(layers: number[], count: number, seed: number, d
   return new Map(layers.map((L) => [L, Array.from({ length: count }, (_, i) => randomUnitVector(dModel, deriveSeed(seed, L, i)))]));
 }
 
+/**
+ * A direction is used as float32: one that overflows there (|x| > 3.4e38) or is all zeros (after underflow:
+ * 1e-50 is 0 in float32) gives garbage objectives, so it is refused.
+ */
+function checkDirection(v: Float32Array, where: string): Float32Array {
+  const big = v.findIndex((x) => !Number.isFinite(x));
+  if (big >= 0) throw new UserError('E_VECTORS_VALUE', `${where}: entry ${big} does not fit in float32 (|x| > 3.4e38); scale the vector down`);
+  if (v.every((x) => x === 0)) throw new UserError('E_VECTORS_VALUE', `${where}: the vector is zero in float32 (entries below ~1e-45 underflow); give a nonzero direction`);
+  return v;
+}
+
 /** Parses `{"<layer>": [[d floats], ...], ...}`; every vector must have dModel entries. */
 export function readVectorFile(file: string, dModel: number): VectorSet {
   let raw: unknown;
@@ -30,6 +41,7 @@ export function readVectorFile(file: string, dModel: number): VectorSet {
     const layer = Number(key);
     if (!Number.isInteger(layer) || layer < 0) throw new UserError('E_VECTORS_FILE', `${file}: key ${JSON.stringify(key)}: expected a layer number`);
     if (!Array.isArray(list)) throw new UserError('E_VECTORS_FILE', `${file}: layer ${key}: expected a list of vectors`);
+    if (list.length === 0) throw new UserError('E_VECTORS_FILE', `${file}: layer ${key}: the list of vectors is empty; give at least one, or drop the layer`);
     out.set(
       layer,
       list.map((v, i) => {
@@ -39,7 +51,7 @@ export function readVectorFile(file: string, dModel: number): VectorSet {
             `${file}: layer ${key} vector ${i}: expected ${dModel} finite numbers (the model's d_model), got ${Array.isArray(v) ? `${v.length} entries` : typeof v}`,
           );
         }
-        return Float32Array.from(v as number[]);
+        return checkDirection(Float32Array.from(v as number[]), `${file}: layer ${key} vector ${i}`);
       }),
     );
   }

@@ -13,6 +13,8 @@ export const UNIT_FILES = {
   result: 'result.json',
   /** Provenance that varies between runs (worker, times, attempts). */
   run: 'run.json',
+  /** Which sweep last started the unit: kept beside the result, never in it (a result must not depend on who ran it). */
+  writer: 'writer.json',
   history: 'history.safetensors',
   frontier: 'frontier.json',
   epoCheckpoint: 'checkpoint.safetensors',
@@ -41,6 +43,11 @@ export function unitFileKey(unit: { key: string }, file: UnitFile): string {
 /** `<unit>/result.json`: present once the unit finished. */
 export function resultKey(unit: { key: string }): string {
   return unitFileKey(unit, 'result');
+}
+
+/** `<unit>/writer.json`: the sweep that last started the unit (its accounting, not its result). */
+export function writerKey(unit: { key: string }): string {
+  return unitFileKey(unit, 'writer');
 }
 
 /** An immutable plan, named by the hash of its bytes. */

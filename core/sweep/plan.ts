@@ -99,7 +99,6 @@ export interface SweepPlan {
   units: Array<Unit & { spec: UnitSpec }>;
 }
 
-
 export function sha256(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
 }

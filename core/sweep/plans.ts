@@ -48,9 +48,14 @@ export async function readSweepPlan(store: ArtifactStore, sweepId: string): Prom
 async function readPlanAt(store: ArtifactStore, key: string): Promise<SweepPlan | undefined> {
   const bytes = await store.get(key);
   if (!bytes) return undefined;
+  let plan: Partial<SweepPlan>;
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as SweepPlan;
+    plan = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<SweepPlan>;
   } catch (e) {
     throw new UserError('E_SWEEP_PLAN', `${store.uri}/${key}: not valid JSON (${(e as Error).message}); the plan is damaged: launch the sweep again to re-plan`, { cause: e });
   }
+  if (typeof plan !== 'object' || plan === null || typeof plan.spec !== 'object' || plan.spec === null || typeof plan.shape !== 'object') {
+    throw new UserError('E_SWEEP_PLAN', `${store.uri}/${key}: valid JSON but not a sweep plan (no spec or shape); the plan is damaged: launch the sweep again to re-plan`);
+  }
+  return plan as SweepPlan;
 }

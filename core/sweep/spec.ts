@@ -17,7 +17,13 @@ export interface SweepSpec {
   /** [a-z0-9-], used in IDs. */
   name: string;
   /** path: an absolute local directory or s3://bucket/prefix. */
-  model: { path: string; engine: 'tfjs'; backend?: 'wasm' | 'cpu' | 'webgpu' | 'tensorflow' };
+  model: {
+    path: string;
+    engine: 'tfjs' | 'torch' | 'auto';
+    backend?: 'wasm' | 'cpu' | 'webgpu' | 'tensorflow';
+    /** Torch engine only; absent: bfloat16 on CUDA, float32 on the CPU. */
+    dtype?: 'float32' | 'bfloat16' | 'float16';
+  };
   study: {
     /** Non-empty, distinct, ascending, >= 0. */
     layers: number[];
@@ -133,8 +139,12 @@ function int(min: number, hint?: string, max?: number) {
   return max === undefined ? s : s.max(max, e);
 }
 
-/** A finite number >= min (> min when `above`). */
-function num(min: number, hint?: string, above = false) {
+/** A finite number >= min (> min when `above`), at most max when given. */
+function num(min: number, hint?: string, above = false, max?: number) {
+  if (max !== undefined) {
+    const e = want(`a number in [${min}, ${max}]`, hint);
+    return z.number(e).min(min, e).max(max, e);
+  }
   const e = want(`a number ${above ? '>' : '>='} ${min}`, hint);
   return above ? z.number(e).gt(min, e) : z.number(e).min(min, e);
 }
@@ -196,8 +206,9 @@ const count = (hint: string) =>
 const modelSchema = obj(
   {
     path: location('a local model directory or s3://bucket/prefix', 'point it at a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json)'),
-    engine: z.literal('tfjs', want('"tfjs"', 'tfjs is the only engine so far; omit the key')).default('tfjs'),
+    engine: z.enum(['tfjs', 'torch', 'auto'], want('one of tfjs, torch, auto', 'auto runs torch where a worker has a GPU and the torch engine')).default('tfjs'),
     backend: z.enum(['wasm', 'cpu', 'webgpu', 'tensorflow'], want('one of wasm, cpu, webgpu, tensorflow', 'omit it to let each worker choose')).optional(),
+    dtype: z.enum(['float32', 'bfloat16', 'float16'], want('one of float32, bfloat16, float16', 'omit it for bfloat16 on GPUs, float32 on CPUs')).optional(),
   },
   'a mapping with the model path',
   'add `model: { path: ./models/pythia-70m }` (a local directory or s3://bucket/prefix)',
@@ -270,9 +281,9 @@ function knobSchema(k: Knob) {
   const hint = `${k.symbol ? `${k.symbol}, ` : ''}${k.help}${k.default !== undefined ? `; default ${k.default}` : ''}`;
   switch (k.type) {
     case 'int':
-      return k.default === undefined ? int(k.min!, hint).optional() : int(k.min!, hint).default(k.default as number);
+      return k.default === undefined ? int(k.min!, hint, k.max).optional() : int(k.min!, hint, k.max).default(k.default as number);
     case 'number':
-      return k.default === undefined ? num(k.min!, hint).optional() : num(k.min!, hint).default(k.default as number);
+      return k.default === undefined ? num(k.min!, hint, false, k.max).optional() : num(k.min!, hint, false, k.max).default(k.default as number);
     case 'bool':
       return k.default === undefined ? bool(hint).optional() : bool(hint).default(k.default as boolean);
     case 'text':
@@ -483,7 +494,12 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
   const { random, scan, epo } = r.methods;
   const spec: SweepSpec = {
     name: r.name,
-    model: { path: at(r.model.path), engine: r.model.engine, ...(r.model.backend && { backend: r.model.backend }) },
+    model: {
+      path: at(r.model.path),
+      engine: r.model.engine,
+      ...(r.model.backend && { backend: r.model.backend }),
+      ...(r.model.dtype && { dtype: r.model.dtype }),
+    },
     study: {
       layers: [...r.study.layers].sort((a, b) => a - b),
       vectors: v.file !== undefined ? { file: at(v.file) } : { count: v.count!, seed: v.seed ?? 0 },

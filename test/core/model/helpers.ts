@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Objective } from '../../../core/engine.js';
 
-export const MODELS = join(import.meta.dirname, '../../fixtures/models');
-export const GOLDEN = join(import.meta.dirname, '../../fixtures/golden');
+// DREAMSWEEP_FIXTURES: where scripts/gpu-check.sh carries the fixtures beside its bundled benches.
+const FIXTURES = process.env['DREAMSWEEP_FIXTURES'] || join(import.meta.dirname, '../../fixtures');
+export const MODELS = join(FIXTURES, 'models');
+export const GOLDEN = join(FIXTURES, 'golden');
 export const FIXTURE_NAMES = ['tiny-parallel', 'tiny-serial-rope1', 'tiny-fp16', 'tiny-sharded-bf16'];
 
 export interface GoldenObjective {

@@ -1,0 +1,369 @@
+// The PyTorch engine: core/engine.ts served by a Python process (engines/torch) over a framed stdio protocol
+// (core/model/torch-wire.ts). One process per engine; requests go one at a time, in order. If the process dies
+// (a crash, the kernel's OOM killer) the calls in flight fail with a retryable error and the next call starts
+// a fresh process; a CUDA out-of-memory error is retryable too and leaves the process running.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Engine, EvaluateOptions, Evaluation, GradientResult, ModelShape, Objective, TapOptions, TapValues, Tokenizer } from '../engine.js';
+import { UserError } from '../errors.js';
+import { parseNeoXConfig, type NeoXConfig } from './config.js';
+import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
+import { readTokenizer } from './load.js';
+import { parseTap, tapDim } from './neox.js';
+import { validateObjective } from './objectives.js';
+import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type TorchDtype } from './torch-env.js';
+import { encodeFrame, FrameReader, type Frame, type WireArray } from './torch-wire.js';
+
+/** Must equal PROTOCOL in engines/torch/dreamsweep_torch/__init__.py. */
+export const TORCH_PROTOCOL = 1;
+
+export interface TorchEngineOptions {
+  /** `auto` (default: CUDA when torch sees a device, else the CPU), `cpu`, `cuda`, `cuda:N`. */
+  device?: string;
+  /** `float32` (parity), `bfloat16` or `float16` (speed); default bf16 on CUDA, float32 on the CPU. */
+  dtype?: TorchDtype | 'auto';
+  /** CPU threads for torch (torch's default when unset). */
+  threads?: number;
+  /** The Python to run; default torch-env.ts's resolution. */
+  python?: string;
+  /** Largest [rows, n, dVocab] tensor in floats before a batch is split (default 2^26 on CPU, 2^28 on CUDA). */
+  maxChunkFloats?: number;
+  /** Use EvaluateOptions.prefix (default true); false computes every prompt in full (for benchmarks). */
+  prefixReuse?: boolean;
+  /**
+   * What a group of prefix-reuse rows costs, in token positions, when rows are grouped by where they start
+   * (default 32 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
+   */
+  prefixGroupOverhead?: number;
+}
+
+/** What the process reports at start. */
+export interface TorchHello {
+  protocol: number;
+  engine: string;
+  torch: string;
+  cuda: string | null;
+  /** e.g. "cuda:0 (NVIDIA H200)", "cpu (2 threads)". */
+  device: string;
+  dtype: TorchDtype;
+}
+
+/** The process died or failed inside torch: retrying (on a fresh process) may well succeed. */
+export class TorchEngineError extends Error {
+  override readonly name = 'TorchEngineError';
+  constructor(
+    message: string,
+    /** `crash` (the process ended), `oom` (CUDA out of memory) or `internal` (an exception in the engine). */
+    readonly kind: 'crash' | 'oom' | 'internal',
+  ) {
+    super(message);
+  }
+}
+
+interface LoadRequest {
+  config: NeoXConfig;
+  dir?: string;
+  random?: boolean;
+  seed?: number;
+}
+
+interface ErrorBody {
+  kind: 'user' | 'oom' | 'internal';
+  code: string;
+  message: string;
+}
+
+/** One engine process: spawn, handshake, one request at a time; restarted on the next call after it died. */
+class EngineProcess {
+  private proc: ChildProcessWithoutNullStreams | undefined;
+  private ready: Promise<TorchHello> | undefined;
+  private waiting: Array<{ resolve: (f: Frame) => void; reject: (e: Error) => void }> = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private stderrTail: string[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly python: string,
+    private readonly load: LoadRequest,
+    private readonly options: TorchEngineOptions,
+  ) {}
+
+  /** Starts the process if none runs; resolves with its handshake. */
+  start(): Promise<TorchHello> {
+    if (this.closed) return Promise.reject(new Error('TorchEngine: used after dispose()'));
+    this.ready ??= this.spawn();
+    return this.ready;
+  }
+
+  private spawn(): Promise<TorchHello> {
+    const env = { ...process.env, PYTHONPATH: [torchEngineDir(), process.env['PYTHONPATH']].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' };
+    const proc = spawn(this.python, ['-m', 'dreamsweep_torch'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = proc;
+    this.stderrTail = [];
+    const reader = new FrameReader();
+    proc.stdout.on('data', (chunk: Buffer) => {
+      for (const frame of reader.push(chunk)) this.waiting.shift()?.resolve(frame);
+    });
+    proc.stderr.on('data', (chunk: Buffer) => {
+      this.stderrTail.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim()));
+      this.stderrTail = this.stderrTail.slice(-20);
+    });
+    proc.stdin.on('error', () => {}); // EPIPE when the process is gone: the exit handler reports it
+    let spawnError: NodeJS.ErrnoException | undefined;
+    proc.on('error', (e: NodeJS.ErrnoException) => {
+      spawnError = e;
+    });
+    proc.on('close', (code, signal) => {
+      if (this.proc === proc) {
+        this.proc = undefined;
+        this.ready = undefined;
+      }
+      const why = spawnError
+        ? spawnError.code === 'ENOENT'
+          ? new UserError('E_TORCH_MISSING', `${this.python}: no such Python; ${TORCH_INSTALL_HINT}`)
+          : new TorchEngineError(`torch engine: cannot start ${this.python}: ${spawnError.message}`, 'crash')
+        : new TorchEngineError(
+            `torch engine process exited (${signal ? `signal ${signal}` : `code ${code}`})` +
+              (this.stderrTail.length ? `; its last words: ${this.stderrTail.slice(-3).join(' | ')}` : '') +
+              '; the next call starts a new one',
+            'crash',
+          );
+      for (const w of this.waiting.splice(0)) w.reject(why);
+    });
+    const hello = this.exchange(proc, {
+      op: 'load',
+      protocol: TORCH_PROTOCOL,
+      ...this.load,
+      device: this.options.device ?? 'auto',
+      dtype: this.options.dtype ?? 'auto',
+      threads: this.options.threads,
+      maxChunkFloats: this.options.maxChunkFloats,
+      prefixGroupOverhead: this.options.prefixGroupOverhead,
+    }).then((f) => {
+      const h = f.header as unknown as TorchHello;
+      if (h.protocol !== TORCH_PROTOCOL) {
+        throw new UserError('E_ENGINE_PROTOCOL', `torch engine speaks protocol ${h.protocol}, this client ${TORCH_PROTOCOL}`);
+      }
+      return h;
+    });
+    hello.catch(() => {
+      if (this.proc === proc) this.ready = undefined; // a failed start is retried by the next call
+    });
+    return hello;
+  }
+
+  /** Writes one frame and waits for its reply; error replies become errors. */
+  private exchange(proc: ChildProcessWithoutNullStreams, header: Record<string, unknown>, arrays: Array<[string, WireArray, number[]]> = []): Promise<Frame> {
+    return new Promise<Frame>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      proc.stdin.write(encodeFrame({ ...header, id: this.nextId++ }, arrays));
+    }).then((f) => {
+      if (f.header['ok'] === false) throw toError(f.header['error'] as ErrorBody);
+      return f;
+    });
+  }
+
+  /** Queues a request behind the previous ones (the process answers in order). */
+  request(header: Record<string, unknown>, arrays: Array<[string, WireArray, number[]]>): Promise<Frame> {
+    const run = async () => {
+      await this.start();
+      return this.exchange(this.proc!, header, arrays);
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Closes stdin: the process ends at EOF (killed if it has not within 5 s). */
+  close(): void {
+    this.closed = true;
+    const proc = this.proc;
+    if (!proc) return;
+    proc.stdin.end();
+    setTimeout(() => proc.exitCode === null && proc.kill('SIGKILL'), 5000).unref();
+  }
+
+  /** The process id, for tests that kill it. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+}
+
+function toError(e: ErrorBody): Error {
+  if (e.kind === 'user') return new UserError(e.code, e.message.includes('import torch') ? `${e.message}; ${TORCH_INSTALL_HINT}` : e.message);
+  if (e.kind === 'oom') return new TorchEngineError(`torch engine: out of memory (${e.message}); a smaller batch or model.dtype bfloat16 may fit`, 'oom');
+  return new TorchEngineError(`torch engine: ${e.message}`, 'internal');
+}
+
+function flat2d(ids: number[][]): Int32Array {
+  const n = ids[0]?.length ?? 0;
+  const out = new Int32Array(ids.length * n);
+  ids.forEach((row, i) => out.set(row, i * n));
+  return out;
+}
+
+function objectiveFields(o: Objective): { header: Record<string, unknown>; arrays: Array<[string, WireArray, number[]]> } {
+  if (o.kind === 'resid') {
+    return { header: { kind: 'resid', layer: o.layer }, arrays: [['vector', Float32Array.from(o.vector), [o.vector.length]]] };
+  }
+  return { header: { ...o }, arrays: [] };
+}
+
+/** A GPT-NeoX model in a PyTorch process. */
+export class TorchEngine implements Engine {
+  readonly shape: ModelShape;
+  readonly backend = 'torch';
+  private readonly prefixReuse: boolean;
+
+  private constructor(
+    readonly cfg: NeoXConfig,
+    readonly tokenizer: Tokenizer,
+    private readonly proc: EngineProcess,
+    /** The handshake of the process as first started: device, dtype, versions. */
+    readonly hello: TorchHello,
+    options: TorchEngineOptions,
+  ) {
+    const { nLayers, dModel, dMlp, dVocab } = cfg;
+    this.shape = { nLayers, dModel, dMlp, dVocab };
+    this.prefixReuse = options.prefixReuse ?? true;
+  }
+
+  /** Loads a Hugging Face GPT-NeoX directory in a new engine process. */
+  static async load(dir: string, options: TorchEngineOptions = {}): Promise<TorchEngine> {
+    const configPath = join(dir, 'config.json');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(configPath, 'utf8'));
+    } catch (e) {
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new UserError(
+        missing ? 'E_MODEL_MISSING_FILE' : 'E_MODEL_CONFIG',
+        missing ? `${configPath}: file not found; is ${dir} a Hugging Face model directory?` : `${configPath}: not valid JSON`,
+        { cause: e },
+      );
+    }
+    const cfg = parseNeoXConfig(raw, configPath);
+    const tokenizer = readTokenizer(dir, cfg);
+    return TorchEngine.start(cfg, tokenizer, { config: cfg, dir }, options);
+  }
+
+  /** An engine with random weights of the given shape, built on the device (benchmarks; no checkpoint). */
+  static async random(cfg: NeoXConfig, tokenizer: Tokenizer, seed: number, options: TorchEngineOptions = {}): Promise<TorchEngine> {
+    return TorchEngine.start(cfg, tokenizer, { config: cfg, random: true, seed }, options);
+  }
+
+  private static async start(cfg: NeoXConfig, tokenizer: Tokenizer, load: LoadRequest, options: TorchEngineOptions): Promise<TorchEngine> {
+    if (options.dtype !== undefined && options.dtype !== 'auto' && !(TORCH_DTYPES as readonly string[]).includes(options.dtype)) {
+      throw new UserError('E_TORCH_DTYPE', `dtype: expected auto, ${TORCH_DTYPES.join(', ')}, got "${options.dtype}"`);
+    }
+    const proc = new EngineProcess(torchPython(options.python), load, options);
+    try {
+      const hello = await proc.start();
+      return new TorchEngine(cfg, tokenizer, proc, hello, options);
+    } catch (e) {
+      proc.close();
+      throw e;
+    }
+  }
+
+  /** "torch 2.15.0, cuda:0 (NVIDIA H200), bfloat16", for logs and `dreamsweep backends`. */
+  describe(): string {
+    return `torch ${this.hello.torch}, ${this.hello.device}, ${this.hello.dtype}`;
+  }
+
+  /** Peak GPU memory since the last call, in bytes (null on the CPU). */
+  async peakMemory(): Promise<{ peakBytes: number | null; totalBytes: number | null }> {
+    const f = await this.proc.request({ op: 'memory' }, []);
+    return { peakBytes: f.header['peakBytes'] as number | null, totalBytes: f.header['totalBytes'] as number | null };
+  }
+
+  /** The engine process's id (tests kill it to check the restart). */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  async evaluate(ids: number[][], objective: Objective, options: EvaluateOptions = {}): Promise<Evaluation> {
+    checkIds(ids, this.cfg.dVocab);
+    validateObjective(objective, this.cfg);
+    const n = ids[0]!.length;
+    const obj = objectiveFields(objective);
+    const arrays: Array<[string, WireArray, number[]]> = [['ids', flat2d(ids), [ids.length, n]], ...obj.arrays];
+    const hint = options.prefix;
+    if (hint && this.prefixReuse) {
+      checkPrefixHint(ids, hint);
+      if (hint.parents.length > 0) {
+        arrays.push(
+          ['parents', flat2d(hint.parents), [hint.parents.length, n]],
+          ['parentOf', Int32Array.from(hint.parentOf), [ids.length]],
+          ['from', Int32Array.from(hint.from), [ids.length]],
+        );
+      }
+    }
+    const f = await this.proc.request({ op: 'evaluate', objective: obj.header }, arrays);
+    return { f: f32(f, 'f'), ce: f32(f, 'ce'), argmaxNext: i32(f, 'argmaxNext') };
+  }
+
+  async gradients(
+    ids: number[][],
+    lambdas: number[],
+    objective: Objective,
+    k: number,
+    options: { full?: boolean; allowed?: Uint8Array } = {},
+  ): Promise<GradientResult> {
+    checkIds(ids, this.cfg.dVocab);
+    validateObjective(objective, this.cfg);
+    const V = this.cfg.dVocab;
+    const allowed = checkGradientInputs(ids.length, lambdas, k, V, this.tokenizer.vocabSize, options.allowed);
+    const n = ids[0]!.length;
+    const obj = objectiveFields(objective);
+    const f = await this.proc.request({ op: 'gradients', objective: obj.header, k, full: options.full === true }, [
+      ['ids', flat2d(ids), [ids.length, n]],
+      ['lambdas', Float32Array.from(lambdas), [ids.length]],
+      ['allowed', allowed, [V]],
+      ...obj.arrays,
+    ]);
+    return {
+      f: f32(f, 'f'),
+      ce: f32(f, 'ce'),
+      argmaxNext: i32(f, 'argmaxNext'),
+      topk: i32(f, 'topk'),
+      k,
+      ...(options.full ? { grads: f32(f, 'grads') } : {}),
+    };
+  }
+
+  async taps(ids: number[][], names: string[], options: TapOptions = {}): Promise<TapValues> {
+    checkIds(ids, this.cfg.dVocab);
+    const dims: Record<string, number> = {};
+    for (const name of names) dims[name] = tapDim(parseTap(name, this.cfg), this.cfg);
+    const n = ids[0]!.length;
+    const wantCe = options.ce ?? true;
+    const f = await this.proc.request(
+      { op: 'taps', names: [...new Set(names)], ce: wantCe, cePositions: options.cePositions === true },
+      [['ids', flat2d(ids), [ids.length, n]]],
+    );
+    const values: Record<string, Float32Array> = {};
+    for (const name of names) values[name] = f32(f, `tap:${name}`);
+    const result: TapValues = { values, dims, ce: f32(f, 'ce') };
+    if (options.cePositions) result.cePositions = f.arrays.has('cePositions') ? f32(f, 'cePositions') : new Float32Array(0);
+    return result;
+  }
+
+  dispose(): void {
+    this.proc.close();
+  }
+}
+
+function f32(f: Frame, name: string): Float32Array {
+  const a = f.arrays.get(name);
+  if (!a || !(a.data instanceof Float32Array)) throw new TorchEngineError(`torch engine: reply lacks float32 array ${name}`, 'internal');
+  return a.data;
+}
+
+function i32(f: Frame, name: string): Int32Array {
+  const a = f.arrays.get(name);
+  if (!a || !(a.data instanceof Int32Array)) throw new TorchEngineError(`torch engine: reply lacks int32 array ${name}`, 'internal');
+  return a.data;
+}

@@ -1,0 +1,235 @@
+"""The engine protocol of core/engine.ts on a NeoX model: evaluate (with the prefix-reuse hint), gradients (the
+one-hot gradient reduced to top-k on the device) and taps. Inputs arrive checked by the TypeScript client."""
+
+import torch
+import torch.nn.functional as F
+
+from .model import EngineUserError
+
+
+def objective_taps(obj):
+    if obj["kind"] == "resid":
+        return [f"resid_pre.{obj['layer']}"]
+    if obj["kind"] == "neuron":
+        return [f"mlp_post.{obj['layer']}"]
+    return []
+
+
+def next_ce(pred, targets):
+    """Cross-entropy of targets [B, m] under logits pred [B, m, V] (any dtype; softmax in float32) -> [B, m]."""
+    B, m, V = pred.shape
+    return F.cross_entropy(pred.float().reshape(B * m, V), targets.reshape(B * m), reduction="none").view(B, m)
+
+
+def group_starts(frm, n, overhead):
+    """Splits rows by where they start (from[b]) into groups that each run from their smallest start: a row that
+    could start later recomputes a few positions equal to its parent's (same values), and fewer, larger groups
+    keep the matrix products efficient. Minimises sum(rows * positions) + overhead * groups (one DP over the
+    distinct starts). -> [(start, row indices)]."""
+    values, counts = torch.unique(frm, return_counts=True)
+    values, counts = values.tolist(), counts.tolist()
+    m = len(values)
+    best = [0.0] + [float("inf")] * m  # best[j]: cost of the first j distinct starts
+    cut = [0] * (m + 1)
+    for j in range(1, m + 1):
+        rows = 0
+        for i in range(j, 0, -1):
+            rows += counts[i - 1]
+            c = best[i - 1] + rows * (n - values[i - 1]) + overhead
+            if c < best[j]:
+                best[j], cut[j] = c, i - 1
+    groups, j = [], m
+    while j > 0:
+        i = cut[j]
+        lo, hi = values[i], values[j - 1]
+        groups.append((lo, ((frm >= lo) & (frm <= hi)).nonzero()[:, 0]))
+        j = i
+    return groups[::-1]
+
+
+class Engine:
+    def __init__(self, model, max_chunk_floats, group_overhead=None):
+        self.model = model
+        self.max_chunk_floats = max_chunk_floats
+        # A group of prefix-reuse rows costs about this many token positions on top of its own (launches, small
+        # matrix products): more on a GPU, where a position is cheap. 0 groups rows by their exact start.
+        self.group_overhead = group_overhead if group_overhead is not None else 256 if model.device.type == "cuda" else 32
+        self.V = model.cfg["dVocab"]
+        self._parents_cache = (None, None)  # EPO sends one batch of children after another with the same parents
+
+    def chunks(self, B, n):
+        """Row slices that keep [rows, n, dVocab] under max_chunk_floats."""
+        size = max(1, self.max_chunk_floats // (n * self.V))
+        for s in range(0, B, size):
+            yield slice(s, min(B, s + size))
+
+    def _vector(self, obj):
+        if "_vec" not in obj:
+            obj["_vec"] = torch.tensor(obj["vector"], dtype=torch.float32, device=self.model.device)
+        return obj["_vec"]
+
+    def objective_value(self, obj, taps, last_logits):
+        """f per prompt, float32 [B]. last_logits: [B, V] (any dtype) for the logit objective."""
+        if obj["kind"] == "resid":
+            x = taps[f"resid_pre.{obj['layer']}"].float()
+            z = (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True)  # unbiased std, as dreamy
+            return z @ self._vector(obj)
+        if obj["kind"] == "neuron":
+            return taps[f"mlp_post.{obj['layer']}"][:, obj["index"]].float()
+        last = last_logits.float()
+        others = last.clone()
+        others[:, obj["token"]] = -torch.inf
+        return last[:, obj["token"]] - others.max(-1).values
+
+    @staticmethod
+    def position_ce(logp, ids):
+        """logp: log_softmax [B, n, V] float32, ids [B, n] -> next-token CE [B, n-1]."""
+        return -logp[:, :-1].gather(-1, ids[:, 1:, None])[..., 0]
+
+    # ---- evaluate ----
+
+    def evaluate(self, ids, obj, prefix=None):
+        B, n = ids.shape
+        f = torch.empty(B, device=ids.device)
+        ce = torch.empty(B, device=ids.device)
+        nxt = torch.empty(B, dtype=torch.int64, device=ids.device)
+        groups = [(0, torch.arange(B, device=ids.device))]
+        parents = None
+        if prefix is not None:
+            parents = self._parents(prefix["parents"], ids, prefix["parentOf"], prefix["from"])
+            frm = torch.where(prefix["parentOf"] >= 0, prefix["from"], 0)
+            groups = group_starts(frm, n, self.group_overhead)
+        with torch.no_grad():
+            for p, rows in groups:
+                for c in self.chunks(len(rows), n - p):
+                    r = rows[c]
+                    if p == 0:
+                        fv, cv, av = self._evaluate_full(ids[r], obj)
+                    else:
+                        fv, cv, av = self._evaluate_suffix(ids[r], obj, p, parents, prefix["parentOf"][r])
+                    f[r], ce[r], nxt[r] = fv, cv, av
+        return f, ce, nxt.to(torch.int32)
+
+    def _evaluate_full(self, ids, obj):
+        m = self.model
+        taps, logits = m.forward(m.W_E[ids], objective_taps(obj), "all")
+        last = logits[:, -1]
+        fv = self.objective_value(obj, taps, last)
+        n = ids.shape[1]
+        if n < 2:
+            cv = torch.full((ids.shape[0],), float("nan"), device=ids.device)
+        else:
+            cv = next_ce(logits[:, :-1], ids[:, 1:]).mean(-1)
+        return fv, cv, last.argmax(-1)
+
+    def _parents(self, parents, ids, parent_of, frm):
+        """Each parent's keys/values per layer, per-position CE and log_softmax rows, from one full forward."""
+        n = parents.shape[1]
+        has = parent_of >= 0
+        if bool(has.any()):
+            pi = parent_of[has].long()
+            pos = torch.arange(n, device=ids.device)[None, :]
+            same = (ids[has] == parents[pi]) | (pos >= frm[has][:, None])
+            if not bool(same.all()):
+                b = int(has.nonzero()[:, 0][(~same).any(-1)][0])
+                raise EngineUserError(
+                    "E_ENGINE_INPUT",
+                    f"evaluate: prefix hint: prompt {b} differs from parent {int(parent_of[b])} before position {int(frm[b])}",
+                )
+        key = (tuple(parents.shape), tuple(parents.flatten().tolist()))
+        if self._parents_cache[0] == key:
+            return self._parents_cache[1]
+        self._parents_cache = (None, None)  # free the old parents' keys/values before making the new
+        m = self.model
+        kv = []
+        with torch.no_grad():
+            _, logits = m.forward(m.W_E[parents], (), "all", keep=kv)
+            logp = torch.log_softmax(logits.float(), -1)  # [P, n, V]
+            pce = self.position_ce(logp, parents) if n >= 2 else None
+        self._parents_cache = (key, {"kv": kv, "logp": logp, "ce": pce})
+        return self._parents_cache[1]
+
+    def _evaluate_suffix(self, ids, obj, p, par, parent_of):
+        """Rows that equal their parent before p: positions p..n-1 run on the parent's keys/values."""
+        m = self.model
+        n = ids.shape[1]
+        pj = parent_of.long()
+        past = [(k[pj, :, :p], v[pj, :, :p]) for k, v in par["kv"]]
+        taps, logits = m.forward(m.W_E[ids[:, p:]], objective_taps(obj), "all", start=p, past=past)
+        last = logits[:, -1]
+        fv = self.objective_value(obj, taps, last)
+        if n < 2:
+            return fv, torch.full((ids.shape[0],), float("nan"), device=ids.device), last.argmax(-1)
+        # Targets 1..p-1 from the parent, target p from the parent's prediction at p-1, p+1..n-1 from the child.
+        head = par["ce"][pj, : p - 1]
+        at_p = -par["logp"][pj, p - 1].gather(-1, ids[:, p : p + 1])
+        tail = next_ce(logits[:, :-1], ids[:, p + 1 :])
+        cv = torch.cat([head, at_p, tail], dim=1).mean(-1)
+        return fv, cv, last.argmax(-1)
+
+    # ---- gradients ----
+
+    def gradients(self, ids, lambdas, obj, k, allowed, full):
+        """The gradient of sum_b (f_b - lambda_b CE_b) in the one-hot x[b, i, v], which enters through the
+        embeddings (x @ W_E) and as CE's targets: (dL/d emb) @ W_E^T, plus lambda_b/(n-1) * log_softmax(logits
+        [b, i-1]) at positions i >= 1. Top-k over allowed tokens, descending."""
+        m = self.model
+        B, n = ids.shape
+        bias = torch.zeros(self.V, device=ids.device)
+        bias[~allowed] = -torch.inf
+        f = torch.empty(B, device=ids.device)
+        ce = torch.empty(B, device=ids.device)
+        nxt = torch.empty(B, dtype=torch.int32, device=ids.device)
+        top = torch.empty(B, n, k, dtype=torch.int32, device=ids.device)
+        grads = torch.empty(B, n, self.V, device=ids.device) if full else None
+        for c in self.chunks(B, n):
+            e = m.W_E[ids[c]].detach().requires_grad_(True)
+            with torch.enable_grad():
+                taps, logits = m.forward(e, objective_taps(obj), "all")
+                last = logits[:, -1]
+                fv = self.objective_value(obj, taps, last)
+                logp = torch.log_softmax(logits.float(), -1)  # [b, n, V]
+                cv = self.position_ce(logp, ids[c]).mean(-1) if n >= 2 else torch.full_like(fv, float("nan"))
+                lam = lambdas[c]
+                loss = (fv - lam * cv).sum() if n >= 2 else fv.sum()
+                (ge,) = torch.autograd.grad(loss, e)
+            with torch.no_grad():
+                g = (ge @ m.W_E.T).float()  # [b, n, V]
+                if n >= 2:
+                    g[:, 1:] += (lam / (n - 1))[:, None, None] * logp[:, :-1].detach()
+                top[c] = torch.topk(g + bias, k, dim=-1).indices.to(torch.int32)
+                if full:
+                    grads[c] = g
+                f[c], ce[c], nxt[c] = fv.detach(), cv.detach(), last.detach().argmax(-1).to(torch.int32)
+        return f, ce, nxt, top, grads
+
+    # ---- taps ----
+
+    def taps(self, ids, names, want_ce, want_positions):
+        m = self.model
+        B, n = ids.shape
+        want_positions = want_ce and want_positions and n >= 2
+        want_logits = "logits" in names
+        inner = [t for t in names if t != "logits"]
+        mode = "all" if want_ce else "last" if want_logits else "none"
+        out = {name: [] for name in names}
+        ces, pos = [], []
+        with torch.no_grad():
+            for c in self.chunks(B, n):
+                taps, logits = m.forward(m.W_E[ids[c]], inner, mode)
+                for name in inner:
+                    out[name].append(taps[name].float())
+                if want_logits:
+                    out["logits"].append((logits[:, -1] if want_ce else logits).float())
+                if want_ce:
+                    if n < 2:
+                        ces.append(torch.full((ids[c].shape[0],), float("nan"), device=ids.device))
+                    else:
+                        pce = next_ce(logits[:, :-1], ids[c][:, 1:])
+                        ces.append(pce.mean(-1))
+                        if want_positions:
+                            pos.append(pce)
+        values = {name: torch.cat(v) for name, v in out.items()}
+        ce = torch.cat(ces) if want_ce else torch.empty(0, device=ids.device)
+        positions = torch.cat(pos) if want_positions else None
+        return values, ce, positions
