@@ -13,10 +13,10 @@ import type { EpoTarget } from '../objectives/target.js';
 import { resultKey, sweepPlanKey, UNIT_FILES, unitFileKey, type UnitFile } from '../sweep/layout.js';
 import type { SweepPlan } from '../sweep/plan.js';
 import { readSweepPlan } from '../sweep/plans.js';
-import { ceDistribution, cmp, compareTargets, layerReport, notesFor, pairReport, slackCurves, sortKeys, targetReport, type Run } from './statistics.js';
+import { ceDistribution, cmp, compareTargets, layerReport, notesFor, pairReport, slackCurves, sortKeys, targetReport, vectorLabel, type Run } from './statistics.js';
 import { REPORT_FORMAT, REPORT_VERSION, type MissingUnit, type PairReport, type ReportData, type TargetReport } from './types.js';
 
-export { SLACK_FOR_CE_DISTRIBUTION, summarize, targetLabel } from './statistics.js';
+export { SLACK_FOR_CE_DISTRIBUTION, summarize, targetLabel, vectorLabel } from './statistics.js';
 
 /** Table 3's cap: the best prompt with perplexity below 100. */
 export const DEFAULT_PERPLEXITY_CAP = 100;
@@ -132,7 +132,7 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
     for (let v = 0; v < vectorCount.get(L)!; v++) {
       const g = groups.get(canonicalJson({ kind: 'resid', layer: L, vector: v } satisfies EpoTarget));
       const runs = g ? await loadRuns(g) : [];
-      pairs.push(pairReport(L, v, randomPairs.get(pairKey(L, v)), scanPairs.get(pairKey(L, v)), runs, g?.units.length ?? 0, { ceThreshold, slack }, textOf));
+      pairs.push(pairReport(L, v, vectorLabel(plan.spec.study.vectors, L, v), randomPairs.get(pairKey(L, v)), scanPairs.get(pairKey(L, v)), runs, g?.units.length ?? 0, { ceThreshold, slack }, textOf));
     }
   }
 

@@ -94,20 +94,20 @@ export function attributionRequests(data: ReportData): AttributionRequest[] {
   const out: AttributionRequest[] = [];
   const thr = data.settings.ceThreshold;
   for (const L of data.settings.layers) {
-    let pick: { row: PromptRow; vector: number; fluent: boolean } | undefined;
+    let pick: { row: PromptRow; vector: number; label: string; fluent: boolean } | undefined;
     for (const fluent of [true, false]) {
       for (const p of data.pairs) {
         if (p.layer !== L) continue;
         const row = fluent ? p.best.epoFluent : p.best.epo;
         if (!row?.ids) continue;
         const score = row.z ?? row.f;
-        if (!pick || score > (pick.row.z ?? pick.row.f)) pick = { row, vector: p.vector, fluent };
+        if (!pick || score > (pick.row.z ?? pick.row.f)) pick = { row, vector: p.vector, label: p.label, fluent };
       }
       if (pick) break;
     }
     if (pick) {
       out.push({
-        label: `EPO L${L} v${pick.vector}${pick.fluent ? ` (CE < ${thr})` : ''}`,
+        label: `EPO ${pick.label}${pick.fluent ? ` (CE < ${thr})` : ''}`,
         target: { kind: 'resid', layer: L, vector: pick.vector },
         ids: pick.row.ids!,
       });

@@ -1,8 +1,11 @@
 // The report's figures (paper Figs. 5b-e and 6) as vega-lite specs, rendered to SVG in Node by vega's
-// headless View (no canvas, no browser). Specs carry their data inline; nothing is fetched.
+// headless View (no canvas, no browser). Specs carry their data inline; nothing is fetched. Points carry a
+// vega-lite tooltip, a `description` (the same text, which renderSvg turns into an SVG <title>, a hover
+// title that needs no script) and an `href` to their row in the page's tables (links.ts).
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { RESID_METHODS, type ReportData, type ResidMethod } from './types.js';
+import { escapeControls, ROW_PREFIX, rowIds } from './links.js';
+import { RESID_METHODS, type PromptRow, type ReportData, type ResidMethod } from './types.js';
 
 export interface Figure {
   /** Stable id, also the file-name-safe prefix of the SVG's element ids. */
@@ -27,6 +30,21 @@ const CONFIG = {
   header: { labelFontSize: 12, titleFontSize: 12 },
 };
 
+/** `name: value; ...` for a hover title: numbers rounded, prompt texts on one line with controls escaped. */
+function tip(parts: Array<[string, string | number | null | undefined]>): string {
+  const show = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : escapeControls(v.replace(/\n/g, '↵')));
+  return parts.filter((p): p is [string, string | number] => p[1] !== null && p[1] !== undefined).map(([k, v]) => `${k}: ${show(v)}`).join('; ');
+}
+
+/** What a prompt's point shows on hover: the prompt, f, CE (and z), and the target. */
+function promptTip(target: string, r: PromptRow | null | undefined, extra: Array<[string, string | number | null]> = []): string {
+  const prompt = r ? (r.text ?? (r.ids ? `[${r.ids.join(' ')}]` : null)) : null;
+  return tip([['prompt', prompt], ['f', r?.f], ['CE', r?.ce], ...(r && r.z !== null ? [['z', r.z] as [string, number]] : []), ['target', target], ...extra]);
+}
+
+/** The encodings that make a point explorable: tooltip fields, the hover title, the link to its row. */
+const explorable = (fields: string[]) => ({ tooltip: fields.map((field) => ({ field })), description: { field: 'tip' }, href: { field: 'href' } });
+
 function methodScale(methods: ResidMethod[], thr: number) {
   return { domain: methods.map((m) => methodLabel(m, thr)), range: methods.map((m) => COLORS[m]) };
 }
@@ -39,7 +57,23 @@ export function figures(data: ReportData): Figure[] {
   // Fig. 5d / 5e: per-vector max z by method, one panel per layer.
   const maxZFigure = (id: string, title: string, methods: ResidMethod[], caption: string): Figure => {
     const values = data.pairs.flatMap((p) =>
-      methods.filter((m) => p.maxZ[m] !== null).map((m) => ({ layer: p.layer, vector: p.vector, method: methodLabel(m, thr), z: p.maxZ[m] })),
+      methods
+        .filter((m) => p.maxZ[m] !== null)
+        .map((m) => {
+          const r = p.best[m];
+          return {
+            layer: p.layer,
+            vector: p.vector,
+            target: p.label,
+            method: methodLabel(m, thr),
+            z: p.maxZ[m],
+            f: r?.f ?? null,
+            ce: r?.ce ?? null,
+            prompt: r?.text ?? null,
+            tip: promptTip(p.label, r, [['method', methodLabel(m, thr)]]),
+            href: `#${rowIds.best(p.layer, p.vector, m)}`,
+          };
+        }),
     );
     const enc = {
       x: { field: 'method', type: 'nominal', sort: methods.map((m) => methodLabel(m, thr)), title: null, axis: { labelAngle: -30 } },
@@ -61,7 +95,7 @@ export function figures(data: ReportData): Figure[] {
               height: 240,
               layer: [
                 { mark: { type: 'boxplot', extent: 'min-max', size: 22, opacity: 0.5 }, encoding: enc },
-                { mark: { type: 'tick', thickness: 1.5, size: 14 }, encoding: { ...enc, tooltip: [{ field: 'vector' }, { field: 'z', format: '.2f' }] } },
+                { mark: { type: 'tick', thickness: 1.5, size: 14 }, encoding: { ...enc, ...explorable(['target', 'method', 'prompt', 'z', 'f', 'ce']) } },
               ],
             },
           } as unknown as vl.TopLevelSpec)
@@ -90,7 +124,8 @@ export function figures(data: ReportData): Figure[] {
     RESID_METHODS.filter((m) => l.maxZ[m].mean !== null).map((m) => {
       const s = l.maxZ[m];
       const sd = s.std ?? 0;
-      return { layer: l.layer, method: methodLabel(m, thr), mean: s.mean, lo: s.mean! - sd, hi: s.mean! + sd, n: s.n };
+      const tipText = tip([['layer', l.layer], ['method', methodLabel(m, thr)], ['mean max z', s.mean], ['std', s.std], ['vectors', s.n]]);
+      return { layer: l.layer, method: methodLabel(m, thr), mean: s.mean, lo: s.mean! - sd, hi: s.mean! + sd, n: s.n, tip: tipText, href: `#${rowIds.summary(l.layer)}` };
     }),
   );
   out.push({
@@ -111,7 +146,7 @@ export function figures(data: ReportData): Figure[] {
           },
           layer: [
             { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'max z (mean ± std)' }, y2: { field: 'hi' } } },
-            { mark: { type: 'point', filled: true, size: 60 }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
+            { mark: { type: 'point', filled: true, size: 60 }, encoding: { y: { field: 'mean', type: 'quantitative' }, ...explorable(['layer', 'method', 'mean', 'n']) } },
           ],
         } as unknown as vl.TopLevelSpec)
       : null,
@@ -120,9 +155,11 @@ export function figures(data: ReportData): Figure[] {
   // Fig. 5b: slack curve.
   const slack = data.slack.slack;
   const curve = [
-    ...data.slack.byLayer.flatMap((c) => slack.map((s, i) => ({ series: `L${c.layer}`, order: c.layer, slack: s, ce: c.meanCe[i], vectors: c.vectors[i] }))),
-    ...slack.map((s, i) => ({ series: 'all layers', order: Number.MAX_SAFE_INTEGER, slack: s, ce: data.slack.all.meanCe[i], vectors: data.slack.all.vectors[i] })),
-  ].filter((r) => r.ce !== null);
+    ...data.slack.byLayer.flatMap((c) => slack.map((s, i) => ({ series: `L${c.layer}`, order: c.layer, slack: s, ce: c.meanCe[i], vectors: c.vectors[i], href: `#${rowIds.slack(c.layer)}` }))),
+    ...slack.map((s, i) => ({ series: 'all layers', order: Number.MAX_SAFE_INTEGER, slack: s, ce: data.slack.all.meanCe[i], vectors: data.slack.all.vectors[i], href: `#${rowIds.slack('all')}` })),
+  ]
+    .filter((r) => r.ce !== null)
+    .map((r) => ({ ...r, tip: tip([['layer', r.series], ['slack', r.slack], ['mean lowest CE', r.ce], ['vectors', r.vectors]]) }));
   const seriesOrder = [...data.slack.byLayer.map((c) => `L${c.layer}`), 'all layers'];
   out.push({
     id: 'fig-5b',
@@ -142,7 +179,7 @@ export function figures(data: ReportData): Figure[] {
             color: { field: 'series', type: 'nominal', sort: seriesOrder, title: 'layer' },
             strokeDash: { condition: { test: "datum.series === 'all layers'", value: [6, 3] }, value: [1, 0] },
           },
-          layer: [{ mark: { type: 'line', strokeWidth: 2 } }, { mark: { type: 'point', filled: true, size: 30 } }],
+          layer: [{ mark: { type: 'line', strokeWidth: 2 } }, { mark: { type: 'point', filled: true, size: 30 }, encoding: explorable(['series', 'slack', 'ce', 'vectors']) }],
         } as unknown as vl.TopLevelSpec)
       : null,
   });
@@ -233,7 +270,18 @@ export function figures(data: ReportData): Figure[] {
   });
 
   // The neuron/logit frontiers (Tables 2, 5 drawn): f against CE per target.
-  const tf = data.targets.flatMap((t) => t.frontier.map((p) => ({ target: t.label, ce: p.ce, f: p.f, lambda: p.lambda })));
+  const tf = data.targets.flatMap((t, ti) =>
+    t.frontier.map((p, i) => ({
+      target: t.label,
+      ce: p.ce,
+      f: p.f,
+      lambda: p.lambda,
+      seed: p.seed,
+      prompt: p.text,
+      tip: promptTip(t.label, p, [['λ', p.lambda], ['seed', p.seed]]),
+      href: `#${rowIds.targetFrontier(ti, i)}`,
+    })),
+  );
   if (data.targets.length) {
     out.push({
       id: 'fig-targets',
@@ -255,7 +303,10 @@ export function figures(data: ReportData): Figure[] {
                 y: { field: 'f', type: 'quantitative', title: 'f', scale: { zero: false } },
                 order: { field: 'lambda', type: 'quantitative' },
               },
-              layer: [{ mark: { type: 'line', color: '#c0392b' } }, { mark: { type: 'point', filled: true, color: '#c0392b' } }],
+              layer: [
+                { mark: { type: 'line', color: '#c0392b' } },
+                { mark: { type: 'point', filled: true, color: '#c0392b' }, encoding: explorable(['target', 'prompt', 'f', 'ce', 'lambda', 'seed']) },
+              ],
             },
           } as unknown as vl.TopLevelSpec)
         : null,
@@ -273,7 +324,13 @@ export async function renderSvg(fig: Figure): Promise<string> {
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.None });
   try {
     const svg = await view.toSVG();
-    return svg.replace(/\bid="([^"]+)"/g, `id="${fig.id}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${fig.id}-$1)`).replace(/href="#([^"]+)"/g, `href="#${fig.id}-$1"`);
+    const own = new RegExp(`href="#(?!${ROW_PREFIX})([^"]+)"`, 'g');
+    const prefixed = svg.replace(/\bid="([^"]+)"/g, `id="${fig.id}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${fig.id}-$1)`).replace(own, `href="#${fig.id}-$1"`);
+    // A linked point's description (its aria-label, escaped by vega) becomes its <title>: the hover text.
+    return prefixed.replace(
+      new RegExp(`(<a xlink:href="#${ROW_PREFIX}[^"]*">)(<[a-z]+)([^>]*?) aria-label="([^"]*)"`, 'g'),
+      (_, a: string, tag: string, attrs: string, label: string) => `${a}<title>${label}</title>${tag}${attrs} aria-label="${label}"`,
+    );
   } finally {
     view.finalize();
   }

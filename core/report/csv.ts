@@ -28,10 +28,11 @@ export function reportCsvs(data: ReportData, attribution?: Attribution[]): Recor
   );
 
   files['max_z_by_vector.csv'] = csv(
-    ['layer', 'vector', 'mu_random', 'sigma_random', 'z_random', 'z_scan', 'z_epo', 'z_epo_fluent', 'ce_at_slack3', 'epo_seeds_finished', 'epo_seeds_planned'],
+    ['layer', 'vector', 'target', 'mu_random', 'sigma_random', 'z_random', 'z_scan', 'z_epo', 'z_epo_fluent', 'ce_at_slack3', 'epo_seeds_finished', 'epo_seeds_planned'],
     data.pairs.map((p) => [
       p.layer,
       p.vector,
+      p.label,
       p.random?.mean,
       p.random?.std,
       p.maxZ.random,
@@ -57,8 +58,8 @@ export function reportCsvs(data: ReportData, attribution?: Attribution[]): Recor
 
   const promptCells = (r: PromptRow) => [r.f, r.z, r.ce, r.perplexity, r.text, idsCell(r.ids)];
   files['best_prompts.csv'] = csv(
-    ['layer', 'vector', 'method', 'alignment', 'z', 'ce', 'perplexity', 'text', 'ids'],
-    data.pairs.flatMap((p) => RESID_METHODS.filter((m) => p.best[m]).map((m) => [p.layer, p.vector, methodLabel(m, thr), ...promptCells(p.best[m]!)])),
+    ['layer', 'vector', 'target', 'method', 'alignment', 'z', 'ce', 'perplexity', 'text', 'ids'],
+    data.pairs.flatMap((p) => RESID_METHODS.filter((m) => p.best[m]).map((m) => [p.layer, p.vector, p.label, methodLabel(m, thr), ...promptCells(p.best[m]!)])),
   );
 
   const frontierCells = (label: string, r: FrontierRow) => [label, r.seed, r.lambda, r.f, r.z, r.ce, r.perplexity, r.text, idsCell(r.ids)];

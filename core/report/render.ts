@@ -1,6 +1,9 @@
 // report.html: one self-contained page (inline CSS, inline SVG figures, no scripts, nothing fetched) with
-// the sweep's status, what is missing, the figures, the tables and the token attributions.
+// the sweep's status, what is missing, the figures, the tables and the token attributions. A figure's
+// points carry hover titles and link to their rows here (links.ts ids); a link into a closed <details>
+// opens it (browsers expand details on fragment navigation).
 import { figures, methodLabel, renderSvg } from './charts.js';
+import { escapeControls, rowIds } from './links.js';
 import { RESID_METHODS, type Attribution, type FrontierRow, type PromptRow, type ReportData, type Summary } from './types.js';
 
 export interface RenderOptions {
@@ -32,7 +35,7 @@ ${shown.map((m) => `<tr><td>${esc(m.unit)}</td><td>${esc(m.method)}</td><td>${es
   if (data.notes.length) parts.push(`<section id="notes"><h2>Notes</h2><ul>${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>`);
 
   // Figures.
-  parts.push('<section id="figures"><h2>Figures</h2>');
+  parts.push('<section id="figures"><h2>Figures</h2>\n<p class="meta">Hover a point for its prompt and numbers; click it to go to its row in the tables.</p>');
   for (const fig of figures(data)) {
     const svg = await renderSvg(fig);
     parts.push(`<figure id="${fig.id}" data-figure="${fig.id}"><h3>${esc(fig.title)}</h3>
@@ -46,12 +49,12 @@ ${svg ? `<div class="svg">${svg}</div>` : '<p class="empty">Nothing to draw yet:
   parts.push(`<section id="summary"><h2>Summary by layer</h2>
 <p>Max z per vector: mean ± std (vectors). CE at slack 3: mean ± std of the per-vector lowest CE.</p>
 <table><thead><tr><th>layer</th>${RESID_METHODS.map((m) => `<th>${esc(methodLabel(m, thr))}</th>`).join('')}<th>CE at slack 3</th></tr></thead><tbody>
-${data.layers.map((l) => `<tr><td>${l.layer}</td>${RESID_METHODS.map((m) => `<td class="num">${sum(l.maxZ[m])}</td>`).join('')}<td class="num">${sum(l.ceAtSlack3)}</td></tr>`).join('\n')}
+${data.layers.map((l) => `<tr id="${rowIds.summary(l.layer)}"><td>${l.layer}</td>${RESID_METHODS.map((m) => `<td class="num">${sum(l.maxZ[m])}</td>`).join('')}<td class="num">${sum(l.ceAtSlack3)}</td></tr>`).join('\n')}
 </tbody></table>
 <h3>Slack curve (Fig. 5b): mean lowest CE</h3>
 <table><thead><tr><th>layer</th>${data.slack.slack.map((s) => `<th>s = ${s}</th>`).join('')}</tr></thead><tbody>
-${[...data.slack.byLayer.map((c) => ({ name: String(c.layer), ...c })), { name: 'all', ...data.slack.all }]
-  .map((c) => `<tr><td>${c.name}</td>${c.meanCe.map((x) => `<td class="num">${f2(x)}</td>`).join('')}</tr>`)
+${[...data.slack.byLayer.map((c) => ({ name: String(c.layer), id: rowIds.slack(c.layer), ...c })), { name: 'all', id: rowIds.slack('all'), ...data.slack.all }]
+  .map((c) => `<tr id="${c.id}"><td>${c.name}</td>${c.meanCe.map((x) => `<td class="num">${f2(x)}</td>`).join('')}</tr>`)
   .join('\n')}
 </tbody></table></section>`);
 
@@ -59,12 +62,12 @@ ${[...data.slack.byLayer.map((c) => ({ name: String(c.layer), ...c })), { name: 
   for (const L of data.settings.layers) {
     const rows = data.pairs.filter((p) => p.layer === L);
     parts.push(`<details${L === data.settings.layers[0] ? ' open' : ''}><summary>layer ${L} (${rows.length} vectors)</summary>
-<table><thead><tr><th>vector</th><th>method</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
+<table><thead><tr><th>target</th><th>method</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
 ${rows
   .flatMap((p) =>
     RESID_METHODS.map((m, i) => {
       const r = p.best[m];
-      return `<tr${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? `v${p.vector}` : ''}</td><td>${esc(methodLabel(m, thr))}</td>${r ? promptCells(r, true) : '<td colspan="5" class="empty">—</td>'}</tr>`;
+      return `<tr id="${rowIds.best(p.layer, p.vector, m)}"${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(p.label) : ''}</td><td>${esc(methodLabel(m, thr))}</td>${r ? promptCells(r, true) : '<td colspan="5" class="empty">—</td>'}</tr>`;
     }),
   )
   .join('\n')}
@@ -77,8 +80,8 @@ ${rows
     const rows = data.pairs.filter((p) => p.layer === L && p.frontier.length);
     if (!rows.length) continue;
     parts.push(`<details><summary>layer ${L}</summary>
-<table><thead><tr><th>vector</th><th>seed</th><th>λ</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
-${rows.flatMap((p) => p.frontier.map((r, i) => `<tr${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? `v${p.vector}` : ''}</td>${frontierCells(r, true)}</tr>`)).join('\n')}
+<table><thead><tr><th>target</th><th>seed</th><th>λ</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
+${rows.flatMap((p) => p.frontier.map((r, i) => `<tr id="${rowIds.frontier(p.layer, p.vector, i)}"${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(p.label) : ''}</td>${frontierCells(r, true)}</tr>`)).join('\n')}
 </tbody></table></details>`);
   }
   parts.push('</section>');
@@ -88,15 +91,15 @@ ${rows.flatMap((p) => p.frontier.map((r, i) => `<tr${i === 0 ? ' class="group"' 
 <h3>Best prompt with perplexity below ${data.settings.perplexityCap} (paper Table 3)</h3>
 <table><thead><tr><th>target</th><th>seeds</th><th>f</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
 ${data.targets
-  .map((t) => {
+  .map((t, ti) => {
     const b = t.bestUnderCap;
-    return `<tr><td>${esc(t.label)}</td><td>${t.seeds.finished}/${t.seeds.planned}</td>${b ? `<td class="num">${f3(b.f)}</td><td class="num">${f2(b.ce)}</td><td class="num">${ppl(b.perplexity)}</td><td>${promptText(b)}</td>` : '<td colspan="4" class="empty">none under the cap</td>'}</tr>`;
+    return `<tr id="${rowIds.targetBest(ti)}"><td>${esc(t.label)}</td><td>${t.seeds.finished}/${t.seeds.planned}</td>${b ? `<td class="num">${f3(b.f)}</td><td class="num">${f2(b.ce)}</td><td class="num">${ppl(b.perplexity)}</td><td>${promptText(b)}</td>` : '<td colspan="4" class="empty">none under the cap</td>'}</tr>`;
   })
   .join('\n')}
 </tbody></table>
 <h3>Pareto frontiers across seeds (paper Tables 2, 5)</h3>
 <table><thead><tr><th>target</th><th>seed</th><th>λ</th><th>f</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
-${data.targets.flatMap((t) => t.frontier.map((r, i) => `<tr${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(t.label) : ''}</td>${frontierCells(r, false)}</tr>`)).join('\n')}
+${data.targets.flatMap((t, ti) => t.frontier.map((r, i) => `<tr id="${rowIds.targetFrontier(ti, i)}"${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(t.label) : ''}</td>${frontierCells(r, false)}</tr>`)).join('\n')}
 </tbody></table></section>`);
   }
 
@@ -166,15 +169,8 @@ export function ppl(x: number | null | undefined): string {
   return `${int!.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
 }
 
-// C0 controls but tab, LF and CR, DEL and the C1 range: not allowed raw in HTML (decoded byte-level tokens
-// hold them); shown as \xNN so the page stays valid text and the prompt stays readable.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
-
 export function esc(s: string): string {
-  return s
-    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
-    .replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return escapeControls(s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!));
 }
 
 const CSS = `
@@ -186,7 +182,7 @@ th{background:#f6f6f6}td.num{text-align:right;font-variant-numeric:tabular-nums;
 .n{color:#777;font-size:11px}.empty{color:#888;font-style:italic}code{font-size:12px;background:#f3f3f3;padding:0 3px}
 .prompt{white-space:pre-wrap;background:#f7f5ef;padding:0 2px}.ids{color:#666;font-family:monospace;font-size:12px}
 figure{margin:18px 0;padding:8px 0;border-bottom:1px solid #f0f0f0}figcaption{color:#555;font-size:12px;max-width:900px}.svg{overflow-x:auto}
-details{margin:6px 0}summary{cursor:pointer;font-weight:bold}
+details{margin:6px 0}tr:target td{background:#fff1a8}svg a{cursor:pointer}summary{cursor:pointer;font-weight:bold}
 #missing{background:#fff8e6;padding:4px 12px;border:1px solid #f0d48a}
 .attr{margin:10px 0 18px}.toks{display:flex;flex-wrap:wrap;align-items:flex-end;gap:2px}
 .tok{display:inline-flex;flex-direction:column;align-items:stretch;justify-content:flex-end;min-height:64px}

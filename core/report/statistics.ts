@@ -3,12 +3,16 @@
 // seeds, CE distributions, per-layer summaries, the neuron/logit tables and the notes. Testable without a
 // store. Words: the *frontier* is the lambda-grid winners (core/epo/frontier.ts, frontier.json); the
 // *non-dominated* rows are the Pareto set in (f up, CE down), a superset of the frontier.
+import path from 'node:path';
 import type { PairJson, ScanResult } from '../corpus/result.js';
 import { paretoFrontier } from '../epo/frontier.js';
 import { History } from '../epo/history.js';
 import { canonicalJson } from '../canonical-json.js';
+import { indexAt } from '../objectives/indices.js';
+import { isMatrixFile } from '../objectives/matrix-file.js';
 import type { EpoTarget } from '../objectives/target.js';
 import type { SweepPlan } from '../sweep/plan.js';
+import type { SweepSpec } from '../sweep/spec.js';
 import {
   RESID_METHODS,
   type CeDistribution,
@@ -167,6 +171,7 @@ function promptOf(r: RowRef, textOf: (ids: number[]) => string | null, zOf: (f: 
 export function pairReport(
   layer: number,
   vector: number,
+  label: string,
   random: (PairJson & { prompts: number }) | undefined,
   scan: PairJson | undefined,
   runs: Run[],
@@ -206,6 +211,7 @@ export function pairReport(
   return {
     layer,
     vector,
+    label,
     random: ref,
     maxZ,
     best,
@@ -362,8 +368,21 @@ export function notesFor(
   return notes;
 }
 
-export function targetLabel(t: EpoTarget): string {
-  if (t.kind === 'resid') return `resid L${t.layer} v${t.vector}`;
+/**
+ * A residual direction named as the sweep file chose it: `L3 v0` (random), `L3 vector 2 of vectors.json`,
+ * `L3 row 1234 of W_dec in blocks.3.hook_resid_pre/sae_weights.safetensors` (the file's folder and name).
+ */
+export function vectorLabel(vectors: SweepSpec['study']['vectors'] | undefined, layer: number, vector: number): string {
+  if (!vectors || !('file' in vectors)) return `L${layer} v${vector}`;
+  const file = path.join(path.basename(path.dirname(vectors.file)), path.basename(vectors.file));
+  if (!isMatrixFile(vectors.file)) return `L${layer} vector ${vector} of ${file}`;
+  const row = vectors.rows === undefined ? vector : indexAt(vectors.rows, vector);
+  return `L${layer} row ${row} of ${vectors.file.toLowerCase().endsWith('.npy') ? file : `${vectors.tensor ?? 'W_dec'} in ${file}`}`;
+}
+
+/** `resid L3 row 12 of ...`, `neuron L1.N3`, `logit " fox"`: a target as the user named it. */
+export function targetLabel(t: EpoTarget, vectors?: SweepSpec['study']['vectors']): string {
+  if (t.kind === 'resid') return `resid ${vectorLabel(vectors, t.layer, t.vector)}`;
   if (t.kind === 'neuron') return `neuron L${t.layer}.N${t.index}`;
   return `logit ${JSON.stringify(t.token)}`;
 }

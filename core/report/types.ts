@@ -4,7 +4,8 @@
 import type { EpoTarget, Method } from '../sweep/plan.js';
 
 export const REPORT_FORMAT = 'dreamsweep.report';
-export const REPORT_VERSION = 2;
+/** 3: pairs carry their label (how the sweep file named the direction). */
+export const REPORT_VERSION = 3;
 
 /** The residual-stream methods compared: EPO twice, once unrestricted and once limited to CE < threshold. */
 export const RESID_METHODS = ['random', 'scan', 'epo', 'epoFluent'] as const;
@@ -33,6 +34,8 @@ export interface FrontierRow extends PromptRow {
 export interface PairReport {
   layer: number;
   vector: number;
+  /** The direction as the sweep file named it: `L3 v0`, `L3 row 1234 of W_dec in <folder>/<file>` (vectorLabel). */
+  label: string;
   /** The random baseline's alignment mean and unbiased std: the z-score reference. Null when missing. */
   random: { mean: number; std: number; prompts: number } | null;
   /** Per-vector max z by method (Fig. 5d; `epoFluent` is EPO with CE < ceThreshold, Fig. 5e). */

@@ -16,8 +16,9 @@ export { reportPrefix, resultKey } from './layout.js';
  * Bump a kind's version when its artifacts change meaning, layout or bytes: old results are then not reused.
  * epo 2: the one-hot gradient includes CE's target term, as the paper's code takes it, so EPO chooses differently.
  * report 3: control characters of prompt texts are escaped in report.html.
+ * report 4: targets named as the sweep file did; figures link points to table rows, with hover titles.
  */
-export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 3 } as const;
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 4 } as const;
 
 export type { EpoTarget } from '../objectives/target.js';
 

@@ -58,19 +58,23 @@ function chromium(): string {
   return found;
 }
 
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  `--user-data-dir=${mkdtempSync(path.join(tmpdir(), 'dreamsweep-chromium-'))}`,
+];
+
 function screenshot(html: string, png: string): void {
   execFileSync(
     chromium(),
     [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${mkdtempSync(path.join(tmpdir(), 'dreamsweep-chromium-'))}`,
+      ...CHROMIUM_FLAGS,
       `--screenshot=${png}`,
       '--window-size=1200,3000',
       pathToFileURL(html).href,
@@ -158,6 +162,46 @@ describe('buildReport', () => {
       expect(fig, id).toContain('<svg');
       expect((fig.match(/<path /g) ?? []).length, id).toBeGreaterThan(5);
     }
+  });
+
+  it('links every point of the figures to its table row, with its prompt, f, CE and target on hover', () => {
+    const html = files['report.html'] as string;
+    const rows = new Set([...html.matchAll(/<tr id="([^"]+)"/g)].map((m) => m[1]));
+    const links = [...html.matchAll(/<a xlink:href="#([^"]+)"><title>([^<]*)<\/title>/g)].map((m) => ({ id: m[1]!, title: m[2]! }));
+    expect(links.length).toBeGreaterThan(50);
+    for (const l of links) expect(rows, l.id).toContain(l.id);
+    const unesc = (t: string) => t.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    // Fig. 5d: one linked tick per (vector, method) with a max z; its title names the prompt and the target.
+    const d = [...figureHtml(html, 'fig-5d').matchAll(/<a xlink:href="#row-best-L(\d+)-v(\d+)-(\w+)"><title>([^<]*)<\/title>/g)];
+    const expected = data.pairs.flatMap((p) => (['random', 'scan', 'epo'] as const).filter((m) => p.maxZ[m] !== null).map((m) => ({ p, m })));
+    expect(d).toHaveLength(expected.length);
+    for (const [, L, v, m, title] of d) {
+      const p = data.pairs.find((q) => q.layer === Number(L) && q.vector === Number(v))!;
+      const r = p.best[m as 'epo']!;
+      expect(unesc(title!)).toContain(`prompt: ${r.text}; f: ${r.f.toFixed(3)}; CE: ${r.ce!.toFixed(3)}`);
+      expect(unesc(title!)).toContain(`target: ${p.label}`);
+    }
+    // The targets' frontier points: one per frontier row.
+    const t = [...figureHtml(html, 'fig-targets').matchAll(/<a xlink:href="#row-target-(\d+)-(\d+)"><title>([^<]*)<\/title>/g)];
+    expect(t).toHaveLength(data.targets.reduce((n, x) => n + x.frontier.length, 0));
+    for (const [, ti, i, title] of t) {
+      const target = data.targets[Number(ti)]!;
+      const r = target.frontier[Number(i)]!;
+      expect(unesc(title!)).toContain(`prompt: ${r.text}; f: ${r.f.toFixed(3)}; CE: ${r.ce!.toFixed(3)}; target: ${target.label}`);
+    }
+  });
+
+  it('opens the folded table a figure link points into, in headless Chromium', () => {
+    const html = files['report.html'] as string;
+    const section = (page: string) => page.slice(page.indexOf('<section id="best">'), page.indexOf('<section id="frontier">'));
+    const folded = [...section(html).matchAll(/<details><summary>layer (\d+)/g)].map((m) => Number(m[1]));
+    const layer = folded.find((L) => data.pairs.some((p) => p.layer === L && p.maxZ.epo !== null))!;
+    const p = data.pairs.find((q) => q.layer === layer && q.maxZ.epo !== null)!;
+    const dom = execFileSync(chromium(), [...CHROMIUM_FLAGS, '--dump-dom', `${pathToFileURL(path.join(out, 'report.html')).href}#row-best-L${layer}-v${p.vector}-epo`], { encoding: 'utf8', stdio: 'pipe', timeout: 60_000 });
+    expect(section(dom)).toMatch(new RegExp(`<details open="">\\s*<summary>layer ${layer} `));
+    // The browser's parser keeps each hover title inside its link, inside the SVG.
+    const svg = dom.slice(dom.indexOf('<figure id="fig-5d"'), dom.indexOf('</figure>', dom.indexOf('<figure id="fig-5d"')));
+    expect((svg.match(/<a xlink:href="#row-best-[^"]+"><title>prompt: /g) ?? []).length).toBeGreaterThan(10);
   });
 
   it('renders in headless Chromium to a screenshot far from blank', () => {

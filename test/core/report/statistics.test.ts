@@ -23,7 +23,7 @@ const random = { layer: 1, vector: 0, count: 64, mean: 1, std: 0.5, max: 2, top:
 
 describe('report statistics', () => {
   it('scores a (layer, vector) pair against its random baseline', () => {
-    const p = pairReport(1, 0, random, undefined, runs, 2, { ceThreshold: 4, slack: [0, 2] }, () => null);
+    const p = pairReport(1, 0, 'L1 v0', random, undefined, runs, 2, { ceThreshold: 4, slack: [0, 2] }, () => null);
     expect(p.maxZ.epo).toBe((3 - 1) / 0.5); // the invalid f = 9 does not count
     expect(p.maxZ.epoFluent).toBe((2 - 1) / 0.5); // best with CE < 4
     expect(p.maxZ.random).toBe((2 - 1) / 0.5);
