@@ -47,7 +47,7 @@ export function registerEpo(program: Command): void {
     .command('epo')
     .description('optimise prompts for one objective with EPO (or GCG) and write history, checkpoints and the Pareto frontier')
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
-    .requiredOption('--objective <spec>', 'resid:<layer>:random:<seed> | resid:<layer>:<vectors.json>#<i> | neuron:<layer>:<index> | logit:<token text or #id>')
+    .requiredOption('--objective <spec>', 'resid:<layer>:random:<seed> | resid:<layer>:<vectors.json>#<i> | resid:<layer>:<file.safetensors|.npy>#[<tensor>:]<row> | neuron:<layer>:<index> | logit:<token text or #id>')
     .requiredOption('--out <dir>', 'directory for history, checkpoints and frontier.json')
     .option('--resume', 'continue the run found in --out up to --iters in total');
   // The EPO knobs, from their declarations (core/epo/knobs.ts). Without --children, GCG takes EPO's M x r.

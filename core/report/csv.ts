@@ -66,7 +66,7 @@ export function reportCsvs(data: ReportData, attribution?: Attribution[]): Recor
   files['frontiers.csv'] = csv(
     ['target', 'seed', 'lambda', 'f', 'z', 'ce', 'perplexity', 'text', 'ids'],
     [
-      ...data.pairs.flatMap((p) => p.frontier.map((r) => frontierCells(`resid L${p.layer} v${p.vector}`, r))),
+      ...data.pairs.flatMap((p) => p.frontier.map((r) => frontierCells(`resid ${p.label}`, r))),
       ...data.targets.flatMap((t) => t.frontier.map((r) => frontierCells(t.label, r))),
     ],
   );
