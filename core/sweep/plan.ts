@@ -16,7 +16,8 @@ export { reportPrefix, resultKey } from './layout.js';
  * Bump a kind's version when its artifacts change meaning, layout or bytes: old results are then not reused.
  * epo 2: the one-hot gradient includes CE's target term, as the paper's code takes it, so EPO chooses differently.
  * report 3: control characters of prompt texts are escaped in report.html.
- * report 4: targets named as the sweep file did; figures link points to table rows, with hover titles.
+ * report 4: targets named as the sweep file did; figures link points to table rows, with hover titles; keyed
+ * by the sweep too.
  */
 export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 4 } as const;
 
@@ -188,9 +189,11 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
       }
     }
   }
-  // Last: the report over everything above; its key changes whenever any input unit or a report setting does.
+  // Last: the report over everything above; its key changes whenever any input unit or a report setting does,
+  // and it is the sweep's own (written under sweeps/<id>/report, naming targets as this sweep's file does),
+  // so a sweep whose units another sweep already ran still gets its report.
   if (units.length > 0) {
-    const what = { inputs: units.map((u) => u.key).sort(), report: spec.report, seqLen: n };
+    const what = { inputs: units.map((u) => u.key).sort(), report: spec.report, seqLen: n, sweep: sweepIdOf(spec) };
     units.push({ id: 'report', key: keyOf('report', what), kind: 'report', method: 'report', queue: 'model', spec: { kind: 'report' } });
   }
   return units;

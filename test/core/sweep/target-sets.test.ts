@@ -75,6 +75,16 @@ describe('neuron ranges and lists', () => {
   });
 });
 
+describe('the report unit', () => {
+  it('is each sweep\'s own, while the units it reads are shared', () => {
+    const a = parseSweep(sweep('targets:\n  neurons: [{ layer: 1, index: 2 }]'), '/x/s.yaml');
+    const b = parseSweep(sweep('targets:\n  neurons: [{ layer: 1, index: 2 }]').replace('name: t', 'name: u'), '/x/s.yaml');
+    const [ua, ub] = [a, b].map((s) => planUnits(s, 'm', 'vectors/v', new Map([[1, 1]])));
+    expect(ua!.filter((u) => u.kind !== 'report').map((u) => u.key)).toEqual(ub!.filter((u) => u.kind !== 'report').map((u) => u.key));
+    expect(ua!.at(-1)!.key).not.toBe(ub!.at(-1)!.key);
+  });
+});
+
 describe('vectors from a matrix file', () => {
   it('keeps tensor, rows and layer in the spec, and refuses them where they do not apply', () => {
     const s = parseSweep(sweep('', '{ file: sae/w.safetensors, tensor: W_dec, rows: 0..63, layer: 1 }'), path.join('/x', 's.yaml'));
