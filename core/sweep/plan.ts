@@ -17,7 +17,7 @@ export { reportPrefix, resultKey } from './layout.js';
  * epo 2: the one-hot gradient includes CE's target term, as the paper's code takes it, so EPO chooses differently.
  * report 3: control characters of prompt texts are escaped in report.html.
  * report 4: targets named as the sweep file did; figures link points to table rows, with hover titles; keyed
- * by the sweep too.
+ * by the names it shows too.
  */
 export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 4 } as const;
 
@@ -190,10 +190,10 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
     }
   }
   // Last: the report over everything above; its key changes whenever any input unit or a report setting does,
-  // and it is the sweep's own (written under sweeps/<id>/report, naming targets as this sweep's file does),
-  // so a sweep whose units another sweep already ran still gets its report.
+  // or what its pages name (the sweep's name, the file its vectors came from): a sweep whose units another
+  // sweep in the store already ran, from another file, still writes its own report.
   if (units.length > 0) {
-    const what = { inputs: units.map((u) => u.key).sort(), report: spec.report, seqLen: n, sweep: sweepIdOf(spec) };
+    const what = { inputs: units.map((u) => u.key).sort(), report: spec.report, seqLen: n, names: { sweep: spec.name, vectors: spec.study.vectors } };
     units.push({ id: 'report', key: keyOf('report', what), kind: 'report', method: 'report', queue: 'model', spec: { kind: 'report' } });
   }
   return units;

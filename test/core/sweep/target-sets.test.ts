@@ -76,12 +76,19 @@ describe('neuron ranges and lists', () => {
 });
 
 describe('the report unit', () => {
-  it('is each sweep\'s own, while the units it reads are shared', () => {
+  it('is keyed by the names it shows (sweep, vectors file), while the units it reads are shared', () => {
     const a = parseSweep(sweep('targets:\n  neurons: [{ layer: 1, index: 2 }]'), '/x/s.yaml');
     const b = parseSweep(sweep('targets:\n  neurons: [{ layer: 1, index: 2 }]').replace('name: t', 'name: u'), '/x/s.yaml');
     const [ua, ub] = [a, b].map((s) => planUnits(s, 'm', 'vectors/v', new Map([[1, 1]])));
     expect(ua!.filter((u) => u.kind !== 'report').map((u) => u.key)).toEqual(ub!.filter((u) => u.kind !== 'report').map((u) => u.key));
     expect(ua!.at(-1)!.key).not.toBe(ub!.at(-1)!.key);
+    const [fa, fb] = ['sae.safetensors', 'sae.npy'].map((f) => planUnits(parseSweep(sweep('', `{ file: ${f} }`), '/x/s.yaml'), 'm', 'vectors/v', new Map([[1, 1]])));
+    expect(fa!.at(-2)!.key).toBe(fb!.at(-2)!.key); // the same vector set: the same EPO unit
+    expect(fa!.at(-1)!.key).not.toBe(fb!.at(-1)!.key);
+    // A sweep in another store (another sweep ID) with the same names shares the report key, as before.
+    const other = parseSweep(sweep('targets:\n  neurons: [{ layer: 1, index: 2 }]').replace('uri: out', 'uri: elsewhere'), '/x/s.yaml');
+    expect(sweepIdOf(other)).not.toBe(sweepIdOf(a));
+    expect(planUnits(other, 'm', 'vectors/v', new Map([[1, 1]])).at(-1)!.key).toBe(ua!.at(-1)!.key);
   });
 });
 
