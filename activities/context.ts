@@ -40,8 +40,9 @@ export interface ActivityDeps {
   workerName: string;
 }
 
-// Content-addressed, so never stale; bounded, so a worker serving many sweeps does not grow without end.
-const MEMO_ENTRIES = 16;
+// Content-addressed, so never stale; bounded, so a worker serving many sweeps does not grow without end
+// (a million-unit plan takes some hundreds of MB in memory).
+const MEMO_ENTRIES = 4;
 const plans = new Map<string, Promise<SweepPlan>>();
 const vectorSets = new Map<string, Promise<VectorSet>>();
 

@@ -2,7 +2,7 @@
 // against the model's shape, stores the plan, and tells the workflow which units are already finished.
 import pLimit from 'p-limit';
 import { UserError } from '../core/errors.js';
-import { encodeVectorSet, randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
+import { encodeVectorSet, randomVectorSet, readVectorSource, type VectorSet } from '../core/objectives/vectors.js';
 import type { ArtifactStore } from '../core/store/index.js';
 import { resultKey, UNIT_FILES, UNITS_PREFIX, vectorSetKey } from '../core/sweep/layout.js';
 import { groupName, PLAN_FORMAT, planLayout, planUnits, sha256, sweepIdOf, type PlanLayout, type SweepPlan } from '../core/sweep/plan.js';
@@ -57,7 +57,7 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
   if ('count' in spec.study.vectors) checkPlanSize(spec, shape.dModel, spec.study.vectors.count);
   const vectors: VectorSet =
     'file' in spec.study.vectors
-      ? readVectorFile(spec.study.vectors.file, shape.dModel)
+      ? readVectorSource(spec.study.vectors, shape.dModel, spec.study.layers)
       : randomVectorSet(spec.study.layers, spec.study.vectors.count, spec.study.vectors.seed, shape.dModel);
   const missing = spec.study.layers.filter((L) => !vectors.has(L));
   if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);

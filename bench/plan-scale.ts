@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { startTemporal } from '../infra/servers.js';
 import { loadSweepFile } from '../core/sweep/spec.js';
+import { sweepPlanKey } from '../core/sweep/layout.js';
 import { sweepIdOf } from '../core/sweep/plan.js';
 import { progressQuery, sweepWorkflow, type SweepInput } from '../workflows/sweep.js';
 
@@ -83,8 +84,10 @@ try {
   };
   for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) walk(await client.workflow.getHandle(workflowId, w.runId).fetchHistory());
   await client.workflow.getHandle(workflowId).cancel();
-  const plan = path.join(spec.storage.uri, 'sweeps', workflowId, 'plan.json');
-  const warnings = readFileSync(workerLog, 'utf8').split('\n').filter((l) => /payload/i.test(l) && /size|exceed|warn/i.test(l)).length;
+  const pointer = JSON.parse(readFileSync(path.join(spec.storage.uri, sweepPlanKey(workflowId)), 'utf8')) as { plan: string };
+  const plan = path.join(spec.storage.uri, pointer.plan);
+  // The SDK's payload size warnings (not its slow-workflow-task notices, which also list payload counters).
+  const warnings = readFileSync(workerLog, 'utf8').split('\n').filter((l) => /payload/i.test(l) && /(exceed|over).*(limit|size)/i.test(l) && !l.includes('TMPRL1104')).length;
   process.stdout.write(
     `${JSON.stringify({ units: p.total, planAndStartSeconds: planStart, cancelSeconds: cancel, resumeSeconds: resume, planBytes: statSync(plan).size, largestPayloadBytes: Math.max(...sizes), payloadWarnings: warnings }, null, 1)}\n`,
   );

@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { startTemporal } from '../infra/servers.js';
 import { openStore } from '../core/store/index.js';
-import { resultKey, type SweepPlan } from '../core/sweep/plan.js';
+import { resultKey } from '../core/sweep/plan.js';
+import { readSweepPlan } from '../core/sweep/plans.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,7 +82,7 @@ try {
 
   const store = openStore(storage);
   const sweepId = readdirSync(path.join(storage, 'sweeps'))[0]!;
-  const plan = JSON.parse(Buffer.from((await store.get(`sweeps/${sweepId}/plan.json`))!).toString('utf8')) as SweepPlan;
+  const plan = await readSweepPlan(store, sweepId);
   const results = (await store.list('units/')).filter((k) => k.endsWith('/result.json'));
   const missing = plan.units.filter((u) => !results.includes(resultKey(u))).length;
   const extra = results.filter((k) => !plan.units.some((u) => resultKey(u) === k)).length;

@@ -9,7 +9,7 @@ describe('the repository', () => {
     // Spelled in two pieces so that this file does not match itself.
     const design = 'DESIGN' + '.md';
     const shared = '../' + 'shared/';
-    const hits = files.filter((f) => {
+    const hits = files.filter((f) => f !== 'test/repo.test.ts').filter((f) => {
       const text = readFileSync(f, 'utf8');
       return text.includes(design) || text.includes(shared);
     });

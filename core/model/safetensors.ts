@@ -143,7 +143,7 @@ function toFloat32(bytes: Buffer, dtype: Dtype, count: number): Float32Array {
   return out;
 }
 
-function f16ToF32(h: number): number {
+export function f16ToF32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;

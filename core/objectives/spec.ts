@@ -2,15 +2,19 @@
 // Objective data every engine computes:
 //   resid:<layer>:random:<seed>       a seeded random unit direction in resid_pre.<layer>
 //   resid:<layer>:<vectors.json>#<i>  vector i of that layer in a vectors file
+//   resid:<layer>:<file.safetensors>#[<tensor>:]<row>  row <row> of a matrix (default tensor W_dec), or of a
+//   resid:<layer>:<file.npy>#<row>     .npy array; a cfg.json beside the file must agree on the layer
 //   neuron:<layer>:<index>            mlp_post.<layer>, unit <index>
 //   logit:<token text>  or  logit:#<id>
 import type { ModelShape, Objective, Tokenizer } from '../engine.js';
 import { UserError } from '../errors.js';
 import { randomUnitVector } from '../rng.js';
 import { resolveToken } from './target.js';
-import { readVectorFile } from './vectors.js';
+import { isMatrixFile } from './matrix-file.js';
+import { readVectorFile, readVectorSource } from './vectors.js';
 
-const FORMS = 'resid:<layer>:random:<seed>, resid:<layer>:<vectors.json>#<i>, neuron:<layer>:<index>, logit:<token text or #id>';
+const FORMS =
+  'resid:<layer>:random:<seed>, resid:<layer>:<vectors.json>#<i>, resid:<layer>:<file.safetensors>#[<tensor>:]<row>, resid:<layer>:<file.npy>#<row>, neuron:<layer>:<index>, logit:<token text or #id>';
 
 export function parseObjective(spec: string, shape: ModelShape, tokenizer: Tokenizer): Objective {
   const fail = (why: string) => new UserError('E_OBJECTIVE', `objective ${JSON.stringify(spec)}: ${why}. Forms: ${FORMS}`);
@@ -31,8 +35,16 @@ export function parseObjective(spec: string, shape: ModelShape, tokenizer: Token
         return { kind: 'resid', layer, vector: randomUnitVector(shape.dModel, seed) };
       }
       const hash = source.lastIndexOf('#');
-      if (hash < 0) throw fail('a residual direction is random:<seed> or <vectors.json>#<index>');
+      if (hash < 0) throw fail('a residual direction is random:<seed> or <vectors.json>#<index>, or <file.safetensors|.npy>#<row>');
       const file = source.slice(0, hash);
+      if (isMatrixFile(file)) {
+        const pick = source.slice(hash + 1);
+        const colon = pick.lastIndexOf(':');
+        const tensor = colon < 0 ? undefined : pick.slice(0, colon);
+        const row = int(pick.slice(colon + 1), 'row', 0, Number.MAX_SAFE_INTEGER);
+        const vector = readVectorSource({ file, ...(tensor && { tensor }), rows: row, layer }, shape.dModel, [layer]).get(layer)![0]!;
+        return { kind: 'resid', layer, vector };
+      }
       const vectors = readVectorFile(file, shape.dModel).get(layer);
       if (!vectors) throw fail(`${file} has no vectors for layer ${layer}`);
       const i = int(source.slice(hash + 1), 'vector index', 0, vectors.length - 1);

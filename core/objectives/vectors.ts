@@ -1,10 +1,13 @@
-// Direction sets for residual objectives: a JSON file mapping layer -> list of vectors, or seeded random
-// unit vectors (vector i of layer L drawn with seed deriveSeed(seed, L, i)).
+// Direction sets for residual objectives: a JSON file mapping layer -> list of vectors, rows of a matrix in a
+// .safetensors or .npy file (matrix-file.ts), or seeded random unit vectors (vector i of layer L drawn with
+// seed deriveSeed(seed, L, i)).
 import { readFileSync } from 'node:fs';
 import { canonicalJson } from '../canonical-json.js';
 import { UserError } from '../errors.js';
 import { deriveSeed, randomUnitVector } from '../rng.js';
 import type { ArtifactStore } from '../store/index.js';
+import { indexAt } from './indices.js';
+import { isMatrixFile, readMatrixRows, type MatrixSource } from './matrix-file.js';
 
 /** layer -> its vectors, each of length dModel. */
 export type VectorSet = Map<number, Float32Array[]>;
@@ -22,6 +25,20 @@ function checkDirection(v: Float32Array, where: string): Float32Array {
   if (big >= 0) throw new UserError('E_VECTORS_VALUE', `${where}: entry ${big} does not fit in float32 (|x| > 3.4e38); scale the vector down`);
   if (v.every((x) => x === 0)) throw new UserError('E_VECTORS_VALUE', `${where}: the vector is zero in float32 (entries below ~1e-45 underflow); give a nonzero direction`);
   return v;
+}
+
+/**
+ * The vectors a file gives: a JSON vectors file, or the chosen rows of a matrix file, which belong to one
+ * layer (`source.layer`, cfg.json's, or the study's only layer). `layers` are the study's.
+ */
+export function readVectorSource(source: MatrixSource, dModel: number, layers: number[]): VectorSet {
+  if (!isMatrixFile(source.file)) return readVectorFile(source.file, dModel);
+  const { layer, tensor, vectors } = readMatrixRows(source, dModel, layers.length === 1 ? layers[0] : undefined);
+  const what = source.file.toLowerCase().endsWith('.npy') ? source.file : `${source.file}: tensor ${tensor}`;
+  if (layer === undefined) {
+    throw new UserError('E_VECTORS_MATRIX', `${what}: which layer's resid_pre do these directions live in? Give \`layer:\` (no cfg.json beside the file names a hook, and the study has ${layers.length} layers)`);
+  }
+  return new Map([[layer, vectors.map((v, i) => checkDirection(v, `${what}: row ${source.rows === undefined ? i : indexAt(source.rows, i)}`))]]);
 }
 
 /** Parses `{"<layer>": [[d floats], ...], ...}`; every vector must have dModel entries. */

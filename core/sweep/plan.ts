@@ -114,11 +114,34 @@ export function randomTopK(spec: SweepSpec): number {
   return spec.methods.scan?.top ?? RANDOM_DEFAULTS.top;
 }
 
+/**
+ * EPO unit keys, fast: the same text keyOf would hash (canonical JSON of { format, kind, modelId, what },
+ * `what` = { kind, knobs, seed, seqLen, target, vectorsKey? }), with the parts every unit shares rendered
+ * once. A million-unit plan hashes a million of these; test/core/sweep/plan.test.ts keeps it equal to keyOf.
+ */
+export function epoKeyOf(modelId: string, seqLen: number, knobs: unknown, vectorsKey: string): (target: EpoTarget, seed: number) => string {
+  const head = `{"format":${UNIT_FORMAT.epo},"kind":"epo","modelId":${JSON.stringify(modelId)},"what":{"kind":"epo","knobs":${canonicalJson(knobs)},"seed":`;
+  const resid = `,"vectorsKey":${JSON.stringify(vectorsKey)}}}`;
+  return (target, seed) =>
+    unitPrefix('epo', sha256(`${head}${JSON.stringify(seed)},"seqLen":${seqLen},"target":${targetJson(target)}${target.kind === 'resid' ? resid : '}}'}`).slice(0, 32));
+}
+
+/** canonicalJson(target), written out (keys in sorted order). */
+function targetJson(t: EpoTarget): string {
+  if (t.kind === 'resid') return `{"kind":"resid","layer":${JSON.stringify(t.layer)},"vector":${JSON.stringify(t.vector)}}`;
+  if (t.kind === 'neuron') return `{"index":${JSON.stringify(t.index)},"kind":"neuron","layer":${JSON.stringify(t.layer)}}`;
+  return `{${t.bannedText === undefined ? '' : `"bannedText":${JSON.stringify(t.bannedText)},`}"kind":"logit","token":${JSON.stringify(t.token)}}`;
+}
+
+/** A unit's key: the hash of everything that determines its result (see epoKeyOf for EPO units' fast path). */
+export function unitKeyOf(kind: UnitSpec['kind'], modelId: string, what: unknown): string {
+  return unitPrefix(kind, sha256(canonicalJson({ kind, format: UNIT_FORMAT[kind], modelId, what })).slice(0, 32));
+}
+
 export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, vectorCounts: Map<number, number>): SweepPlan['units'] {
   const units: SweepPlan['units'] = [];
   const n = spec.study.seqLen;
-  const keyOf = (kind: UnitSpec['kind'], what: unknown) =>
-    unitPrefix(kind, sha256(canonicalJson({ kind, format: UNIT_FORMAT[kind], modelId, what })).slice(0, 32));
+  const keyOf = (kind: UnitSpec['kind'], what: unknown) => unitKeyOf(kind, modelId, what);
 
   const random = spec.methods.random;
   if (random) {
@@ -145,10 +168,9 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
   if (epo) {
     const { checkpointEvery: _ce, runsPerVector: _r, seeds: _s, ...knobs } = epo;
     const seeds = epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i);
+    const key = epoKeyOf(modelId, n, knobs, vectorsKey);
     const add = (target: EpoTarget, seed: number, id: string, method: Method, layer?: number) => {
-      const s: UnitSpec = { kind: 'epo', target, seed };
-      const what = { ...s, seqLen: n, knobs, vectorsKey: target.kind === 'resid' ? vectorsKey : undefined };
-      units.push({ id, key: keyOf('epo', what), kind: 'epo', method, layer, queue: 'model', spec: s });
+      units.push({ id, key: key(target, seed), kind: 'epo', method, layer, queue: 'model', spec: { kind: 'epo', target, seed } });
     };
     for (const layer of spec.study.layers) {
       const count = vectorCounts.get(layer) ?? 0;

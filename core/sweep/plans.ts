@@ -1,22 +1,29 @@
 // Plans in the store. A plan is immutable and named by the hash of its bytes (plans/<hash>.json), so a
 // worker may keep one in memory forever: a relaunch after any change of inputs (vectors, model, settings)
 // gets a new plan under a new key, which no worker can confuse with the old one. The sweep's folder keeps a
-// copy of its latest plan for tools that know only the sweep ID (the report CLI).
+// pointer to its latest plan for tools that know only the sweep ID (the report CLI); older versions kept a
+// full copy there, which is read as it is.
 import { UserError } from '../errors.js';
 import type { ArtifactStore } from '../store/index.js';
 import { planKey, sweepPlanKey } from './layout.js';
 import { sha256, type SweepPlan } from './plan.js';
 
 export function encodePlan(plan: SweepPlan): { key: string; bytes: string } {
-  const bytes = `${JSON.stringify(plan, null, 1)}\n`;
+  // Unindented: a million-unit plan is some 300 MB of JSON as it is.
+  const bytes = `${JSON.stringify(plan)}\n`;
   return { key: planKey(sha256(bytes).slice(0, 32)), bytes };
 }
 
-/** Stores the plan under its hash (once) and as the sweep's latest; returns its key. */
+/** What sweeps/<id>/plan.json holds: the key of the sweep's latest plan. */
+interface PlanPointer {
+  plan: string;
+}
+
+/** Stores the plan under its hash (once) and points the sweep's folder at it; returns its key. */
 export async function writePlan(store: ArtifactStore, plan: SweepPlan): Promise<string> {
   const { key, bytes } = encodePlan(plan);
   if (!(await store.exists(key))) await store.put(key, bytes, { contentType: 'application/json' });
-  await store.put(sweepPlanKey(plan.sweepId), bytes, { contentType: 'application/json' });
+  await store.put(sweepPlanKey(plan.sweepId), `${JSON.stringify({ plan: key } satisfies PlanPointer)}\n`, { contentType: 'application/json' });
   return key;
 }
 
@@ -29,7 +36,9 @@ export async function readPlan(store: ArtifactStore, key: string): Promise<Sweep
 
 /** Why: the report CLI knows only the sweep ID; a missing plan is a user's mistake (wrong ID or store). */
 export async function readSweepPlan(store: ArtifactStore, sweepId: string): Promise<SweepPlan> {
-  const plan = await readPlanAt(store, sweepPlanKey(sweepId));
+  const at = await readPlanAt(store, sweepPlanKey(sweepId));
+  const pointer = at && !('units' in at) ? (at as unknown as PlanPointer).plan : undefined;
+  const plan = pointer ? await readPlanAt(store, pointer) : at;
   if (!plan) {
     throw new UserError('E_REPORT_NO_PLAN', `${store.uri}: no plan for sweep ${sweepId} at ${sweepPlanKey(sweepId)}; check the ID (dreamsweep sweep list) and the store URI`);
   }

@@ -7,7 +7,7 @@ import type { ModelShape } from '../engine.js';
 import { UserError } from '../errors.js';
 import { checkSeqLen } from '../model/config.js';
 import { readConfig } from '../model/load.js';
-import { readVectorFile } from '../objectives/vectors.js';
+import { readVectorSource } from '../objectives/vectors.js';
 import { checkPlanSize } from './limits.js';
 import type { SweepSpec } from './spec.js';
 
@@ -33,7 +33,7 @@ export async function preflightLocal(spec: SweepSpec): Promise<void> {
     checkStudyFitsModel(spec, cfg);
     checkSeqLen(cfg, spec.study.seqLen, `${spec.source}: study.seqLen`);
     if ('file' in spec.study.vectors) {
-      const set = readVectorFile(spec.study.vectors.file, cfg.dModel);
+      const set = readVectorSource(spec.study.vectors, cfg.dModel, spec.study.layers);
       const missing = spec.study.layers.filter((L) => !set.has(L));
       if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
       checkPlanSize(spec, cfg.dModel, Math.max(...spec.study.layers.map((L) => set.get(L)!.length)));

@@ -9,6 +9,8 @@ import { RANDOM_DEFAULTS } from '../baselines/random.js';
 import { resolveEpoConfig, type EpoConfig } from '../epo/config.js';
 import { EPO_KNOBS, EPO_RULES, type Knob } from '../epo/knobs.js';
 import { UserError, isUserError } from '../errors.js';
+import { expandIndices, formatIndices, indexCount, MAX_INDICES, parseRange, type IndexSet } from '../objectives/indices.js';
+import { isMatrixFile, type MatrixSource } from '../objectives/matrix-file.js';
 import { formatPath, locate, problemMessage, want, zodProblems, type Problem, type SweepIssue } from './issues.js';
 
 export type { SweepIssue } from './issues.js';
@@ -27,8 +29,11 @@ export interface SweepSpec {
   study: {
     /** Non-empty, distinct, ascending, >= 0. */
     layers: number[];
-    /** Random unit directions (count per layer, seeded), or a vectors file (absolute). */
-    vectors: { count: number; seed: number } | { file: string };
+    /**
+     * Random unit directions (count per layer, seeded), or a vectors file (absolute): JSON, or a .safetensors /
+     * .npy matrix with its tensor, rows and layer (core/objectives/matrix-file.ts).
+     */
+    vectors: { count: number; seed: number } | MatrixSource;
     seqLen: number;
   };
   methods: {
@@ -37,7 +42,10 @@ export interface SweepSpec {
     scan?: { corpus: string[]; textField: string; tokens: number; stride?: number; top: number; shards: number; batchSize: number; skipBad: boolean };
     epo?: EpoMethod;
   };
-  /** Neurons and tokens to dream on with EPO besides residual directions (paper Tables 2, 3, 5). */
+  /**
+   * Neurons and tokens to dream on with EPO besides residual directions (paper Tables 2, 3, 5); ranges and
+   * lists of neurons are expanded here, one entry per target, in the order written.
+   */
   targets: { neurons: Array<{ layer: number; index: number }>; tokens: Array<{ token: string; bannedText?: string }>; seeds: number[] };
   /** uri: an absolute local directory or s3://bucket/prefix. */
   storage: { uri: string; endpoint?: string; region?: string; forcePathStyle: boolean };
@@ -214,11 +222,49 @@ const modelSchema = obj(
   'add `model: { path: ./models/pythia-70m }` (a local directory or s3://bucket/prefix)',
 );
 
+/**
+ * One index, a list `[1, 5, 9]` or an inclusive range `"0..63"` (YAML reads `0..63` as that string):
+ * neuron indices and matrix rows.
+ */
+function indexSet(hint: string) {
+  const expected = 'an index, a list such as [1, 5, 9], or a range such as 0..63 (both ends included)';
+  const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  return z.unknown().transform((v, ctx): IndexSet => {
+    const bad = (h: string) => {
+      ctx.addIssue({ code: 'custom', message: want(expected, h).error });
+      return z.NEVER;
+    };
+    const r = parseRange(v);
+    if (isIndex(r)) return r;
+    if (Array.isArray(r)) {
+      if (r.length === 0) return bad('the list is empty; give at least one index');
+      const wrong = r.findIndex((x) => !isIndex(x));
+      if (wrong >= 0) return bad(`item [${wrong}] (${JSON.stringify(r[wrong])}) is not a whole number >= 0`);
+      const dup = r.findIndex((x, i) => r.indexOf(x) !== i);
+      if (dup >= 0) return bad(`${r[dup]} appears twice (items [${r.indexOf(r[dup])}] and [${dup}]); remove the repeat`);
+      return r as number[];
+    }
+    if (typeof r === 'object' && r !== null && 'from' in r) {
+      const { from, to } = r as { from: number; to: number };
+      if (from > to) return bad(`the range runs backwards; write ${to}..${from}`);
+      if (to - from + 1 > MAX_INDICES) return bad(`the range holds ${to - from + 1} indices, over the ${MAX_INDICES} one set may hold`);
+      return { from, to };
+    }
+    return bad(hint);
+  });
+}
+
 const vectorsSchema = obj(
   {
     count: int(1, 'random unit directions per layer, e.g. 50').optional(),
     seed: int(0, 'any whole number >= 0').optional(),
-    file: location('a vectors JSON file path', 'a JSON file of { "<layer>": [[...d_model numbers], ...] }').optional(),
+    file: location(
+      'a vectors file path',
+      'a JSON file of { "<layer>": [[...d_model numbers], ...] }, or a .safetensors / .npy matrix of [count, d_model]',
+    ).optional(),
+    tensor: text('a tensor name', 'the [count, d_model] tensor of the .safetensors file; default W_dec, else its only 2-D tensor').optional(),
+    rows: indexSet('the matrix rows to use, e.g. `rows: 0..63` or `rows: [1, 5, 9]`; omit for all').optional(),
+    layer: int(0, 'the layer whose resid_pre the matrix directions live in; default from cfg.json beside the file').optional(),
   },
   'a mapping with count (and seed), or file',
   'write `vectors: { count: 50, seed: 0 }` or `vectors: { file: vectors.json }`',
@@ -229,6 +275,15 @@ const vectorsSchema = obj(
     ctx.addIssue({ code: 'custom', path: ['file'], message: want('either count or file, not both', 'remove file to use random directions, or count to use the file').error });
   } else if (v.file !== undefined && v.seed !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['seed'], message: want('no seed with a vectors file', 'seed only applies to random directions (count); remove it').error });
+  }
+  const matrix = v.file !== undefined && isMatrixFile(v.file);
+  for (const key of ['tensor', 'rows', 'layer'] as const) {
+    if (v[key] === undefined || matrix) continue;
+    const hint = v.file === undefined ? 'they choose from a matrix file: add `file: <name>.safetensors` or .npy' : 'a JSON vectors file names its layers and vectors itself; remove it';
+    ctx.addIssue({ code: 'custom', path: [key], message: want(`no ${key} without a .safetensors or .npy file`, hint).error });
+  }
+  if (matrix && v.tensor !== undefined && v.file!.toLowerCase().endsWith('.npy')) {
+    ctx.addIssue({ code: 'custom', path: ['tensor'], message: want('no tensor with a .npy file', 'a .npy file holds one array; remove tensor').error });
   }
 });
 
@@ -243,7 +298,12 @@ const studySchema = obj(
   },
   'a mapping with layers and vectors',
   'add `study: { layers: [4, 8], vectors: { count: 50, seed: 0 } }`',
-);
+).superRefine((s, ctx) => {
+  const layer = s.vectors.layer;
+  if (layer !== undefined && !s.layers.includes(layer)) {
+    ctx.addIssue({ code: 'custom', path: ['vectors', 'layer'], message: want(`one of study.layers (${s.layers.join(', ')})`, `add ${layer} to study.layers, or fix the layer`).error });
+  }
+});
 
 const randomSchema = obj(
   {
@@ -323,22 +383,26 @@ const targetsSchema = obj(
   {
     neurons: z
       .array(
-        obj({ layer: int(0, 'the MLP block'), index: int(0, 'the neuron in that MLP') }, 'a mapping { layer, index }', 'e.g. `- { layer: 8, index: 120 }`'),
+        obj(
+          { layer: int(0, 'the MLP block'), index: indexSet('the neuron in that MLP, a list `[1, 5, 9]` or a range `0..63`') },
+          'a mapping { layer, index }',
+          'e.g. `- { layer: 8, index: 120 }` or `- { layer: 8, index: 0..63 }`',
+        ),
         want('a list of { layer, index }', 'e.g. `neurons: [{ layer: 8, index: 120 }]`'),
       )
-      .superRefine(distinct('neuron'))
       .default([]),
     tokens: z
       .array(
-        obj(
+        // A bare string is a token target with the default banned text.
+        z.preprocess((v) => (typeof v === 'string' ? { token: v } : v), obj(
           {
             token: text('the text of one token, or #<id>', 'mind the leading space: " dog" and "dog" are different tokens'),
             bannedText: z.string(want('a string', 'prompts containing it are rejected; "" bans nothing')).optional(),
           },
-          'a mapping { token, bannedText? }',
-          'e.g. `- { token: " dog" }`',
-        ),
-        want('a list of { token }', 'e.g. `tokens: [{ token: " dog" }]`'),
+          'a token text, or a mapping { token, bannedText? }',
+          'e.g. `- " dog"` or `- { token: " dog", bannedText: dog }`',
+        )),
+        want('a list of token texts or { token }', 'e.g. `tokens: [" dog", " king", "#42"]`'),
       )
       .superRefine(distinct('token target'))
       .default([]),
@@ -451,7 +515,7 @@ const sweepSchema = obj(
   'a mapping of sweep settings',
   'start from sweeps/smoke.yaml',
 ).superRefine((s, ctx) => {
-  const targets = s.targets.neurons.length + s.targets.tokens.length;
+  const targets = s.targets.neurons.reduce((n, t) => n + indexCount(t.index), 0) + s.targets.tokens.length;
   const { random, scan, epo } = s.methods;
   if (!random && !scan && !epo && targets === 0) {
     ctx.addIssue({
@@ -488,6 +552,26 @@ function resolveTls(t: NonNullable<RawSweep['temporal']['tls']>, at: (p: string)
   return out;
 }
 
+/** One {layer, index} per neuron target, in the order written; a neuron named twice is a problem at its second entry. */
+function expandNeurons(entries: RawSweep['targets']['neurons'], problems: Problem[]): SweepSpec['targets']['neurons'] {
+  const seen = new Map<string, number>();
+  const out: SweepSpec['targets']['neurons'] = [];
+  entries.forEach(({ layer, index }, i) => {
+    for (const n of expandIndices(index)) {
+      const k = `${layer}.${n}`;
+      const first = seen.get(k);
+      if (first === undefined) {
+        seen.set(k, i);
+        out.push({ layer, index: n });
+      } else {
+        problems.push({ path: ['targets', 'neurons', i], expected: 'each neuron once', hint: `L${layer}.N${n} (in index ${formatIndices(index)}) is also in item [${first}]; remove the repeat` });
+        return;
+      }
+    }
+  });
+  return out;
+}
+
 function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
   const at = resolveAt(path.dirname(source));
   const v = r.study.vectors;
@@ -502,7 +586,11 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
     },
     study: {
       layers: [...r.study.layers].sort((a, b) => a - b),
-      vectors: v.file !== undefined ? { file: at(v.file) } : { count: v.count!, seed: v.seed ?? 0 },
+      // Only the keys given, so the spec (and the sweep's ID) of a file without them is as before.
+      vectors:
+        v.file !== undefined
+          ? { file: at(v.file), ...(v.tensor !== undefined && { tensor: v.tensor }), ...(v.rows !== undefined && { rows: v.rows }), ...(v.layer !== undefined && { layer: v.layer }) }
+          : { count: v.count!, seed: v.seed ?? 0 },
       seqLen: r.study.seqLen,
     },
     methods: {
@@ -514,7 +602,7 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
       ...(epo && { epo: { ...(epo as unknown as EpoMethod), seeds: epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i) } }),
     },
     targets: {
-      neurons: r.targets.neurons,
+      neurons: expandNeurons(r.targets.neurons, problems),
       // The paper bans prompts containing the target token's text (any case); "" bans nothing; #<id> has no text here.
       tokens: r.targets.tokens.map(({ token, bannedText }) => {
         const banned = bannedText ?? (token.startsWith('#') ? undefined : token.trim() || undefined);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
-import type { SweepPlan } from '../../core/sweep/plan.js';
+import { readSweepPlan } from '../../core/sweep/plans.js';
 import { resultKey } from '../../core/sweep/plan.js';
 import { freePort } from '../../infra/servers.js';
 import { runCli } from '../helpers/cli.js';
@@ -39,7 +39,7 @@ describe('the smoke sweep', () => {
     expect(r.code, r.stderr).toBe(0);
     const [sweepId, reportLine] = r.stdout.trim().split('\n');
     expect(reportLine).toBe(`report: ${sweep.storageUri}/sweeps/${sweepId}/report/report.html`);
-    const plan = JSON.parse(Buffer.from((await sweep.store.get(`sweeps/${sweepId}/plan.json`))!).toString('utf8')) as SweepPlan;
+    const plan = await readSweepPlan(sweep.store, sweepId!);
     const kinds = plan.units.map((u) => u.id.split('/')[0]).sort();
     expect(new Set(kinds)).toEqual(new Set(['random', 'scan', 'epo', 'neuron', 'logit', 'report']));
     for (const u of plan.units) expect(await sweep.store.exists(resultKey(u)), u.id).toBe(true);
