@@ -53,8 +53,8 @@ run() {
   export DREAMSWEEP_CACHE="$here/.cache"
 
   local quick="${GPU_CHECK_QUICK:-}"
-  local it70=10 it14=8 it12=5 windows=4096 batch=512
-  if [ -n "$quick" ]; then it70=2 it14=2 it12=2 windows=64 batch=32; fi
+  local it70=10 it14=8 it12=5 windows=4096 batch=512 small=()
+  if [ -n "$quick" ]; then it70=2 it14=2 it12=2 windows=64 batch=32 small=(--population 2 --children 4); fi
   local status=0
   local started; started=$(date +%s)
   step() { # name timeout-seconds script args...
@@ -69,9 +69,9 @@ run() {
   }
   step parity-float32 150 torch-parity --device "$device" --dtype float32
   step parity-bfloat16 150 torch-parity --device "$device" --dtype bfloat16
-  step epo-70m 120 epo --engine torch --device "$device" --preset 70m --iters "$it70"
+  step epo-70m 120 epo --engine torch --device "$device" --preset 70m --iters "$it70" ${small[@]+"${small[@]}"}
   if [ -n "$quick" ]; then
-    step epo-70m-float32 120 epo --engine torch --device "$device" --preset 70m --dtype float32 --iters 2
+    step epo-70m-float32 120 epo --engine torch --device "$device" --preset 70m --dtype float32 --iters 2 ${small[@]+"${small[@]}"}
     step scan-70m 120 scan --engine torch --device "$device" --preset 70m --windows "$windows" --batch "$batch"
   else
     step epo-1.4b 150 epo --engine torch --device "$device" --preset 1.4b --iters "$it14"
