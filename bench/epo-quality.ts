@@ -3,10 +3,11 @@
 // same numbers, so two versions of the code compare exactly. Prints one JSON object.
 // Usage: tsx bench/epo-quality.ts [--model demo/model] [--objectives resid:1:random:0,neuron:1:29,...]
 //   [--seeds 3] [--iters 60] [--population 8] [--children 16] [--topk 64] [--thresholds 2.9,3.4,6]
+//   [--engine torch --dtype bfloat16 --device cuda]   (bf16's frontier against float32's: run it with each dtype)
 import { parseArgs } from 'node:util';
 import { EPO_DEFAULTS } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
-import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { describeEngine, openEngine } from '../core/model/open-engine.js';
 import { parseObjective } from '../core/objectives/spec.js';
 import { DEMO_MODEL_DIR } from '../demo/data.js';
 
@@ -14,6 +15,9 @@ const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: DEMO_MODEL_DIR },
     backend: { type: 'string', default: 'wasm' },
+    engine: { type: 'string', default: 'tfjs' },
+    dtype: { type: 'string' },
+    device: { type: 'string' },
     objectives: { type: 'string', default: 'resid:1:random:0,resid:3:random:1,neuron:1:29' },
     seeds: { type: 'string', default: '3' },
     iters: { type: 'string', default: '60' },
@@ -26,7 +30,7 @@ const { values: args } = parseArgs({
   },
 });
 const thresholds = args.thresholds.split(',').map(Number);
-const engine = await TfjsEngine.load(args.model, { backend: args.backend });
+const engine = await openEngine(args.model, { engine: args.engine, backend: args.backend, dtype: args.dtype, device: args.device });
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -64,5 +68,5 @@ for (const spec of args.objectives.split(',')) {
 }
 engine.dispose();
 process.stdout.write(
-  `${JSON.stringify({ bench: 'epo-quality', backend: engine.backend, settings: { iters: Number(args.iters), M: Number(args.population), r: Number(args.children), k: Number(args.topk), n: Number(args['seq-len']), seeds: Number(args.seeds) }, results })}\n`,
+  `${JSON.stringify({ bench: 'epo-quality', backend: await describeEngine(engine), settings: { iters: Number(args.iters), M: Number(args.population), r: Number(args.children), k: Number(args.topk), n: Number(args['seq-len']), seeds: Number(args.seeds) }, results })}\n`,
 )

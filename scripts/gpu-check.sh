@@ -22,7 +22,7 @@ pack() {
   mkdir -p "$d/js" "$d/fixtures" "$d/engines/torch"
   # CommonJS dependencies inside an ES module bundle call require(): give them Node's.
   local banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-  for entry in torch-parity epo scan; do
+  for entry in torch-parity epo scan epo-quality; do
     "$repo/node_modules/.bin/esbuild" "$repo/bench/$entry.ts" --bundle --platform=node --format=esm --target=node20 \
       --log-level=warning --banner:js="$banner" --outfile="$d/js/$entry.mjs"
   done
@@ -30,6 +30,7 @@ pack() {
   cp -r "$repo/engines/torch/dreamsweep_torch" "$repo/engines/torch/pyproject.toml" "$d/engines/torch/"
   find "$d/engines" -name __pycache__ -prune -exec rm -rf {} +
   cp -r "$repo/test/fixtures/models" "$repo/test/fixtures/golden" "$d/fixtures/"
+  cp -r "$repo/demo/model" "$d/demo-model"
   cp "$repo/scripts/gpu-check.sh" "$d/"
   tar -C "$work" -cf "$out" gpu-check
   rm -rf "$work"
@@ -78,6 +79,9 @@ run() {
     step epo-12b 240 epo --engine torch --device "$device" --preset 12b --iters "$it12"
     step scan-1.4b 120 scan --engine torch --device "$device" --preset 1.4b --windows "$windows" --batch "$batch"
     step scan-12b 150 scan --engine torch --device "$device" --preset 12b --windows "$windows" --batch "$batch"
+    # EPO's frontier quality in bf16 against float32 on the demo model (a bench: compare the two files).
+    step quality-float32 120 epo-quality --model "$here/demo-model" --engine torch --device "$device" --dtype float32
+    step quality-bfloat16 120 epo-quality --model "$here/demo-model" --engine torch --device "$device" --dtype bfloat16
   fi
   # One summary: each step's JSON (or null where it failed), the machine and the time taken.
   "$py" - "$results" "$(( $(date +%s) - started ))" <<'PY'
