@@ -33,7 +33,7 @@ export interface TorchEngineOptions {
   prefixReuse?: boolean;
   /**
    * What a group of prefix-reuse rows costs, in token positions, when rows are grouped by where they start
-   * (default 32 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
+   * (default 192 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
    */
   prefixGroupOverhead?: number;
 }
