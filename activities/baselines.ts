@@ -8,7 +8,8 @@ import type { Shard } from '../core/corpus/read.js';
 import { mergeScanResults, scanCorpus } from '../core/corpus/scan.js';
 import { isRemote, openBySkipping, resolveShards, type CorpusStore } from '../core/corpus/source.js';
 import { listUri, openUri, type ArtifactStore } from '../core/store/index.js';
-import { randomTopK, resultKey, type SweepPlan, type UnitSpec } from '../core/sweep/plan.js';
+import { resultKey, unitFileKey, type UnitFile } from '../core/sweep/layout.js';
+import { randomTopK, type SweepPlan, type UnitSpec } from '../core/sweep/plan.js';
 import { heartbeatWhile, jsonBytes, loadVectors, type ActivityDeps, type StorageSpec } from './context.js';
 
 type PlannedUnit<K extends UnitSpec['kind']> = SweepPlan['units'][number] & { spec: Extract<UnitSpec, { kind: K }> };
@@ -22,11 +23,11 @@ export interface BaselineUnitResult {
 
 async function targetsOf(store: ArtifactStore, plan: SweepPlan, layers: number[]): Promise<ScanTarget[]> {
   const all = await loadVectors(store, plan);
-  return layers.map((layer) => ({ layer, vectors: all[layer]!.map((v) => Float32Array.from(v)) }));
+  return layers.map((layer) => ({ layer, vectors: all.get(layer)! }));
 }
 
-async function finish(store: ArtifactStore, unit: { id: string; key: string }, file: string, payload: unknown, summary: BaselineUnitResult, plan: SweepPlan): Promise<BaselineUnitResult> {
-  await store.put(`${unit.key}/${file}`, jsonBytes(payload), { contentType: 'application/json' });
+async function finish(store: ArtifactStore, unit: { id: string; key: string }, file: UnitFile, payload: unknown, summary: BaselineUnitResult, plan: SweepPlan): Promise<BaselineUnitResult> {
+  await store.put(unitFileKey(unit, file), jsonBytes(payload), { contentType: 'application/json' });
   // Written last: its presence marks the unit finished.
   await store.put(resultKey(unit), jsonBytes({ unit: unit.id, ...summary, producer: { modelId: plan.modelId } }));
   return summary;
@@ -47,7 +48,7 @@ export async function runRandomUnit(deps: ActivityDeps, store: ArtifactStore, pl
     onProgress: (p) => ctx.heartbeat(p),
     signal: ctx.cancellationSignal,
   });
-  return finish(store, unit, 'random.json', result, { kind: 'random', pairs: result.pairs.length }, plan);
+  return finish(store, unit, 'random', result, { kind: 'random', pairs: result.pairs.length }, plan);
 }
 
 /** The corpus store for scans: local paths directly, s3:// through the sweep's storage options. */
@@ -86,7 +87,7 @@ export async function runScanShard(deps: ActivityDeps, store: ArtifactStore, pla
   const scan = plan.spec.methods.scan!;
   const remote = corpusStore(plan.spec.storage);
   const shards = shardOf(await resolveShards(scan.corpus, remote), unit.spec.shard, unit.spec.shards);
-  const ckKey = `${unit.key}/checkpoint.json`;
+  const ckKey = unitFileKey(unit, 'scanCheckpoint');
   const ckBytes = await store.get(ckKey);
   const resume = ckBytes ? (JSON.parse(Buffer.from(ckBytes).toString('utf8')) as ScanCheckpoint) : undefined;
   const result = await scanCorpus({
@@ -112,17 +113,17 @@ export async function runScanShard(deps: ActivityDeps, store: ArtifactStore, pla
     signal: ctx.cancellationSignal,
     allowEmpty: true,
   });
-  return finish(store, unit, 'scan.json', result, { kind: 'scan-shard', pairs: result.pairs.length, windows: result.windows, tokens: result.tokens }, plan);
+  return finish(store, unit, 'scan', result, { kind: 'scan-shard', pairs: result.pairs.length, windows: result.windows, tokens: result.tokens }, plan);
 }
 
 export async function runScanMerge(store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit<'scan-merge'>): Promise<BaselineUnitResult> {
   const shardUnits = plan.units.filter((u) => u.kind === 'scan-shard');
   const parts: ScanResult[] = [];
   for (const u of shardUnits) {
-    const bytes = await store.get(`${u.key}/scan.json`);
+    const bytes = await store.get(unitFileKey(u, 'scan'));
     if (!bytes) throw new Error(`${store.uri}: scan shard ${u.id} has no scan.json; it must finish before the merge`);
     parts.push(JSON.parse(Buffer.from(bytes).toString('utf8')) as ScanResult);
   }
   const merged = mergeScanResults(parts);
-  return finish(store, unit, 'scan.json', merged, { kind: 'scan-merge', pairs: merged.pairs.length, windows: merged.windows, tokens: merged.tokens }, plan);
+  return finish(store, unit, 'scan', merged, { kind: 'scan-merge', pairs: merged.pairs.length, windows: merged.windows, tokens: merged.tokens }, plan);
 }

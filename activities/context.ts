@@ -1,10 +1,12 @@
 // What activities need from the worker that hosts them, passed in by the factory (no globals): where
-// artifacts live, and loaded models. Also the per-process memo of sweep plans read from the store.
+// artifacts live, and loaded models. Also the per-process memos of plans and vector sets read from the
+// store: both are named by the hash of their bytes, so a memo entry is correct for as long as it lives.
 import { Context } from '@temporalio/activity';
 import type { Engine, ModelShape } from '../core/engine.js';
-import { UserError } from '../core/errors.js';
+import { loadVectorSet, type VectorSet } from '../core/objectives/vectors.js';
 import type { ArtifactStore } from '../core/store/index.js';
 import type { SweepPlan } from '../core/sweep/plan.js';
+import { readPlan, readSweepPlan } from '../core/sweep/plans.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 
 export type StorageSpec = SweepSpec['storage'];
@@ -38,46 +40,41 @@ export interface ActivityDeps {
   workerName: string;
 }
 
+// Content-addressed, so never stale; bounded, so a worker serving many sweeps does not grow without end.
+const MEMO_ENTRIES = 16;
 const plans = new Map<string, Promise<SweepPlan>>();
-const vectorSets = new Map<string, Promise<Record<string, number[][]>>>();
+const vectorSets = new Map<string, Promise<VectorSet>>();
 
-export function planKey(sweepId: string): string {
-  return `sweeps/${sweepId}/plan.json`;
-}
-
-/** The sweep's plan, read from the store once per process. */
-export function loadPlan(store: ArtifactStore, sweepId: string): Promise<SweepPlan> {
-  const memoKey = `${store.uri}|${sweepId}`;
-  let p = plans.get(memoKey);
-  if (!p) {
-    p = (async () => {
-      const bytes = await store.get(planKey(sweepId));
-      if (!bytes) throw new UserError('E_SWEEP_UNKNOWN', `${store.uri}: no plan for sweep ${sweepId} (${planKey(sweepId)}); launch the sweep first`);
-      return JSON.parse(Buffer.from(bytes).toString('utf8')) as SweepPlan;
-    })();
-    plans.set(memoKey, p);
-    p.catch(() => plans.delete(memoKey));
+function memo<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let p = cache.get(key);
+  if (p) {
+    cache.delete(key);
+  } else {
+    p = load();
+    p.catch(() => cache.delete(key));
   }
+  cache.set(key, p); // most recently used last
+  while (cache.size > MEMO_ENTRIES) cache.delete(cache.keys().next().value!);
   return p;
 }
 
 /**
- * The sweep's vector set (`{layer: [[d floats]...]}`), read once per process: for a full study it is
- * tens of MB of JSON, and every EPO, random and scan unit of the sweep needs it.
+ * The plan a unit belongs to, by the key the workflow carries (read from the store once per process).
+ * A workflow started before plans were content-addressed carries none: then the sweep's latest plan,
+ * read afresh each time (it may change under the same sweep ID).
  */
-export function loadVectors(store: ArtifactStore, plan: SweepPlan): Promise<Record<string, number[][]>> {
-  const memoKey = `${store.uri}|${plan.vectorsKey}`;
-  let p = vectorSets.get(memoKey);
-  if (!p) {
-    p = (async () => {
-      const bytes = await store.get(plan.vectorsKey);
-      if (!bytes) throw new Error(`${store.uri}: vector set ${plan.vectorsKey} is missing`);
-      return JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, number[][]>;
-    })();
-    vectorSets.set(memoKey, p);
-    p.catch(() => vectorSets.delete(memoKey));
-  }
-  return p;
+export function loadPlan(store: ArtifactStore, input: { sweepId: string; planKey?: string }): Promise<SweepPlan> {
+  if (!input.planKey) return readSweepPlan(store, input.sweepId);
+  const key = input.planKey;
+  return memo(plans, `${store.uri}|${key}`, () => readPlan(store, key));
+}
+
+/**
+ * The sweep's vector set (layer -> vectors), read once per process: for a full study it is tens of MB of
+ * JSON, and every EPO, random and scan unit of the sweep needs it.
+ */
+export function loadVectors(store: ArtifactStore, plan: SweepPlan): Promise<VectorSet> {
+  return memo(vectorSets, `${store.uri}|${plan.vectorsKey}`, () => loadVectorSet(store, plan.vectorsKey));
 }
 
 export function jsonBytes(value: unknown): string {

@@ -2,53 +2,123 @@
 // against the model's shape, stores the plan, and tells the workflow which units are already finished.
 import pLimit from 'p-limit';
 import { UserError } from '../core/errors.js';
-import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
-import { canonicalJson, planUnits, resultKey, sha256, sweepIdOf, type SweepPlan, type Unit } from '../core/sweep/plan.js';
+import { encodeVectorSet, randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
+import type { ArtifactStore } from '../core/store/index.js';
+import { resultKey, UNIT_FILES, UNITS_PREFIX, vectorSetKey } from '../core/sweep/layout.js';
+import { groupName, PLAN_FORMAT, planLayout, planUnits, sha256, sweepIdOf, type PlanLayout, type SweepPlan } from '../core/sweep/plan.js';
+import { Bitset } from '../workflows/bitset.js';
+import { writePlan } from '../core/sweep/plans.js';
+import { checkSeqLen } from '../core/model/config.js';
+import { readConfig } from '../core/model/load.js';
+import { checkPlanSize } from '../core/sweep/limits.js';
+import { checkStudyFitsModel } from '../core/sweep/preflight.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
-import { heartbeatWhile, jsonBytes, planKey, type ActivityDeps } from './context.js';
+import { heartbeatWhile, type ActivityDeps } from './context.js';
 
-export interface PlanSummary {
-  sweepId: string;
-  units: Unit[];
-  /** Ids of units whose result is already in the store. */
-  done: string[];
+/** A progress group (method and layer) of the plan: its units, and how many were already finished. */
+export interface GroupTotal {
+  method: string;
+  layer?: number;
+  total: number;
+  done: number;
 }
+
+/**
+ * What the workflow learns from planning: a few numbers and a bitset, never the list of units (that
+ * stays in the store, read by key), so it stays within Temporal's payload limits at any sweep size.
+ */
+export interface PlanSummary extends PlanLayout {
+  format: typeof PLAN_FORMAT;
+  sweepId: string;
+  /** Store key of the immutable plan (plans/<hash>.json); every unit of this run reads it. */
+  planKey: string;
+  groups: GroupTotal[];
+  /** Unit indices whose result is already in the store, as a base64 bitset (workflows/bitset.ts). */
+  done: string;
+}
+
+/** A page of the plan for the workflow: each unit's progress group (index into PlanSummary.groups). */
+export interface UnitPage {
+  from: number;
+  groups: number[];
+}
+
+/** Units per page: a few hundred, so a page is a few KB whatever the sweep's size. */
+export const PAGE_SIZE = 500;
 
 export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<PlanSummary> {
   const store = deps.store(spec.storage);
   const { shape, modelId } = await heartbeatWhile(deps.models.describe(spec.model, spec.storage), { identifying: spec.model.path });
   const sweepId = sweepIdOf(spec);
 
-  const bad = spec.study.layers.filter((L) => L > shape.nLayers);
-  if (bad.length) {
-    throw new UserError('E_SWEEP_MODEL', `${spec.source}: study.layers ${bad.join(', ')} exceed the model's resid_pre range [0, ${shape.nLayers}] (${spec.model.path})`);
-  }
-  for (const { layer, index } of spec.targets.neurons) {
-    if (layer >= shape.nLayers || index >= shape.dMlp) {
-      throw new UserError('E_SWEEP_MODEL', `${spec.source}: targets.neurons L${layer}.N${index} is outside the model (${shape.nLayers} layers, ${shape.dMlp} neurons each)`);
-    }
-  }
+  checkStudyFitsModel(spec, shape);
+  checkSeqLen(readConfig(await deps.models.dir(spec.model, spec.storage)), spec.study.seqLen, `${spec.source}: study.seqLen`);
 
+  if ('count' in spec.study.vectors) checkPlanSize(spec, shape.dModel, spec.study.vectors.count);
   const vectors: VectorSet =
     'file' in spec.study.vectors
       ? readVectorFile(spec.study.vectors.file, shape.dModel)
       : randomVectorSet(spec.study.layers, spec.study.vectors.count, spec.study.vectors.seed, shape.dModel);
   const missing = spec.study.layers.filter((L) => !vectors.has(L));
   if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
-  const vectorsJson = canonicalJson(Object.fromEntries(spec.study.layers.map((L) => [L, vectors.get(L)!.map((v) => Array.from(v))])));
-  const vectorsKey = `vectors/${sha256(vectorsJson).slice(0, 32)}.json`;
+  if ('file' in spec.study.vectors) checkPlanSize(spec, shape.dModel, Math.max(...spec.study.layers.map((L) => vectors.get(L)!.length)));
+  const vectorsJson = encodeVectorSet(vectors, spec.study.layers);
+  const vectorsKey = vectorSetKey(sha256(vectorsJson).slice(0, 32));
   if (!(await store.exists(vectorsKey))) await store.put(vectorsKey, vectorsJson, { contentType: 'application/json' });
 
   const counts = new Map(spec.study.layers.map((L) => [L, vectors.get(L)!.length]));
   const units = planUnits(spec, modelId, vectorsKey, counts);
-  const plan: SweepPlan = { sweepId, spec, modelId, shape, vectorsKey, units };
-  await store.put(planKey(sweepId), jsonBytes(plan), { contentType: 'application/json' });
+  const plan: SweepPlan = { format: PLAN_FORMAT, sweepId, spec, modelId, shape, vectorsKey, units };
+  const planKey = await writePlan(store, plan);
 
+  const finished = await finishedKeys(store, units);
+  const done = new Bitset(units.length);
+  const groups: GroupTotal[] = [];
+  const groupIndex = groupIndexOf(units);
+  for (const [i, u] of units.entries()) {
+    const g = (groups[groupIndex[i]!] ??= { method: u.method, ...(u.layer !== undefined && { layer: u.layer }), total: 0, done: 0 });
+    g.total++;
+    if (finished.has(resultKey(u))) {
+      done.add(i);
+      g.done++;
+    }
+  }
+  return { format: PLAN_FORMAT, sweepId, planKey, ...planLayout(units), groups, done: done.toBase64() };
+}
+
+/** Each unit's progress group, numbered by first appearance. */
+export function groupIndexOf(units: SweepPlan['units']): number[] {
+  const index = new Map<string, number>();
+  return units.map((u) => {
+    const name = groupName(u);
+    let g = index.get(name);
+    if (g === undefined) index.set(name, (g = index.size));
+    return g;
+  });
+}
+
+/**
+ * Result keys already in the store: one listing per unit kind (a LIST call per 1,000 keys on S3) rather
+ * than a HEAD per unit; a kind with few units is asked about unit by unit, with bounded concurrency.
+ */
+async function finishedKeys(store: ArtifactStore, units: SweepPlan['units']): Promise<Set<string>> {
+  const byKind = new Map<string, SweepPlan['units']>();
+  for (const u of units) {
+    const list = byKind.get(u.kind);
+    if (list) list.push(u);
+    else byKind.set(u.kind, [u]);
+  }
+  const found = new Set<string>();
   const limit = pLimit(16);
-  const finished = await Promise.all(units.map((u) => limit(() => store.exists(resultKey(u)))));
-  return {
-    sweepId,
-    units: units.map(({ spec: _s, ...u }) => u),
-    done: units.filter((_, i) => finished[i]).map((u) => u.id),
-  };
+  await Promise.all(
+    [...byKind].map(async ([kind, list]) => {
+      if (list.length <= 32) {
+        await Promise.all(list.map((u) => limit(async () => void ((await store.exists(resultKey(u))) && found.add(resultKey(u))))));
+        return;
+      }
+      const suffix = `/${UNIT_FILES.result}`;
+      for (const key of await store.list(`${UNITS_PREFIX}${kind}/`)) if (key.endsWith(suffix)) found.add(key);
+    }),
+  );
+  return found;
 }

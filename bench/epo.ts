@@ -16,6 +16,7 @@ import { EPO_DEFAULTS } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
 import { describeBackend } from '../core/model/backend.js';
 import type { NeoXConfig } from '../core/model/config.js';
+import { PoolEngine } from '../core/model/pool-engine.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
 import type { TorchDtype } from '../core/model/torch-env.js';
@@ -89,6 +90,12 @@ async function makeEngine(reuse: boolean, dir: string): Promise<{ engine: Engine
     dModel: cfg.dModel, nHeads: cfg.nHeads, nLayers: cfg.nLayers, dVocab: cfg.dVocab, tokenizerVocab: 1024, rotaryPct: 0.25,
     parallel: true, dialect: 'classic', dtype: 'F32', seed: 12,
   });
+  // --threads N > 1: a pool of N worker threads, one wasm backend each (as `dreamsweep epo --threads`).
+  const threads = Number(args.threads ?? 1);
+  if (threads > 1) {
+    const pool = await PoolEngine.load(dir, { threads, backend: args.backend, prefixReuse: reuse });
+    return { engine: pool, cfg, describe: `${describeBackend() ?? pool.backend} x ${threads} threads` };
+  }
   const e = await TfjsEngine.load(dir, { backend: args.backend, prefixReuse: reuse });
   return { engine: e, cfg: e.model.cfg, describe: describeBackend() ?? e.backend };
 }
@@ -141,6 +148,13 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+/** Reuse off over on, in seconds per iteration: the saving as a ratio measured within this run. */
+function prefixRatio(rs: Array<{ prefixReuse: boolean; secondsPerIteration: number }>) {
+  const on = rs.find((r) => r.prefixReuse);
+  const off = rs.find((r) => !r.prefixReuse);
+  return on && off ? { prefixReuseSpeedup: Number((off.secondsPerIteration / on.secondsPerIteration).toFixed(3)) } : {};
+}
+
 process.stdout.write(
   `${JSON.stringify({
     bench: 'epo',
@@ -150,5 +164,6 @@ process.stdout.write(
     model: model && { dModel: model.dModel, nLayers: model.nLayers, dVocab: model.dVocab },
     settings: { M: population, r: childrenPer, k: EPO_DEFAULTS.topk, n, iters, batchSize: Number(args['batch-size']) },
     runs,
+    ...prefixRatio(runs as Array<{ prefixReuse: boolean; secondsPerIteration: number }>),
   })}\n`,
 );

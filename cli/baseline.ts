@@ -11,8 +11,10 @@ import { RANDOM_DEFAULTS, randomBaseline } from '../core/baselines/random.js';
 import type { PairJson, ScanTarget } from '../core/corpus/result.js';
 import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
+import { checkSeqLen } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
 import { openEngine } from '../core/model/open-engine.js';
+import { readConfig } from '../core/model/load.js';
 import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
 
 export const RESULT_FILE = 'result.json';
@@ -46,7 +48,14 @@ export interface TargetCliOptions extends EngineCliOptions {
   seed: number;
   backend?: string;
   threads: number;
+  maxBatch?: number;
 }
+
+/** The --max-batch option, shared by every command that loads a model. */
+export const maxBatchOption = () =>
+  new Option('--max-batch <prompts>', 'most prompts per engine call; default: as many as the backend takes (64 MiB of logits on wasm/cpu, 512 MiB on webgpu/tensorflow)').argParser(
+    int('max-batch', 1),
+  );
 
 /** Why: one definition of --model/--layers/--vectors/--random-vectors/--seed/--backend/--threads for baseline and scan. */
 export function addTargetOptions(cmd: Command): Command {
@@ -57,11 +66,12 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--random-vectors <N>', 'N seeded random unit vectors per layer (the sweeps\' randomVectorSet)', int('random-vectors', 1))
     .option('--seed <S>', 'seed of --random-vectors', int('seed'), 0)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--threads <N>', 'worker threads, one backend each (wasm on CPUs); torch: CPU threads', int('threads', 1), 1);
+    .option('--threads <N>', 'worker threads, one backend each (wasm on CPUs); torch: CPU threads', int('threads', 1), 1)
+    .addOption(maxBatchOption());
 }
 
 /** Loads the model on the chosen engine: tfjs on one backend or spread over worker threads, or torch. */
-export async function loadEngine(o: Pick<TargetCliOptions, 'model' | 'backend' | 'threads' | 'engine' | 'dtype' | 'device'>): Promise<Engine> {
+export async function loadEngine(o: Pick<TargetCliOptions, 'model' | 'backend' | 'threads' | 'engine' | 'dtype' | 'device' | 'maxBatch'>): Promise<Engine> {
   return openEngine(o.model, o);
 }
 
@@ -136,6 +146,7 @@ interface BaselineCliOptions extends TargetCliOptions {
 }
 
 async function runBaselineCommand(o: BaselineCliOptions): Promise<void> {
+  checkSeqLen(readConfig(o.model), o.seqLen, '--seq-len');
   const model = modelIdentity(o.model);
   const engine = await loadEngine(o);
   try {

@@ -6,22 +6,27 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
-import { EPO_DEFAULTS, gcg, resultConfig, type EpoConfig } from '../core/epo/config.js';
+import { EPO_DEFAULTS, gcg, resolveEpoConfig, resultConfig, type EpoConfig } from '../core/epo/config.js';
+import { cliFlag, EPO_KNOBS } from '../core/epo/knobs.js';
+import { UNIT_FILES } from '../core/sweep/layout.js';
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier, type FrontierPoint } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
 import { UserError } from '../core/errors.js';
 import { availableParallelism } from 'node:os';
 import { describeEngine } from '../core/model/open-engine.js';
-import { loadEngine } from './baseline.js';
+import { loadEngine, maxBatchOption } from './baseline.js';
 import { addEngineOptions } from './engine-options.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
+import { checkSeqLen } from '../core/model/config.js';
+import { readConfig } from '../core/model/load.js';
 
+// The run's files carry the names a sweep unit's have in the store (core/sweep/layout.ts).
 const FILES = {
-  history: 'history.safetensors',
-  checkpoint: 'checkpoint.safetensors',
-  frontier: 'frontier.json',
+  history: UNIT_FILES.history,
+  checkpoint: UNIT_FILES.epoCheckpoint,
+  frontier: UNIT_FILES.frontier,
   runLog: 'run-log.jsonl',
 } as const;
 
@@ -44,60 +49,45 @@ export function registerEpo(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
     .requiredOption('--objective <spec>', 'resid:<layer>:random:<seed> | resid:<layer>:<vectors.json>#<i> | neuron:<layer>:<index> | logit:<token text or #id>')
     .requiredOption('--out <dir>', 'directory for history, checkpoints and frontier.json')
-    .option('--resume', 'continue the run found in --out up to --iters in total')
-    .option('--iters <T>', 'iterations', int('iters'), d.iters)
-    .option('--population <M>', 'population slots', int('population'), d.population)
-    .option('--children <r>', `children per member per iteration (default ${d.children}; with --gcg ${d.population * d.children}, EPO's M x r)`, int('children'))
-    .option('--topk <k>', 'candidate tokens per position', int('topk'), d.topk)
-    .option('--seq-len <n>', 'prompt length in tokens', int('seq-len'), d.seqLen)
-    .option('--seed <s>', 'random seed', int('seed'), d.seed)
-    .option('--batch-size <b>', 'prompts per engine call', int('batch-size'), d.batchSize)
-    .option('--lambda-min <x>', 'smallest slot lambda', num('lambda-min'), d.lambdaMin)
-    .option('--lambda-max <x>', 'largest slot lambda', num('lambda-max'), d.lambdaMax)
-    .option('--restart-every <T>', 'restart period in iterations (0: never)', int('restart-every'), d.restartEvery)
-    .option('--restart-lambda-min <x>', 'restart lambda range, low end', num('restart-lambda-min'), d.restartLambdaMin)
-    .option('--restart-lambda-max <x>', 'restart lambda range, high end', num('restart-lambda-max'), d.restartLambdaMax)
-    .option('--checkpoint-every <K>', 'checkpoint every K iterations', int('checkpoint-every'), d.checkpointEvery)
+    .option('--resume', 'continue the run found in --out up to --iters in total');
+  // The EPO knobs, from their declarations (core/epo/knobs.ts). Without --children, GCG takes EPO's M x r.
+  for (const k of EPO_KNOBS) {
+    const flag = cliFlag(k);
+    if (k.type === 'bool') cmd.option(flag, k.help);
+    else if (k.type === 'text') cmd.option(`${flag} <text>`, k.help);
+    else {
+      const parse = (k.type === 'int' ? int : num)(flag.slice(2));
+      const arg = `${flag} <${k.symbol && !k.symbol.includes('_') ? k.symbol : 'x'}>`;
+      if (k.key === 'children') cmd.option(arg, `${k.help} (default ${d.children}; with --gcg ${d.population * d.children}, EPO's M x r)`, parse);
+      else cmd.option(arg, k.help, parse, k.default as number);
+    }
+  }
+  cmd
     .option('--init-text <text>', 'initial prompt text (default: random tokens)')
     .option('--init-ids <ids>', 'initial prompt as comma-separated token ids')
-    .option('--banned-text <text>', 'never select a prompt whose text contains this (case-insensitive)')
-    .option('--retokenize', 'never select a prompt whose decode-then-encode changes its ids')
-    .option('--exclude-special-tokens', 'never propose special tokens (<|endoftext|>, ...) as mutations')
     .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use); torch: CPU threads', int('threads'), availableParallelism())
+    .addOption(maxBatchOption())
     .option('--quiet', 'no progress bar');
   addEngineOptions(cmd).action(async (o: EpoCliOptions) => {
     await runEpoCommand(o);
   });
 }
 
-interface EpoCliOptions {
+/** The knobs arrive under their own names (commander camel-cases `--lambda-min` to lambdaMin). */
+type EpoCliOptions = Partial<Record<(typeof EPO_KNOBS)[number]['key'], number | boolean | string>> & {
   model: string;
   objective: string;
   out: string;
   resume?: boolean;
   iters: number;
-  population: number;
-  children?: number;
-  topk: number;
-  seqLen: number;
-  seed: number;
-  batchSize: number;
-  lambdaMin: number;
-  lambdaMax: number;
-  restartEvery: number;
-  restartLambdaMin: number;
-  restartLambdaMax: number;
-  checkpointEvery: number;
   initText?: string;
   initIds?: string;
-  bannedText?: string;
-  retokenize?: boolean;
-  excludeSpecialTokens?: boolean;
   gcg?: boolean;
   backend?: string;
   threads: number;
+  maxBatch?: number;
   quiet?: boolean;
   engine?: string;
   dtype?: string;
@@ -105,35 +95,23 @@ interface EpoCliOptions {
 }
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
+  // Options are checked before anything is loaded or written: a refused run leaves no --out behind.
   if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
+  checkSeqLen(readConfig(o.model), o.seqLen as number, '--seq-len');
   const engine = await loadEngine(o);
   process.stderr.write(`dreamsweep: backend ${await describeEngine(engine)}\n`);
   try {
     const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);
+    // Key order as before (the initial prompt first): the history records the config as JSON.
     let config: Partial<EpoConfig> = {
-      iters: o.iters,
-      population: o.population,
-      children: o.children,
-      topk: o.topk,
-      seqLen: o.seqLen,
-      seed: o.seed,
-      batchSize: o.batchSize,
-      lambdaMin: o.lambdaMin,
-      lambdaMax: o.lambdaMax,
-      restartEvery: o.restartEvery,
-      restartLambdaMin: o.restartLambdaMin,
-      restartLambdaMax: o.restartLambdaMax,
-      checkpointEvery: o.checkpointEvery,
       initText: o.initText,
       initIds: o.initIds?.split(',').map(int('init-ids')),
-      bannedText: o.bannedText,
-      retokenize: o.retokenize ?? false,
-      excludeSpecialTokens: o.excludeSpecialTokens ?? false,
+      ...(Object.fromEntries(EPO_KNOBS.map((k) => [k.key, o[k.key]])) as Partial<EpoConfig>),
     };
     if (o.gcg) config = gcg(config);
     const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
 
-    mkdirSync(o.out, { recursive: true });
+    resolveEpoConfig(config, engine.shape.dVocab);
     const ckFile = path.join(o.out, FILES.checkpoint);
     let resume: EpoState | undefined;
     if (o.resume) {
@@ -142,21 +120,25 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
       if (JSON.stringify(ck.info) !== JSON.stringify(info)) {
         throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} was made for another objective or model; use the same --model and --objective, or another --out`);
       }
+      if (ck.state.iteration > o.iters) {
+        throw new UserError('E_EPO_RESUME', `--resume: the run in ${o.out} has done ${ck.state.iteration} iterations, more than --iters ${o.iters}; give --iters ${ck.state.iteration} or more`);
+      }
       resume = ck.state;
     } else if (existsSync(ckFile)) {
       throw new UserError('E_EPO_OUT_EXISTS', `${o.out} already holds a run (${FILES.checkpoint}); pass --resume to continue it, or choose another --out`);
     }
+    mkdirSync(o.out, { recursive: true });
 
     const bar = o.quiet ? undefined : new cliProgress.SingleBar(
-      { format: 'epo [{bar}] {value}/{total} it | best f {best} | frontier {frontier} | {rate} it/s', hideCursor: true },
+      { format: 'epo [{bar}] {value}/{total} it | best f {best} | non-dominated {nonDominated} | {rate} it/s', hideCursor: true },
       cliProgress.Presets.shades_classic,
     );
-    bar?.start(o.iters, resume?.iteration ?? 0, { best: '-', frontier: '-', rate: '-' });
+    bar?.start(o.iters, resume?.iteration ?? 0, { best: '-', nonDominated: '-', rate: '-' });
     const runLog = path.join(o.out, FILES.runLog);
     const result = await epo(engine, objective, config, {
       resume,
       onProgress: (p) => {
-        bar?.update(p.iteration, { best: Math.max(...p.slotF).toFixed(3), frontier: p.frontierSize, rate: p.itersPerSecond.toFixed(2) });
+        bar?.update(p.iteration, { best: Math.max(...p.slotF).toFixed(3), nonDominated: p.nonDominated, rate: p.itersPerSecond.toFixed(2) });
         // Timings live here, apart from the deterministic history and frontier.
         appendFileSync(runLog, `${JSON.stringify({ at: new Date().toISOString(), ...p })}\n`);
       },

@@ -10,7 +10,9 @@ import type { ScanCheckpoint } from '../core/corpus/result.js';
 import { scanCorpus } from '../core/corpus/scan.js';
 import { openBySkipping, resolveShards, type CorpusStore } from '../core/corpus/source.js';
 import { UserError } from '../core/errors.js';
+import { checkSeqLen } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
+import { readConfig } from '../core/model/load.js';
 import { listUri, openUri, type StoreOptions } from '../core/store/index.js';
 import { addTargetOptions, int, loadEngine, pairsTable, RESULT_FILE, targetsFromOptions, type TargetCliOptions } from './baseline.js';
 
@@ -90,13 +92,15 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
   } else if (existsSync(ckFile)) {
     throw new UserError('E_SCAN_OUT_EXISTS', `${o.out} holds an unfinished scan (${CHECKPOINT_FILE}); pass --resume to continue it, or choose another --out`);
   }
+  checkSeqLen(readConfig(o.model), o.seqLen, '--seq-len');
   const model = modelIdentity(o.model);
   const store = corpusStore(o);
   const shards = await resolveShards(o.corpus, store);
   const engine = await loadEngine(o);
   try {
     const { targets, vectors } = targetsFromOptions(o, engine);
-    mkdirSync(o.out, { recursive: true });
+    // --out is made when there is something to write: a scan refused for its corpus leaves nothing behind.
+    const ensureOut = () => mkdirSync(o.out, { recursive: true });
     // A bar over the budget's windows when there is one, else over the shards.
     const budgetWindows = o.tokens !== undefined ? Math.floor(o.tokens / o.seqLen) : undefined;
     const bar = o.quiet
@@ -106,8 +110,9 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
           cliProgress.Presets.shades_classic,
         );
     const started = performance.now();
-    const firstWindows = resume?.partial.windows ?? 0;
-    bar?.start(budgetWindows ?? shards.length, budgetWindows ? firstWindows : (resume?.position.shard ?? 0), { windows: firstWindows, tokens: resume?.partial.tokens ?? 0, rate: '-' });
+    // Optional chains: a checkpoint of the wrong shape is refused, with its reason, by scanCorpus.
+    const firstWindows = resume?.partial?.windows ?? 0;
+    bar?.start(budgetWindows ?? shards.length, budgetWindows ? firstWindows : (resume?.position?.shard ?? 0), { windows: firstWindows, tokens: resume?.partial?.tokens ?? 0, rate: '-' });
     const result = await scanCorpus({
       shards,
       tokenizer: engine.tokenizer,
@@ -124,6 +129,7 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
       ...(resume ? { resume } : {}),
       checkpointEvery: o.checkpointEvery,
       onCheckpoint: async (ck) => {
+        ensureOut();
         await writeFileAtomic(ckFile, JSON.stringify(ck));
       },
       onEvent: (e) => {
@@ -135,6 +141,7 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
     if (!budgetWindows) bar?.update(shards.length);
     bar?.stop();
     const file = path.join(o.out, RESULT_FILE);
+    ensureOut();
     await writeFileAtomic(file, `${JSON.stringify({ ...result, model, vectors }, null, 1)}\n`);
     rmSync(ckFile, { force: true });
     process.stdout.write(pairsTable(result.pairs));

@@ -1,28 +1,29 @@
 // `dreamsweep sweep launch|status|resume|cancel|list`: sweeps on Temporal. With no Temporal address
 // configured (flag, TEMPORAL_ADDRESS, or the sweep file), the embedded default runs the dev server and an
 // in-process worker here, so one machine runs a whole sweep with one command.
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
-import { requestedBackend } from '../core/model/backend.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
+import { preflightLocal } from '../core/sweep/preflight.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
-import { connectOrStartEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
+import { connectOrStartEmbedded, runningEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
+import { startLocalWorkers } from '../infra/local-workers.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
-import { runWorker } from '../workers/worker.js';
-import type { SweepInput, SweepOutcome, SweepProgress } from '../workflows/sweep.js';
+import { rootCause } from '../workers/user-errors.js';
+import { progressQuery, sweepWorkflow, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/sweep.js';
 
 interface Target {
   temporalAddress?: string;
   namespace?: string;
+  temporalBin?: string;
 }
+
+/** The embedded default's worker sizing lives with it (infra/local-workers.ts); kept here for old imports. */
+export { localWorkerCount } from '../infra/local-workers.js';
 
 interface Session {
   client: Client;
@@ -31,17 +32,32 @@ interface Session {
   close(): Promise<void>;
 }
 
-/** Connects to the configured Temporal, or to (or as) the embedded default. */
-async function openSession(flags: Target, spec?: SweepSpec): Promise<Session> {
-  const address = flags.temporalAddress ?? process.env.TEMPORAL_ADDRESS ?? spec?.temporal.address;
+/**
+ * Connects to the configured Temporal, or to (or as) the embedded default. `existingOnly`: commands that
+ * only look at or stop a sweep (status, cancel, list) use an embedded server a running sweep left, and
+ * never start one just to find nothing there.
+ */
+function configuredAddress(flags: Target, spec?: SweepSpec): string | undefined {
+  return flags.temporalAddress || process.env.TEMPORAL_ADDRESS || spec?.temporal.address || undefined;
+}
+
+async function openSession(flags: Target, spec?: SweepSpec, existingOnly = false): Promise<Session> {
+  const address = configuredAddress(flags, spec);
   const namespace = flags.namespace ?? process.env.TEMPORAL_NAMESPACE ?? spec?.temporal.namespace ?? 'default';
   let embedded: EmbeddedTemporal | undefined;
   let target: TemporalTarget;
   if (address) target = { ...spec?.temporal, address, namespace };
   else {
-    embedded = await connectOrStartEmbedded();
+    embedded = existingOnly ? await runningEmbedded() : await connectOrStartEmbedded(stateDir(), { temporalBin: flags.temporalBin });
+    if (!embedded) {
+      throw new UserError(
+        'E_NO_TEMPORAL_RUNNING',
+        `no Temporal address is configured and no embedded Temporal server is running for ${stateDir()} (it runs only while a \`sweep launch\` there does). ` +
+          `Point at a server with --temporal-address HOST:PORT or TEMPORAL_ADDRESS, run this from the directory the sweep was launched in (or set DREAMSWEEP_STATE_DIR), or \`dreamsweep sweep resume ID|FILE\` to run the sweep again`,
+      );
+    }
     target = { address: embedded.address, namespace: embedded.namespace };
-    if (embedded.owned) process.stderr.write(`dreamsweep: started the embedded Temporal server at ${embedded.address} (UI ${embedded.uiUrl})\n`);
+    if (embedded.owned) process.stderr.write(`dreamsweep: started the embedded Temporal server at ${embedded.address}; Temporal UI while it runs: ${embedded.uiUrl}\n`);
   }
   let connection: Connection;
   try {
@@ -62,83 +78,28 @@ async function openSession(flags: Target, spec?: SweepSpec): Promise<Session> {
   };
 }
 
-/**
- * How many model worker processes the embedded default starts. wasm and cpu compute on one core per
- * process, so one per core pays, up to the units the sweep runs at once and to what half the memory holds
- * (each process loads the model: about 3 bytes of memory per byte of weights on disk, fp16 widened to
- * float32 plus the working copy). webgpu and tensorflow already use the whole machine: one process.
- */
-export function localWorkerCount(
-  spec: SweepSpec,
-  backend: string | undefined,
-  machine: { cores: number; memoryBytes: number } = { cores: availableParallelism(), memoryBytes: totalmem() },
-): number {
-  const effective = requestedBackend(backend) ?? spec.model.backend ?? 'wasm';
-  if (effective !== 'wasm' && effective !== 'cpu') return 1;
-  const weights = spec.model.path.startsWith('s3://') ? undefined : weightBytes(spec.model.path);
-  if (weights === undefined) return 1;
-  const byMemory = Math.floor((machine.memoryBytes / 2) / Math.max(1, 3 * weights));
-  return Math.max(1, Math.min(machine.cores, spec.concurrency.units, byMemory));
-}
-
-function weightBytes(dir: string): number | undefined {
-  try {
-    return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Workers for the embedded default: the aux queue (workflow tasks, plans, merges) in this process, the
- * model queue in child `dreamsweep worker` processes, so that model compute never blocks workflow tasks.
- */
-function startLocalWorkers(session: Session, spec: SweepSpec, options: { backend?: string; workers?: number }): { stop(): Promise<void> } {
-  const ctl = new AbortController();
-  const aux = runWorker({ temporal: session.target, queues: [spec.temporal.taskQueues.aux], log: () => {} }, ctl.signal);
-  const logDir = path.join(stateDir(), 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const bin = fileURLToPath(new URL('../bin/dreamsweep.js', import.meta.url));
-  const args = [bin, 'worker', '--temporal-address', session.target.address!, '--namespace', session.target.namespace, '--queues', spec.temporal.taskQueues.model];
-  if (options.backend) args.push('--backend', options.backend);
-  if (spec.concurrency.perWorker) args.push('--concurrency', String(spec.concurrency.perWorker));
-  const count = options.workers ?? localWorkerCount(spec, options.backend);
-  process.stderr.write(`dreamsweep: ${count} local model worker${count > 1 ? 's' : ''} (logs in ${logDir})\n`);
-  const children = Array.from({ length: count }, (_, i) => {
-    const fd = openSync(path.join(logDir, `model-worker-${i}.log`), 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    return { child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
-  });
-  return {
-    stop: async () => {
-      ctl.abort();
-      for (const c of children) c.child.kill('SIGTERM');
-      await Promise.all([aux, ...children.map((c) => c.exited)]);
-    },
-  };
-}
-
 export function registerSweep(program: Command): void {
   const sweep = program.command('sweep').description('run sweeps on Temporal: launch, status, resume, cancel, list');
   const withTarget = (c: Command) =>
     c
       .option('--temporal-address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, the sweep file, else the embedded server)')
       .option('--namespace <ns>', 'Temporal namespace');
+  const withServerBin = (c: Command) =>
+    c.option('--temporal-bin <path>', 'Temporal CLI for the embedded server (default: DREAMSWEEP_TEMPORAL_BIN, `temporal` on PATH, the cached build, an SDK download, then go install)');
 
-  withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
+  withServerBin(withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
     .option('--wait', 'stay until the sweep ends, showing progress')
     .option('--backend <name>', 'backend for the embedded worker')
-    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt))
     .action(async (file: string, o: LocalOptions) => {
       const spec = loadSweepFile(file);
       await startAndMaybeWait(spec, o, o.wait ?? false);
     });
 
-  withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
+  withServerBin(withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
     .option('--wait', 'stay until the sweep ends, showing progress')
     .option('--backend <name>', 'backend for the embedded worker')
-    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt))
     .action(async (idOrFile: string, o: LocalOptions) => {
       if (/\.ya?ml$/i.test(idOrFile)) return startAndMaybeWait(loadSweepFile(idOrFile), o, o.wait ?? false);
       const session = await openSession(o);
@@ -155,11 +116,14 @@ export function registerSweep(program: Command): void {
     .option('--once', 'print one snapshot and exit')
     .option('--json', 'print the progress as JSON and exit')
     .action(async (id: string, o: Target & { once?: boolean; json?: boolean }) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
-        const handle = session.client.workflow.getHandle(id);
+        const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(id);
+        await knownSweep(id, () => handle.describe());
         if (o.json) {
-          process.stdout.write(`${JSON.stringify(await queryProgress(handle), null, 1)}\n`);
+          const [desc, p] = await Promise.all([handle.describe(), queryProgress(handle)]);
+          const status = desc.status.name === 'RUNNING' ? p.status : closedStatus(desc.status.name);
+          process.stdout.write(`${JSON.stringify({ ...p, status }, null, 1)}\n`);
           return;
         }
         await watch(handle, !o.once);
@@ -170,9 +134,9 @@ export function registerSweep(program: Command): void {
 
   withTarget(sweep.command('cancel <id>').description('cancel a sweep; running units checkpoint first'))
     .action(async (id: string, o: Target) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
-        await session.client.workflow.getHandle(id).cancel();
+        await knownSweep(id, () => session.client.workflow.getHandle(id).cancel());
         process.stdout.write(`cancelled ${id}; 'dreamsweep sweep resume ${id}' continues it\n`);
       } finally {
         await session.close();
@@ -181,15 +145,25 @@ export function registerSweep(program: Command): void {
 
   withTarget(sweep.command('list').description('sweeps known to the Temporal server'))
     .action(async (o: Target) => {
-      const session = await openSession(o);
+      const session = await openSession(o, undefined, true);
       try {
-        for await (const w of session.client.workflow.list({ query: `WorkflowType = 'sweepWorkflow'` })) {
+        for await (const w of session.client.workflow.list({ query: `WorkflowType = '${sweepWorkflow.name}'` })) {
           process.stdout.write(`${w.workflowId}\t${w.status.name}\t${w.startTime.toISOString()}\n`);
         }
       } finally {
         await session.close();
       }
     });
+}
+
+/** Runs `call`; a sweep the server does not know is a user mistake, said plainly. */
+async function knownSweep<T>(id: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new UserError('E_SWEEP_UNKNOWN', `no sweep ${id} on this Temporal server; 'dreamsweep sweep list' shows the known ones`);
+    throw e;
+  }
 }
 
 type LocalOptions = Target & { wait?: boolean; backend?: string; localWorkers?: number };
@@ -201,13 +175,15 @@ function positiveInt(value: string): number {
 }
 
 async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean): Promise<void> {
+  // The embedded default's workers share this filesystem: check the sweep's files before any server starts.
+  if (!configuredAddress(o, spec)) await preflightLocal(spec);
   const session = await openSession(o, spec);
-  const local = session.embedded ? startLocalWorkers(session, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
+  const local = session.embedded ? startLocalWorkers(session.target, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
   try {
     const sweepId = sweepIdOf(spec);
     const input: SweepInput = { spec };
     const start = () =>
-      session.client.workflow.start('sweepWorkflow', {
+      session.client.workflow.start(sweepWorkflow, {
         taskQueue: spec.temporal.taskQueues.aux,
         workflowId: sweepId,
         args: [input],
@@ -218,7 +194,7 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
       await start();
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-      const handle = session.client.workflow.getHandle(sweepId);
+      const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
       const p = await queryProgress(handle).catch(() => undefined);
       if (p?.status === 'cancelling') {
         // A cancelled sweep whose units are still checkpointing: let it close, then start it again.
@@ -230,15 +206,15 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
     process.stdout.write(`${sweepId}\n`);
     // The embedded default always waits: its server and worker live in this process.
     if (!wait && !session.embedded) return;
-    const handle = session.client.workflow.getHandle(sweepId);
+    const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
     const watching = watch(handle, true);
     let outcome: SweepOutcome;
     try {
       outcome = await handle.result();
     } catch (e) {
       await watching.catch(() => {});
-      const cause = (e as { cause?: Error }).cause;
-      throw new UserError('E_SWEEP_FAILED', `sweep ${sweepId} did not finish: ${cause?.message ?? (e as Error).message}`);
+      const root = rootCause(e);
+      throw new UserError(root.code ?? 'E_SWEEP_FAILED', `sweep ${sweepId} did not finish: ${root.message}`);
     }
     await watching;
     process.stderr.write(`dreamsweep: sweep ${sweepId} finished: ${outcome.ran} units run, ${outcome.cached} already done, of ${outcome.total}\n`);
@@ -252,12 +228,14 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
   }
 }
 
-async function queryProgress(handle: ReturnType<Client['workflow']['getHandle']>): Promise<SweepProgress> {
-  return handle.query<SweepProgress>('progress');
+type SweepHandle = WorkflowHandle<typeof sweepWorkflow>;
+
+async function queryProgress(handle: SweepHandle): Promise<SweepProgress> {
+  return handle.query(progressQuery);
 }
 
 /** Progress bars per method and layer, refreshed each second while the sweep runs. */
-async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow: boolean): Promise<void> {
+async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
   const interactive = process.stderr.isTTY && follow;
   const bars = interactive ? new cliProgress.MultiBar({ format: '{name} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic) : undefined;
   const rows = new Map<string, cliProgress.SingleBar>();
@@ -281,12 +259,17 @@ async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow
             bar.update(g.done + g.failed, { name, extra });
           }
         }
-        const line = `${handle.workflowId}: ${p.status}, ${p.done}/${p.total} units done (${p.ran} run, ${p.cached} already done), ${p.running} running, ${p.failed} failed`;
-        if (!bars && line !== last) process.stderr.write(`${line}\n`);
-        last = line;
+        // A closed sweep's own status says how it ended (a plan that failed never left 'planning').
+        const status = desc.status.name === 'RUNNING' ? p.status : closedStatus(desc.status.name);
+        const line = `${handle.workflowId}: ${status}, ${p.done}/${p.total} units done (${p.ran} run, ${p.cached} already done), ${p.running} running, ${p.failed} failed`;
+        const waiting = waitingFor(desc);
+        const shown = waiting.length ? `${line}; waiting for ${waiting.join('; ')}` : line;
+        if (!bars && shown !== last) process.stderr.write(`${shown}\n`);
+        else if (bars && waiting.length && shown !== last) bars.log(`waiting for ${waiting.join('; ')}\n`);
+        last = shown;
       }
       if (!follow || desc.status.name !== 'RUNNING') {
-        if (!p) process.stderr.write(`${handle.workflowId}: ${desc.status.name}\n`);
+        if (!p) process.stderr.write(`${handle.workflowId}: ${closedStatus(desc.status.name)}\n`);
         return;
       }
       await new Promise((r) => setTimeout(r, 1_000));
@@ -296,11 +279,33 @@ async function watch(handle: ReturnType<Client['workflow']['getHandle']>, follow
   }
 }
 
+/** What running units wait for (an artifact store outage), from their last heartbeat. */
+function waitingFor(desc: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>): string[] {
+  const out = new Set<string>();
+  for (const a of desc.raw.pendingActivities ?? []) {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    try {
+      const details = defaultPayloadConverter.fromPayload(payload) as { waitingFor?: unknown };
+      if (typeof details?.waitingFor === 'string') out.add(details.waitingFor);
+    } catch {
+      // not ours
+    }
+  }
+  return [...out];
+}
+
+/** Temporal's word for how a workflow ended, as `sweep status` says it. */
+function closedStatus(name: string): string {
+  const words: Record<string, string> = { COMPLETED: 'done', FAILED: 'failed', CANCELLED: 'cancelled', TERMINATED: 'terminated', TIMED_OUT: 'timed out', CONTINUED_AS_NEW: 'handed over', RUNNING: 'running' };
+  return words[name] ?? name.toLowerCase();
+}
+
 /** The spec a sweep was started with, from the first event of its latest run. */
 async function specOf(client: Client, sweepId: string): Promise<SweepSpec> {
   let history;
   try {
-    history = await client.workflow.getHandle(sweepId).fetchHistory();
+    history = await client.workflow.getHandle<typeof sweepWorkflow>(sweepId).fetchHistory();
   } catch {
     throw new UserError('E_SWEEP_UNKNOWN', `no sweep ${sweepId} on this Temporal server; 'dreamsweep sweep list' shows the known ones, or resume from the sweep file`);
   }

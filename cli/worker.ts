@@ -1,5 +1,6 @@
 // `dreamsweep worker`: a worker process for a cluster (or beside the embedded server). SIGTERM/SIGINT
 // drain it: no new units, in-flight ones get --shutdown-grace to finish, then checkpoint and move on.
+import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { describeBackend, initBackend, requestedBackend } from '../core/model/backend.js';
@@ -7,6 +8,7 @@ import { resolveEngine } from '../core/model/open-engine.js';
 import { torchPython } from '../core/model/torch-env.js';
 import { connectOrStartEmbedded } from '../infra/embedded.js';
 import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
+import { DEFAULT_OUTAGE_WAIT_S } from '../workers/patient-store.js';
 import { runWorker } from '../workers/worker.js';
 
 export function registerWorker(program: Command): void {
@@ -18,7 +20,9 @@ export function registerWorker(program: Command): void {
     .option('--queues <list>', 'task queues to poll, comma-separated', 'dreamsweep-model,dreamsweep-aux')
     .option('--concurrency <n>', 'concurrent units per queue', '1')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .option('--threads <n>', 'wasm/cpu: engine threads per model, one unit\'s batches spread over them (default: the cores this process may use / --concurrency)')
     .option('--shutdown-grace <seconds>', 'seconds in-flight units may run on after SIGTERM before they checkpoint and stop', '10')
+    .option('--outage-wait <seconds>', 'how long a store call waits for the artifact store to come back before the unit attempt fails', String(DEFAULT_OUTAGE_WAIT_S))
     .option('--api-key-env <var>', 'environment variable holding a Temporal Cloud API key')
     .option('--tls-cert <file>', 'client certificate (PEM) for mTLS to Temporal')
     .option('--tls-key <file>', 'client private key (PEM) for mTLS to Temporal')
@@ -26,11 +30,15 @@ export function registerWorker(program: Command): void {
     .option('--tls-server-name <name>', 'the name on the Temporal server certificate')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (the SDK uses port + 1 on loopback)');
   addEngineOptions(cmd)
-    .action(async (o: EngineCliOptions & { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; apiKeyEnv?: string; metricsPort?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsServerName?: string }) => {
+    .action(async (o: EngineCliOptions & { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; threads?: string; outageWait: string; apiKeyEnv?: string; metricsPort?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsServerName?: string }) => {
       const concurrency = Number(o.concurrency);
       const grace = Number(o.shutdownGrace);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError('E_CLI', `--concurrency: expected an integer >= 1, got ${o.concurrency}`);
       if (!Number.isFinite(grace) || grace < 0) throw new UserError('E_CLI', `--shutdown-grace: expected seconds >= 0, got ${o.shutdownGrace}`);
+      const threads = o.threads === undefined ? Math.max(1, Math.floor(availableParallelism() / concurrency)) : Number(o.threads);
+      if (!Number.isInteger(threads) || threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
+      const outageWait = Number(o.outageWait);
+      if (!Number.isFinite(outageWait) || outageWait < 0) throw new UserError('E_CLI', `--outage-wait: expected seconds >= 0, got ${o.outageWait}`);
       if (!o.tlsCert !== !o.tlsKey) throw new UserError('E_CLI', '--tls-cert and --tls-key: give both (mTLS) or neither');
       const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65535)) {
@@ -70,11 +78,13 @@ export function registerWorker(program: Command): void {
             },
             queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean),
             concurrency,
+            threads,
             backend: o.backend,
             engine,
             dtype: o.dtype,
             device: o.device,
             shutdownGraceMs: grace * 1000,
+            outageWaitMs: outageWait * 1000,
             metricsPort,
           },
           ctl.signal,

@@ -1,4 +1,4 @@
-// The engine protocol (DESIGN.md section 7): the few operations EPO, the baselines and the report need
+// The engine protocol (docs/engine.md): the few operations EPO, the baselines and the report need
 // from a model. The tfjs engine implements it; another engine (a PyTorch process, say) can serve the same calls.
 
 /** An objective is plain data, so every engine computes the same thing. */

@@ -3,7 +3,7 @@
 // and test/demo/quality.test.ts (the asserted margins).
 import type { Engine } from '../core/engine.js';
 import { Rng } from '../core/rng.js';
-import { consecutiveWindows } from '../core/train/train.js';
+import { consecutiveWindows } from './training/train.js';
 
 /** Entropy of the stream's own token distribution, nats per token. */
 export function unigramEntropy(stream: Int32Array): number {

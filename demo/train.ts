@@ -1,5 +1,5 @@
 // Trains the demo model: a 4-layer Pythia-shaped GPT-NeoX (parallel residual, rotary 0.25, gelu, untied
-// unembedding) on the demo corpus with the project's own tfjs code (core/train), and writes it in the Hugging
+// unembedding) on the demo corpus with the project's own tfjs code (demo/training), and writes it in the Hugging
 // Face layout to demo/model/ (config.json, model.safetensors (F16), tokenizer.json is already there).
 // Seeded: the same backend gives the same weights. Usage: npm run demo:train [-- --steps 900 --backend wasm]
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -9,8 +9,8 @@ import { initBackend } from '../core/model/backend.js';
 import { parseNeoXConfig } from '../core/model/config.js';
 import { writeSafetensors } from '../core/model/safetensors.js';
 import { HfJsonTokenizer } from '../core/model/tokenizer.js';
-import { hfConfigJson, initTrainable, toHfTensors, trainableVariables, type NeoXArchitecture } from '../core/train/model.js';
-import { consecutiveWindows, trainLM, TRAIN_DEFAULTS } from '../core/train/train.js';
+import { hfConfigJson, initTrainable, toHfTensors, trainableVariables, type NeoXArchitecture } from './training/model.js';
+import { consecutiveWindows, trainLM, TRAIN_DEFAULTS } from './training/train.js';
 import { DEMO_MODEL_DIR, EOS_ID, HELDOUT_SHARD, packStream, readTexts, TRAIN_SHARDS } from './data.js';
 
 /** The demo model's shape. */

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startTemporal } from './servers.js';
+import { describeSource, findTemporal } from './temporal-cli.js';
 
 export interface EmbeddedTemporal {
   address: string;
@@ -33,19 +34,35 @@ async function answers(address: string): Promise<boolean> {
   }
 }
 
-export async function connectOrStartEmbedded(dir = stateDir()): Promise<EmbeddedTemporal> {
+/** The embedded server a running dreamsweep command left in `dir`, if it still answers; never starts one. */
+export async function runningEmbedded(dir = stateDir()): Promise<EmbeddedTemporal | undefined> {
   const marker = path.join(dir, 'embedded.json');
-  if (existsSync(marker)) {
-    const known = JSON.parse(readFileSync(marker, 'utf8')) as { address: string; uiUrl?: string };
-    if (await answers(known.address)) return { ...known, namespace: 'default', owned: false, stop: async () => {} };
-    rmSync(marker, { force: true }); // left by a process that died
+  if (!existsSync(marker)) return undefined;
+  let known: { address: string; uiUrl?: string };
+  try {
+    known = JSON.parse(readFileSync(marker, 'utf8')) as { address: string; uiUrl?: string };
+  } catch {
+    known = { address: '' }; // half-written by a process that died
   }
+  if (known.address && (await answers(known.address))) return { ...known, namespace: 'default', owned: false, stop: async () => {} };
+  rmSync(marker, { force: true }); // left by a process that died
+  return undefined;
+}
+
+export async function connectOrStartEmbedded(dir = stateDir(), opts: { temporalBin?: string } = {}): Promise<EmbeddedTemporal> {
+  const running = await runningEmbedded(dir);
+  if (running) return running;
+  const log = (line: string) => process.stderr.write(`dreamsweep: ${line}\n`);
+  const marker = path.join(dir, 'embedded.json');
+  const cli = await findTemporal({ flag: opts.temporalBin, log });
+  log(`Temporal server: ${describeSource(cli)}`);
   mkdirSync(dir, { recursive: true });
   const server = await startTemporal({
+    bin: cli.path,
     dbFile: path.join(dir, 'temporal.sqlite'),
     logDir: path.join(dir, 'logs'),
     ui: true,
-    log: (line) => process.stderr.write(`dreamsweep: ${line}\n`),
+    log,
   });
   writeFileSync(marker, JSON.stringify({ address: server.address, uiUrl: server.uiUrl, pid: process.pid }));
   return {

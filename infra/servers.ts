@@ -59,10 +59,12 @@ export interface TemporalOptions {
   readyTimeoutMs?: number;
   /** Told about a first-time build of the server binary (minutes). */
   log?: (line: string) => void;
+  /** The CLI to run; default: the pinned version, built from Go (what the tests use). */
+  bin?: string;
 }
 
 export async function startTemporal(opts: TemporalOptions): Promise<TemporalServer> {
-  const bin = await ensureBinary(TEMPORAL, opts.log);
+  const bin = opts.bin ?? (await ensureBinary(TEMPORAL, opts.log));
   const namespace = opts.namespace ?? 'default';
   mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
   return withPortRetries('temporal', opts.port, async (port) => {

@@ -8,14 +8,16 @@ import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { parseNeoXConfig } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
-import { describeEngine, openEngine } from '../core/model/open-engine.js';
+import { describeEngine, openEngine, resolveEngine } from '../core/model/open-engine.js';
+import { resolveBackendName } from '../core/model/backend.js';
+import { PoolEngine } from '../core/model/pool-engine.js';
 import { openStore } from '../core/store/index.js';
 import { sha256 } from '../core/sweep/plan.js';
 import { cacheDir } from '../infra/binaries.js';
 
 export function createModelCache(
-  options: { backend?: string; engine?: string; dtype?: string; device?: string; log?: (line: string) => void } = {},
-): ModelProvider & { loaded(): string[] } {
+  options: { backend?: string; engine?: string; dtype?: string; device?: string; threads?: number; log?: (line: string) => void } = {},
+): ModelProvider & { loaded(): string[]; dispose(): Promise<void> } {
   const dirs = new Map<string, Promise<string>>();
   const engines = new Map<string, Promise<Engine>>();
   const log = options.log ?? (() => {});
@@ -41,8 +43,16 @@ export function createModelCache(
       let p = engines.get(key);
       if (!p) {
         p = dir(model, storage).then(async (d) => {
-          const e = await openEngine(d, { engine, backend, dtype, device: options.device });
-          log(`loaded ${model.path} on ${await describeEngine(e)}`);
+          // wasm and cpu compute synchronously: in worker threads (a pool of `threads`, default 1), so that this
+          // process's event loop stays free for workflow tasks, queries and heartbeats while a unit computes.
+          // webgpu computes on the device, tensorflow's native addon is not known to load in worker threads, and
+          // torch computes in its own process: those are opened as they are.
+          const name = resolveBackendName(backend);
+          const pooled = resolveEngine(engine) === 'tfjs' && (name === 'wasm' || name === 'cpu');
+          const e = pooled
+            ? await PoolEngine.load(d, { threads: options.threads ?? 1, backend: name })
+            : await openEngine(d, { engine, backend, dtype, device: options.device });
+          log(`loaded ${model.path} on ${await describeEngine(e)}${pooled && (options.threads ?? 1) > 1 ? ` x ${options.threads} threads` : ''}`);
           return e;
         });
         engines.set(key, p);
@@ -58,6 +68,12 @@ export function createModelCache(
       return { shape: { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab }, modelId: modelIdentity(d) };
     },
     loaded: () => [...engines.keys()],
+    /** Frees every loaded engine (a pool's threads would otherwise keep the process alive). */
+    async dispose() {
+      const all = [...engines.values()];
+      engines.clear();
+      for (const r of await Promise.allSettled(all)) if (r.status === 'fulfilled') r.value.dispose();
+    },
   };
 }
 

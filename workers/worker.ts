@@ -1,6 +1,7 @@
 // A dreamsweep worker process: polls the model and/or aux task queues, hosts the activities with a model
 // cache, and shuts down gracefully on SIGTERM/SIGINT: in-flight units are cancelled after the grace
 // period, checkpoint, and are retried (resuming) on another worker.
+import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from '@temporalio/worker';
@@ -10,6 +11,8 @@ import { closeS3Clients, openStore, type ArtifactStore } from '../core/store/ind
 import { createWorkerMetrics } from './metrics.js';
 import { createModelCache } from './model-cache.js';
 import { temporalConnectionOptions, type TemporalTarget } from './connection.js';
+import { DEFAULT_OUTAGE_WAIT_S, heartbeatWaiting, patientStore } from './patient-store.js';
+import { userErrorInterceptors } from './user-errors.js';
 
 export interface WorkerOptions {
   temporal: TemporalTarget;
@@ -20,12 +23,18 @@ export interface WorkerOptions {
   backend?: string;
   /** tfjs, torch or auto; wins over the sweep file's model.engine (as dtype and device do). */
   engine?: string;
+  /** wasm/cpu: engine threads per model (default 1); one unit's batches spread over them. */
+  threads?: number;
   dtype?: string;
   device?: string;
   /** How long in-flight units may run on after a shutdown signal before they are cancelled (and checkpoint). */
   shutdownGraceMs?: number;
   logLevel?: LogLevel;
   log?: (line: string) => void;
+  /** How long one store call waits out an outage before the unit's attempt fails (default 600 s). */
+  outageWaitMs?: number;
+  /** Write the SDK's own log lines (activity failures with stacks, slow workflow tasks) here instead of stderr. */
+  sdkLogFile?: string;
   /** Serve Prometheus metrics and /healthz on this port; the SDK's own metrics ride along from port + 1 (loopback). */
   metricsPort?: number;
 }
@@ -40,7 +49,12 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
   const sdkMetrics = options.metricsPort ? `127.0.0.1:${options.metricsPort + 1}` : undefined;
   if (!runtimeInstalled) {
     Runtime.install({
-      logger: new DefaultLogger(options.logLevel ?? 'WARN'),
+      logger: options.sdkLogFile
+        ? new DefaultLogger(options.logLevel ?? 'WARN', (entry) => {
+            const meta = entry.meta && Object.keys(entry.meta).length ? ` ${JSON.stringify(entry.meta)}` : '';
+            appendFileSync(options.sdkLogFile!, `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} ${entry.level} ${entry.message}${meta}\n`);
+          })
+        : new DefaultLogger(options.logLevel ?? 'WARN'),
       shutdownSignals: [],
       ...(sdkMetrics && { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics } } } }),
     });
@@ -50,12 +64,26 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
   const metricsServer = options.metricsPort ? await metrics.serve(options.metricsPort, sdkMetrics && `http://${sdkMetrics}/metrics`) : undefined;
   const connection = await NativeConnection.connect(await temporalConnectionOptions(options.temporal));
   const stores = new Map<string, ArtifactStore>();
-  const models = createModelCache({ backend: options.backend, engine: options.engine, dtype: options.dtype, device: options.device, log });
+  const models = createModelCache({ backend: options.backend, engine: options.engine, dtype: options.dtype, device: options.device, threads: options.threads, log });
   const activities = createActivities({
     store: (s: StorageSpec) => {
       const key = JSON.stringify(s);
       let st = stores.get(key);
-      if (!st) stores.set(key, (st = openStore(s.uri, { endpoint: s.endpoint, region: s.region, forcePathStyle: s.forcePathStyle })));
+      if (!st) {
+        const raw = openStore(s.uri, { endpoint: s.endpoint, region: s.region, forcePathStyle: s.forcePathStyle });
+        st = patientStore(raw, {
+          deadlineMs: options.outageWaitMs ?? DEFAULT_OUTAGE_WAIT_S * 1000,
+          onWait: (what, firstOfTry) => {
+            heartbeatWaiting(what);
+            if (firstOfTry) log(`waiting for ${what}`);
+          },
+          onRecovered: () => {
+            heartbeatWaiting(undefined);
+            log(`${raw.uri}: the store answers again`);
+          },
+        });
+        stores.set(key, st);
+      }
       return st;
     },
     models,
@@ -72,6 +100,7 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
           taskQueue,
           workflowsPath: WORKFLOWS_PATH,
           activities,
+          interceptors: { activity: [userErrorInterceptors] },
           maxConcurrentActivityTaskExecutions: options.concurrency ?? 1,
           shutdownGraceTime: grace,
         }),
@@ -88,6 +117,7 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
     await Promise.all(workers.map((w) => w.run()));
     log(`worker ${process.pid} stopped`);
   } finally {
+    await models.dispose();
     await connection.close();
     closeS3Clients();
     metricsServer?.close();

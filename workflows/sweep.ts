@@ -1,6 +1,9 @@
-// The sweep workflow: plan, then run every unfinished unit through a bounded sliding window (model units on
-// the model queue, merges on the aux queue), respecting dependencies; answer a progress query; on cancel,
-// let running units checkpoint, then stop. Deterministic code only: no I/O, no clocks, no Node built-ins.
+// The sweep workflow: plan (the plan stays in the store), then run every unfinished unit through a bounded
+// sliding window (model units on the model queue, the scan merge on the aux queue), dependencies by rule
+// (the merge after the shards, the report after everything); answer a small progress query; on cancel, let
+// running units checkpoint, then stop. What crosses Temporal stays small at any sweep size: the plan's key,
+// pages of a few hundred group numbers, bitsets of done and failed units, failures summarised by kind.
+// Deterministic code only: no I/O, no clocks, no Node built-ins.
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -10,49 +13,46 @@ import {
   continueAsNew,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { Bitset } from './bitset.js';
 import { WORKER_SHUTDOWN } from './failures.js';
+import { legacySweep, type LegacyPlanSummary } from './legacy.js';
+import type { GroupProgress, SweepOutcome, SweepProgress } from './progress.js';
 import type { Activities, PlanSummary, UnitResult } from '../activities/index.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
+
+export type { GroupProgress, SweepOutcome, SweepProgress } from './progress.js';
+
+/** State carried across continue-as-new: bounded (two bitsets, counts, at most MAX_FAILURE_KINDS messages). */
+export interface Carried {
+  plan: PlanSummary;
+  /** Bitsets (base64) of finished and of failed units. */
+  done: string;
+  failed: string;
+  failures: Failure[];
+  /** Per progress group (as plan.groups): units finished, units failed. */
+  groupDone: number[];
+  groupFailed: number[];
+  ran: number;
+  cached: number;
+}
 
 export interface SweepInput {
   spec: SweepSpec;
   /** Hand over to a fresh run (continue-as-new) past this many history events; tests set it low. */
   handoverEvents?: number;
-  /** State carried across continue-as-new. */
-  carried?: { plan: PlanSummary; done: string[]; failed: Record<string, string>; ran: number; cached: number };
+  /** State carried across continue-as-new (older runs carried a LegacyPlanSummary: re-planned). */
+  carried?: Carried | { plan: LegacyPlanSummary };
 }
 
-export interface GroupProgress {
-  method: string;
-  layer?: number;
-  total: number;
-  done: number;
-  running: number;
-  failed: number;
-}
-
-export interface SweepProgress {
-  sweepId?: string;
-  status: 'planning' | 'running' | 'cancelling' | 'done' | 'failed';
-  total: number;
-  done: number;
-  running: number;
-  failed: number;
-  /** Units run to completion by this sweep, and units found already finished in the store. */
-  ran: number;
-  cached: number;
-  groups: GroupProgress[];
-}
-
-export interface SweepOutcome {
-  sweepId: string;
-  total: number;
-  ran: number;
-  cached: number;
+interface Failure {
+  reason: string;
+  count: number;
+  example: string;
 }
 
 export const progressQuery = defineQuery<SweepProgress>('progress');
@@ -61,14 +61,21 @@ export const progressQuery = defineQuery<SweepProgress>('progress');
 const HISTORY_HANDOVER = 20_000;
 // A unit moves off a shutting-down worker at most this often; past that, something else is wrong.
 const MAX_MOVES = 100;
+// Failure kinds kept with an example each; the rest only counted.
+const MAX_FAILURE_KINDS = 50;
+const MAX_MESSAGE = 2_000;
 
 const isWorkerShutdown = (e: unknown) =>
   e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
 
+/** Sweeps started before the marker replay the old workflow unchanged. */
+const PLAN_IN_STORE = 'plan-in-store';
+
 export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
+  if (!patched(PLAN_IN_STORE)) return legacySweep(input as Parameters<typeof legacySweep>[0], progressQuery);
   const { spec } = input;
   const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['UserError'] };
-  // Aux work (plans, merges) is short, but a plan may first download and hash a large model: it heartbeats.
+  // Aux work (plans, pages, merges) is short, but a plan may first download and hash a large model: it heartbeats.
   const aux = proxyActivities<Activities>({ taskQueue: spec.temporal.taskQueues.aux, startToCloseTimeout: '2 hours', heartbeatTimeout: spec.temporal.heartbeatTimeout * 1000, retry });
   const model = proxyActivities<Activities>({
     taskQueue: spec.temporal.taskQueues.model,
@@ -80,81 +87,122 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 
+  // A run handed over by an older version carries every unit: plan again (finished units are found in the store).
+  const carried = input.carried && 'done' in input.carried && typeof input.carried.done === 'string' ? (input.carried as Carried) : undefined;
   const state = {
     status: 'planning' as SweepProgress['status'],
-    plan: input.carried?.plan,
-    done: new Set(input.carried?.done ?? []),
-    failed: new Map(Object.entries(input.carried?.failed ?? {})),
-    running: new Set<string>(),
-    ran: input.carried?.ran ?? 0,
-    cached: input.carried?.cached ?? 0,
+    plan: carried?.plan,
+    done: undefined as Bitset | undefined,
+    failed: undefined as Bitset | undefined,
+    failures: carried?.failures ?? [],
+    running: new Map<number, number>(), // unit index -> group
+    groupDone: [] as number[],
+    groupFailed: [] as number[],
+    groupRunning: [] as number[],
+    ran: carried?.ran ?? 0,
+    cached: carried?.cached ?? 0,
   };
   setHandler(progressQuery, () => progress(state));
 
   if (!state.plan) {
     state.plan = await aux.planSweep(spec);
-    for (const id of state.plan.done) state.done.add(id);
-    state.cached += state.plan.done.length;
+    state.cached += state.plan.groups.reduce((a, g) => a + g.done, 0);
   }
   const plan = state.plan;
+  const done = (state.done = carried ? Bitset.fromBase64(plan.total, carried.done) : Bitset.fromBase64(plan.total, plan.done));
+  const failed = (state.failed = carried ? Bitset.fromBase64(plan.total, carried.failed) : new Bitset(plan.total));
+  state.groupDone = carried ? [...carried.groupDone] : plan.groups.map((g) => g.done);
+  state.groupFailed = carried ? [...carried.groupFailed] : plan.groups.map(() => 0);
+  state.groupRunning = plan.groups.map(() => 0);
   state.status = 'running';
 
-  const settled = new Set<string>(); // finished, failed or skipped
-  for (const id of state.done) settled.add(id);
-  for (const id of state.failed.keys()) settled.add(id);
-  const byId = new Map(plan.units.map((u) => [u.id, u]));
-  const ready = () =>
-    plan.units.filter((u) => !settled.has(u.id) && !state.running.has(u.id) && u.after.every((d) => state.done.has(d)));
-  const blocked = () =>
-    plan.units.filter((u) => !settled.has(u.id) && !state.running.has(u.id) && u.after.some((d) => state.failed.has(d)));
+  // Group numbers of the units, a page at a time from the plan in the store.
+  let page: { from: number; groups: number[] } = { from: 0, groups: [] };
+  const groupOf = async (i: number): Promise<number> => {
+    if (i < page.from || i >= page.from + page.groups.length) page = await aux.unitPage({ storage: spec.storage, planKey: plan.planKey, from: i });
+    return page.groups[i - page.from]!;
+  };
 
-  const run = async (id: string) => {
-    const unit = byId.get(id)!;
-    const acts = unit.queue === 'aux' ? aux : model;
-    state.running.add(id);
+  let settledCount = 0;
+  const fail = (i: number, group: number, message: string) => {
+    failed.add(i);
+    state.groupFailed[group]!++;
+    recordFailure(state.failures, message);
+  };
+
+  const run = async (i: number, group: number) => {
+    const acts = i === plan.merge ? aux : model;
+    state.running.set(i, group);
+    state.groupRunning[group]!++;
     try {
       let r: UnitResult;
       for (let moved = 0; ; moved++) {
         try {
-          r = await acts.runUnit({ sweepId: plan.sweepId, storage: spec.storage, unitId: id, moved });
+          r = await acts.runUnit({ sweepId: plan.sweepId, storage: spec.storage, planKey: plan.planKey, unitIndex: i, moved });
           break;
         } catch (e) {
           // Its worker shut down: a fresh activity, with its retry attempts untouched, resumes the unit.
           if (!isWorkerShutdown(e) || moved >= MAX_MOVES) throw e;
         }
       }
-      state.done.add(id);
+      done.add(i);
+      state.groupDone[group]!++;
       if (r.cached) state.cached++;
       else state.ran++;
     } catch (e) {
       // Cancelled: the main loop sees the cancellation itself; this unit simply stays unfinished.
       if (isCancellation(e)) return;
-      state.failed.set(id, e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
+      fail(i, group, e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
     } finally {
-      state.running.delete(id);
-      settled.add(id);
+      state.running.delete(i);
+      state.groupRunning[group]!--;
+      settledCount++;
     }
   };
 
+  // Dependencies by rule (core/sweep/plan.ts dependsOn): the merge after every shard, the report after every other unit.
+  const [s0, s1] = plan.shards;
+  const depsOf = (i: number): { ready: boolean; blocked: boolean } => {
+    if (i === plan.report) {
+      const others = plan.total - 1;
+      return { ready: done.cardinality - (done.has(i) ? 1 : 0) === others, blocked: failed.cardinality - (failed.has(i) ? 1 : 0) > 0 };
+    }
+    if (i === plan.merge) return { ready: done.countIn(s0, s1) === s1 - s0, blocked: failed.countIn(s0, s1) > 0 };
+    return { ready: true, blocked: false };
+  };
+
   const inFlight: Promise<void>[] = [];
+  let cursor = 0;
+  const waiting: number[] = []; // units with dependencies, passed by the cursor before they were ready
   let handingOver = false;
   try {
     for (;;) {
-      for (const u of blocked()) {
-        state.failed.set(u.id, `skipped: depends on a failed unit (${u.after.filter((d) => state.failed.has(d)).join(', ')})`);
-        settled.add(u.id);
-      }
       const info = workflowInfo();
       handingOver ||= info.continueAsNewSuggested || info.historyLength > (input.handoverEvents ?? HISTORY_HANDOVER);
       if (!handingOver) {
-        for (const u of ready()) {
-          if (state.running.size >= spec.concurrency.units) break;
-          inFlight.push(run(u.id));
+        for (let w = 0; w < waiting.length; w++) {
+          const i = waiting[w]!;
+          const d = depsOf(i);
+          if (d.blocked) fail(i, await groupOf(i), 'skipped: depends on a failed unit');
+          else if (d.ready && state.running.size < spec.concurrency.units) inFlight.push(run(i, await groupOf(i)));
+          else continue;
+          waiting.splice(w--, 1);
         }
+        while (cursor < plan.total && state.running.size < spec.concurrency.units) {
+          const i = cursor++;
+          if (done.has(i) || failed.has(i)) continue;
+          if (i === plan.merge || i === plan.report) {
+            waiting.push(i);
+            continue;
+          }
+          inFlight.push(run(i, await groupOf(i)));
+        }
+        // A waiting unit whose dependencies settled while nothing runs: go round once more.
+        if (state.running.size === 0 && waiting.some((i) => depsOf(i).ready || depsOf(i).blocked)) continue;
       }
       if (state.running.size === 0) break;
-      const before = settled.size;
-      await condition(() => settled.size > before);
+      const before = settledCount;
+      await condition(() => settledCount > before);
     }
     await Promise.all(inFlight);
   } catch (e) {
@@ -166,46 +214,56 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     throw e;
   }
 
-  if (handingOver && settled.size < plan.units.length) {
+  const settled = done.cardinality + failed.cardinality;
+  if (handingOver && settled < plan.total) {
     await continueAsNew<typeof sweepWorkflow>({
       spec,
       handoverEvents: input.handoverEvents,
-      carried: { plan, done: [...state.done], failed: Object.fromEntries(state.failed), ran: state.ran, cached: state.cached },
+      carried: { plan, done: done.toBase64(), failed: failed.toBase64(), failures: state.failures, groupDone: state.groupDone, groupFailed: state.groupFailed, ran: state.ran, cached: state.cached },
     });
   }
-  if (state.failed.size > 0) {
+  if (failed.cardinality > 0) {
     state.status = 'failed';
-    const lines = [...state.failed].slice(0, 20).map(([id, why]) => `${id}: ${why}`);
+    const lines = state.failures.slice(0, 20).map((f) => `${f.count} x ${f.example}`);
     throw ApplicationFailure.nonRetryable(
-      `${state.failed.size} of ${plan.units.length} units failed; finished units are kept, 'dreamsweep sweep resume' redoes the rest:\n${lines.join('\n')}`,
+      `${failed.cardinality} of ${plan.total} units failed; finished units are kept, 'dreamsweep sweep resume' redoes the rest:\n${lines.join('\n')}`,
       'SweepFailed',
     );
   }
   state.status = 'done';
-  return { sweepId: plan.sweepId, total: plan.units.length, ran: state.ran, cached: state.cached };
+  return { sweepId: plan.sweepId, total: plan.total, ran: state.ran, cached: state.cached };
+}
+
+/** Failures by kind: the message with numbers and quoted parts taken out, one example each. */
+function recordFailure(failures: Failure[], message: string): void {
+  const example = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}...` : message;
+  const reason = example.replace(/"[^"]*"|'[^']*'|\b[\w./-]*\d[\w./-]*\b/g, '_').slice(0, 200);
+  const f = failures.find((x) => x.reason === reason);
+  if (f) f.count++;
+  else if (failures.length < MAX_FAILURE_KINDS) failures.push({ reason, count: 1, example });
+  else failures[failures.length - 1]!.count++;
 }
 
 function progress(state: {
   status: SweepProgress['status'];
   plan?: PlanSummary;
-  done: Set<string>;
-  failed: Map<string, string>;
-  running: Set<string>;
+  failures: Failure[];
+  running: Map<number, number>;
+  groupDone: number[];
+  groupFailed: number[];
+  groupRunning: number[];
   ran: number;
   cached: number;
 }): SweepProgress {
-  const groups = new Map<string, GroupProgress>();
-  for (const u of state.plan?.units ?? []) {
-    const name = `${u.method}/${u.layer ?? ''}`;
-    let g = groups.get(name);
-    if (!g) groups.set(name, (g = { method: u.method, layer: u.layer, total: 0, done: 0, running: 0, failed: 0 }));
-    g.total++;
-    if (state.done.has(u.id)) g.done++;
-    else if (state.failed.has(u.id)) g.failed++;
-    else if (state.running.has(u.id)) g.running++;
-  }
-  const list = [...groups.values()];
-  const sum = (k: 'total' | 'done' | 'running' | 'failed') => list.reduce((a, g) => a + g[k], 0);
+  const groups: GroupProgress[] = (state.plan?.groups ?? []).map((g, i) => ({
+    method: g.method,
+    layer: g.layer,
+    total: g.total,
+    done: state.groupDone[i] ?? g.done,
+    running: state.groupRunning[i] ?? 0,
+    failed: state.groupFailed[i] ?? 0,
+  }));
+  const sum = (k: 'total' | 'done' | 'running' | 'failed') => groups.reduce((a, g) => a + g[k], 0);
   return {
     sweepId: state.plan?.sweepId,
     status: state.status,
@@ -215,6 +273,7 @@ function progress(state: {
     failed: sum('failed'),
     ran: state.ran,
     cached: state.cached,
-    groups: list,
+    groups,
+    failures: state.failures.map((f) => ({ ...f })),
   };
 }

@@ -1,5 +1,7 @@
-// EPO's knobs, their defaults (the paper's Table 1) and their validation, defined once.
+// EPO's configuration: its type, the defaults (the paper's Table 1) and the validation, both derived from
+// the knobs declared in knobs.ts.
 import { UserError } from '../errors.js';
+import { EPO_KNOBS, EPO_RULES, knobType } from './knobs.js';
 
 export interface EpoConfig {
   /** T: iterations. */
@@ -35,27 +37,22 @@ export interface EpoConfig {
    * in through top-k. Random initial prompts never use them either way. Recorded only when on.
    */
   excludeSpecialTokens?: boolean;
+  // The paper's proposed improvements (section 6), each off unless set, and recorded only when set.
+  /** Top-k schedule: mutations pick among the best `topkStart` tokens at first, rising geometrically to `topk` by iteration `topkRamp`. */
+  topkStart?: number;
+  topkRamp?: number;
+  /** Fraction of children that change two adjacent positions (words made of two tokens). */
+  twoTokenFraction?: number;
+  /** Fraction of children that delete one token and insert another elsewhere (the rest shifts; the length stays n). */
+  shiftFraction?: number;
+  /** ARCA-style: each member's gradient is averaged with this many random one-token neighbours' before top-k. */
+  gradientNeighbours?: number;
   /** Checkpoint every K iterations (and at the end); 0 = only at the end. */
   checkpointEvery: number;
 }
 
-/** Table 1 of the paper, plus the engineering knobs. */
-export const EPO_DEFAULTS: EpoConfig = {
-  iters: 300,
-  population: 8,
-  children: 32,
-  topk: 512,
-  lambdaMin: 0.1,
-  lambdaMax: 10,
-  restartEvery: 30,
-  restartLambdaMin: 0.667,
-  restartLambdaMax: 6.0,
-  seqLen: 12,
-  seed: 0,
-  batchSize: 256,
-  retokenize: false,
-  checkpointEvery: 10,
-};
+/** Table 1 of the paper, plus the engineering knobs (from EPO_KNOBS). */
+export const EPO_DEFAULTS: EpoConfig = Object.fromEntries(EPO_KNOBS.filter((k) => k.default !== undefined).map((k) => [k.key, k.default])) as unknown as EpoConfig;
 
 /**
  * GCG (Zou et al. 2023) is EPO with one slot and lambda = 0. Its one member gets every candidate EPO evaluates per
@@ -72,38 +69,25 @@ export function resolveEpoConfig(partial: Partial<EpoConfig>, dVocab: number): E
   for (const [key, value] of Object.entries(partial)) {
     if (value !== undefined) (c as unknown as Record<string, unknown>)[key] = value;
   }
-  const int = (name: keyof EpoConfig, min: number, max = Number.MAX_SAFE_INTEGER, hint = '') => {
-    const v = c[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
-      throw new UserError('E_EPO_CONFIG', `EPO option ${name}: expected ${range}, got ${JSON.stringify(v)}${hint}`);
+  for (const k of EPO_KNOBS) {
+    const v = c[k.key];
+    if (v === undefined && k.default === undefined) continue;
+    const max = k.maxVocab ? dVocab : (k.max ?? Number.MAX_SAFE_INTEGER);
+    const ok =
+      k.type === 'bool'
+        ? typeof v === 'boolean'
+        : k.type === 'text'
+          ? typeof v === 'string'
+          : typeof v === 'number' && Number.isFinite(v) && (k.type === 'number' || Number.isInteger(v)) && v >= k.min! && v <= max;
+    if (!ok) {
+      const why = k.maxVocab ? ` (the model has ${dVocab} tokens)` : (k.why ?? '');
+      throw new UserError('E_EPO_CONFIG', `EPO option ${k.key}: expected ${knobType(k, k.maxVocab ? dVocab : undefined)}, got ${JSON.stringify(v)}${why}`);
     }
-  };
-  int('iters', 1);
-  int('population', 1, Number.MAX_SAFE_INTEGER, ' (M = 0 leaves nothing to optimise)');
-  int('children', 1);
-  int('topk', 1, dVocab, ` (the model has ${dVocab} tokens)`);
-  int('seqLen', 2, Number.MAX_SAFE_INTEGER, ' (cross-entropy needs at least two tokens)');
-  int('batchSize', 1);
-  int('restartEvery', 0);
-  int('checkpointEvery', 0);
-  int('seed', 0);
-  const lambdaRange = (lo: keyof EpoConfig, hi: keyof EpoConfig, allowZero: boolean) => {
-    const a = c[lo] as number;
-    const b = c[hi] as number;
-    const ok = (x: number) => Number.isFinite(x) && (allowZero ? x >= 0 : x > 0);
-    if (!ok(a) || !ok(b) || a > b) {
-      throw new UserError(
-        'E_EPO_CONFIG',
-        `EPO options ${lo}/${hi}: expected ${allowZero ? '0 <=' : '0 <'} ${lo} <= ${hi}, got ${a} and ${b}`,
-      );
-    }
-  };
-  lambdaRange('lambdaMin', 'lambdaMax', true);
-  if (c.population > 1 && c.lambdaMin === 0) {
-    throw new UserError('E_EPO_CONFIG', 'EPO option lambdaMin: lambdas are gridded log-uniformly, so with population > 1 lambdaMin must be > 0');
   }
-  lambdaRange('restartLambdaMin', 'restartLambdaMax', true);
+  for (const rule of EPO_RULES) {
+    const expected = rule.broken(c);
+    if (expected) throw new UserError('E_EPO_CONFIG', `EPO option ${rule.key}: expected ${expected}, got ${c[rule.key]}; ${rule.fix}`);
+  }
   if (c.initIds && c.initText !== undefined) {
     throw new UserError('E_EPO_CONFIG', 'EPO options initIds and initText: give one initial prompt, not both');
   }
@@ -114,11 +98,19 @@ export function resolveEpoConfig(partial: Partial<EpoConfig>, dVocab: number): E
     const bad = c.initIds.find((id) => !Number.isInteger(id) || id < 0 || id >= dVocab);
     if (bad !== undefined) throw new UserError('E_EPO_CONFIG', `EPO option initIds: id ${bad} is outside the model's vocabulary [0, ${dVocab})`);
   }
-  if (c.excludeSpecialTokens === false) delete c.excludeSpecialTokens; // off is the default: not recorded
+  // Off is the default for these: not recorded, so a run without them has the config it always had.
+  if (c.excludeSpecialTokens === false) delete c.excludeSpecialTokens;
+  for (const key of ['twoTokenFraction', 'shiftFraction', 'gradientNeighbours'] as const) if (c[key] === 0) delete c[key];
   if (c.bannedText !== undefined && c.bannedText.length === 0) {
     throw new UserError('E_EPO_CONFIG', 'EPO option bannedText: an empty string would ban every prompt; omit it instead');
   }
   return c;
+}
+
+/** k at iteration i: the top-k schedule's geometric rise from topkStart to topk over topkRamp iterations, else topk. */
+export function topkAt(c: Pick<EpoConfig, 'topk' | 'topkStart' | 'topkRamp'>, i: number): number {
+  if (c.topkStart === undefined || c.topkRamp === undefined || i >= c.topkRamp) return c.topk;
+  return Math.min(c.topk, Math.max(1, Math.round(c.topkStart * (c.topk / c.topkStart) ** (i / c.topkRamp))));
 }
 
 /** The M slot lambdas: log-uniform grid on [lambdaMin, lambdaMax]; a single slot takes lambdaMin. */

@@ -1,9 +1,9 @@
-// EPO, evolutionary prompt optimisation (Fluent Dreaming for Language Models, section 2; DESIGN.md
-// section 2). One public `epo()` whose loop reads in numbered stages; helpers below the divider.
+// EPO, evolutionary prompt optimisation (Fluent Dreaming for Language Models, section 2; docs/epo.md;
+// docs/sweep-file.md lists its knobs). One public `epo()` whose loop reads in numbered stages; helpers below the divider.
 import type { Engine, Objective } from '../engine.js';
 import { UserError } from '../errors.js';
 import { Rng } from '../rng.js';
-import { resolveEpoConfig, slotLambdas, type EpoConfig } from './config.js';
+import { resolveEpoConfig, slotLambdas, topkAt, type EpoConfig } from './config.js';
 import { History, type IterationRecord } from './history.js';
 import { validityMask } from './validity.js';
 
@@ -15,7 +15,12 @@ export interface EpoProgress {
   slotF: number[];
   slotCe: number[];
   restarted: boolean;
-  /** Distinct prompts in the population that no other member beats on both f and CE. */
+  /**
+   * Distinct prompts in the population that no other member beats on both f and CE (its Pareto set). Not
+   * the frontier, which is the lambda-grid winners over the whole history (frontier.ts, frontier.json).
+   */
+  nonDominated: number;
+  /** @deprecated the same count as nonDominated, under its old name. */
   frontierSize: number;
   /** Engine calls so far in this process (not in the history: it differs after a resume). */
   evaluated: number;
@@ -84,23 +89,24 @@ export async function epo(
 
     // 2) Gradients of each slot's L_lambda_i w.r.t. its one-hot tokens, only for members that lack them.
     const needGrad = pop.map((m, s) => (m.topk ? -1 : s)).filter((s) => s >= 0);
-    for (const batch of chunks(needGrad, cfg.batchSize)) {
-      const g = await engine.gradients(batch.map((s) => pop[s]!.ids), batch.map((s) => lambdas[s]!), objective, cfg.topk, { allowed });
-      counters.backward += batch.length;
-      batch.forEach((s, b) => {
-        pop[s]!.topk = g.topk.slice(b * n * cfg.topk, (b + 1) * n * cfg.topk);
-      });
+    if (cfg.gradientNeighbours) {
+      await neighbourAveragedTopk(engine, objective, cfg, pop, needGrad, lambdas, rng, allowed, counters);
+    } else {
+      for (const batch of chunks(needGrad, cfg.batchSize)) {
+        const g = await engine.gradients(batch.map((s) => pop[s]!.ids), batch.map((s) => lambdas[s]!), objective, cfg.topk, { allowed });
+        counters.backward += batch.length;
+        batch.forEach((s, b) => {
+          pop[s]!.topk = g.topk.slice(b * n * cfg.topk, (b + 1) * n * cfg.topk);
+        });
+      }
     }
 
-    // 3) Children: child c copies member c mod M and sets one uniform position to a uniform top-k token.
+    // 3) Children: child c copies member c mod M and sets one uniform position to a uniform top-k token (or, with
+    // the mutation options, two adjacent positions, or deletes one token and inserts another elsewhere).
     const children: Child[] = [];
+    const kNow = topkAt(cfg, i);
     for (let c = 0; c < M * cfg.children; c++) {
-      const parent = pop[c % M]!;
-      const pos = rng.int(n);
-      const pick = rng.int(cfg.topk);
-      const ids = parent.ids.slice();
-      ids[pos] = parent.topk![pos * cfg.topk + pick]!;
-      children.push({ ids, parent: c % M, pos });
+      children.push(mutate(pop[c % M]!, c % M, n, cfg, kNow, rng));
     }
 
     // 4) Evaluate f and CE of every distinct new prompt (a child equal to a parent or an earlier child reuses its
@@ -116,7 +122,8 @@ export async function epo(
       const winner = argmaxScore(rows, restartLambda, 0);
       keep = keep.map(() => winner);
     }
-    state.history.push(toRecord(rows, n, keep, restartLambda));
+    const mutations = cfg.twoTokenFraction || cfg.shiftFraction ? children.map((c) => c.kind) : undefined;
+    state.history.push(toRecord(rows, n, keep, restartLambda, M, mutations));
 
     // 7) The new population. A slot whose member is unchanged keeps its gradients.
     state.population = keep.map((row, s) => {
@@ -130,13 +137,15 @@ export async function epo(
 
     // 8) Report and checkpoint.
     const elapsed = (Date.now() - started) / 1000;
+    const nonDominated = nonDominatedCount(state.population);
     const reply = options.onProgress?.({
       iteration: state.iteration,
       iters: cfg.iters,
       slotF: state.population.map((m) => m.f),
       slotCe: state.population.map((m) => m.ce),
       restarted: !Number.isNaN(restartLambda),
-      frontierSize: populationFrontierSize(state.population),
+      nonDominated,
+      frontierSize: nonDominated,
       evaluated: counters.evaluated,
       backward: counters.backward,
       itersPerSecond: elapsed > 0 ? (state.iteration - startIteration) / elapsed : 0,
@@ -156,11 +165,96 @@ export async function epo(
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 
+/** How a child was made, as the history's `mutation` column records it (0 is a parent row). */
+export const MUTATION = { single: 1, twoToken: 2, shift: 3 } as const;
+
 interface Child {
   ids: number[];
-  /** Slot of the member it was copied from, and the one position it changed. */
+  /** Slot of the member it was copied from, and the first position it changed (it equals its parent before). */
   parent: number;
   pos: number;
+  kind: number;
+}
+
+/** One child of `member`: the paper's single substitution, or a two-token or shift mutation when enabled. */
+function mutate(member: Member, slot: number, n: number, cfg: EpoConfig, k: number, rng: Rng): Child {
+  const K = cfg.topk;
+  const candidate = (p: number) => member.topk![p * K + rng.int(k)]!;
+  // The draw is made only when an option is on, so the paper's algorithm consumes the generator as it always did.
+  const u = cfg.twoTokenFraction || cfg.shiftFraction ? rng.float() : 1;
+  if (u < (cfg.twoTokenFraction ?? 0)) {
+    const pos = rng.int(n - 1);
+    const ids = member.ids.slice();
+    ids[pos] = candidate(pos);
+    ids[pos + 1] = candidate(pos + 1);
+    return { ids, parent: slot, pos, kind: MUTATION.twoToken };
+  }
+  if (u < (cfg.twoTokenFraction ?? 0) + (cfg.shiftFraction ?? 0)) {
+    const del = rng.int(n);
+    const at = rng.int(n);
+    const ids = member.ids.filter((_, p) => p !== del);
+    ids.splice(at, 0, candidate(at)); // the inserted token: a top-k candidate for the position it lands at
+    return { ids, parent: slot, pos: Math.min(del, at), kind: MUTATION.shift };
+  }
+  const pos = rng.int(n);
+  const ids = member.ids.slice();
+  ids[pos] = candidate(pos);
+  return { ids, parent: slot, pos, kind: MUTATION.single };
+}
+
+/**
+ * ARCA-style gradients: each member's gradient averaged with `gradientNeighbours` random one-token neighbours'
+ * (a uniform position set to a uniform regular token), then top-k on the host, over the tokens the engine would
+ * allow. Uses full gradients, so any engine serves it; costs (1 + neighbours) backward passes per member.
+ */
+async function neighbourAveragedTopk(
+  engine: Engine,
+  objective: Objective,
+  cfg: EpoConfig,
+  pop: Member[],
+  slots: number[],
+  lambdas: number[],
+  rng: Rng,
+  allowed: Uint8Array | undefined,
+  counters: { backward: number },
+): Promise<void> {
+  const n = cfg.seqLen;
+  const V = engine.shape.dVocab;
+  const vocab = regularVocabulary(engine);
+  const mask = allowed ?? defaultMask(engine);
+  const group = 1 + cfg.gradientNeighbours!;
+  for (const s of slots) {
+    const rows = [pop[s]!.ids];
+    for (let j = 1; j < group; j++) {
+      const ids = pop[s]!.ids.slice();
+      ids[rng.int(n)] = vocab[rng.int(vocab.length)]!;
+      rows.push(ids);
+    }
+    const sum = new Float64Array(n * V);
+    for (const batch of chunks(rows, cfg.batchSize)) {
+      const g = await engine.gradients(batch, batch.map(() => lambdas[s]!), objective, 1, { full: true, allowed: mask });
+      counters.backward += batch.length;
+      for (let b = 0; b < batch.length; b++) for (let x = 0; x < n * V; x++) sum[x] = sum[x]! + g.grads![b * n * V + x]!;
+    }
+    const topk = new Int32Array(n * cfg.topk);
+    for (let p = 0; p < n; p++) topk.set(topIndices(sum.subarray(p * V, (p + 1) * V), mask, cfg.topk), p * cfg.topk);
+    pop[s]!.topk = topk;
+  }
+}
+
+/** The k allowed indices of the largest values, descending; ties to the lower index. */
+function topIndices(values: Float64Array, allowed: Uint8Array, k: number): number[] {
+  const idx: number[] = [];
+  for (let v = 0; v < values.length; v++) if (allowed[v]) idx.push(v);
+  idx.sort((a, b) => values[b]! - values[a]! || a - b);
+  return idx.slice(0, k);
+}
+
+/** The engine's default top-k mask: ids the tokenizer knows (core/engine.ts). */
+function defaultMask(engine: Engine): Uint8Array {
+  const a = new Uint8Array(engine.shape.dVocab);
+  a.fill(1, 0, Math.min(engine.shape.dVocab, engine.tokenizer.vocabSize));
+  return a;
 }
 
 interface Rows {
@@ -307,7 +401,7 @@ function argmaxScore(rows: Rows, lambda: number, fallback: number): number {
   return best;
 }
 
-function toRecord(rows: Rows, n: number, keep: number[], restartLambda: number): IterationRecord {
+function toRecord(rows: Rows, n: number, keep: number[], restartLambda: number, M: number, mutations?: number[]): IterationRecord {
   const R = rows.f.length;
   const ids = new Int32Array(R * n);
   rows.ids.forEach((p, r) => ids.set(p, r * n));
@@ -318,10 +412,11 @@ function toRecord(rows: Rows, n: number, keep: number[], restartLambda: number):
     valid: Uint8Array.from(rows.valid, (v) => (v ? 1 : 0)),
     keep: Int32Array.from(keep),
     restartLambda,
+    ...(mutations ? { mutation: Uint8Array.from([...new Array<number>(M).fill(0), ...mutations]) } : {}),
   };
 }
 
-function populationFrontierSize(pop: Member[]): number {
+function nonDominatedCount(pop: Member[]): number {
   const distinct = [...new Map(pop.filter((m) => m.valid).map((m) => [m.ids.join(','), m])).values()];
   return distinct.filter((m) => !distinct.some((o) => o !== m && o.f >= m.f && o.ce <= m.ce && (o.f > m.f || o.ce < m.ce))).length;
 }

@@ -15,6 +15,8 @@ export interface IterationRecord {
   keep: Int32Array; // [M] row chosen by each slot
   /** lambda_r when this iteration restarted, else NaN. */
   restartLambda: number;
+  /** [R] how each row was made (0 parent, 1 single, 2 two-token, 3 shift): only when a mutation option is on. */
+  mutation?: Uint8Array;
 }
 
 export class History {
@@ -62,7 +64,11 @@ export class History {
       keep.set(it.keep, t * M);
       restart[t] = it.restartLambda;
     });
+    const withMutation = T > 0 && this.iterations.every((it) => it.mutation);
+    const mutation = new Uint8Array(withMutation ? T * R : 0);
+    if (withMutation) this.iterations.forEach((it, t) => mutation.set(it.mutation!, t * R));
     return {
+      ...(withMutation ? { mutation: { dtype: 'U8' as const, shape: [T, R], data: mutation } } : {}),
       ids: { dtype: 'I32', shape: [T, R, this.seqLen], data: ids },
       f: { dtype: 'F32', shape: [T, R], data: f },
       ce: { dtype: 'F32', shape: [T, R], data: ce },
@@ -88,6 +94,7 @@ export class History {
         valid: (t.valid!.data as Uint8Array).slice(i * R, (i + 1) * R),
         keep: (t.keep!.data as Int32Array).slice(i * M, (i + 1) * M),
         restartLambda: (t.restart_lambda!.data as Float64Array)[i]!,
+        ...(t.mutation ? { mutation: (t.mutation.data as Uint8Array).slice(i * R, (i + 1) * R) } : {}),
       });
     }
     return h;

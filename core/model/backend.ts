@@ -1,5 +1,5 @@
 // TensorFlow.js backend selection: by option, else env DREAMSWEEP_BACKEND, else wasm. Optional backends
-// (webgpu through Dawn, tfjs-node) load by dynamic import only when asked (DESIGN.md section 6).
+// (webgpu through Dawn, tfjs-node) load by dynamic import only when asked (docs/engine.md).
 import * as tf from '@tensorflow/tfjs-core';
 // The union package registers every op's gradient (tfjs-core's own register_all_gradients is ESM with
 // directory imports that Node cannot resolve); it also brings the cpu backend.

@@ -20,6 +20,8 @@ export interface NeoXConfig {
   tieEmbeddings: boolean;
   /** Attention dense and QKV layers carry biases (always true for GPT-NeoX checkpoints seen so far). */
   attentionBias: boolean;
+  /** max_position_embeddings: the longest sequence the model was trained on (absent in some configs). */
+  maxPositions?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -125,7 +127,15 @@ export function parseNeoXConfig(raw: unknown, file = 'config.json'): NeoXConfig 
     lnEps: num('layer_norm_eps', c['layer_norm_eps'], 1e-5),
     tieEmbeddings: bool('tie_word_embeddings', false),
     attentionBias: bool('attention_bias', true),
+    ...(c['max_position_embeddings'] !== undefined && c['max_position_embeddings'] !== null ? { maxPositions: int('max_position_embeddings') } : {}),
   };
+}
+
+/** Refuses prompts or windows longer than the model was trained for: their positions are out of distribution. */
+export function checkSeqLen(cfg: NeoXConfig, seqLen: number, what: string): void {
+  if (cfg.maxPositions !== undefined && seqLen > cfg.maxPositions) {
+    throw new UserError('E_SEQ_LEN', `${what}: ${seqLen} tokens exceeds the model's max_position_embeddings (${cfg.maxPositions}); use at most ${cfg.maxPositions}`);
+  }
 }
 
 function describe(v: unknown): string {

@@ -9,9 +9,9 @@ export interface WorkerRequest {
   args: unknown[];
 }
 
-const { dir, backend } = workerData as { dir: string; backend: string };
+const { dir, backend, prefixReuse, maxBatch } = workerData as { dir: string; backend: string; prefixReuse?: boolean; maxBatch?: number };
 const port = parentPort!;
-const ready = TfjsEngine.load(dir, { backend });
+const ready = TfjsEngine.load(dir, { backend, prefixReuse, maxBatch });
 ready.then(
   () => port.postMessage({ id: 0, ok: true }),
   (e: unknown) => port.postMessage({ id: 0, ok: false, error: serialiseError(e) }),

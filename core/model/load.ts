@@ -21,20 +21,31 @@ export interface HostCheckpoint {
 
 /** Reads and checks config.json and the safetensors weights; no tfjs involved. */
 export function readCheckpoint(dir: string): HostCheckpoint {
+  const cfg = readConfig(dir);
+  const { tensors, files } = readSafetensorsDir(dir);
+  checkShapes(cfg, tensors, files, dir);
+  return { dir, cfg, tensors, files };
+}
+
+/** Reads and checks a model directory's config.json alone: cheap, for checking options before any work. */
+export function readConfig(dir: string): NeoXConfig {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) {
     throw new UserError('E_MODEL_MISSING_FILE', `${configPath}: file not found; is ${dir} a Hugging Face model directory?`);
   }
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (e) {
+    throw new UserError('E_MODEL_CONFIG', `${configPath}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it must be the model's config.json file`, { cause: e });
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(configPath, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new UserError('E_MODEL_CONFIG', `${configPath}: not valid JSON`, { cause: e });
   }
-  const cfg = parseNeoXConfig(raw, configPath);
-  const { tensors, files } = readSafetensorsDir(dir);
-  checkShapes(cfg, tensors, files, dir);
-  return { dir, cfg, tensors, files };
+  return parseNeoXConfig(raw, configPath);
 }
 
 /** Loads the tokenizer and checks it fits the model (its ids must be embeddable). */

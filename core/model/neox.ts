@@ -70,11 +70,23 @@ export function embedIds(model: NeoXModel, ids: tf.Tensor2D): tf.Tensor3D {
   return tf.gather(model.weights.embed.w, ids) as unknown as tf.Tensor3D;
 }
 
-/** One-hot tokens [B, n, dVocab] -> embeddings [B, n, dModel]: differentiable in the one-hot (EPO's gradient). */
-export function embedOneHot(model: NeoXModel, oneHot: tf.Tensor3D): tf.Tensor3D {
+/**
+ * One-hot tokens [B, n, dVocab] -> embeddings [B, n, dModel], differentiable in the one-hot (EPO's gradient). `ids`
+ * are the one-hot's tokens: the value is then a row lookup (exactly one_hot @ W_E, without its 2*B*n*dVocab*dModel
+ * FLOPs), and the gradient is dy @ W_E^T as for the product.
+ */
+export function embedOneHot(model: NeoXModel, oneHot: tf.Tensor3D, ids?: tf.Tensor2D): tf.Tensor3D {
   const [B, n, V] = oneHot.shape;
-  const e = matMulConst(tf.reshape(oneHot, [B * n, V]), model.weights.embed); // [B*n, d]
-  return tf.reshape(e, [B, n, model.cfg.dModel]);
+  const d = model.cfg.dModel;
+  if (!ids) return tf.reshape(matMulConst(tf.reshape(oneHot, [B * n, V]), model.weights.embed), [B, n, d]);
+  const embed = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc) => {
+    void x;
+    return {
+      value: tf.reshape(tf.gather(model.weights.embed.w, tf.reshape(ids, [B * n])), [B, n, d]),
+      gradFunc: (dy: tf.Tensor) => tf.reshape(tf.matMul(tf.reshape(dy, [B * n, d]), model.weights.embed.wT), [B, n, V]),
+    };
+  });
+  return embed(oneHot) as tf.Tensor3D;
 }
 
 export interface ForwardRequest {
@@ -159,12 +171,23 @@ export function pickedNll(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2
   return tf.sub(lse, pick(logits, targets));
 }
 
-/** values[b, i, targets[b, i]]: values [B, m, V], targets [B, m] ids -> [B, m]. */
+/**
+ * values[b, i, targets[b, i]]: values [B, m, V], targets [B, m] ids -> [B, m]. Differentiable in `values` (its
+ * gradient is the targets' one-hot times dy; wasm has no kernel for gather's own gradient).
+ */
 export function pick(values: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
   const [B, m, V] = values.shape;
   const rows = B * m;
-  const flatIndex = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(V, 'int32')), tf.reshape(targets, [rows]));
-  return tf.reshape(tf.gather(tf.reshape(values, [rows * V]), flatIndex), [B, m]);
+  const picked = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, t, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([t]); // kept for the backward pass, which may run after the caller's scope
+    const flatIndex = tf.add(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(V, 'int32')), tf.reshape(t, [rows]));
+    return {
+      value: tf.reshape(tf.gather(tf.reshape(x, [rows * V]), flatIndex), [B, m]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(tf.oneHot(saved[0] as tf.Tensor2D, V), tf.expandDims(dy, -1)), tf.zerosLike(saved[0]!)],
+    };
+  });
+  return picked(values, targets) as tf.Tensor2D;
 }
 
 /** Mean next-token cross-entropy over positions 1..n-1 per prompt (targets as in nextTokenCE) -> [B]. */

@@ -20,6 +20,8 @@ export interface OpenEngineOptions {
   dtype?: string;
   /** torch: auto, cpu, cuda, cuda:N. */
   device?: string;
+  /** tfjs: most prompts per backend call (--max-batch). */
+  maxBatch?: number;
 }
 
 /** Whether this machine shows an NVIDIA GPU to its processes (no CUDA library is loaded to find out). */
@@ -53,8 +55,9 @@ export async function openEngine(dir: string, o: OpenEngineOptions = {}): Promis
     });
   }
   const threads = o.threads ?? 1;
-  if (threads > 1) return (await import('./pool-engine.js')).PoolEngine.load(dir, { threads, backend: o.backend });
-  return (await import('./tfjs-engine.js')).TfjsEngine.load(dir, { backend: o.backend });
+  const tfjs = { backend: o.backend, ...(o.maxBatch !== undefined && { maxBatch: o.maxBatch }) };
+  if (threads > 1) return (await import('./pool-engine.js')).PoolEngine.load(dir, { threads, ...tfjs });
+  return (await import('./tfjs-engine.js')).TfjsEngine.load(dir, tfjs);
 }
 
 /** For logs: "torch 2.15.0, cuda:0 (NVIDIA H200), bfloat16" or "wasm (simd)". */

@@ -38,12 +38,12 @@ export class PoolEngine implements Engine {
   }
 
   /** Starts `threads` workers, each loading `dir` on `backend` (default wasm). */
-  static async load(dir: string, options: { threads: number; backend?: string }): Promise<PoolEngine> {
+  static async load(dir: string, options: { threads: number; backend?: string; prefixReuse?: boolean; maxBatch?: number }): Promise<PoolEngine> {
     const backend = resolveBackendName(options.backend);
     const cfg = parseNeoXConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
-    const workers = Array.from({ length: Math.max(1, options.threads) }, () => new Worker(boot, { workerData: { dir, backend } }));
+    const workers = Array.from({ length: Math.max(1, options.threads) }, () => new Worker(boot, { workerData: { dir, backend, prefixReuse: options.prefixReuse, maxBatch: options.maxBatch } }));
     try {
       await Promise.all(
         workers.map(
@@ -66,11 +66,34 @@ export class PoolEngine implements Engine {
 
   async evaluate(ids: number[][], objective: Objective, options: EvaluateOptions = {}): Promise<Evaluation> {
     const { prefix } = options;
-    const parts = await this.fanOut<Evaluation>(ids, (slice, start) => [
-      'evaluate',
-      [slice, objective, prefix ? { prefix: { ...prefix, parentOf: prefix.parentOf.slice(start, start + slice.length), from: prefix.from.slice(start, start + slice.length) } } : {}],
-    ]);
-    return { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)), argmaxNext: cat(parts.map((p) => p.argmaxNext)) };
+    if (!prefix) {
+      const parts = await this.fanOut<Evaluation>(ids, (slice) => ['evaluate', [slice, objective]]);
+      return { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)), argmaxNext: cat(parts.map((p) => p.argmaxNext)) };
+    }
+    // Children ordered by parent, so each worker's slice names few parents and its engine runs only those.
+    const order = ids.map((_, b) => b).sort((a, b) => prefix.parentOf[a]! - prefix.parentOf[b]! || a - b);
+    const parts = await this.fanOut<Evaluation>(
+      order.map((b) => ids[b]!),
+      (slice, start) => {
+        const rows = order.slice(start, start + slice.length);
+        const used = [...new Set(rows.map((b) => prefix.parentOf[b]!).filter((p) => p >= 0))];
+        const local = new Map(used.map((p, i) => [p, i]));
+        const hint = {
+          parents: used.map((p) => prefix.parents[p]!),
+          parentOf: rows.map((b) => (prefix.parentOf[b]! >= 0 ? local.get(prefix.parentOf[b]!)! : -1)),
+          from: rows.map((b) => prefix.from[b]!),
+        };
+        return ['evaluate', [slice, objective, { prefix: hint }]];
+      },
+    );
+    const sorted = { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)), argmaxNext: cat(parts.map((p) => p.argmaxNext)) };
+    const out: Evaluation = { f: new Float32Array(ids.length), ce: new Float32Array(ids.length), argmaxNext: new Int32Array(ids.length) };
+    order.forEach((b, i) => {
+      out.f[b] = sorted.f[i]!;
+      out.ce[b] = sorted.ce[i]!;
+      out.argmaxNext[b] = sorted.argmaxNext[i]!;
+    });
+    return out;
   }
 
   async gradients(

@@ -1,8 +1,9 @@
-// Safetensors reader and writer (the Hugging Face format: an 8-byte little-endian header length, a JSON
+// Model checkpoints in safetensors (the Hugging Face format, its container in core/tensor-file.ts: 8-byte header length, JSON
 // header `{name: {dtype, shape, data_offsets}}`, then raw little-endian bytes). F32/F16/BF16 read as float32.
 import { closeSync, openSync, readSync, fstatSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
+import { readSafetensorsHeader, safetensorsBytes, type RawTensor } from '../tensor-file.js';
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
 const BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -14,10 +15,26 @@ export interface FloatTensor {
   dtype: Dtype;
 }
 
-interface HeaderEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
+
+/** Tensors whose byte ranges overlap would silently share weights: the file is corrupt, refuse it. */
+function checkDisjoint(path: string, header: Record<string, unknown>): void {
+  const ranges = Object.entries(header)
+    .filter(([key]) => key !== '__metadata__')
+    .map(([key, e]) => ({ key, offsets: (e as { data_offsets?: unknown }).data_offsets }));
+  for (const { key, offsets } of ranges) {
+    const ok = Array.isArray(offsets) && offsets.length === 2 && offsets.every((x) => Number.isSafeInteger(x) && x >= 0) && offsets[0] <= offsets[1];
+    if (!ok) throw new UserError('E_MODEL_TRUNCATED', `${path}: tensor ${key}: data_offsets ${JSON.stringify(offsets)} is not [begin, end] with 0 <= begin <= end; not a valid safetensors file`);
+  }
+  const sorted = (ranges as Array<{ key: string; offsets: [number, number] }>).filter((r) => r.offsets[1] > r.offsets[0]).sort((a, b) => a.offsets[0] - b.offsets[0]);
+  for (let i = 1; i < sorted.length; i++) {
+    const [prev, cur] = [sorted[i - 1]!, sorted[i]!];
+    if (cur.offsets[0] < prev.offsets[1]) {
+      throw new UserError(
+        'E_MODEL_CORRUPT',
+        `${path}: tensors ${prev.key} [${prev.offsets}] and ${cur.key} [${cur.offsets}] overlap in the data section; the file is corrupt (re-export it with safetensors)`,
+      );
+    }
+  }
 }
 
 /** Reads every tensor of one `.safetensors` file as float32, checking offsets against the file's size. */
@@ -27,24 +44,16 @@ export function readSafetensors(path: string): Map<string, FloatTensor> {
     const size = fstatSync(fd).size;
     const truncated = (what: string) =>
       new UserError('E_MODEL_TRUNCATED', `${path}: ${what}; the file is truncated or not a safetensors file (${size} bytes)`);
-    if (size < 8) throw truncated('no 8-byte header length');
-    const lenBuf = Buffer.alloc(8);
-    readSync(fd, lenBuf, 0, 8, 0);
-    const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen <= 0 || 8 + headerLen > size) throw truncated(`header length ${headerLen} exceeds the file`);
-    const headerBuf = Buffer.alloc(headerLen);
-    readSync(fd, headerBuf, 0, headerLen, 8);
-    let header: Record<string, HeaderEntry | Record<string, string>>;
-    try {
-      header = JSON.parse(headerBuf.toString('utf8')) as typeof header;
-    } catch (e) {
-      throw new UserError('E_MODEL_TRUNCATED', `${path}: header is not valid JSON; not a safetensors file`, { cause: e });
-    }
-    const dataStart = 8 + headerLen;
+    const read = (offset: number, length: number) => {
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, offset);
+      return buf;
+    };
+    const { entries, dataStart } = readSafetensorsHeader(size, read, truncated);
+    checkDisjoint(path, Object.fromEntries(entries));
     const out = new Map<string, FloatTensor>();
-    for (const [key, entry] of Object.entries(header)) {
-      if (key === '__metadata__') continue;
-      const { dtype, shape, data_offsets: [begin, end] } = entry as HeaderEntry;
+    for (const [key, entry] of entries) {
+      const { dtype, shape, data_offsets: [begin, end] } = entry;
       if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') {
         throw new UserError(
           'E_MODEL_DTYPE',
@@ -193,27 +202,14 @@ export function writeSafetensors(
   tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
   metadata: Record<string, string> = { format: 'pt' },
 ): void {
-  const entries = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).sort(([a], [b]) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const [name, t] of entries) {
+  const raw = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).map(([name, t]): [string, RawTensor] => {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
       throw new Error(`writeSafetensors: ${name}: shape [${t.shape}] has ${count} values, data has ${t.data.length}`);
     }
-    const buf = fromFloat32(t.data, t.dtype);
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + buf.length] };
-    chunks.push(buf);
-    offset += buf.length;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(path, Buffer.concat([len, Buffer.from(json, 'utf8'), ...chunks]));
+    return [name, { dtype: t.dtype, shape: t.shape, bytes: fromFloat32(t.data, t.dtype) }];
+  });
+  writeFileSync(path, safetensorsBytes(raw, metadata));
 }
 
 function fromFloat32(data: Float32Array, dtype: Dtype): Buffer {

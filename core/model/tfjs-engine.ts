@@ -28,6 +28,8 @@ export interface TfjsEngineOptions {
   backend?: string;
   /** Largest [rows, n, dVocab] tensor, in floats, before a batch is split (default: by backend, chunkFloatsFor). */
   maxChunkFloats?: number;
+  /** Most prompts per backend call, whatever maxChunkFloats allows (the CLI's --max-batch). */
+  maxBatch?: number;
   /** Use evaluate's prefix hint (default true); off computes every position, for comparison. */
   prefixReuse?: boolean;
 }
@@ -44,6 +46,7 @@ export function chunkFloatsFor(backend: string): number {
 export class TfjsEngine implements Engine {
   readonly shape: ModelShape;
   private readonly maxChunkFloats: number;
+  private readonly maxBatch: number;
   private readonly prefixReuse: boolean;
   private disposed = false;
 
@@ -56,6 +59,7 @@ export class TfjsEngine implements Engine {
     const { nLayers, dModel, dMlp, dVocab } = model.cfg;
     this.shape = { nLayers, dModel, dMlp, dVocab };
     this.maxChunkFloats = options.maxChunkFloats ?? chunkFloatsFor(backend);
+    this.maxBatch = options.maxBatch ?? Number.MAX_SAFE_INTEGER;
     this.prefixReuse = options.prefixReuse ?? true;
   }
 
@@ -191,7 +195,7 @@ export class TfjsEngine implements Engine {
         const oneHot = tf.cast(tf.oneHot(idsT, V), 'float32') as tf.Tensor3D; // [b, n, V]
         const taps = objectiveTaps(objective);
         const g = tf.grad((x: tf.Tensor) => {
-          const res = forward(this.model, embedOneHot(this.model, x as tf.Tensor3D), { taps, logits: 'all' });
+          const res = forward(this.model, embedOneHot(this.model, x as tf.Tensor3D, idsT), { taps, logits: 'all' });
           const logits = res.logits as tf.Tensor3D;
           const last = lastLogits(logits);
           const f = objectiveValue(objective, res.taps, last);
@@ -271,7 +275,7 @@ export class TfjsEngine implements Engine {
   /** Splits a batch so [rows, positions, dVocab] stays under maxChunkFloats: yields (start index, rows). */
   private *chunks(ids: number[][], positions = ids[0]?.length ?? 1): Generator<[number, number[][]]> {
     const per = positions * this.model.cfg.dVocab;
-    const size = Math.max(1, Math.floor(this.maxChunkFloats / per));
+    const size = Math.min(this.maxBatch, Math.max(1, Math.floor(this.maxChunkFloats / per)));
     for (let s = 0; s < ids.length; s += size) yield [s, ids.slice(s, s + size)];
   }
 }

@@ -7,6 +7,7 @@
 import type { ModelShape, Objective, Tokenizer } from '../engine.js';
 import { UserError } from '../errors.js';
 import { randomUnitVector } from '../rng.js';
+import { resolveToken } from './target.js';
 import { readVectorFile } from './vectors.js';
 
 const FORMS = 'resid:<layer>:random:<seed>, resid:<layer>:<vectors.json>#<i>, neuron:<layer>:<index>, logit:<token text or #id>';
@@ -40,15 +41,8 @@ export function parseObjective(spec: string, shape: ModelShape, tokenizer: Token
     case 'neuron':
       if (rest.length !== 2) throw fail('expected neuron:<layer>:<index>');
       return { kind: 'neuron', layer: int(rest[0], 'layer', 0, shape.nLayers - 1), index: int(rest[1], 'neuron index', 0, shape.dMlp - 1) };
-    case 'logit': {
-      const target = rest.join(':');
-      if (target.startsWith('#')) return { kind: 'logit', token: int(target.slice(1), 'token id', 0, shape.dVocab - 1) };
-      const ids = tokenizer.encode(target);
-      if (ids.length !== 1) {
-        throw fail(`${JSON.stringify(target)} is ${ids.length} tokens (${ids.join(', ')}); a logit target must be exactly one token (use #<id>, or mind the leading space)`);
-      }
-      return { kind: 'logit', token: ids[0]! };
-    }
+    case 'logit':
+      return { kind: 'logit', token: resolveToken(rest.join(':'), tokenizer, shape.dVocab, fail) };
     default:
       throw fail(`unknown objective kind ${JSON.stringify(kind)}`);
   }

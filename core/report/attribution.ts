@@ -5,8 +5,9 @@ import type { Engine, Objective } from '../engine.js';
 import { UserError } from '../errors.js';
 import { regularVocabulary } from '../epo/epo.js';
 import type { ArtifactStore } from '../store/index.js';
-import type { EpoTarget } from '../sweep/plan.js';
-import { targetLabel } from './aggregate.js';
+import { resolveTarget, type EpoTarget } from '../objectives/target.js';
+import { loadVectorSet, type VectorSet } from '../objectives/vectors.js';
+import { targetLabel } from './statistics.js';
 import type { Attribution, AttributionPosition, PromptRow, ReportData } from './types.js';
 
 /** The paper's Fig. 1: 32 substitutes per position. */
@@ -130,26 +131,11 @@ export async function attributeBestPrompts(
 ): Promise<Attribution[]> {
   const requests = options.requests ?? attributionRequests(data);
   const k = options.k ?? ATTRIBUTION_K;
-  let vectors: Record<string, number[][]> | undefined;
+  let vectors: VectorSet | undefined;
   const out: Attribution[] = [];
   for (const r of requests) {
-    let objective: Objective;
-    if (r.target.kind === 'resid') {
-      if (!vectors) {
-        const bytes = await store.get(data.vectorsKey);
-        if (!bytes) throw new UserError('E_REPORT_INPUT', `${store.uri}: the sweep's vector set ${data.vectorsKey} is missing; attribution of residual targets needs it`);
-        vectors = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, number[][]>;
-      }
-      const v = vectors[String(r.target.layer)]?.[r.target.vector];
-      if (!v) throw new UserError('E_REPORT_INPUT', `${store.uri}/${data.vectorsKey}: no vector ${r.target.vector} for layer ${r.target.layer}`);
-      objective = { kind: 'resid', layer: r.target.layer, vector: Float32Array.from(v) };
-    } else if (r.target.kind === 'neuron') {
-      objective = { kind: 'neuron', layer: r.target.layer, index: r.target.index };
-    } else {
-      const ids = engine.tokenizer.encode(r.target.token);
-      if (ids.length !== 1) throw new UserError('E_REPORT_TARGET', `logit target ${JSON.stringify(r.target.token)} is ${ids.length} tokens with this tokenizer; it must be one`);
-      objective = { kind: 'logit', token: ids[0]! };
-    }
+    if (r.target.kind === 'resid') vectors ??= await loadVectorSet(store, data.vectorsKey);
+    const objective = resolveTarget(r.target, engine.tokenizer, vectors, `${store.uri}/${data.vectorsKey}`, engine.shape.dVocab);
     const { f, positions } = await tokenAttribution(engine, r.ids, objective, k, options);
     out.push({ label: r.label, target: r.target, ids: r.ids, text: engine.tokenizer.decode(r.ids), f, k, positions });
     options.onProgress?.({ done: out.length, of: requests.length });

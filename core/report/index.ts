@@ -1,6 +1,7 @@
 // The z-score report (paper section 3.5): aggregateSweep reads a sweep's artifacts into ReportData,
 // attributeBestPrompts (optional, needs the model) adds token attributions, buildReport turns both into
 // files: report.html (self-contained), report.json and CSVs. Format and usage: docs/report.md.
+import { canonicalJson } from '../canonical-json.js';
 import { reportCsvs } from './csv.js';
 import { renderHtml, type RenderOptions } from './render.js';
 import type { Attribution, ReportData } from './types.js';
@@ -9,11 +10,9 @@ export { aggregateSweep, DEFAULT_PERPLEXITY_CAP, planKeyOf, readSweepPlan, summa
 export { ATTRIBUTION_K, attributeBestPrompts, attributionRequests, tokenAttribution, type AttributionRequest } from './attribution.js';
 export { figures, renderSvg } from './charts.js';
 export * from './types.js';
-
 /** Where the sweep's report unit keeps its files: `sweeps/<id>/report/<file>`. */
-export function reportKey(sweepId: string, file: string): string {
-  return `sweeps/${sweepId}/report/${file}`;
-}
+export { reportKey } from '../sweep/layout.js';
+
 
 /** Content types for storing the files (`store.put(key, body, { contentType })`). */
 export function contentTypeOf(file: string): string {
@@ -37,15 +36,5 @@ export async function buildReport(data: ReportData, attribution?: Attribution[],
 
 /** JSON with sorted object keys and 1-space indentation; non-finite numbers (none expected) become null. */
 export function stableJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_k, v: unknown) => {
-      if (typeof v === 'number' && !Number.isFinite(v)) return null;
-      if (v && typeof v === 'object' && !Array.isArray(v)) {
-        return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-      }
-      return v;
-    },
-    1,
-  );
+  return canonicalJson(value, 1);
 }

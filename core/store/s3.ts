@@ -206,6 +206,11 @@ export async function listS3Uri(client: S3Client, uri: string, pageSize?: number
   return out.sort(compareKeys);
 }
 
+// On Node 20 the SDK prints an 8-line notice (before any output) that SDK versions published after
+// January 2027 will need Node 22. The locked SDK runs on Node 20.19, which dreamsweep supports; the notice
+// is the only thing this switch silences (SDK errors are thrown, not warned). A user's own setting wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 // One client per distinct options: clients hold connection pools, and a stream from `openUri` needs its
 // client alive until read. `closeS3Clients` releases them all (worker shutdown, tests).
 const clients = new Map<string, S3Client>();

@@ -2,19 +2,61 @@
 // result (what it computes, the model's identity, the settings it uses, the version of its output format),
 // so a finished unit is found in the store and never recomputed, whichever sweep asks for it.
 import { createHash } from 'node:crypto';
+import { RANDOM_DEFAULTS } from '../baselines/random.js';
 import type { ModelShape } from '../engine.js';
+import type { EpoTarget } from '../objectives/target.js';
+import { canonicalJson } from '../canonical-json.js';
+import { unitPrefix } from './layout.js';
 import type { SweepSpec } from './spec.js';
 
-/**
- * Bump a kind's version when its artifacts change meaning or layout: old results are then not reused.
- * epo 2: the one-hot gradient includes CE's target term, as the paper's code takes it, so EPO chooses differently.
- */
-export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 2 } as const;
+export { canonicalJson } from '../canonical-json.js';
+export { reportPrefix, resultKey } from './layout.js';
 
-export type EpoTarget =
-  | { kind: 'resid'; layer: number; vector: number }
-  | { kind: 'neuron'; layer: number; index: number }
-  | { kind: 'logit'; token: string; bannedText?: string };
+/**
+ * Bump a kind's version when its artifacts change meaning, layout or bytes: old results are then not reused.
+ * epo 2: the one-hot gradient includes CE's target term, as the paper's code takes it, so EPO chooses differently.
+ * report 3: control characters of prompt texts are escaped in report.html.
+ */
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 3 } as const;
+
+export type { EpoTarget } from '../objectives/target.js';
+
+export const PLAN_FORMAT = 2;
+
+/** The dependency rule: the scan merge runs after every scan shard; the report after every other unit. */
+export function dependsOn(unit: Pick<Unit, 'kind'>, other: Pick<Unit, 'kind'>): boolean {
+  if (unit.kind === 'report') return other.kind !== 'report';
+  return unit.kind === 'scan-merge' && other.kind === 'scan-shard';
+}
+
+/** Where the units with dependencies sit in a plan (planUnits keeps the shards contiguous). -1: none. */
+export interface PlanLayout {
+  total: number;
+  /** [first, end) of the scan shards. */
+  shards: [number, number];
+  merge: number;
+  report: number;
+}
+
+export function planLayout(units: ReadonlyArray<Pick<Unit, 'kind'>>): PlanLayout {
+  const first = units.findIndex((u) => u.kind === 'scan-shard');
+  let end = first;
+  while (end >= 0 && end < units.length && units[end]!.kind === 'scan-shard') end++;
+  const layout = {
+    total: units.length,
+    shards: (first < 0 ? [0, 0] : [first, end]) as [number, number],
+    merge: units.findIndex((u) => u.kind === 'scan-merge'),
+    report: units.findIndex((u) => u.kind === 'report'),
+  };
+  const shards = units.filter((u) => u.kind === 'scan-shard').length;
+  if (shards !== layout.shards[1] - layout.shards[0]) throw new Error('planLayout: the scan shards are not contiguous');
+  return layout;
+}
+
+/** A unit's progress group: method and layer, as `sweep status` shows them. */
+export function groupName(u: Pick<Unit, 'method' | 'layer'>): string {
+  return `${u.method}/${u.layer ?? ''}`;
+}
 
 export type UnitSpec =
   | { kind: 'random'; layer: number }
@@ -34,13 +76,20 @@ export interface Unit {
   kind: UnitSpec['kind'];
   method: Method;
   layer?: number;
-  /** Units that must finish first (ids). */
-  after: string[];
+  /**
+   * Units that must finish first (ids): only in plans of format 1. Since format 2 dependencies go by rule
+   * (dependsOn): the scan merge after every shard, the report after every other unit.
+   */
+  after?: string[];
   queue: 'model' | 'aux';
 }
 
-/** Everything an activity needs to run a unit, stored once per sweep at `sweeps/<id>/plan.json`. */
+/**
+ * Everything an activity needs to run a unit, stored under its hash (core/sweep/plans.ts). Format 2: units
+ * carry no dependency lists (dependsOn says them); a plan without `format` is format 1.
+ */
 export interface SweepPlan {
+  format?: typeof PLAN_FORMAT;
   sweepId: string;
   spec: SweepSpec;
   modelId: string;
@@ -48,19 +97,6 @@ export interface SweepPlan {
   /** Store key of the vector set (`{layer: [[d floats]...]}`), named by its content hash. */
   vectorsKey: string;
   units: Array<Unit & { spec: UnitSpec }>;
-}
-
-export function resultKey(unit: Pick<Unit, 'key'>): string {
-  return `${unit.key}/result.json`;
-}
-
-/** JSON with sorted keys: equal values give equal text, whatever order fields were written in. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 export function sha256(text: string | Uint8Array): string {
@@ -75,36 +111,34 @@ export function sweepIdOf(spec: SweepSpec): string {
 
 /** Best prompts the random baseline keeps per (layer, vector): as many as the scan keeps, so they compare. */
 export function randomTopK(spec: SweepSpec): number {
-  return spec.methods.scan?.top ?? 16;
+  return spec.methods.scan?.top ?? RANDOM_DEFAULTS.top;
 }
 
 export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, vectorCounts: Map<number, number>): SweepPlan['units'] {
   const units: SweepPlan['units'] = [];
   const n = spec.study.seqLen;
   const keyOf = (kind: UnitSpec['kind'], what: unknown) =>
-    `units/${kind}/${sha256(canonicalJson({ kind, format: UNIT_FORMAT[kind], modelId, what })).slice(0, 32)}`;
+    unitPrefix(kind, sha256(canonicalJson({ kind, format: UNIT_FORMAT[kind], modelId, what })).slice(0, 32));
 
   const random = spec.methods.random;
   if (random) {
     for (const layer of spec.study.layers) {
       const s: UnitSpec = { kind: 'random', layer };
       const key = keyOf('random', { ...s, seqLen: n, vectorsKey, prompts: random.prompts, seed: random.seed, top: randomTopK(spec) });
-      units.push({ id: `random/L${layer}`, key, kind: 'random', method: 'random', layer, after: [], queue: 'model', spec: s });
+      units.push({ id: `random/L${layer}`, key, kind: 'random', method: 'random', layer, queue: 'model', spec: s });
     }
   }
 
   const scan = spec.methods.scan;
   if (scan) {
     const settings = { seqLen: n, vectorsKey, layers: spec.study.layers, corpus: scan.corpus, textField: scan.textField, tokens: scan.tokens, stride: scan.stride ?? n, top: scan.top, skipBad: scan.skipBad };
-    const shardIds: string[] = [];
     for (let shard = 0; shard < scan.shards; shard++) {
       const s: UnitSpec = { kind: 'scan-shard', shard, shards: scan.shards };
       const id = `scan/shard-${shard + 1}-of-${scan.shards}`;
-      shardIds.push(id);
-      units.push({ id, key: keyOf('scan-shard', { ...s, ...settings }), kind: 'scan-shard', method: 'scan', after: [], queue: 'model', spec: s });
+      units.push({ id, key: keyOf('scan-shard', { ...s, ...settings }), kind: 'scan-shard', method: 'scan', queue: 'model', spec: s });
     }
     const s: UnitSpec = { kind: 'scan-merge', shards: scan.shards };
-    units.push({ id: 'scan/merge', key: keyOf('scan-merge', { ...s, ...settings }), kind: 'scan-merge', method: 'scan', after: shardIds, queue: 'aux', spec: s });
+    units.push({ id: 'scan/merge', key: keyOf('scan-merge', { ...s, ...settings }), kind: 'scan-merge', method: 'scan', queue: 'aux', spec: s });
   }
 
   const epo = spec.methods.epo;
@@ -114,7 +148,7 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
     const add = (target: EpoTarget, seed: number, id: string, method: Method, layer?: number) => {
       const s: UnitSpec = { kind: 'epo', target, seed };
       const what = { ...s, seqLen: n, knobs, vectorsKey: target.kind === 'resid' ? vectorsKey : undefined };
-      units.push({ id, key: keyOf('epo', what), kind: 'epo', method, layer, after: [], queue: 'model', spec: s });
+      units.push({ id, key: keyOf('epo', what), kind: 'epo', method, layer, queue: 'model', spec: s });
     };
     for (const layer of spec.study.layers) {
       const count = vectorCounts.get(layer) ?? 0;
@@ -134,12 +168,8 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
   // Last: the report over everything above; its key changes whenever any input unit or a report setting does.
   if (units.length > 0) {
     const what = { inputs: units.map((u) => u.key).sort(), report: spec.report, seqLen: n };
-    units.push({ id: 'report', key: keyOf('report', what), kind: 'report', method: 'report', after: units.map((u) => u.id), queue: 'model', spec: { kind: 'report' } });
+    units.push({ id: 'report', key: keyOf('report', what), kind: 'report', method: 'report', queue: 'model', spec: { kind: 'report' } });
   }
   return units;
 }
 
-/** Where a sweep's report lands in its store, beside its plan. */
-export function reportPrefix(sweepId: string): string {
-  return `sweeps/${sweepId}/report`;
-}

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { EPO_DEFAULTS, resolveEpoConfig, type EpoConfig } from '../epo/config.js';
+import { RANDOM_DEFAULTS } from '../baselines/random.js';
+import { resolveEpoConfig, type EpoConfig } from '../epo/config.js';
+import { EPO_KNOBS, EPO_RULES, type Knob } from '../epo/knobs.js';
 import { UserError, isUserError } from '../errors.js';
 import { formatPath, locate, problemMessage, want, zodProblems, type Problem, type SweepIssue } from './issues.js';
 
@@ -128,7 +130,6 @@ export function parseSweep(text: string, file: string): SweepSpec {
 
 // --- schema ------------------------------------------------------------------------------------------------
 
-const D = EPO_DEFAULTS;
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -138,8 +139,12 @@ function int(min: number, hint?: string, max?: number) {
   return max === undefined ? s : s.max(max, e);
 }
 
-/** A finite number >= min (> min when `above`). */
-function num(min: number, hint?: string, above = false) {
+/** A finite number >= min (> min when `above`), at most max when given. */
+function num(min: number, hint?: string, above = false, max?: number) {
+  if (max !== undefined) {
+    const e = want(`a number in [${min}, ${max}]`, hint);
+    return z.number(e).min(min, e).max(max, e);
+  }
   const e = want(`a number ${above ? '>' : '>='} ${min}`, hint);
   return above ? z.number(e).gt(min, e) : z.number(e).min(min, e);
 }
@@ -242,9 +247,9 @@ const studySchema = obj(
 
 const randomSchema = obj(
   {
-    prompts: int(1, 'the paper uses 1024').default(1024),
-    seed: int(0).default(0),
-    batchSize: int(1, 'prompts per engine call').default(64),
+    prompts: int(1, `the paper uses ${RANDOM_DEFAULTS.prompts}`).default(RANDOM_DEFAULTS.prompts),
+    seed: int(0).default(RANDOM_DEFAULTS.seed),
+    batchSize: int(1, 'prompts per engine call').default(RANDOM_DEFAULTS.batchSize),
   },
   'a mapping (or nothing, for defaults)',
   'write `random: {}` for the defaults',
@@ -271,37 +276,37 @@ const scanSchema = obj(
   'e.g. `scan: { corpus: data/*.jsonl.zst, tokens: 100M }`',
 );
 
-const lambda = (d: number, what: string) => num(0, `${what}; the default is ${d}`).default(d);
+/** The zod schema of one EPO knob, from its declaration (core/epo/knobs.ts). */
+function knobSchema(k: Knob) {
+  const hint = `${k.symbol ? `${k.symbol}, ` : ''}${k.help}${k.default !== undefined ? `; default ${k.default}` : ''}`;
+  switch (k.type) {
+    case 'int':
+      return k.default === undefined ? int(k.min!, hint, k.max).optional() : int(k.min!, hint, k.max).default(k.default as number);
+    case 'number':
+      return k.default === undefined ? num(k.min!, hint, false, k.max).optional() : num(k.min!, hint, false, k.max).default(k.default as number);
+    case 'bool':
+      return k.default === undefined ? bool(hint).optional() : bool(hint).default(k.default as boolean);
+    case 'text':
+      return text('a non-empty string', hint).optional();
+  }
+}
+
+const epoKnobs = Object.fromEntries(EPO_KNOBS.filter((k) => !k.perRun).map((k) => [k.key, knobSchema(k)]));
 
 const epoSchema = obj(
   {
     runsPerVector: int(1, 'EPO runs per (layer, vector); the paper uses 1').default(1),
     seeds: z.array(int(0), want('a list of seeds', 'one seed per run, e.g. `seeds: [0, 1]`')).superRefine(distinct('seed')).optional(),
-    iters: int(1, `T; Table 1: ${D.iters}`).default(D.iters),
-    population: int(1, `M; Table 1: ${D.population}`).default(D.population),
-    children: int(1, `r, children per member; Table 1: ${D.children}`).default(D.children),
-    topk: int(1, `k, candidate tokens per position; Table 1: ${D.topk}`).default(D.topk),
-    lambdaMin: lambda(D.lambdaMin, 'the smallest slot lambda'),
-    lambdaMax: lambda(D.lambdaMax, 'the largest slot lambda'),
-    restartEvery: int(0, `T_restart, 0 = never; Table 1: ${D.restartEvery}`).default(D.restartEvery),
-    restartLambdaMin: lambda(D.restartLambdaMin, 'the lower end of the restart lambda range'),
-    restartLambdaMax: lambda(D.restartLambdaMax, 'the upper end of the restart lambda range'),
-    batchSize: int(1, 'prompts per engine call').default(D.batchSize),
-    checkpointEvery: int(0, 'iterations between checkpoints, 0 = only at the end').default(D.checkpointEvery),
-    bannedText: text('a non-empty string', 'prompts containing it (any case) are rejected; omit it to ban nothing').optional(),
-    retokenize: bool('true rejects prompts that do not survive decode-then-encode').default(D.retokenize),
-    excludeSpecialTokens: bool('true never proposes special tokens such as <|endoftext|> as mutations').optional(),
+    ...epoKnobs,
   },
   'a mapping of EPO options (or nothing, for Table 1 defaults)',
   'write `epo: {}` for the paper\'s Table 1 settings',
-).superRefine((e, ctx) => {
+).superRefine((raw, ctx) => {
+  const e = raw as unknown as EpoConfig & { runsPerVector: number; seeds?: number[] };
   const issue = (p: string, expected: string, hint: string) => ctx.addIssue({ code: 'custom', path: [p], message: want(expected, hint).error });
-  if (e.lambdaMin > e.lambdaMax) issue('lambdaMin', `lambdaMin <= lambdaMax (${e.lambdaMax})`, 'swap them, or lower lambdaMin');
-  if (e.population > 1 && e.lambdaMin === 0) {
-    issue('lambdaMin', 'lambdaMin > 0 when population > 1', 'slot lambdas are gridded log-uniformly; use e.g. 0.1, or population: 1 (GCG)');
-  }
-  if (e.restartLambdaMin > e.restartLambdaMax) {
-    issue('restartLambdaMin', `restartLambdaMin <= restartLambdaMax (${e.restartLambdaMax})`, 'swap them, or lower restartLambdaMin');
+  for (const rule of EPO_RULES) {
+    const expected = rule.broken(e);
+    if (expected) issue(rule.key, expected, rule.fix);
   }
   if (e.seeds !== undefined && e.seeds.length !== e.runsPerVector) {
     issue('seeds', `${e.runsPerVector} seed${e.runsPerVector === 1 ? '' : 's'} (runsPerVector)`, 'give one seed per run, or omit seeds for 0..runsPerVector-1');
@@ -505,7 +510,8 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
       ...(scan && {
         scan: { ...scan, corpus: (typeof scan.corpus === 'string' ? [scan.corpus] : scan.corpus).map(at) },
       }),
-      ...(epo && { epo: { ...epo, seeds: epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i) } }),
+      // The knob fields come from EPO_KNOBS, which zod cannot type field by field: they are EpoMethod's.
+      ...(epo && { epo: { ...(epo as unknown as EpoMethod), seeds: epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i) } }),
     },
     targets: {
       neurons: r.targets.neurons,

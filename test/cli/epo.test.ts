@@ -25,12 +25,12 @@ describe('dreamsweep epo', () => {
     expect(readFileSync(path.join(out, 'run-log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(6);
   });
 
-  it('resumes a run to the same history and frontier as an uninterrupted one', async () => {
+  it('resumes a run to the same history and frontier as an uninterrupted one, on any threads and batch size', async () => {
     const [a, b] = [tmp(), tmp()];
     const args = ['epo', '--model', MODEL, '--objective', 'resid:1:random:7', ...KNOBS];
-    expect((await runCli([...args, '--out', a, '--iters', '10'])).code).toBe(0);
-    expect((await runCli([...args, '--out', b, '--iters', '5'])).code).toBe(0);
-    const resumed = await runCli([...args, '--out', b, '--iters', '10', '--resume']);
+    expect((await runCli([...args, '--out', a, '--iters', '10', '--threads', '1'])).code).toBe(0);
+    expect((await runCli([...args, '--out', b, '--iters', '5', '--threads', '2'])).code).toBe(0);
+    const resumed = await runCli([...args, '--out', b, '--iters', '10', '--resume', '--threads', '2', '--max-batch', '3']);
     expect(resumed.code, resumed.stderr).toBe(0);
     for (const f of ['history.safetensors', 'frontier.json']) {
       expect(readFileSync(path.join(b, f)).equals(readFileSync(path.join(a, f))), f).toBe(true);

@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { localWorkerCount } from '../../cli/sweep.js';
+import { localWorkerCount } from '../../infra/local-workers.js';
 import { loadSweepFile } from '../../core/sweep/spec.js';
 
 const spec = loadSweepFile(join(import.meta.dirname, '../../sweeps/demo.yaml'));

@@ -1,4 +1,4 @@
-// core/train: the trainable forward equals TfjsEngine's on the files it writes (so training optimises the
+// demo/training: the trainable forward equals TfjsEngine's on the files it writes (so training optimises the
 // model the engine runs), training lowers the loss, the same seed gives the same weights, and the schedule.
 import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,8 @@ import { parseNeoXConfig } from '../../core/model/config.js';
 import { lastLogits, meanNextTokenCE } from '../../core/model/neox.js';
 import { writeSafetensors } from '../../core/model/safetensors.js';
 import { TfjsEngine } from '../../core/model/tfjs-engine.js';
-import { hfConfigJson, initTrainable, toHfTensors, trainableVariables, trainForward, type NeoXArchitecture, type TrainableNeoX } from '../../core/train/model.js';
-import { learningRate, trainLM } from '../../core/train/train.js';
+import { hfConfigJson, initTrainable, toHfTensors, trainableVariables, trainForward, type NeoXArchitecture, type TrainableNeoX } from '../../demo/training/model.js';
+import { learningRate, trainLM } from '../../demo/training/train.js';
 import { DEMO_MODEL_DIR } from '../../demo/data.js';
 
 const ARCH: NeoXArchitecture = { dModel: 32, nHeads: 4, nLayers: 2, dVocab: 1024, dMlp: 64, rotaryPct: 0.25, maxPositions: 64, eosId: 0 };
@@ -24,7 +24,7 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-describe('core/train', () => {
+describe('demo/training', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'dreamsweep-train-'));

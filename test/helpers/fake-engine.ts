@@ -45,14 +45,16 @@ export function fakeEngine(opts: { vocab: number; seqLen: number; seed?: number;
       calls.evaluated -= ids.length;
       calls.backward += ids.length;
       const topk = new Int32Array(ids.length * n * k);
+      const grads = options.full ? new Float32Array(ids.length * n * V) : undefined;
       ids.forEach((_, b) => {
         for (let p = 0; p < n; p++) {
           const g = Array.from({ length: V }, (_, v) => W[p]![v]! - (p >= 1 ? (lambdas[b]! * cost[v]!) / (n - 1) : 0));
+          grads?.set(g, (b * n + p) * V);
           const order = g.map((_, v) => v).filter((v) => !options.allowed || options.allowed[v]).sort((a, c) => g[c]! - g[a]! || a - c);
           topk.set(order.slice(0, k), (b * n + p) * k);
         }
       });
-      return { ...e, topk, k };
+      return { ...e, topk, k, ...(grads ? { grads } : {}) };
     },
     async taps() {
       throw new Error('the fake engine has no taps');

@@ -6,7 +6,7 @@ import { loadSweepFile } from '../../core/sweep/spec.js';
 import { testLogDir } from '../helpers/servers.js';
 import { createBucket, MODEL, s3Env, writeSweep } from '../helpers/sweeps.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workers.js';
-import type { SweepInput, SweepOutcome } from '../../workflows/sweep.js';
+import { sweepWorkflow, type SweepInput, type SweepOutcome } from '../../workflows/sweep.js';
 
 let worker: WorkerProcess | undefined;
 afterAll(async () => worker?.stop());
@@ -30,7 +30,7 @@ describe('sweep history handover', () => {
       const client = new Client({ connection, namespace: servers.temporalNamespace });
       const workflowId = `handover-${Date.now()}`;
       const input: SweepInput = { spec: loadSweepFile(sweep.file), handoverEvents: 40 };
-      const handle = await client.workflow.start('sweepWorkflow', { taskQueue: sweep.queues.aux, workflowId, args: [input] });
+      const handle = await client.workflow.start(sweepWorkflow, { taskQueue: sweep.queues.aux, workflowId, args: [input] });
       const outcome = (await handle.result()) as SweepOutcome;
       expect(outcome.total).toBe(13); // 12 EPO units and the report
       expect(outcome.ran + outcome.cached).toBe(13);

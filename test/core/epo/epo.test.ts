@@ -2,7 +2,7 @@
 // reuse, GCG, banned text, determinism and resume from any checkpoint.
 import { describe, expect, it } from 'vitest';
 import type { Objective } from '../../../core/engine.js';
-import { gcg, slotLambdas } from '../../../core/epo/config.js';
+import { gcg, resolveEpoConfig, slotLambdas, topkAt } from '../../../core/epo/config.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../../core/epo/checkpoint.js';
 import { epo } from '../../../core/epo/epo.js';
 import { paretoFrontier } from '../../../core/epo/frontier.js';
@@ -187,7 +187,7 @@ describe('epo determinism and resume', () => {
 
   it('reports the population frontier size in progress events', async () => {
     const sizes: number[] = [];
-    await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, small, { onProgress: (p) => void sizes.push(p.frontierSize) });
+    await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, small, { onProgress: (p) => void sizes.push(p.nonDominated) });
     for (const s of sizes) expect(s).toBeGreaterThanOrEqual(1);
     // Right after a restart every slot holds one prompt: a frontier of one.
     expect(sizes[0]).toBe(1);
@@ -247,4 +247,79 @@ describe('epo options', () => {
       expect(err.message).toMatch(new RegExp(Object.keys(bad)[0]!));
     });
   }
+});
+
+describe('epo options from the paper section 6', () => {
+  const all = { ...small, topkStart: 2, topkRamp: 6, twoTokenFraction: 0.3, shiftFraction: 0.3, gradientNeighbours: 2 };
+  const rowsOf = (it: History['iterations'][number], n: number) => Array.from({ length: it.f.length }, (_, r) => Array.from(it.ids.subarray(r * n, (r + 1) * n)));
+
+  it.each([
+    ['topk schedule', { topkStart: 2, topkRamp: 6 }],
+    ['two-token mutations', { twoTokenFraction: 0.5 }],
+    ['shift mutations', { shiftFraction: 0.5 }],
+    ['neighbour-averaged gradients', { gradientNeighbours: 3 }],
+    ['all of them', all],
+  ] as const)('resumes byte-identically from every checkpoint with %s', async (_name, options) => {
+    const cfg = { ...small, ...options, checkpointEvery: 4 };
+    const checkpoints: Uint8Array[] = [];
+    const full = await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, cfg, { onCheckpoint: (s) => void checkpoints.push(encodeCheckpoint(s)) });
+    for (const ck of checkpoints.slice(0, -1)) {
+      const resumed = await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, cfg, { resume: decodeCheckpoint(ck, 'ck').state });
+      expect(bytes(resumed.history).equals(bytes(full.history))).toBe(true);
+    }
+    expect(decodeHistory(bytes(full.history), 'h').history.iterations[3]!.mutation).toEqual(full.history.iterations[3]!.mutation);
+  });
+
+  it('records how each child was made, and each kind changes what it says', async () => {
+    const { history } = await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, { ...small, restartEvery: 0, twoTokenFraction: 0.4, shiftFraction: 0.4 });
+    const seen = new Set<number>();
+    for (const it of history.iterations) {
+      const rows = rowsOf(it, 5);
+      const m = it.mutation!;
+      for (let r = 0; r < 4; r++) expect(m[r]).toBe(0);
+      for (let r = 4; r < rows.length; r++) {
+        const parent = rows[(r - 4) % 4]!;
+        const child = rows[r]!;
+        const changed = child.map((t, p) => (t !== parent[p] ? p : -1)).filter((p) => p >= 0);
+        seen.add(m[r]!);
+        if (m[r] === 1) expect(changed.length).toBeLessThanOrEqual(1);
+        if (m[r] === 2) expect(changed.length <= 1 || (changed.length === 2 && changed[1]! - changed[0]! === 1)).toBe(true);
+        if (m[r] === 3) {
+          // Some deletion and insertion turns the parent into the child.
+          const ok = parent.some((_, del) => {
+            const rest = parent.filter((_, p) => p !== del);
+            return child.some((_, at) => [...rest.slice(0, at), child[at]!, ...rest.slice(at)].every((t, p) => t === child[p]));
+          });
+          expect(ok).toBe(true);
+        }
+      }
+    }
+    expect([...seen].sort()).toEqual([1, 2, 3]);
+  });
+
+  it('picks among the first k(i) candidates, k rising geometrically from topkStart to topk by topkRamp', async () => {
+    expect([0, 3, 6, 9].map((i) => topkAt({ topk: 64, topkStart: 4, topkRamp: 6 }, i))).toEqual([4, 16, 64, 64]);
+    expect(topkAt({ topk: 64 }, 0)).toBe(64);
+    const engine = fakeEngine({ vocab: 40, seqLen: 5 });
+    const { history } = await epo(engine, objective, { ...small, topk: 10, topkStart: 1, topkRamp: 100, restartEvery: 0, iters: 3 });
+    // k(0) = 1: every child of iteration 0 takes its position's best candidate (of W[p] - lambda*cost/(n-1)).
+    const it = history.iterations[0]!;
+    const rows = rowsOf(it, 5);
+    const lambdas = slotLambdas({ population: 4, lambdaMin: 0.1, lambdaMax: 10 });
+    for (let r = 4; r < rows.length; r++) {
+      const parent = rows[(r - 4) % 4]!;
+      rows[r]!.forEach((t, p) => {
+        if (t === parent[p]) return;
+        const g = (v: number) => engine.W[p]![v]! - (p >= 1 ? (lambdas[(r - 4) % 4]! * engine.cost[v]!) / 4 : 0);
+        const best = Array.from({ length: 40 }, (_, v) => v).sort((a, b) => g(b) - g(a) || a - b)[0];
+        expect(t).toBe(best);
+      });
+    }
+  });
+
+  it('refuses options that do not fit', () => {
+    for (const bad of [{ topkStart: 4 }, { topkStart: 600, topkRamp: 3 }, { twoTokenFraction: 0.7, shiftFraction: 0.5 }, { gradientNeighbours: -1 }]) {
+      expect(() => resolveEpoConfig(bad, 1000), JSON.stringify(bad)).toThrow(/EPO option/);
+    }
+  });
 });

@@ -23,7 +23,7 @@ describe('objective specs', () => {
 
   it('reads vector i of a layer from a vectors file', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'vec-')), 'v.json');
-    writeFileSync(file, JSON.stringify({ 1: [Array(8).fill(0), Array.from({ length: 8 }, (_, i) => i)] }));
+    writeFileSync(file, JSON.stringify({ 1: [Array(8).fill(0.5), Array.from({ length: 8 }, (_, i) => i)] })); // a zero vector is refused
     const o = parse(`resid:1:${file}#1`);
     expect(o.kind === 'resid' && Array.from(o.vector)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(() => parse(`resid:0:${file}#0`)).toThrow(/no vectors for layer 0/);

@@ -4,12 +4,12 @@
 // mirrors core/model's attention/block/NeoX step for step (layerNorm, gelu, the rotary tables and the loss are
 // imported from there), and test/demo/train.test.ts checks its logits against TfjsEngine's on the saved files.
 import * as tf from '@tensorflow/tfjs-core';
-import type { NeoXConfig } from '../model/config.js';
-import { attentionContext, rotary, type AttentionContext } from '../model/attention.js';
-import { layerNorm, type LayerNormWeights } from '../model/block.js';
-import { gelu } from '../model/mlp.js';
-import type { TensorToWrite, Dtype } from '../model/safetensors.js';
-import { Rng } from '../rng.js';
+import type { NeoXConfig } from '../../core/model/config.js';
+import { attentionContext, rotary, type AttentionContext } from '../../core/model/attention.js';
+import { layerNorm, type LayerNormWeights } from '../../core/model/block.js';
+import { gelu } from '../../core/model/mlp.js';
+import type { TensorToWrite, Dtype } from '../../core/model/safetensors.js';
+import { Rng } from '../../core/rng.js';
 
 interface LnVars {
   w: tf.Variable;
@@ -150,7 +150,7 @@ export function trainForward(m: TrainableNeoX, ids: tf.Tensor2D, ctx: AttentionC
   const { cfg } = m;
   const [B, n] = ids.shape;
   const d = cfg.dModel;
-  // oneHot @ E rather than gather: wasm has no gradient for gather (DESIGN.md section 6).
+  // oneHot @ E rather than gather: wasm has no gradient for gather.
   const oneHot = tf.cast(tf.oneHot(tf.reshape(ids, [B * n]), cfg.dVocab), 'float32') as tf.Tensor2D;
   let x = tf.reshape(matMulTrain(oneHot, m.embed as tf.Tensor2D), [B, n, d]) as tf.Tensor3D;
   for (const w of m.blocks) {

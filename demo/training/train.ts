@@ -2,9 +2,9 @@
 // token stream, Adam with linear warmup and cosine decay, global-norm gradient clipping, the engine's own
 // next-token cross-entropy as the loss. Emits events; never prints.
 import * as tf from '@tensorflow/tfjs-core';
-import { attentionContext } from '../model/attention.js';
-import { meanNextTokenCE } from '../model/neox.js';
-import { Rng } from '../rng.js';
+import { attentionContext } from '../../core/model/attention.js';
+import { meanNextTokenCE } from '../../core/model/neox.js';
+import { Rng } from '../../core/rng.js';
 import { trainableVariables, trainForward, type TrainableNeoX } from './model.js';
 
 export interface TrainOptions {

@@ -1,0 +1,52 @@
+// Plans in the store. A plan is immutable and named by the hash of its bytes (plans/<hash>.json), so a
+// worker may keep one in memory forever: a relaunch after any change of inputs (vectors, model, settings)
+// gets a new plan under a new key, which no worker can confuse with the old one. The sweep's folder keeps a
+// copy of its latest plan for tools that know only the sweep ID (the report CLI).
+import { UserError } from '../errors.js';
+import type { ArtifactStore } from '../store/index.js';
+import { planKey, sweepPlanKey } from './layout.js';
+import { sha256, type SweepPlan } from './plan.js';
+
+export function encodePlan(plan: SweepPlan): { key: string; bytes: string } {
+  const bytes = `${JSON.stringify(plan, null, 1)}\n`;
+  return { key: planKey(sha256(bytes).slice(0, 32)), bytes };
+}
+
+/** Stores the plan under its hash (once) and as the sweep's latest; returns its key. */
+export async function writePlan(store: ArtifactStore, plan: SweepPlan): Promise<string> {
+  const { key, bytes } = encodePlan(plan);
+  if (!(await store.exists(key))) await store.put(key, bytes, { contentType: 'application/json' });
+  await store.put(sweepPlanKey(plan.sweepId), bytes, { contentType: 'application/json' });
+  return key;
+}
+
+/** The plan stored at `key` (from planSweep's summary). */
+export async function readPlan(store: ArtifactStore, key: string): Promise<SweepPlan> {
+  const plan = await readPlanAt(store, key);
+  if (!plan) throw new UserError('E_SWEEP_UNKNOWN', `${store.uri}: no plan at ${key}; the store lost it, or the sweep ran against another store. Launch the sweep again`);
+  return plan;
+}
+
+/** Why: the report CLI knows only the sweep ID; a missing plan is a user's mistake (wrong ID or store). */
+export async function readSweepPlan(store: ArtifactStore, sweepId: string): Promise<SweepPlan> {
+  const plan = await readPlanAt(store, sweepPlanKey(sweepId));
+  if (!plan) {
+    throw new UserError('E_REPORT_NO_PLAN', `${store.uri}: no plan for sweep ${sweepId} at ${sweepPlanKey(sweepId)}; check the ID (dreamsweep sweep list) and the store URI`);
+  }
+  return plan;
+}
+
+async function readPlanAt(store: ArtifactStore, key: string): Promise<SweepPlan | undefined> {
+  const bytes = await store.get(key);
+  if (!bytes) return undefined;
+  let plan: Partial<SweepPlan>;
+  try {
+    plan = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<SweepPlan>;
+  } catch (e) {
+    throw new UserError('E_SWEEP_PLAN', `${store.uri}/${key}: not valid JSON (${(e as Error).message}); the plan is damaged: launch the sweep again to re-plan`, { cause: e });
+  }
+  if (typeof plan !== 'object' || plan === null || typeof plan.spec !== 'object' || plan.spec === null || typeof plan.shape !== 'object') {
+    throw new UserError('E_SWEEP_PLAN', `${store.uri}/${key}: valid JSON but not a sweep plan (no spec or shape); the plan is damaged: launch the sweep again to re-plan`);
+  }
+  return plan as SweepPlan;
+}

@@ -1,0 +1,54 @@
+// Checks of a sweep against its model, and (for the embedded default, whose workers share this machine's
+// filesystem) against the local files it names, made before anything starts: a refused sweep starts no
+// server and writes nothing. On a cluster the plan activity makes the model checks on a worker instead.
+import { statSync } from 'node:fs';
+import { resolveShards } from '../corpus/source.js';
+import type { ModelShape } from '../engine.js';
+import { UserError } from '../errors.js';
+import { checkSeqLen } from '../model/config.js';
+import { readConfig } from '../model/load.js';
+import { readVectorFile } from '../objectives/vectors.js';
+import { checkPlanSize } from './limits.js';
+import type { SweepSpec } from './spec.js';
+
+/** study.layers and targets.neurons must exist in the model. */
+export function checkStudyFitsModel(spec: SweepSpec, shape: ModelShape): void {
+  const bad = spec.study.layers.filter((L) => L > shape.nLayers);
+  if (bad.length) {
+    throw new UserError('E_SWEEP_MODEL', `${spec.source}: study.layers ${bad.join(', ')} exceed the model's resid_pre range [0, ${shape.nLayers}] (${spec.model.path})`);
+  }
+  for (const { layer, index } of spec.targets.neurons) {
+    if (layer >= shape.nLayers || index >= shape.dMlp) {
+      throw new UserError('E_SWEEP_MODEL', `${spec.source}: targets.neurons L${layer}.N${index} is outside the model (${shape.nLayers} layers, ${shape.dMlp} neurons each)`);
+    }
+  }
+}
+
+const isRemote = (uri: string) => /^s3:\/\//.test(uri);
+
+/** Everything the local files let us check: model, seqLen, vectors, plan size, corpus, storage. */
+export async function preflightLocal(spec: SweepSpec): Promise<void> {
+  if (!isRemote(spec.model.path)) {
+    const cfg = readConfig(spec.model.path);
+    checkStudyFitsModel(spec, cfg);
+    checkSeqLen(cfg, spec.study.seqLen, `${spec.source}: study.seqLen`);
+    if ('file' in spec.study.vectors) {
+      const set = readVectorFile(spec.study.vectors.file, cfg.dModel);
+      const missing = spec.study.layers.filter((L) => !set.has(L));
+      if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
+      checkPlanSize(spec, cfg.dModel, Math.max(...spec.study.layers.map((L) => set.get(L)!.length)));
+    } else checkPlanSize(spec, cfg.dModel, spec.study.vectors.count);
+  }
+  const local = spec.methods.scan?.corpus.filter((c) => !isRemote(c)) ?? [];
+  if (local.length) await resolveShards(local);
+  if (!isRemote(spec.storage.uri)) {
+    const dir = spec.storage.uri.replace(/^file:\/\//, '');
+    let isFile = false;
+    try {
+      isFile = !statSync(dir).isDirectory();
+    } catch {
+      // absent: the store creates it
+    }
+    if (isFile) throw new UserError('E_SWEEP_STORAGE', `${spec.source}: storage.uri ${spec.storage.uri} is a file; it must be a directory (or absent) or an s3:// URI`);
+  }
+}

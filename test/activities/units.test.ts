@@ -1,0 +1,104 @@
+// The activities as a worker hosts them, run in Temporal's activity test environment against a local
+// store and the tiny fixture model: a long-lived worker serving two launches, and token targets by id.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from 'vitest';
+import { createActivities, type PlanSummary, type UnitInput, type UnitResult } from '../../activities/index.js';
+import { openStore } from '../../core/store/index.js';
+import { parseSweep, type SweepSpec } from '../../core/sweep/spec.js';
+import { resultKey, type SweepPlan } from '../../core/sweep/plan.js';
+import { readPlan } from '../../core/sweep/plans.js';
+import { createModelCache } from '../../workers/model-cache.js';
+
+const MODEL = path.resolve('test/fixtures/models/tiny-parallel');
+const models = createModelCache({ backend: 'cpu' });
+
+function sweepFile(dir: string, body: string): SweepSpec {
+  const file = path.join(dir, 'sweep.yaml');
+  writeFileSync(file, body);
+  return parseSweep(body, file);
+}
+
+const EPO = `
+  epo: { runsPerVector: 1, iters: 2, population: 2, children: 4, topk: 8, batchSize: 8, checkpointEvery: 1 }`;
+
+/** One worker's activities (one process: its memos live as long as the worker). */
+function worker(storeDir: string) {
+  const acts = createActivities({ store: () => openStore(storeDir), models, workerName: 'test-worker' });
+  const env = new MockActivityEnvironment();
+  return {
+    plan: (spec: SweepSpec) => env.run(acts.planSweep, spec) as Promise<PlanSummary>,
+    run: (input: UnitInput) => env.run(acts.runUnit, input) as Promise<UnitResult>,
+  };
+}
+
+/** The plan's units, as the workflow's runUnit calls name them: by index in the stored plan. */
+async function unitsOf(storeDir: string, summary: PlanSummary): Promise<SweepPlan['units']> {
+  return (await readPlan(openStore(storeDir), summary.planKey)).units;
+}
+
+/** What the workflow sends for one unit of a plan. */
+function inputOf(plan: PlanSummary, units: SweepPlan['units'], unit: SweepPlan['units'][number], spec: SweepSpec): UnitInput {
+  return { sweepId: plan.sweepId, planKey: plan.planKey, unitIndex: units.indexOf(unit), storage: spec.storage };
+}
+
+describe('a long-lived worker', () => {
+  it('runs the new unit after the inputs change under the same sweep file (no stale plan)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-acts-'));
+    const storeDir = path.join(dir, 'store');
+    const vectors = path.join(dir, 'vectors.json');
+    const vec = (x: number) => JSON.stringify({ 1: [Array.from({ length: 32 }, (_, i) => (i === 0 ? x : 0))] });
+    const body = `name: stale
+model: { path: ${MODEL}, engine: tfjs }
+study: { layers: [1], vectors: { file: ./vectors.json }, seqLen: 4 }
+methods:${EPO}
+storage: { uri: ./store }
+`;
+    const w = worker(storeDir);
+    const store = openStore(storeDir);
+
+    writeFileSync(vectors, vec(1));
+    const spec = sweepFile(dir, body);
+    const first = await w.plan(spec);
+    const units1 = await unitsOf(storeDir, first);
+    const unit1 = units1.find((u) => u.kind === 'epo')!;
+    const r1 = await w.run(inputOf(first, units1, unit1, spec));
+    expect(r1.cached).toBe(false);
+
+    // Same file, new vector: the same sweep ID, a new plan and a new unit key.
+    writeFileSync(vectors, vec(-1));
+    const again = sweepFile(dir, body);
+    const second = await w.plan(again);
+    const units2 = await unitsOf(storeDir, second);
+    const unit2 = units2.find((u) => u.kind === 'epo')!;
+    expect(second.sweepId).toBe(first.sweepId);
+    expect(unit2.key).not.toBe(unit1.key);
+    const r2 = await w.run(inputOf(second, units2, unit2, again));
+    expect(r2.cached).toBe(false);
+    expect(await store.exists(resultKey(unit2))).toBe(true);
+  });
+});
+
+describe('token targets', () => {
+  it('accepts #<id> in a sweep, as the docs and the schema do', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-acts-'));
+    const body = `name: token-id
+model: { path: ${MODEL}, engine: tfjs }
+study: { layers: [1], vectors: { count: 1, seed: 0 }, seqLen: 4 }
+methods:${EPO}
+targets: { tokens: [{ token: "#5" }], seeds: [0] }
+storage: { uri: ./store }
+`;
+    const spec = sweepFile(dir, body);
+    const w = worker(path.join(dir, 'store'));
+    const plan = await w.plan(spec);
+    const units = await unitsOf(path.join(dir, 'store'), plan);
+    const unit = units.find((u) => u.method === 'logit')!;
+    const r = await w.run(inputOf(plan, units, unit, spec));
+    expect(r.cached).toBe(false);
+    const result = JSON.parse(Buffer.from((await openStore(path.join(dir, 'store')).get(resultKey(unit)))!).toString('utf8'));
+    expect(result.producer.info.objective).toEqual({ kind: 'logit', token: 5 });
+  });
+});
