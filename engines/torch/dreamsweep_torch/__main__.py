@@ -98,6 +98,7 @@ def main():
             "cuda": torch.version.cuda,
             "device": describe_device(device),
             "dtype": name,
+            "shape": {k: cfg[k] for k in ("nLayers", "dModel", "dMlp", "dVocab", "nHeads")},
         }
 
     def objective(req, arrays, device):
