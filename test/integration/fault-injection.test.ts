@@ -2,6 +2,7 @@
 // server stopped and restarted, the S3 server stopped and restarted. It must finish with every result
 // artifact byte-identical to a clean run's, and count every unit as run by this sweep (none "already done").
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startS3, startTemporal } from '../../infra/servers.js';
 import { runCli } from '../helpers/cli.js';
@@ -82,8 +83,13 @@ describe('fault injection', () => {
     restarted.push(s2);
     step('S3 restarted');
 
-    const waited = await runCli(['sweep', 'launch', faulty.file, '--wait'], env); // follows the running sweep
-    expect(waited.code, waited.stderr).toBe(0);
+    // Follow this run to its end (launching again could start a new run if it is already over).
+    const connection = await Connection.connect({ address: shared.temporalAddress });
+    try {
+      await new Client({ connection, namespace: shared.temporalNamespace }).workflow.getHandle(sweepId).result();
+    } finally {
+      await connection.close();
+    }
     const status = await runCli(['sweep', 'status', sweepId, '--json', '--temporal-address', shared.temporalAddress], env);
     expect(status.code, status.stderr).toBe(0);
     const p = JSON.parse(status.stdout) as { status: string; total: number; done: number; ran: number; cached: number; failed: number };
