@@ -6,10 +6,11 @@
 // Same seeds and settings give the same numbers, so two versions of the code compare exactly.
 // Usage: tsx bench/epo-quality.ts [--model demo/model] [--objectives resid:1:random:0,...] [--variants base,topk-schedule,...]
 //   [--seeds 3] [--iters 60] [--population 8] [--children 16] [--topk 64] [--thresholds 2.9,3.4,6] [--reference 0,8]
+//   [--engine torch --dtype bfloat16 --device cuda]   (bf16's frontier against float32's: run it with each dtype)
 import { parseArgs } from 'node:util';
 import { EPO_DEFAULTS, type EpoConfig } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
-import { TfjsEngine } from '../core/model/tfjs-engine.js';
+import { describeEngine, openEngine } from '../core/model/open-engine.js';
 import { parseObjective } from '../core/objectives/spec.js';
 import { DEMO_MODEL_DIR } from '../demo/data.js';
 
@@ -25,6 +26,9 @@ const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: DEMO_MODEL_DIR },
     backend: { type: 'string', default: 'wasm' },
+    engine: { type: 'string', default: 'tfjs' },
+    dtype: { type: 'string' },
+    device: { type: 'string' },
     objectives: { type: 'string', default: 'resid:1:random:0,resid:3:random:1,neuron:1:29' },
     variants: { type: 'string', default: 'base' },
     seeds: { type: 'string', default: '3' },
@@ -40,7 +44,7 @@ const { values: args } = parseArgs({
 });
 const thresholds = args.thresholds.split(',').map(Number);
 const [fRef, ceRef] = args.reference.split(',').map(Number) as [number, number];
-const engine = await TfjsEngine.load(args.model, { backend: args.backend });
+const engine = await openEngine(args.model, { engine: args.engine, backend: args.backend, dtype: args.dtype, device: args.device });
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -110,7 +114,7 @@ engine.dispose();
 process.stdout.write(
   `${JSON.stringify({
     bench: 'epo-quality',
-    backend: engine.backend,
+    backend: await describeEngine(engine),
     settings: { iters: Number(args.iters), M: Number(args.population), r: Number(args.children), k: Number(args.topk), n: Number(args['seq-len']), seeds: Number(args.seeds) },
     reference: { f: fRef, ce: ceRef },
     results,

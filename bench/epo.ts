@@ -6,6 +6,7 @@
 // on a GPU, peak memory. Prints one JSON object.
 // Usage: tsx bench/epo.ts [--engine tfjs|torch] [--backend wasm] [--preset 70m] [--dtype float32] [--device cpu]
 //        [--threads 2] [--iters 3] [--batch-size 256] [--prefix on,off] [--d-model 128] [--layers 4]
+//        [--population 8] [--children 32]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,8 +38,12 @@ const { values: args } = parseArgs({
     'batch-size': { type: 'string', default: '256' },
     prefix: { type: 'string', default: 'on,off' },
     seed: { type: 'string', default: '1' },
+    population: { type: 'string', default: String(EPO_DEFAULTS.population) },
+    children: { type: 'string', default: String(EPO_DEFAULTS.children) },
   },
 });
+const population = Number(args.population);
+const childrenPer = Number(args.children);
 const iters = Number(args.iters);
 const n = EPO_DEFAULTS.seqLen;
 const prefixModes = args.prefix.split(',').map((m) => m.trim() === 'on');
@@ -110,7 +115,8 @@ try {
     let last = performance.now();
     let atSteady = { ...c };
     if (made.engine instanceof TorchEngine) await made.engine.peakMemory(); // resets the peak
-    await epo(engine, objective, { ...EPO_DEFAULTS, iters, batchSize: Number(args['batch-size']), seed: Number(args.seed) }, {
+    const config = { ...EPO_DEFAULTS, iters, population, children: childrenPer, batchSize: Number(args['batch-size']), seed: Number(args.seed) };
+    await epo(engine, objective, config, {
       onProgress: () => {
         const now = performance.now();
         times.push((now - last) / 1000);
@@ -156,7 +162,7 @@ process.stdout.write(
     backend: engineLine,
     preset: args.engine === 'torch' ? (args.preset ?? '70m') : (args.preset ?? null),
     model: model && { dModel: model.dModel, nLayers: model.nLayers, dVocab: model.dVocab },
-    settings: { M: EPO_DEFAULTS.population, r: EPO_DEFAULTS.children, k: EPO_DEFAULTS.topk, n, iters, batchSize: Number(args['batch-size']) },
+    settings: { M: population, r: childrenPer, k: EPO_DEFAULTS.topk, n, iters, batchSize: Number(args['batch-size']) },
     runs,
     ...prefixRatio(runs as Array<{ prefixReuse: boolean; secondsPerIteration: number }>),
   })}\n`,

@@ -27,7 +27,8 @@ const registrations: Array<(p: Command) => void> = [
 export function buildProgram(): Command {
   const program = new Command('dreamsweep')
     .description('Fluent dreaming for language models: EPO sweeps, baselines and z-score reports')
-    .showHelpAfterError()
+    // One line after a usage mistake, not the whole help: epo alone has some forty options.
+    .showHelpAfterError('(add --help to list the options)')
     // Commander prints its own message; a usage mistake exits 2 like every other user mistake.
     .exitOverride();
   for (const register of registrations) register(program);

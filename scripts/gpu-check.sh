@@ -22,7 +22,7 @@ pack() {
   mkdir -p "$d/js" "$d/fixtures" "$d/engines/torch"
   # CommonJS dependencies inside an ES module bundle call require(): give them Node's.
   local banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-  for entry in torch-parity epo scan; do
+  for entry in torch-parity epo scan epo-quality; do
     "$repo/node_modules/.bin/esbuild" "$repo/bench/$entry.ts" --bundle --platform=node --format=esm --target=node20 \
       --log-level=warning --banner:js="$banner" --outfile="$d/js/$entry.mjs"
   done
@@ -30,6 +30,7 @@ pack() {
   cp -r "$repo/engines/torch/dreamsweep_torch" "$repo/engines/torch/pyproject.toml" "$d/engines/torch/"
   find "$d/engines" -name __pycache__ -prune -exec rm -rf {} +
   cp -r "$repo/test/fixtures/models" "$repo/test/fixtures/golden" "$d/fixtures/"
+  cp -r "$repo/demo/model" "$d/demo-model"
   cp "$repo/scripts/gpu-check.sh" "$d/"
   tar -C "$work" -cf "$out" gpu-check
   rm -rf "$work"
@@ -53,8 +54,8 @@ run() {
   export DREAMSWEEP_CACHE="$here/.cache"
 
   local quick="${GPU_CHECK_QUICK:-}"
-  local it70=10 it14=8 it12=5 windows=4096 batch=512
-  if [ -n "$quick" ]; then it70=2 it14=2 it12=2 windows=64 batch=32; fi
+  local it70=10 it14=8 it12=5 windows=4096 batch=512 small=()
+  if [ -n "$quick" ]; then it70=2 it14=2 it12=2 windows=64 batch=32 small=(--population 2 --children 4); fi
   local status=0
   local started; started=$(date +%s)
   step() { # name timeout-seconds script args...
@@ -69,15 +70,18 @@ run() {
   }
   step parity-float32 150 torch-parity --device "$device" --dtype float32
   step parity-bfloat16 150 torch-parity --device "$device" --dtype bfloat16
-  step epo-70m 120 epo --engine torch --device "$device" --preset 70m --iters "$it70"
+  step epo-70m 120 epo --engine torch --device "$device" --preset 70m --iters "$it70" ${small[@]+"${small[@]}"}
   if [ -n "$quick" ]; then
-    step epo-70m-float32 120 epo --engine torch --device "$device" --preset 70m --dtype float32 --iters 2
+    step epo-70m-float32 120 epo --engine torch --device "$device" --preset 70m --dtype float32 --iters 2 ${small[@]+"${small[@]}"}
     step scan-70m 120 scan --engine torch --device "$device" --preset 70m --windows "$windows" --batch "$batch"
   else
     step epo-1.4b 150 epo --engine torch --device "$device" --preset 1.4b --iters "$it14"
     step epo-12b 240 epo --engine torch --device "$device" --preset 12b --iters "$it12"
     step scan-1.4b 120 scan --engine torch --device "$device" --preset 1.4b --windows "$windows" --batch "$batch"
     step scan-12b 150 scan --engine torch --device "$device" --preset 12b --windows "$windows" --batch "$batch"
+    # EPO's frontier quality in bf16 against float32 on the demo model (a bench: compare the two files).
+    step quality-float32 120 epo-quality --model "$here/demo-model" --engine torch --device "$device" --dtype float32
+    step quality-bfloat16 120 epo-quality --model "$here/demo-model" --engine torch --device "$device" --dtype bfloat16
   fi
   # One summary: each step's JSON (or null where it failed), the machine and the time taken.
   "$py" - "$results" "$(( $(date +%s) - started ))" <<'PY'

@@ -13,7 +13,6 @@ import {
   meanNextTokenCE,
   nextTokenCE,
   parseTap,
-  pick,
   pickedNll,
   tapDim,
   type NeoXModel,
@@ -149,8 +148,11 @@ export class TfjsEngine implements Engine {
             // Targets 1..from-1: the parent's; target `from`: the parent's log-probabilities at from-1.
             const prefixCE =
               from >= 2 ? tf.reshape(tf.slice(tf.gather(parent.cum, parentIdx), [0, from - 2], [b, 1]), [b]) : tf.zeros([b]);
-            const logpAt = tf.slice(tf.gather(parent.logp, parentIdx), [0, from - 1, 0], [b, 1, -1]) as tf.Tensor3D;
-            const atFrom = tf.neg(tf.reshape(pick(logpAt, tf.slice(tail, [0, 0], [b, 1])), [b]));
+            // One value per child, picked straight from the flat [P, n-1, V] log-probabilities (a gather of whole
+            // [V] rows per child is slow on wasm: it costs more than the child's own forward).
+            const V = parent.logp.shape[2];
+            const at = batch.map((m) => (hint.parentOf[m]! * (n - 1) + from - 1) * V + ids[m]![from]!);
+            const atFrom = tf.neg(tf.gather(tf.reshape(parent.logp, [-1]), tf.tensor1d(at, 'int32')));
             const own = q >= 2 ? tf.sum(pickedNll(tf.slice(logits, [0, 0, 0], [b, q - 1, -1]), tf.slice(tail, [0, 1], [b, q - 1])), -1) : tf.zeros([b]);
             const ceT = tf.div(tf.add(tf.add(prefixCE, atFrom), own), n - 1);
             return [objectiveValue(objective, res.taps, last), ceT, tf.argMax(last, -1)];

@@ -33,7 +33,7 @@ export interface TorchEngineOptions {
   prefixReuse?: boolean;
   /**
    * What a group of prefix-reuse rows costs, in token positions, when rows are grouped by where they start
-   * (default 32 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
+   * (default 192 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
    */
   prefixGroupOverhead?: number;
 }
@@ -47,6 +47,8 @@ export interface TorchHello {
   /** e.g. "cuda:0 (NVIDIA H200)", "cpu (2 threads)". */
   device: string;
   dtype: TorchDtype;
+  /** The model as loaded: nLayers, dModel, dMlp, dVocab, nHeads. */
+  shape: Record<'nLayers' | 'dModel' | 'dMlp' | 'dVocab' | 'nHeads', number>;
 }
 
 /** The process died or failed inside torch: retrying (on a fresh process) may well succeed. */
@@ -145,6 +147,10 @@ class EngineProcess {
       const h = f.header as unknown as TorchHello;
       if (h.protocol !== TORCH_PROTOCOL) {
         throw new UserError('E_ENGINE_PROTOCOL', `torch engine speaks protocol ${h.protocol}, this client ${TORCH_PROTOCOL}`);
+      }
+      const want = this.load.config;
+      if ((['nLayers', 'dModel', 'dMlp', 'dVocab', 'nHeads'] as const).some((k) => h.shape?.[k] !== want[k])) {
+        throw new TorchEngineError(`torch engine loaded shape ${JSON.stringify(h.shape)}, expected that of ${JSON.stringify(want)}`, 'internal');
       }
       return h;
     });

@@ -1,49 +1,41 @@
 # syntax=docker/dockerfile:1
-# dreamsweep GPU worker: Node 20 on an NVIDIA CUDA 11.8 + cuDNN 8 runtime, with both GPU backends of
-# core/model/backend.ts installed:
-#   - tensorflow: @tensorflow/tfjs-node-gpu 4.x. Its install script downloads libtensorflow 2.x for
-#     Linux x86-64 (GPU builds exist for no other platform), built against CUDA 11.2 and cuDNN 8.1; the
-#     CUDA 11.8 runtime here satisfies that (CUDA 11 minor-version compatibility). Needs an NVIDIA
-#     driver >= 450 on the host. Not checked on Hopper (H100/H200) GPUs, for which these builds carry no
-#     native code: expect a slow first start while the driver JIT-compiles PTX (cached in CUDA_CACHE_PATH).
-#   - webgpu: Dawn's `webgpu` package + @tensorflow/tfjs-backend-webgpu over Vulkan (libvulkan1 and the
-#     NVIDIA ICD below; the container needs NVIDIA_DRIVER_CAPABILITIES to include `graphics`). Both are
-#     optionalDependencies of the project, pinned by package-lock.json, so `npm ci` installs them.
+# dreamsweep GPU worker: Node 20 and the PyTorch engine (engines/torch, --engine torch). PyPI's torch wheel
+# carries its CUDA user-space libraries (CUDA 13 for the pinned torch 2.15.0, with cuDNN, cuBLAS, NCCL), so
+# the base is a plain Python image; the NVIDIA driver (>= 580 for CUDA 13) comes from the host through the
+# NVIDIA container toolkit. The engine's Python environment is installed from engines/torch/pyproject.toml's
+# pins into /opt/torch-engine; the tfjs backends stay available (wasm) for a worker asked for --engine tfjs.
 #
 #   docker build -f infra/docker/worker-gpu.Dockerfile -t dreamsweep/worker-gpu:0.1.0 .
 #
-# The build downloads libtensorflow from storage.googleapis.com: it needs that network access.
-ARG TFJS_VERSION=4.22.0
-
+# Check a node with it: docker run --rm --gpus all --entrypoint node dreamsweep/worker-gpu:0.1.0 bin/dreamsweep.js backends
 FROM node:20-bookworm-slim AS node
 
-FROM --platform=linux/amd64 nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04 AS base
-# Node's official binaries need glibc >= 2.28; Ubuntu 22.04 has 2.35.
+FROM --platform=linux/amd64 python:3.11-slim-bookworm AS base
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 COPY --from=node /usr/local/include/node /usr/local/include/node
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
  && apt-get update \
- && apt-get install -y --no-install-recommends tini ca-certificates libvulkan1 \
- && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /etc/vulkan/icd.d \
- && printf '%s\n' '{"file_format_version":"1.0.0","ICD":{"library_path":"libGLX_nvidia.so.0","api_version":"1.3"}}' \
-      > /etc/vulkan/icd.d/nvidia_icd.json
+ && apt-get install -y --no-install-recommends tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 
 FROM base AS deps
-ARG TFJS_VERSION
 # Compilers only for node-gyp's fallback, should a prebuilt native addon not match.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# tfjs-node-gpu downloads libtensorflow when installed, so it cannot be a dependency of the project
-# (docs/engine.md, "Backends"): it is added here only.
-RUN npm ci --omit=dev --no-audit --no-fund \
- && test -f node_modules/webgpu/package.json \
- && npm install --omit=dev --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@${TFJS_VERSION}
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM base AS torch
+COPY engines/torch/pyproject.toml /tmp/pyproject.toml
+# The pins are pyproject.toml's (read with tomllib), resolved by pip with their CUDA dependencies.
+RUN python -m venv /opt/torch-engine \
+ && /opt/torch-engine/bin/pip install --no-cache-dir --disable-pip-version-check \
+      $(python -c "import tomllib; print(' '.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))") \
+ && /opt/torch-engine/bin/python -c "import torch, safetensors"
 
 FROM base
 RUN groupadd --system --gid 10001 dreamsweep \
@@ -52,6 +44,7 @@ RUN groupadd --system --gid 10001 dreamsweep \
  && chown dreamsweep:dreamsweep /cache
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=torch /opt/torch-engine /opt/torch-engine
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY cli ./cli
@@ -59,17 +52,19 @@ COPY core ./core
 COPY activities ./activities
 COPY workflows ./workflows
 COPY workers ./workers
+COPY engines ./engines
 COPY infra/*.ts ./infra/
 
 ENV NODE_ENV=production \
-    DREAMSWEEP_BACKEND=tensorflow \
+    DREAMSWEEP_ENGINE=torch \
+    DREAMSWEEP_TORCH_PYTHON=/opt/torch-engine/bin/python \
     DREAMSWEEP_CACHE=/cache \
-    CUDA_CACHE_PATH=/cache/cuda-jit \
+    PYTHONDONTWRITEBYTECODE=1 \
     NVIDIA_VISIBLE_DEVICES=all \
-    NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
 
 USER dreamsweep
 EXPOSE 9464
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/dreamsweep.js"]
-CMD ["worker", "--queues", "dreamsweep-model", "--concurrency", "1", "--backend", "tensorflow", "--shutdown-grace", "60", "--metrics-port", "9464"]
+CMD ["worker", "--queues", "dreamsweep-model", "--concurrency", "1", "--engine", "torch", "--shutdown-grace", "60", "--metrics-port", "9464"]

@@ -56,9 +56,13 @@ const baseline = (dir: string, extra: string[], model = MODEL) => ['baseline', '
 const scan = (dir: string, extra: string[], model = MODEL) => ['scan', '--model', model, '--corpus', CORPUS, '--out', path.join(dir, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1', ...extra];
 const inspect = (extra: string[], model = MODEL) => ['inspect', '--model', model, ...extra];
 
+// A sweep file as a free-form YAML document, edited into each bad shape: untyped on purpose.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = any;
+
 /** A sweep file in the sandbox: the smoke sweep's shape, with `change` applied. */
-function sweepFile(dir: string, change: (s: Record<string, any>) => void = () => {}): void {
-  const s: Record<string, any> = {
+function sweepFile(dir: string, change: (s: Doc) => void = () => {}): void {
+  const s: Doc = {
     name: 'bad',
     model: { path: MODEL, engine: 'tfjs' },
     study: { layers: [1], vectors: { count: 1, seed: 0 }, seqLen: 6 },
@@ -219,25 +223,25 @@ export const CASES: BadCase[] = [
   ...(
     [
       ['missing file', null, 'E_SWEEP_FILE'],
-      ['no name', (s: any) => delete s.name, 'E_SWEEP_FILE'],
-      ['name with spaces', (s: any) => (s.name = 'a b'), 'E_SWEEP_FILE'],
-      ['no model', (s: any) => delete s.model, 'E_SWEEP_FILE'],
-      ['layers empty', (s: any) => (s.study.layers = []), 'E_SWEEP_FILE'],
-      ['layer negative', (s: any) => (s.study.layers = [-1]), 'E_SWEEP_FILE'],
-      ['layers as a string', (s: any) => (s.study.layers = '1,2'), 'E_SWEEP_FILE'],
-      ['vectors count zero', (s: any) => (s.study.vectors = { count: 0, seed: 0 }), 'E_SWEEP_FILE'],
-      ['vectors both count and file', (s: any) => (s.study.vectors = { count: 1, file: 'v.json' }), 'E_SWEEP_FILE'],
-      ['seqLen zero', (s: any) => (s.study.seqLen = 0), 'E_SWEEP_FILE'],
-      ['no methods', (s: any) => (s.methods = {}), 'E_SWEEP_FILE'],
-      ['unknown method', (s: any) => (s.methods.gradient = {}), 'E_SWEEP_FILE'],
-      ['random prompts zero', (s: any) => (s.methods.random.prompts = 0), 'E_SWEEP_FILE'],
-      ['scan tokens nonsense', (s: any) => (s.methods.scan = { corpus: CORPUS, tokens: 'lots', shards: 1, top: 4 }), 'E_SWEEP_FILE'],
-      ['epo iters negative', (s: any) => (s.methods.epo = { runsPerVector: 1, iters: -1 }), 'E_SWEEP_FILE'],
-      ['storage uri missing', (s: any) => delete s.storage, 'E_SWEEP_FILE'],
-      ['unknown top-level key', (s: any) => (s.colour = 'blue'), 'E_SWEEP_FILE'],
-      ['concurrency units zero', (s: any) => (s.concurrency = { units: 0 }), 'E_SWEEP_FILE'],
-      ['heartbeat timeout negative', (s: any) => (s.temporal = { heartbeatTimeout: -5 }), 'E_SWEEP_FILE'],
-    ] as Array<[string, ((s: any) => void) | null, string]>
+      ['no name', (s: Doc) => delete s.name, 'E_SWEEP_FILE'],
+      ['name with spaces', (s: Doc) => (s.name = 'a b'), 'E_SWEEP_FILE'],
+      ['no model', (s: Doc) => delete s.model, 'E_SWEEP_FILE'],
+      ['layers empty', (s: Doc) => (s.study.layers = []), 'E_SWEEP_FILE'],
+      ['layer negative', (s: Doc) => (s.study.layers = [-1]), 'E_SWEEP_FILE'],
+      ['layers as a string', (s: Doc) => (s.study.layers = '1,2'), 'E_SWEEP_FILE'],
+      ['vectors count zero', (s: Doc) => (s.study.vectors = { count: 0, seed: 0 }), 'E_SWEEP_FILE'],
+      ['vectors both count and file', (s: Doc) => (s.study.vectors = { count: 1, file: 'v.json' }), 'E_SWEEP_FILE'],
+      ['seqLen zero', (s: Doc) => (s.study.seqLen = 0), 'E_SWEEP_FILE'],
+      ['no methods', (s: Doc) => (s.methods = {}), 'E_SWEEP_FILE'],
+      ['unknown method', (s: Doc) => (s.methods.gradient = {}), 'E_SWEEP_FILE'],
+      ['random prompts zero', (s: Doc) => (s.methods.random.prompts = 0), 'E_SWEEP_FILE'],
+      ['scan tokens nonsense', (s: Doc) => (s.methods.scan = { corpus: CORPUS, tokens: 'lots', shards: 1, top: 4 }), 'E_SWEEP_FILE'],
+      ['epo iters negative', (s: Doc) => (s.methods.epo = { runsPerVector: 1, iters: -1 }), 'E_SWEEP_FILE'],
+      ['storage uri missing', (s: Doc) => delete s.storage, 'E_SWEEP_FILE'],
+      ['unknown top-level key', (s: Doc) => (s.colour = 'blue'), 'E_SWEEP_FILE'],
+      ['concurrency units zero', (s: Doc) => (s.concurrency = { units: 0 }), 'E_SWEEP_FILE'],
+      ['heartbeat timeout negative', (s: Doc) => (s.temporal = { heartbeatTimeout: -5 }), 'E_SWEEP_FILE'],
+    ] as Array<[string, ((s: Doc) => void) | null, string]>
   ).map(([name, change, code]): BadCase => ({
     group: 'sweep files',
     name,
@@ -248,16 +252,16 @@ export const CASES: BadCase[] = [
   // Files the sweep names, checked on this machine before the embedded server starts (nothing left in .state).
   ...(
     [
-      ['model path missing', (s: any) => (s.model.path = '/nonexistent/model'), 'E_MODEL_MISSING_FILE'],
-      ['model directory without config.json', (s: any) => (s.model.path = path.join(REPO, 'test/fixtures')), 'E_MODEL_MISSING_FILE'],
-      ['layer beyond the model', (s: any) => (s.study.layers = [7]), 'E_SWEEP_MODEL'],
-      ['neuron index beyond the model', (s: any) => ((s.methods.epo = { runsPerVector: 1, iters: 2, population: 2, topk: 16 }), (s.targets = { neurons: [{ layer: 1, index: 9999 }], seeds: [0] })), 'E_SWEEP_MODEL'],
-      ['seqLen past max_position_embeddings', (s: any) => (s.study.seqLen = 100), 'E_SEQ_LEN'],
-      ['vectors.count absurd', (s: any) => (s.study.vectors = { count: 1_000_000_000, seed: 0 }), 'E_SWEEP_TOO_LARGE'],
-      ['vectors file missing', (s: any) => (s.study.vectors = { file: '/nonexistent/v.json' }), 'E_VECTORS_FILE'],
-      ['scan corpus matching nothing', (s: any) => (s.methods.scan = { corpus: '/nonexistent/*.jsonl', tokens: 100, shards: 1, top: 4 }), 'E_CORPUS_EMPTY'],
-      ['storage uri is a file', (s: any) => (s.storage.uri = CORPUS), 'E_SWEEP_STORAGE'],
-    ] as Array<[string, (s: any) => void, string]>
+      ['model path missing', (s: Doc) => (s.model.path = '/nonexistent/model'), 'E_MODEL_MISSING_FILE'],
+      ['model directory without config.json', (s: Doc) => (s.model.path = path.join(REPO, 'test/fixtures')), 'E_MODEL_MISSING_FILE'],
+      ['layer beyond the model', (s: Doc) => (s.study.layers = [7]), 'E_SWEEP_MODEL'],
+      ['neuron index beyond the model', (s: Doc) => ((s.methods.epo = { runsPerVector: 1, iters: 2, population: 2, topk: 16 }), (s.targets = { neurons: [{ layer: 1, index: 9999 }], seeds: [0] })), 'E_SWEEP_MODEL'],
+      ['seqLen past max_position_embeddings', (s: Doc) => (s.study.seqLen = 100), 'E_SEQ_LEN'],
+      ['vectors.count absurd', (s: Doc) => (s.study.vectors = { count: 1_000_000_000, seed: 0 }), 'E_SWEEP_TOO_LARGE'],
+      ['vectors file missing', (s: Doc) => (s.study.vectors = { file: '/nonexistent/v.json' }), 'E_VECTORS_FILE'],
+      ['scan corpus matching nothing', (s: Doc) => (s.methods.scan = { corpus: '/nonexistent/*.jsonl', tokens: 100, shards: 1, top: 4 }), 'E_CORPUS_EMPTY'],
+      ['storage uri is a file', (s: Doc) => (s.storage.uri = CORPUS), 'E_SWEEP_STORAGE'],
+    ] as Array<[string, (s: Doc) => void, string]>
   ).map(([name, change, code]): BadCase => ({ group: 'sweep files (embedded)', name, setup: (d) => sweepFile(d, change), args: (d) => launchEmbedded(d), code })),
   { group: 'sweep files (embedded)', name: 'zero vector in the vectors file', setup: (d) => { json(d, 'v.json', { '1': [vec(0)] }); sweepFile(d, (s) => (s.study.vectors = { file: path.join(d, 'v.json') })); }, args: (d) => launchEmbedded(d), code: 'E_VECTORS_VALUE' },
   { group: 'sweep files (embedded)', name: 'vectors file lacks a study layer', setup: (d) => { json(d, 'v.json', { '2': [vec(0.1)] }); sweepFile(d, (s) => (s.study.vectors = { file: path.join(d, 'v.json') })); }, args: (d) => launchEmbedded(d), code: 'E_SWEEP_VECTORS' },
@@ -267,8 +271,8 @@ export const CASES: BadCase[] = [
   // --- storage and Temporal settings
   { group: 'storage', name: 'report: store directory missing', args: (d) => ['report', 'demo-123', '--store', path.join(d, 'none'), '--out', path.join(d, 'out')], code: 'E_REPORT_NO_PLAN' },
   { group: 'storage', name: 'report: bare ID without --store', args: (d) => ['report', 'demo-123', '--out', path.join(d, 'out')], code: 'E_CLI' },
-  { group: 'storage', name: 'report: malformed plan', setup: (d) => { mkdirSync(path.join(d, 'st', 'sweeps', 's1'), { recursive: true }); json(path.join(d, 'st', 'sweeps', 's1'), 'plan.json', '{"units": 3}'); }, args: (d) => ['report', path.join(d, 'st', 'sweeps', 's1'), '--out', path.join(d, 'out')], code: 'E_REPORT_INPUT' },
-  { group: 'storage', name: 'report: plan not JSON', setup: (d) => { mkdirSync(path.join(d, 'st', 'sweeps', 's1'), { recursive: true }); json(path.join(d, 'st', 'sweeps', 's1'), 'plan.json', '{'); }, args: (d) => ['report', path.join(d, 'st', 'sweeps', 's1'), '--out', path.join(d, 'out')], code: 'E_REPORT_INPUT' },
+  { group: 'storage', name: 'report: malformed plan', setup: (d) => { mkdirSync(path.join(d, 'st', 'sweeps', 's1'), { recursive: true }); json(path.join(d, 'st', 'sweeps', 's1'), 'plan.json', '{"units": 3}'); }, args: (d) => ['report', path.join(d, 'st', 'sweeps', 's1'), '--out', path.join(d, 'out')], code: 'E_SWEEP_PLAN' },
+  { group: 'storage', name: 'report: plan not JSON', setup: (d) => { mkdirSync(path.join(d, 'st', 'sweeps', 's1'), { recursive: true }); json(path.join(d, 'st', 'sweeps', 's1'), 'plan.json', '{'); }, args: (d) => ['report', path.join(d, 'st', 'sweeps', 's1'), '--out', path.join(d, 'out')], code: 'E_SWEEP_PLAN' },
   { group: 'storage', name: 'scan: S3 endpoint unreachable', env: { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', AWS_MAX_ATTEMPTS: '1' }, args: (d) => ['scan', '--model', MODEL, '--corpus', 's3://bucket/corpus/', '--s3-endpoint', 'http://127.0.0.1:1', '--s3-region', 'us-east-1', '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'], code: 'E_UNREACHABLE' },
   { group: 'temporal', name: 'sweep status: no server configured or running', args: () => ['sweep', 'status', 'x-1'], code: 'E_NO_TEMPORAL_RUNNING' },
   { group: 'temporal', name: 'sweep cancel: no server configured or running', args: () => ['sweep', 'cancel', 'x-1'], code: 'E_NO_TEMPORAL_RUNNING' },

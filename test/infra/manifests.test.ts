@@ -57,7 +57,7 @@ beforeAll(async () => {
   const r = await runCli(['worker', '--help']);
   expect(r.code, `dreamsweep worker --help failed:\n${r.stderr}`).toBe(0);
   const flags = new Set(r.stdout.match(/--[a-z][a-z0-9-]*/g) ?? []);
-  const choices = /--backend[^\n]*\(choices: ([^)]*)\)/.exec(r.stdout.replace(/\n\s+/g, ' '));
+  const choices = /--backend[^\n]*?\(choices: ([^)]*)\)/.exec(r.stdout.replace(/\n\s+/g, ' '));
   cli = { flags, backends: choices ? [...choices[1]!.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) : [] };
 }, 60_000);
 
@@ -171,7 +171,7 @@ function checkBundle(docs: Obj[], secrets: Obj[], where: string): void {
     if (queues.includes(QUEUES.model)) {
       expect(gpus, `${w}: ${GPU} limit`).toBe(1);
       expect(args.get('--concurrency'), `${w}: one unit per GPU`).toBe('1');
-      expect(['tensorflow', 'webgpu'], `${w}: a GPU backend`).toContain(args.get('--backend'));
+      expect(args.get('--engine') === 'torch' || ['tensorflow', 'webgpu'].includes(args.get('--backend')!), `${w}: the torch engine or a GPU backend`).toBe(true);
       expect((pod.tolerations as Obj[]).map((t) => t.key), `${w}: tolerates GPU taints`).toContain(GPU);
       expect(pod.nodeSelector, `${w}: nodeSelector for GPU nodes`).toBeDefined();
     } else {
@@ -268,7 +268,7 @@ describe('Kubernetes manifests (infra/k8s)', () => {
   it('the model worker runs the agreed command line', () => {
     const dep = loadYaml(path.join(BASE, 'worker-gpu.yaml'))[0]!;
     const args = dep.spec.template.spec.containers[0].args;
-    expect(args).toEqual(['worker', '--queues', '$(DREAMSWEEP_MODEL_QUEUE)', '--concurrency', '1', '--backend', 'tensorflow', '--shutdown-grace', '60', '--metrics-port', '9464']);
+    expect(args).toEqual(['worker', '--queues', '$(DREAMSWEEP_MODEL_QUEUE)', '--concurrency', '1', '--engine', 'torch', '--shutdown-grace', '60', '--metrics-port', '9464']);
     expect(dep.spec.template.spec.terminationGracePeriodSeconds).toBe(120);
   });
 
@@ -408,9 +408,9 @@ function importedRoots(dirs: string[]): Set<string> {
 }
 
 describe.each([
-  ['worker-cpu.Dockerfile', 'wasm'],
-  ['worker-gpu.Dockerfile', 'tensorflow'],
-])('%s', (name, backend) => {
+  ['worker-cpu.Dockerfile', '--backend', 'wasm', 'DREAMSWEEP_BACKEND'],
+  ['worker-gpu.Dockerfile', '--engine', 'torch', 'DREAMSWEEP_ENGINE'],
+])('%s', (name, flag, value, envKey) => {
   const ins = dockerfile(name);
   const final = finalStage(ins);
 
@@ -422,8 +422,8 @@ describe.each([
     const cmd = JSON.parse(last(final, 'CMD')!) as string[];
     const args = parseWorkerArgs(cmd);
     checkWorkerFlags(args, name);
-    expect(args.get('--backend')).toBe(backend);
-    expect(env(final).DREAMSWEEP_BACKEND).toBe(backend);
+    expect(args.get(flag)).toBe(value);
+    expect(env(final)[envKey]).toBe(value);
     expect(ins.some((i) => i.op === 'RUN' && /apt-get install [^&]*\btini\b/.test(i.args))).toBe(true);
     expect(last(final, 'EXPOSE')).toBe(String(METRICS_PORT));
   });
@@ -450,28 +450,25 @@ describe.each([
 describe('worker-gpu.Dockerfile specifics', () => {
   const ins = dockerfile('worker-gpu.Dockerfile');
 
-  it('builds on a CUDA 11 + cuDNN 8 runtime for x86-64 with Node 20 from the official image', () => {
+  it('builds on Python for x86-64 with Node 20 from the official image', () => {
     const froms = ins.filter((i) => i.op === 'FROM').map((i) => i.args);
     expect(froms).toContain('node:20-bookworm-slim AS node');
-    expect(froms.some((f) => /^--platform=linux\/amd64 nvidia\/cuda:11\.\d+\.\d+-cudnn8-runtime-ubuntu\d+\.\d+ AS base$/.test(f))).toBe(true);
+    expect(froms.some((f) => /^--platform=linux\/amd64 python:3\.1\d-slim-bookworm AS base$/.test(f))).toBe(true);
     expect(froms.at(-1)).toBe('base');
     expect(ins.some((i) => i.op === 'COPY' && i.args === '--from=node /usr/local/bin/node /usr/local/bin/node')).toBe(true);
   });
 
-  it('installs tfjs-node-gpu, Dawn webgpu and the Vulkan loader, with graphics among the driver capabilities', () => {
+  it("installs the torch engine's pins from its pyproject.toml, copies the engine and points the worker at its Python", () => {
     const run = ins.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
-    expect(run).toMatch(/@tensorflow\/tfjs-node-gpu@\$\{TFJS_VERSION\}/);
-    // webgpu comes with `npm ci`, from the project's optional dependencies, and the image checks it did.
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { optionalDependencies: Record<string, string> };
-    expect(Object.keys(pkg.optionalDependencies).sort()).toEqual(['@tensorflow/tfjs-backend-webgpu', 'webgpu']);
-    expect(pkg.optionalDependencies['@tensorflow/tfjs-backend-webgpu']).toBe(
-      ins.find((i) => i.op === 'ARG' && i.args.startsWith('TFJS_VERSION='))?.args.slice('TFJS_VERSION='.length),
-    );
-    expect(run).toMatch(/npm ci --omit=dev[^\n]*\n?.*test -f node_modules\/webgpu\/package\.json/);
-    expect(run).toMatch(/apt-get install [^&]*\blibvulkan1\b/);
-    expect(ins.find((i) => i.op === 'ARG' && i.args.startsWith('TFJS_VERSION='))?.args).toMatch(/^TFJS_VERSION=4\./);
-    const e = env(finalStage(ins));
-    expect(e.NVIDIA_DRIVER_CAPABILITIES!.split(',').sort()).toEqual(['compute', 'graphics', 'utility']);
+    expect(run).toMatch(/python -m venv \/opt\/torch-engine/);
+    expect(run).toMatch(/tomllib\.load\(open\('\/tmp\/pyproject\.toml', 'rb'\)\)\['project'\]\['dependencies'\]/);
+    expect(ins.some((i) => i.op === 'COPY' && i.args === 'engines/torch/pyproject.toml /tmp/pyproject.toml')).toBe(true);
+    const final = finalStage(ins);
+    expect(final.some((i) => i.op === 'COPY' && i.args === 'engines ./engines')).toBe(true);
+    expect(final.some((i) => i.op === 'COPY' && i.args === '--from=torch /opt/torch-engine /opt/torch-engine')).toBe(true);
+    const e = env(final);
+    expect(e.DREAMSWEEP_TORCH_PYTHON).toBe('/opt/torch-engine/bin/python');
+    expect(e.NVIDIA_DRIVER_CAPABILITIES!.split(',').sort()).toEqual(['compute', 'utility']);
     expect(e.NVIDIA_VISIBLE_DEVICES).toBe('all');
   });
 });

@@ -1,7 +1,9 @@
 // One sweep through the faults a cluster meets, in turn: a worker killed with kill -9 mid-EPO, the Temporal
 // server stopped and restarted, the S3 server stopped and restarted. It must finish with every result
 // artifact byte-identical to a clean run's, and count every unit as run by this sweep (none "already done").
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startS3, startTemporal } from '../../infra/servers.js';
 import { runCli } from '../helpers/cli.js';
@@ -75,19 +77,27 @@ describe('fault injection', () => {
     restarted.push(t2);
     step('Temporal restarted');
 
-    // 3. S3 stops and comes back on its port with its directory.
+    // 3. S3 stops for 12 s (longer than the SDK's own retries) and comes back on its port with its directory:
+    // store calls in flight wait it out (worker --outage-wait) instead of failing attempts.
     await own.s3.stop();
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, 12_000));
     const s2 = await startS3({ root: own.s3.root, logDir: own.logDir, port: port(own.s3.endpoint), accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey });
     restarted.push(s2);
     step('S3 restarted');
 
-    const waited = await runCli(['sweep', 'launch', faulty.file, '--wait'], env); // follows the running sweep
-    expect(waited.code, waited.stderr).toBe(0);
+    // Follow this run to its end (launching again could start a new run if it is already over).
+    const connection = await Connection.connect({ address: shared.temporalAddress });
+    try {
+      await new Client({ connection, namespace: shared.temporalNamespace }).workflow.getHandle(sweepId).result();
+    } finally {
+      await connection.close();
+    }
     const status = await runCli(['sweep', 'status', sweepId, '--json', '--temporal-address', shared.temporalAddress], env);
     expect(status.code, status.stderr).toBe(0);
     const p = JSON.parse(status.stdout) as { status: string; total: number; done: number; ran: number; cached: number; failed: number };
     expect(p).toMatchObject({ status: 'done', done: p.total, ran: p.total, cached: 0, failed: 0 });
+
+    for (const w of workers) step(`${path.basename(w.logFile)}: ${readFileSync(w.logFile, 'utf8').split('\n').filter((l) => /waiting for|answers again/.test(l)).length} store-outage lines`);
 
     const [want, got] = [await resultArtifacts(clean.store), await resultArtifacts(faulty.store)];
     expect(want.size).toBeGreaterThan(0);

@@ -71,7 +71,9 @@ def main():
                 "check nvidia-smi and the driver, or use device cpu",
             )
         device = torch.device(dev)
-        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())  # named in logs as cuda:N
+        if device.type == "cuda" and device.index >= torch.cuda.device_count():
             raise EngineUserError("E_TORCH_DEVICE", f"device {dev}: this machine has {torch.cuda.device_count()} CUDA device(s)")
         name = req.get("dtype") or "auto"
         if name == "auto":
@@ -98,6 +100,7 @@ def main():
             "cuda": torch.version.cuda,
             "device": describe_device(device),
             "dtype": name,
+            "shape": {k: cfg[k] for k in ("nLayers", "dModel", "dMlp", "dVocab", "nHeads")},
         }
 
     def objective(req, arrays, device):

@@ -53,7 +53,7 @@ class Engine:
         self.max_chunk_floats = max_chunk_floats
         # A group of prefix-reuse rows costs about this many token positions on top of its own (launches, small
         # matrix products): more on a GPU, where a position is cheap. 0 groups rows by their exact start.
-        self.group_overhead = group_overhead if group_overhead is not None else 256 if model.device.type == "cuda" else 32
+        self.group_overhead = group_overhead if group_overhead is not None else 256 if model.device.type == "cuda" else 192
         self.V = model.cfg["dVocab"]
         self._parents_cache = (None, None)  # EPO sends one batch of children after another with the same parents
 
