@@ -36,9 +36,9 @@ export async function readPlan(store: ArtifactStore, key: string): Promise<Sweep
 
 /** Why: the report CLI knows only the sweep ID; a missing plan is a user's mistake (wrong ID or store). */
 export async function readSweepPlan(store: ArtifactStore, sweepId: string): Promise<SweepPlan> {
-  const at = await readPlanAt(store, sweepPlanKey(sweepId));
-  const pointer = at && !('units' in at) ? (at as unknown as PlanPointer).plan : undefined;
-  const plan = pointer ? await readPlanAt(store, pointer) : at;
+  const at = await readJsonAt(store, sweepPlanKey(sweepId));
+  const pointer = at !== undefined && at !== null && typeof (at as PlanPointer).plan === 'string' ? (at as PlanPointer).plan : undefined;
+  const plan = pointer ? await readPlanAt(store, pointer) : at === undefined ? undefined : checkedPlan(store, sweepPlanKey(sweepId), at);
   if (!plan) {
     throw new UserError('E_REPORT_NO_PLAN', `${store.uri}: no plan for sweep ${sweepId} at ${sweepPlanKey(sweepId)}; check the ID (dreamsweep sweep list) and the store URI`);
   }
@@ -46,14 +46,23 @@ export async function readSweepPlan(store: ArtifactStore, sweepId: string): Prom
 }
 
 async function readPlanAt(store: ArtifactStore, key: string): Promise<SweepPlan | undefined> {
+  const value = await readJsonAt(store, key);
+  return value === undefined ? undefined : checkedPlan(store, key, value);
+}
+
+async function readJsonAt(store: ArtifactStore, key: string): Promise<unknown> {
   const bytes = await store.get(key);
   if (!bytes) return undefined;
-  let plan: Partial<SweepPlan>;
   try {
-    plan = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<SweepPlan>;
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
   } catch (e) {
     throw new UserError('E_SWEEP_PLAN', `${store.uri}/${key}: not valid JSON (${(e as Error).message}); the plan is damaged: launch the sweep again to re-plan`, { cause: e });
   }
+}
+
+/** Valid JSON of the wrong shape is a damaged plan, said as such rather than failing later on a missing field. */
+function checkedPlan(store: ArtifactStore, key: string, value: unknown): SweepPlan {
+  const plan = value as Partial<SweepPlan> | null;
   if (typeof plan !== 'object' || plan === null || typeof plan.spec !== 'object' || plan.spec === null || typeof plan.shape !== 'object') {
     throw new UserError('E_SWEEP_PLAN', `${store.uri}/${key}: valid JSON but not a sweep plan (no spec or shape); the plan is damaged: launch the sweep again to re-plan`);
   }
