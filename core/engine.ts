@@ -78,6 +78,13 @@ export interface PrefixHint {
   from: number[];
 }
 
+export interface GradientOptions {
+  /** Also return the full gradients. */
+  full?: boolean;
+  /** allowed[t] = 1 if token t may appear in top-k; default: every id the tokenizer knows. */
+  allowed?: Uint8Array;
+}
+
 export interface EvaluateOptions {
   prefix?: PrefixHint;
 }
@@ -93,11 +100,7 @@ export interface Engine {
     lambdas: number[],
     objective: Objective,
     k: number,
-    options?: {
-      full?: boolean;
-      /** allowed[t] = 1 if token t may appear in top-k; default: every id the tokenizer knows. */
-      allowed?: Uint8Array;
-    },
+    options?: GradientOptions,
   ): Promise<GradientResult>;
   /**
    * `options.ce = false` skips the logits (and blocks past the deepest tap); `ce` is then empty.

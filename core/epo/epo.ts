@@ -6,6 +6,7 @@ import { Rng } from '../rng.js';
 import { resolveEpoConfig, slotLambdas, topkAt, type EpoConfig } from './config.js';
 import { History, type IterationRecord } from './history.js';
 import { validityMask } from './validity.js';
+import { defaultAllowed } from '../model/engine-input.js';
 
 /** Reported after every iteration; the CLI draws it, an activity heartbeats it. */
 export interface EpoProgress {
@@ -73,7 +74,7 @@ export async function epo(
   const M = cfg.population;
   const n = cfg.seqLen;
   const isValid = validityMask(engine.tokenizer, cfg);
-  const allowed = cfg.excludeSpecialTokens ? mutationVocabulary(engine) : undefined;
+  const allowed = cfg.excludeSpecialTokens ? regularMask(engine) : undefined;
   const counters = { evaluated: 0, backward: 0 };
 
   // 1) Start: a fresh random (or given) population, or the state a checkpoint left.
@@ -221,7 +222,7 @@ async function neighbourAveragedTopk(
   const n = cfg.seqLen;
   const V = engine.shape.dVocab;
   const vocab = regularVocabulary(engine);
-  const mask = allowed ?? defaultMask(engine);
+  const mask = allowed ?? defaultAllowed(V, engine.tokenizer.vocabSize);
   const group = 1 + cfg.gradientNeighbours!;
   for (const s of slots) {
     const rows = [pop[s]!.ids];
@@ -248,13 +249,6 @@ function topIndices(values: Float64Array, allowed: Uint8Array, k: number): numbe
   for (let v = 0; v < values.length; v++) if (allowed[v]) idx.push(v);
   idx.sort((a, b) => values[b]! - values[a]! || a - b);
   return idx.slice(0, k);
-}
-
-/** The engine's default top-k mask: ids the tokenizer knows (core/engine.ts). */
-function defaultMask(engine: Engine): Uint8Array {
-  const a = new Uint8Array(engine.shape.dVocab);
-  a.fill(1, 0, Math.min(engine.shape.dVocab, engine.tokenizer.vocabSize));
-  return a;
 }
 
 interface Rows {
@@ -310,8 +304,8 @@ export function regularVocabulary(engine: Engine): number[] {
   return out;
 }
 
-/** Tokens a mutation may propose when special tokens are excluded: the regular vocabulary as a mask. */
-function mutationVocabulary(engine: Engine): Uint8Array {
+/** The regular vocabulary as a top-k mask (special tokens excluded), in the engine's dVocab. */
+export function regularMask(engine: Engine): Uint8Array {
   const allowed = new Uint8Array(engine.shape.dVocab);
   for (const id of regularVocabulary(engine)) allowed[id] = 1;
   return allowed;

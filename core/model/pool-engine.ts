@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine, Evaluation, EvaluateOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
+import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
 import { UserError } from '../errors.js';
 import { parseNeoXConfig } from './config.js';
 import { readTokenizer } from './load.js';
@@ -101,7 +101,7 @@ export class PoolEngine implements Engine {
     lambdas: number[],
     objective: Objective,
     k: number,
-    options: { full?: boolean; allowed?: Uint8Array } = {},
+    options: GradientOptions = {},
   ): Promise<GradientResult> {
     const parts = await this.fanOut<GradientResult>(ids, (slice, start) => [
       'gradients',

@@ -1,7 +1,7 @@
 // The TensorFlow.js engine: a loaded GPT-NeoX model behind the engine protocol of core/engine.ts. Batches are
 // split into chunks that bound the largest tensor ([rows, n, dVocab] logits and one-hot gradients).
 import * as tf from '@tensorflow/tfjs-core';
-import type { Engine, Evaluation, EvaluateOptions, GradientResult, ModelShape, Objective, PrefixHint, TapOptions, TapValues } from '../engine.js';
+import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, PrefixHint, TapOptions, TapValues } from '../engine.js';
 import { initBackend } from './backend.js';
 import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
@@ -89,7 +89,9 @@ export class TfjsEngine implements Engine {
     const byFrom = new Map<number, number[]>();
     ids.forEach((_, b) => {
       const from = hint && hint.parentOf[b]! >= 0 ? hint.from[b]! : 0;
-      byFrom.set(from, [...(byFrom.get(from) ?? []), b]);
+      const group = byFrom.get(from);
+      if (group) group.push(b);
+      else byFrom.set(from, [b]);
     });
     const whole = byFrom.get(0) ?? [];
     for (const [start, rows] of this.chunks(whole.map((b) => ids[b]!))) {
@@ -170,7 +172,7 @@ export class TfjsEngine implements Engine {
     lambdas: number[],
     objective: Objective,
     k: number,
-    options: { full?: boolean; allowed?: Uint8Array } = {},
+    options: GradientOptions = {},
   ): Promise<GradientResult> {
     this.check(ids);
     validateObjective(objective, this.model.cfg);

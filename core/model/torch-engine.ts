@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine, EvaluateOptions, Evaluation, GradientResult, ModelShape, Objective, TapOptions, TapValues, Tokenizer } from '../engine.js';
+import type { Engine, EvaluateOptions, Evaluation, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues, Tokenizer } from '../engine.js';
 import { UserError } from '../errors.js';
 import { parseNeoXConfig, type NeoXConfig } from './config.js';
 import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
@@ -316,7 +316,7 @@ export class TorchEngine implements Engine {
     lambdas: number[],
     objective: Objective,
     k: number,
-    options: { full?: boolean; allowed?: Uint8Array } = {},
+    options: GradientOptions = {},
   ): Promise<GradientResult> {
     checkIds(ids, this.cfg.dVocab);
     validateObjective(objective, this.cfg);

@@ -3,7 +3,7 @@
 // value to the worst and to the best substitute says how much that token matters.
 import type { Engine, Objective } from '../engine.js';
 import { UserError } from '../errors.js';
-import { regularVocabulary } from '../epo/epo.js';
+import { regularMask, regularVocabulary } from '../epo/epo.js';
 import type { ArtifactStore } from '../store/index.js';
 import { resolveTarget, type EpoTarget } from '../objectives/target.js';
 import { loadVectorSet, type VectorSet } from '../objectives/vectors.js';
@@ -34,8 +34,7 @@ export async function tokenAttribution(
   if (!Number.isInteger(k) || k < 1) throw new UserError('E_REPORT_OPTIONS', `attribution k: expected an integer >= 1, got ${k}`);
   if (n < 2) throw new UserError('E_REPORT_OPTIONS', `attribution: a prompt needs at least 2 tokens, got ${n}`);
   const vocab = regularVocabulary(engine);
-  const allowed = new Uint8Array(engine.shape.dVocab);
-  for (const t of vocab) allowed[t] = 1;
+  const allowed = regularMask(engine);
   // One more than k, so that k remain when the token already there is among them.
   const kk = Math.min(k + 1, vocab.length);
   const g = await engine.gradients([ids], [0], objective, kk, { allowed });

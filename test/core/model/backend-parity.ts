@@ -3,12 +3,11 @@
 // the backend agrees with the transformers golden numbers. Tolerance 1e-4 scale-relative.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { epo } from '../../../core/epo/epo.js';
 import { describeBackend } from '../../../core/model/backend.js';
 import { PoolEngine } from '../../../core/model/pool-engine.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { tapNames } from '../../../core/model/neox.js';
-import { FIXTURE_NAMES, MODELS, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
+import { FIXTURE_NAMES, MODELS, expectSameEpoChoices, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
 
 const TOL = 1e-4;
 
@@ -66,17 +65,7 @@ export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: s
     // EPO's choices depend only on comparisons, so last-bit differences leave them alone unless two
     // candidates tie to within float error: seen on this fixture for 30 iterations on every backend here.
     if (name === 'tiny-parallel') it('makes the same EPO choices as wasm over 10 iterations', async () => {
-      const objective = toObjective(golden.objectives[0]!.objective);
-      const config = { iters: 10, population: 4, children: 8, topk: 32, seed: 3 }; // small: the cpu backend is slow
-      const [got, ref] = await Promise.all([epo(engine, objective, config), epo(wasm, objective, config)]);
-      expect(got.history.iterations).toHaveLength(10);
-      got.history.iterations.forEach((it, i) => {
-        const want = ref.history.iterations[i]!;
-        expect(Array.from(it.ids), `iteration ${i} candidates`).toEqual(Array.from(want.ids));
-        expect(Array.from(it.keep), `iteration ${i} selection`).toEqual(Array.from(want.keep));
-        expect(scaledMaxDiff(it.f, want.f)).toBeLessThan(TOL);
-        expect(scaledMaxDiff(it.ce, want.ce)).toBeLessThan(TOL);
-      });
+      await expectSameEpoChoices(engine, wasm, toObjective(golden.objectives[0]!.objective));
     });
   });
 }

@@ -1,7 +1,9 @@
 // Shared by the model tests: fixture paths, golden files, and a scale-aware closeness check.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Objective } from '../../../core/engine.js';
+import { expect } from 'vitest';
+import type { Engine, Objective } from '../../../core/engine.js';
+import { epo } from '../../../core/epo/epo.js';
 
 // DREAMSWEEP_FIXTURES: where scripts/gpu-check.sh carries the fixtures beside its bundled benches.
 const FIXTURES = process.env['DREAMSWEEP_FIXTURES'] || join(import.meta.dirname, '../../fixtures');
@@ -53,3 +55,20 @@ export function scaledMaxDiff(actual: ArrayLike<number>, expected: ArrayLike<num
 }
 
 export const flat = (x: number[] | number[][] | number[][][]): number[] => (x as number[]).flat(2) as number[];
+
+/**
+ * EPO for 10 small iterations on `engine` and on `wasm` must make the same choices (candidates and selection),
+ * with f and CE within 1e-4: its choices depend only on comparisons, so last-bit differences leave them alone.
+ */
+export async function expectSameEpoChoices(engine: Engine, wasm: Engine, objective: Objective): Promise<void> {
+  const config = { iters: 10, population: 4, children: 8, topk: 32, seed: 3 }; // small: the cpu backend is slow
+  const [got, ref] = await Promise.all([epo(engine, objective, config), epo(wasm, objective, config)]);
+  expect(got.history.iterations).toHaveLength(10);
+  got.history.iterations.forEach((it, i) => {
+    const want = ref.history.iterations[i]!;
+    expect(Array.from(it.ids), `iteration ${i} candidates`).toEqual(Array.from(want.ids));
+    expect(Array.from(it.keep), `iteration ${i} selection`).toEqual(Array.from(want.keep));
+    expect(scaledMaxDiff(it.f, want.f)).toBeLessThan(1e-4);
+    expect(scaledMaxDiff(it.ce, want.ce)).toBeLessThan(1e-4);
+  });
+}

@@ -13,7 +13,7 @@ import { tapNames } from '../../../core/model/neox.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { TorchEngine, TorchEngineError } from '../../../core/model/torch-engine.js';
 import { TORCH_INSTALL_HINT, torchPythonAvailable } from '../../../core/model/torch-env.js';
-import { FIXTURE_NAMES, MODELS, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
+import { FIXTURE_NAMES, MODELS, expectSameEpoChoices, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
 
 const TOL = 1e-4;
 const PREFIX_TOL = 1e-5;
@@ -137,17 +137,7 @@ describe.skipIf(!available).each(FIXTURE_NAMES)('the torch engine (cpu, float32)
   if (name !== 'tiny-parallel') return;
 
   it('makes the same EPO choices as wasm over 10 iterations', async () => {
-    const objective = toObjective(golden.objectives[0]!.objective);
-    const config = { iters: 10, population: 4, children: 8, topk: 32, seed: 3 };
-    const [got, ref] = await Promise.all([epo(engine, objective, config), epo(wasm, objective, config)]);
-    expect(got.history.iterations).toHaveLength(10);
-    got.history.iterations.forEach((it, i) => {
-      const want = ref.history.iterations[i]!;
-      expect(Array.from(it.ids), `iteration ${i} candidates`).toEqual(Array.from(want.ids));
-      expect(Array.from(it.keep), `iteration ${i} selection`).toEqual(Array.from(want.keep));
-      expect(scaledMaxDiff(it.f, want.f)).toBeLessThan(TOL);
-      expect(scaledMaxDiff(it.ce, want.ce)).toBeLessThan(TOL);
-    });
+    await expectSameEpoChoices(engine, wasm, toObjective(golden.objectives[0]!.objective));
   });
 
   it('resumes EPO from a checkpoint to a byte-identical history, on a fresh engine process', async () => {
