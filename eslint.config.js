@@ -12,7 +12,23 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
-      globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly' },
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        performance: 'readonly',
+        queueMicrotask: 'readonly',
+        structuredClone: 'readonly',
+      },
     },
     rules: {
       // Every promise is awaited, returned or explicitly voided: a dropped one loses its error.
@@ -43,7 +59,10 @@ export default tseslint.config(
         { object: 'Date', property: 'now', message: 'workflow code keeps no clock of its own: use workflowInfo() or a timer' },
         { object: 'Math', property: 'random', message: 'workflow code draws no randomness: seeds come in the input' },
       ],
-      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.name='setTimeout']", message: "workflow code waits with @temporalio/workflow's sleep() or condition()" }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.name='setTimeout']", message: "workflow code waits with @temporalio/workflow's sleep() or condition()" },
+      ],
     },
   },
   {

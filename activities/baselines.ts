@@ -26,7 +26,14 @@ async function targetsOf(store: ArtifactStore, plan: SweepPlan, layers: number[]
   return layers.map((layer) => ({ layer, vectors: all.get(layer)! }));
 }
 
-async function finish(store: ArtifactStore, unit: { id: string; key: string }, file: UnitFile, payload: unknown, summary: BaselineUnitResult, plan: SweepPlan): Promise<BaselineUnitResult> {
+async function finish(
+  store: ArtifactStore,
+  unit: { id: string; key: string },
+  file: UnitFile,
+  payload: unknown,
+  summary: BaselineUnitResult,
+  plan: SweepPlan,
+): Promise<BaselineUnitResult> {
   await store.put(unitFileKey(unit, file), jsonBytes(payload), { contentType: 'application/json' });
   // Written last: its presence marks the unit finished.
   await store.put(resultKey(unit), jsonBytes({ unit: unit.id, ...summary, producer: { modelId: plan.modelId } }));

@@ -31,12 +31,19 @@ const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-bench-'));
 try {
   const t0 = performance.now();
   makeCheckpoint(dir, {
-    dModel: 512, nHeads: 8, nLayers: 6, dVocab: 50304, tokenizerVocab: 300, rotaryPct: 0.25,
-    parallel: true, dialect: 'classic', dtype: 'F16', seed: 70,
+    dModel: 512,
+    nHeads: 8,
+    nLayers: 6,
+    dVocab: 50304,
+    tokenizerVocab: 300,
+    rotaryPct: 0.25,
+    parallel: true,
+    dialect: 'classic',
+    dtype: 'F16',
+    seed: 70,
   });
   const threads = Number(args.threads);
-  const engine: Engine =
-    threads > 1 ? await PoolEngine.load(dir, { threads, backend: args.backend }) : await TfjsEngine.load(dir, { backend: args.backend });
+  const engine: Engine = threads > 1 ? await PoolEngine.load(dir, { threads, backend: args.backend }) : await TfjsEngine.load(dir, { backend: args.backend });
   const loadS = (performance.now() - t0) / 1000;
   const V = engine.shape.dVocab;
   const rand = seededRandom(1);

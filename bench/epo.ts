@@ -87,8 +87,16 @@ async function makeEngine(reuse: boolean, dir: string): Promise<{ engine: Engine
     ? pythiaConfig(args.preset)
     : { ...pythiaConfig('70m'), dModel: Number(args['d-model']), nLayers: Number(args.layers), nHeads: 4, dHead: Number(args['d-model']) / 4, dMlp: 4 * Number(args['d-model']) };
   makeCheckpoint(dir, {
-    dModel: cfg.dModel, nHeads: cfg.nHeads, nLayers: cfg.nLayers, dVocab: cfg.dVocab, tokenizerVocab: 1024, rotaryPct: 0.25,
-    parallel: true, dialect: 'classic', dtype: 'F32', seed: 12,
+    dModel: cfg.dModel,
+    nHeads: cfg.nHeads,
+    nLayers: cfg.nLayers,
+    dVocab: cfg.dVocab,
+    tokenizerVocab: 1024,
+    rotaryPct: 0.25,
+    parallel: true,
+    dialect: 'classic',
+    dtype: 'F32',
+    seed: 12,
   });
   // --threads N > 1: a pool of N worker threads, one wasm backend each (as `dreamsweep epo --threads`).
   const threads = Number(args.threads ?? 1);

@@ -13,8 +13,14 @@ export async function matmulGflops(m: number, k: number, n: number, options: { r
   const reps = options.reps ?? 4;
   const trials = options.trials ?? 3;
   const rand = seededRandom(3);
-  const a = tf.tensor2d(Float32Array.from({ length: m * k }, () => rand() - 0.5), [m, k]);
-  const b = tf.tensor2d(Float32Array.from({ length: k * n }, () => rand() - 0.5), [k, n]);
+  const a = tf.tensor2d(
+    Float32Array.from({ length: m * k }, () => rand() - 0.5),
+    [m, k],
+  );
+  const b = tf.tensor2d(
+    Float32Array.from({ length: k * n }, () => rand() - 0.5),
+    [k, n],
+  );
   const run = async (count: number) => {
     let last: tf.Tensor | undefined;
     for (let i = 0; i < count; i++) {
@@ -53,8 +59,14 @@ async function main(): Promise<void> {
   });
   await initBackend(args.backend);
   const shapes: Array<[number, number, number]> = [
-    ...args.sizes.split(',').filter(Boolean).map((s) => [Number(s), Number(s), Number(s)] as [number, number, number]),
-    ...args.shapes.split(',').filter(Boolean).map((s) => s.split('x').map(Number) as [number, number, number]),
+    ...args.sizes
+      .split(',')
+      .filter(Boolean)
+      .map((s) => [Number(s), Number(s), Number(s)] as [number, number, number]),
+    ...args.shapes
+      .split(',')
+      .filter(Boolean)
+      .map((s) => s.split('x').map(Number) as [number, number, number]),
   ];
   const gflops: Record<string, number> = {};
   for (const [m, k, n] of shapes) gflops[`${m}x${k}x${n}`] = +(await matmulGflops(m, k, n, { reps: Number(args.reps) })).toFixed(2);

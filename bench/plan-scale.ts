@@ -49,7 +49,10 @@ const input: SweepInput = { spec };
 
 const running = async () => {
   for (;;) {
-    const p = await client.workflow.getHandle(workflowId).query(progressQuery).catch(() => undefined);
+    const p = await client.workflow
+      .getHandle(workflowId)
+      .query(progressQuery)
+      .catch(() => undefined);
     if (p && p.status !== 'planning') return p;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -87,7 +90,9 @@ try {
   const pointer = JSON.parse(readFileSync(path.join(spec.storage.uri, sweepPlanKey(workflowId)), 'utf8')) as { plan: string };
   const plan = path.join(spec.storage.uri, pointer.plan);
   // The SDK's payload size warnings (not its slow-workflow-task notices, which also list payload counters).
-  const warnings = readFileSync(workerLog, 'utf8').split('\n').filter((l) => /payload/i.test(l) && /(exceed|over).*(limit|size)/i.test(l) && !l.includes('TMPRL1104')).length;
+  const warnings = readFileSync(workerLog, 'utf8')
+    .split('\n')
+    .filter((l) => /payload/i.test(l) && /(exceed|over).*(limit|size)/i.test(l) && !l.includes('TMPRL1104')).length;
   process.stdout.write(
     `${JSON.stringify({ units: p.total, planAndStartSeconds: planStart, cancelSeconds: cancel, resumeSeconds: resume, planBytes: statSync(plan).size, largestPayloadBytes: Math.max(...sizes), payloadWarnings: warnings }, null, 1)}\n`,
   );

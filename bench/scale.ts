@@ -87,9 +87,7 @@ try {
   const missing = plan.units.filter((u) => !results.includes(resultKey(u))).length;
   const extra = results.filter((k) => !plan.units.some((u) => resultKey(u) === k)).length;
   // Time inside each activity (store reads and writes plus one EPO iteration), from the run records.
-  const runs = await Promise.all(
-    plan.units.filter((u) => u.kind === 'epo').map(async (u) => JSON.parse(Buffer.from((await store.get(`${u.key}/run.json`))!).toString('utf8'))),
-  );
+  const runs = await Promise.all(plan.units.filter((u) => u.kind === 'epo').map(async (u) => JSON.parse(Buffer.from((await store.get(`${u.key}/run.json`))!).toString('utf8'))));
   const activitySeconds = runs.reduce((a, r) => a + (Date.parse(r.finished) - Date.parse(r.started)) / 1000, 0) / units;
   const wallSeconds = seconds / units;
   const window = Number(args.concurrency);

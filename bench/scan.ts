@@ -52,7 +52,7 @@ try {
   const rand = seededRandom(5);
   const words = ['the', 'model', 'reads', 'a', 'window', 'of', 'text', 'and', 'predicts', 'next', 'token', 'river', 'market', 'quietly', 'seven'];
   const lines: string[] = [];
-  for (let chars = 0; chars < windows * n * 6; ) {
+  for (let chars = 0; chars < windows * n * 6;) {
     const doc = Array.from({ length: 40 + Math.floor(rand() * 80) }, () => words[Math.floor(rand() * words.length)]!).join(' ');
     lines.push(JSON.stringify({ text: doc }));
     chars += doc.length;
@@ -103,7 +103,7 @@ try {
         windows_per_s: +(result.windows / seconds).toFixed(2),
         tokens_per_s: +(result.tokens / seconds).toFixed(1),
         engine_share_of_time: +(engineSeconds / seconds).toFixed(3),
-        achieved_tflops: +((result.windows / seconds) * flopsPerWindow / 1e12).toFixed(4),
+        achieved_tflops: +(((result.windows / seconds) * flopsPerWindow) / 1e12).toFixed(4),
         ...(memory.peakBytes !== null && { peak_gpu_memory_gib: +(memory.peakBytes / 2 ** 30).toFixed(2) }),
       })}\n`,
     );

@@ -20,13 +20,15 @@ import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objecti
 export const RESULT_FILE = 'result.json';
 
 /** Parses a whole number, with a message that names the option. */
-export const int = (name: string, min = 0) => (v: string) => {
-  const n = Number(v);
-  if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) {
-    throw new UserError('E_CLI', `--${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-};
+export const int =
+  (name: string, min = 0) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) {
+      throw new UserError('E_CLI', `--${name}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+    }
+    return n;
+  };
 
 /** `4,8,12` -> [4, 8, 12]: distinct, sorted. */
 export function parseLayers(v: string): number[] {
@@ -63,7 +65,7 @@ export function addTargetOptions(cmd: Command): Command {
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
     .option('--layers <list>', 'comma-separated layers whose resid_pre is read, e.g. 4,8 (default with --vectors: every layer in the file)', parseLayers)
     .option('--vectors <file>', 'JSON mapping layer -> list of vectors (as for `epo`)')
-    .option('--random-vectors <N>', 'N seeded random unit vectors per layer (the sweeps\' randomVectorSet)', int('random-vectors', 1))
+    .option('--random-vectors <N>', "N seeded random unit vectors per layer (the sweeps' randomVectorSet)", int('random-vectors', 1))
     .option('--seed <S>', 'seed of --random-vectors', int('seed'), 0)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--threads <N>', 'worker threads, one backend each (wasm on CPUs); torch: CPU threads', int('threads', 1), 1)
@@ -89,7 +91,10 @@ export function targetsFromOptions(o: TargetCliOptions, engine: Engine): { targe
     layers = o.layers ?? [...set.keys()].sort((a, b) => a - b);
     const missing = layers.filter((L) => !set.has(L));
     if (missing.length) {
-      throw new UserError('E_CLI', `--vectors ${o.vectors}: no vectors for layer ${missing.join(', ')} (the file has ${[...set.keys()].join(', ') || 'none'}); fix --layers or the file`);
+      throw new UserError(
+        'E_CLI',
+        `--vectors ${o.vectors}: no vectors for layer ${missing.join(', ')} (the file has ${[...set.keys()].join(', ') || 'none'}); fix --layers or the file`,
+      );
     }
     vectors = { file: o.vectors };
   } else {
@@ -119,9 +124,7 @@ export function registerBaseline(program: Command): void {
   const baseline = program.command('baseline').description('reference statistics for z-scores');
   const d = RANDOM_DEFAULTS;
   addTargetOptions(
-    baseline
-      .command('random')
-      .description('alignment of P uniformly random prompts (special tokens excluded) with every (layer, vector): mean, std, max, best prompts'),
+    baseline.command('random').description('alignment of P uniformly random prompts (special tokens excluded) with every (layer, vector): mean, std, max, best prompts'),
   )
     .requiredOption('--out <dir>', `directory for ${RESULT_FILE}`)
     .option('--prompts <P>', 'random prompts', int('prompts', 2), d.prompts)

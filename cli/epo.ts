@@ -47,7 +47,10 @@ export function registerEpo(program: Command): void {
     .command('epo')
     .description('optimise prompts for one objective with EPO (or GCG) and write history, checkpoints and the Pareto frontier')
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
-    .requiredOption('--objective <spec>', 'resid:<layer>:random:<seed> | resid:<layer>:<vectors.json>#<i> | resid:<layer>:<file.safetensors|.npy>#[<tensor>:]<row> | neuron:<layer>:<index> | logit:<token text or #id>')
+    .requiredOption(
+      '--objective <spec>',
+      'resid:<layer>:random:<seed> | resid:<layer>:<vectors.json>#<i> | resid:<layer>:<file.safetensors|.npy>#[<tensor>:]<row> | neuron:<layer>:<index> | logit:<token text or #id>',
+    )
     .requiredOption('--out <dir>', 'directory for history, checkpoints and frontier.json')
     .option('--resume', 'continue the run found in --out up to --iters in total');
   // The EPO knobs, from their declarations (core/epo/knobs.ts). Without --children, GCG takes EPO's M x r.
@@ -67,7 +70,12 @@ export function registerEpo(program: Command): void {
     .option('--init-ids <ids>', 'initial prompt as comma-separated token ids')
     .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--threads <N>', 'worker threads, one backend each: every batch is spread over them (default: the cores this process may use); torch: CPU threads', int('threads'), availableParallelism())
+    .option(
+      '--threads <N>',
+      'worker threads, one backend each: every batch is spread over them (default: the cores this process may use); torch: CPU threads',
+      int('threads'),
+      availableParallelism(),
+    )
     .addOption(maxBatchOption())
     .option('--quiet', 'no progress bar');
   addEngineOptions(cmd).action(async (o: EpoCliOptions) => {
@@ -92,7 +100,7 @@ type EpoCliOptions = Partial<Record<(typeof EPO_KNOBS)[number]['key'], number | 
   engine?: string;
   dtype?: string;
   device?: string;
-}
+};
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   // Options are checked before anything is loaded or written: a refused run leaves no --out behind.
@@ -121,7 +129,10 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
         throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} was made for another objective or model; use the same --model and --objective, or another --out`);
       }
       if (ck.state.iteration > o.iters) {
-        throw new UserError('E_EPO_RESUME', `--resume: the run in ${o.out} has done ${ck.state.iteration} iterations, more than --iters ${o.iters}; give --iters ${ck.state.iteration} or more`);
+        throw new UserError(
+          'E_EPO_RESUME',
+          `--resume: the run in ${o.out} has done ${ck.state.iteration} iterations, more than --iters ${o.iters}; give --iters ${ck.state.iteration} or more`,
+        );
       }
       resume = ck.state;
     } else if (existsSync(ckFile)) {
@@ -129,10 +140,12 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
     }
     mkdirSync(o.out, { recursive: true });
 
-    const bar = o.quiet ? undefined : new cliProgress.SingleBar(
-      { format: 'epo [{bar}] {value}/{total} it | best f {best} | non-dominated {nonDominated} | {rate} it/s', hideCursor: true },
-      cliProgress.Presets.shades_classic,
-    );
+    const bar = o.quiet
+      ? undefined
+      : new cliProgress.SingleBar(
+          { format: 'epo [{bar}] {value}/{total} it | best f {best} | non-dominated {nonDominated} | {rate} it/s', hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
     bar?.start(o.iters, resume?.iteration ?? 0, { best: '-', nonDominated: '-', rate: '-' });
     const runLog = path.join(o.out, FILES.runLog);
     const result = await epo(engine, objective, config, {

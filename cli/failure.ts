@@ -37,7 +37,17 @@ export interface Explained {
   message: string;
 }
 
-type ErrorLike = Error & { code?: unknown; syscall?: string; path?: string; dest?: string; address?: string; port?: number; hostname?: string; $metadata?: unknown; errors?: unknown[] };
+type ErrorLike = Error & {
+  code?: unknown;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+  $metadata?: unknown;
+  errors?: unknown[];
+};
 
 /** The user-facing line for an error that is not a bug, or undefined when it is one. */
 export function explain(e: unknown): Explained | undefined {

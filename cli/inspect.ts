@@ -31,22 +31,22 @@ export function registerInspect(program: Command): void {
     .description('run a model on prompts: next-token logits, cross-entropy and every tap at the last token')
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
     .option('--ids <ids>', 'token ids, comma-separated; several prompts separated by ";" (e.g. "1,2,3;4,5,6")')
-    .option('--text <text...>', 'prompt text(s), tokenized with the model\'s tokenizer.json')
+    .option('--text <text...>', "prompt text(s), tokenized with the model's tokenizer.json")
     .option('--backend <name>', 'wasm (default), cpu, webgpu or tensorflow; else env DREAMSWEEP_BACKEND')
     .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, mlp_post')
     .option('--top <k>', 'next tokens to list per prompt in the summary', '5');
   addEngineOptions(cmd).action(async (opts: InspectOptions) => {
-      const engine = await openEngine(opts.model, opts);
-      try {
-        if (!opts.json) process.stderr.write(`backend: ${await describeEngine(engine)}\n`);
-        const prompts = parsePrompts(opts, engine);
-        const report = await inspect(engine, prompts);
-        if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
-        else process.stdout.write(summary(engine, report, Number(opts.top)));
-      } finally {
-        engine.dispose();
-      }
-    });
+    const engine = await openEngine(opts.model, opts);
+    try {
+      if (!opts.json) process.stderr.write(`backend: ${await describeEngine(engine)}\n`);
+      const prompts = parsePrompts(opts, engine);
+      const report = await inspect(engine, prompts);
+      if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
+      else process.stdout.write(summary(engine, report, Number(opts.top)));
+    } finally {
+      engine.dispose();
+    }
+  });
 }
 
 function parsePrompts(opts: InspectOptions, engine: Engine): number[][] {
@@ -80,7 +80,10 @@ export async function inspect(engine: Engine, prompts: number[][]): Promise<Insp
   prompts.forEach((p, i) => byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]));
   const rows = new Array<{ ce: number; values: Record<string, number[]> }>(prompts.length);
   for (const indices of byLength.values()) {
-    const got = await engine.taps(indices.map((i) => prompts[i]!), names);
+    const got = await engine.taps(
+      indices.map((i) => prompts[i]!),
+      names,
+    );
     indices.forEach((promptIndex, b) => {
       const values: Record<string, number[]> = {};
       for (const name of names) {
@@ -111,11 +114,7 @@ function summary(engine: Engine, report: InspectReport, top: number): string {
       .slice(0, Math.max(1, top));
     const ce = report.ce[i]!;
     lines.push(`prompt ${i + 1}: ${JSON.stringify(engine.tokenizer.decode(ids))} (${ids.length} tokens: ${ids.join(',')})`);
-    lines.push(
-      Number.isNaN(ce)
-        ? '  cross-entropy: n/a (one token)'
-        : `  cross-entropy: ${ce.toFixed(4)} nats/token, perplexity ${Math.exp(ce).toFixed(2)}`,
-    );
+    lines.push(Number.isNaN(ce) ? '  cross-entropy: n/a (one token)' : `  cross-entropy: ${ce.toFixed(4)} nats/token, perplexity ${Math.exp(ce).toFixed(2)}`);
     lines.push('  next token:');
     for (const { t, p } of ranked) {
       const text = t < engine.tokenizer.vocabSize ? JSON.stringify(engine.tokenizer.decode([t])) : '(padding id)';

@@ -13,16 +13,7 @@ import { registerSweep } from './sweep.js';
 import { registerWorker } from './worker.js';
 
 // Subcommands register themselves here, one module each (inspect, epo, baseline, scan, sweep, worker, report, backends).
-const registrations: Array<(p: Command) => void> = [
-  registerEpo,
-  registerInspect,
-  registerBaseline,
-  registerScan,
-  registerSweep,
-  registerWorker,
-  registerReport,
-  registerBackends,
-];
+const registrations: Array<(p: Command) => void> = [registerEpo, registerInspect, registerBaseline, registerScan, registerSweep, registerWorker, registerReport, registerBackends];
 
 export function buildProgram(): Command {
   const program = new Command('dreamsweep')

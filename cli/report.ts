@@ -35,7 +35,7 @@ export function registerReport(program: Command): void {
     .option('--endpoint <url>', 'S3-compatible endpoint (default: AWS, or AWS_ENDPOINT_URL)')
     .option('--region <name>', 'S3 region')
     .option('--path-style', 'bucket in the path, not the host name (default with --endpoint)')
-    .option('--model <dir>', 'the sweep\'s model directory: decodes every prompt and adds token attribution')
+    .option('--model <dir>', "the sweep's model directory: decodes every prompt and adds token attribution")
     .addOption(new Option('--backend <name>', 'tfjs backend for --model').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
     .option('--perplexity-cap <x>', 'best neuron/logit prompt must have perplexity below this', positive('perplexity-cap'), DEFAULT_PERPLEXITY_CAP);
   addEngineOptions(cmd).action(async (sweep: string, o: ReportCliOptions) => {

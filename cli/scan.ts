@@ -29,11 +29,7 @@ export function parseTokens(v: string): number {
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerScan(program: Command): void {
-  addTargetOptions(
-    program
-      .command('scan')
-      .description('scan every n-token window of a corpus: per (layer, vector) mean, std, max and the best windows, plus the windows\' CE'),
-  )
+  addTargetOptions(program.command('scan').description("scan every n-token window of a corpus: per (layer, vector) mean, std, max and the best windows, plus the windows' CE"))
     .requiredOption('--corpus <path>', 'a .txt/.jsonl/.jsonl.zst file, directory, glob or s3:// URI (repeatable)', collect)
     .requiredOption('--out <dir>', `directory for ${RESULT_FILE} (and ${CHECKPOINT_FILE} while running)`)
     .option('--seq-len <n>', 'tokens per window', int('seq-len', 2), 12)
@@ -112,7 +108,11 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
     const started = performance.now();
     // Optional chains: a checkpoint of the wrong shape is refused, with its reason, by scanCorpus.
     const firstWindows = resume?.partial?.windows ?? 0;
-    bar?.start(budgetWindows ?? shards.length, budgetWindows ? firstWindows : (resume?.position?.shard ?? 0), { windows: firstWindows, tokens: resume?.partial?.tokens ?? 0, rate: '-' });
+    bar?.start(budgetWindows ?? shards.length, budgetWindows ? firstWindows : (resume?.position?.shard ?? 0), {
+      windows: firstWindows,
+      tokens: resume?.partial?.tokens ?? 0,
+      rate: '-',
+    });
     const result = await scanCorpus({
       shards,
       tokenizer: engine.tokenizer,

@@ -64,7 +64,10 @@ async function openSession(flags: Target, spec?: SweepSpec, existingOnly = false
     connection = await Connection.connect({ ...(await temporalConnectionOptions(target)), connectTimeout: 10_000 });
   } catch (e) {
     await embedded?.stop();
-    throw new UserError('E_TEMPORAL_CONNECT', `cannot reach Temporal at ${target.address} (${(e as Error).message}); check --temporal-address / TEMPORAL_ADDRESS, or unset them to use the embedded default`);
+    throw new UserError(
+      'E_TEMPORAL_CONNECT',
+      `cannot reach Temporal at ${target.address} (${(e as Error).message}); check --temporal-address / TEMPORAL_ADDRESS, or unset them to use the embedded default`,
+    );
   }
   const client = new Client({ connection, namespace: target.namespace });
   return {
@@ -85,32 +88,37 @@ export function registerSweep(program: Command): void {
       .option('--temporal-address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, the sweep file, else the embedded server)')
       .option('--namespace <ns>', 'Temporal namespace');
   const withServerBin = (c: Command) =>
-    c.option('--temporal-bin <path>', 'Temporal CLI for the embedded server (default: DREAMSWEEP_TEMPORAL_BIN, `temporal` on PATH, the cached build, an SDK download, then go install)');
+    c.option(
+      '--temporal-bin <path>',
+      'Temporal CLI for the embedded server (default: DREAMSWEEP_TEMPORAL_BIN, `temporal` on PATH, the cached build, an SDK download, then go install)',
+    );
 
-  withServerBin(withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
-    .option('--wait', 'stay until the sweep ends, showing progress')
-    .option('--backend <name>', 'backend for the embedded worker')
-    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt))
-    .action(async (file: string, o: LocalOptions) => {
-      const spec = loadSweepFile(file);
-      await startAndMaybeWait(spec, o, o.wait ?? false);
-    });
+  withServerBin(
+    withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
+      .option('--wait', 'stay until the sweep ends, showing progress')
+      .option('--backend <name>', 'backend for the embedded worker')
+      .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt),
+  ).action(async (file: string, o: LocalOptions) => {
+    const spec = loadSweepFile(file);
+    await startAndMaybeWait(spec, o, o.wait ?? false);
+  });
 
-  withServerBin(withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
-    .option('--wait', 'stay until the sweep ends, showing progress')
-    .option('--backend <name>', 'backend for the embedded worker')
-    .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt))
-    .action(async (idOrFile: string, o: LocalOptions) => {
-      if (/\.ya?ml$/i.test(idOrFile)) return startAndMaybeWait(loadSweepFile(idOrFile), o, o.wait ?? false);
-      const session = await openSession(o);
-      let spec: SweepSpec;
-      try {
-        spec = await specOf(session.client, idOrFile);
-      } finally {
-        await session.close();
-      }
-      await startAndMaybeWait(spec, o, o.wait ?? false);
-    });
+  withServerBin(
+    withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
+      .option('--wait', 'stay until the sweep ends, showing progress')
+      .option('--backend <name>', 'backend for the embedded worker')
+      .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt),
+  ).action(async (idOrFile: string, o: LocalOptions) => {
+    if (/\.ya?ml$/i.test(idOrFile)) return startAndMaybeWait(loadSweepFile(idOrFile), o, o.wait ?? false);
+    const session = await openSession(o);
+    let spec: SweepSpec;
+    try {
+      spec = await specOf(session.client, idOrFile);
+    } finally {
+      await session.close();
+    }
+    await startAndMaybeWait(spec, o, o.wait ?? false);
+  });
 
   withTarget(sweep.command('status <id>').description('live progress per method and layer'))
     .option('--once', 'print one snapshot and exit')
@@ -132,28 +140,26 @@ export function registerSweep(program: Command): void {
       }
     });
 
-  withTarget(sweep.command('cancel <id>').description('cancel a sweep; running units checkpoint first'))
-    .action(async (id: string, o: Target) => {
-      const session = await openSession(o, undefined, true);
-      try {
-        await knownSweep(id, () => session.client.workflow.getHandle(id).cancel());
-        process.stdout.write(`cancelled ${id}; 'dreamsweep sweep resume ${id}' continues it\n`);
-      } finally {
-        await session.close();
-      }
-    });
+  withTarget(sweep.command('cancel <id>').description('cancel a sweep; running units checkpoint first')).action(async (id: string, o: Target) => {
+    const session = await openSession(o, undefined, true);
+    try {
+      await knownSweep(id, () => session.client.workflow.getHandle(id).cancel());
+      process.stdout.write(`cancelled ${id}; 'dreamsweep sweep resume ${id}' continues it\n`);
+    } finally {
+      await session.close();
+    }
+  });
 
-  withTarget(sweep.command('list').description('sweeps known to the Temporal server'))
-    .action(async (o: Target) => {
-      const session = await openSession(o, undefined, true);
-      try {
-        for await (const w of session.client.workflow.list({ query: `WorkflowType = '${sweepWorkflow.name}'` })) {
-          process.stdout.write(`${w.workflowId}\t${w.status.name}\t${w.startTime.toISOString()}\n`);
-        }
-      } finally {
-        await session.close();
+  withTarget(sweep.command('list').description('sweeps known to the Temporal server')).action(async (o: Target) => {
+    const session = await openSession(o, undefined, true);
+    try {
+      for await (const w of session.client.workflow.list({ query: `WorkflowType = '${sweepWorkflow.name}'` })) {
+        process.stdout.write(`${w.workflowId}\t${w.status.name}\t${w.startTime.toISOString()}\n`);
       }
-    });
+    } finally {
+      await session.close();
+    }
+  });
 }
 
 /** Runs `call`; a sweep the server does not know is a user mistake, said plainly. */
@@ -237,7 +243,9 @@ async function queryProgress(handle: SweepHandle): Promise<SweepProgress> {
 /** Progress bars per method and layer, refreshed each second while the sweep runs. */
 async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
   const interactive = process.stderr.isTTY && follow;
-  const bars = interactive ? new cliProgress.MultiBar({ format: '{name} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic) : undefined;
+  const bars = interactive
+    ? new cliProgress.MultiBar({ format: '{name} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
+    : undefined;
   const rows = new Map<string, cliProgress.SingleBar>();
   let last = '';
   try {
@@ -297,7 +305,15 @@ function waitingFor(desc: Awaited<ReturnType<ReturnType<Client['workflow']['getH
 
 /** Temporal's word for how a workflow ended, as `sweep status` says it. */
 function closedStatus(name: string): string {
-  const words: Record<string, string> = { COMPLETED: 'done', FAILED: 'failed', CANCELLED: 'cancelled', TERMINATED: 'terminated', TIMED_OUT: 'timed out', CONTINUED_AS_NEW: 'handed over', RUNNING: 'running' };
+  const words: Record<string, string> = {
+    COMPLETED: 'done',
+    FAILED: 'failed',
+    CANCELLED: 'cancelled',
+    TERMINATED: 'terminated',
+    TIMED_OUT: 'timed out',
+    CONTINUED_AS_NEW: 'handed over',
+    RUNNING: 'running',
+  };
   return words[name] ?? name.toLowerCase();
 }
 

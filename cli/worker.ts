@@ -20,7 +20,7 @@ export function registerWorker(program: Command): void {
     .option('--queues <list>', 'task queues to poll, comma-separated', 'dreamsweep-model,dreamsweep-aux')
     .option('--concurrency <n>', 'concurrent units per queue', '1')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
-    .option('--threads <n>', 'wasm/cpu: engine threads per model, one unit\'s batches spread over them (default: the cores this process may use / --concurrency)')
+    .option('--threads <n>', "wasm/cpu: engine threads per model, one unit's batches spread over them (default: the cores this process may use / --concurrency)")
     .option('--shutdown-grace <seconds>', 'seconds in-flight units may run on after SIGTERM before they checkpoint and stop', '10')
     .option('--outage-wait <seconds>', 'how long a store call waits for the artifact store to come back before the unit attempt fails', String(DEFAULT_OUTAGE_WAIT_S))
     .option('--api-key-env <var>', 'environment variable holding a Temporal Cloud API key')
@@ -29,8 +29,25 @@ export function registerWorker(program: Command): void {
     .option('--tls-ca <file>', 'CA certificate (PEM) of the Temporal server')
     .option('--tls-server-name <name>', 'the name on the Temporal server certificate')
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (the SDK uses port + 1 on loopback)');
-  addEngineOptions(cmd)
-    .action(async (o: EngineCliOptions & { temporalAddress?: string; namespace: string; queues: string; concurrency: string; backend?: string; shutdownGrace: string; threads?: string; outageWait: string; apiKeyEnv?: string; metricsPort?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tlsServerName?: string }) => {
+  addEngineOptions(cmd).action(
+    async (
+      o: EngineCliOptions & {
+        temporalAddress?: string;
+        namespace: string;
+        queues: string;
+        concurrency: string;
+        backend?: string;
+        shutdownGrace: string;
+        threads?: string;
+        outageWait: string;
+        apiKeyEnv?: string;
+        metricsPort?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        tlsCa?: string;
+        tlsServerName?: string;
+      },
+    ) => {
       const concurrency = Number(o.concurrency);
       const grace = Number(o.shutdownGrace);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError('E_CLI', `--concurrency: expected an integer >= 1, got ${o.concurrency}`);
@@ -76,7 +93,10 @@ export function registerWorker(program: Command): void {
                   ? { clientCert: o.tlsCert, clientKey: o.tlsKey, serverRootCACertificate: o.tlsCa, serverName: o.tlsServerName }
                   : undefined,
             },
-            queues: o.queues.split(',').map((q) => q.trim()).filter(Boolean),
+            queues: o.queues
+              .split(',')
+              .map((q) => q.trim())
+              .filter(Boolean),
             concurrency,
             threads,
             backend: o.backend,
@@ -92,5 +112,6 @@ export function registerWorker(program: Command): void {
       } finally {
         await embedded?.stop();
       }
-    });
+    },
+  );
 }

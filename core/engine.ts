@@ -95,13 +95,7 @@ export interface Engine {
   /** Backend in use (`wasm`, `cpu`, `webgpu`, `tensorflow`). */
   readonly backend: string;
   evaluate(ids: number[][], objective: Objective, options?: EvaluateOptions): Promise<Evaluation>;
-  gradients(
-    ids: number[][],
-    lambdas: number[],
-    objective: Objective,
-    k: number,
-    options?: GradientOptions,
-  ): Promise<GradientResult>;
+  gradients(ids: number[][], lambdas: number[], objective: Objective, k: number, options?: GradientOptions): Promise<GradientResult>;
   /**
    * `options.ce = false` skips the logits (and blocks past the deepest tap); `ce` is then empty.
    * `options.cePositions` also returns each position's next-token CE (the prefix CEs of paper Fig. 5a).

@@ -35,7 +35,11 @@ export function decodeNpy(bytes: Uint8Array, source: string): NpyArray {
     throw bad(`dtype ${descr} is not supported (little-endian float16, float32 or float64 are)`, 'convert it with array.astype("<f4") and save it again');
   }
   if (fortran === 'True') throw bad('the array is in Fortran (column-major) order', 'save numpy.ascontiguousarray(array) instead');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (!shape.every((n) => Number.isSafeInteger(n) && n >= 0)) throw bad(`shape (${shapeText}) is not a tuple of sizes`);
   const count = shape.reduce((a, b) => a * b, 1);
   if (bytes.length - start < count * size) throw bad(`shape (${shape.join(', ')}) of ${descr} needs ${count * size} data bytes, the file has ${bytes.length - start}: truncated?`);

@@ -7,9 +7,7 @@ import type { Tokenizer } from '../core/engine.js';
 
 export const DEMO_DIR = dirname(fileURLToPath(import.meta.url));
 export const DEMO_MODEL_DIR = join(DEMO_DIR, 'model');
-export const TRAIN_SHARDS = ['train-00000.jsonl.zst', 'train-00001.jsonl.zst', 'train-00002.jsonl.zst'].map((f) =>
-  join(DEMO_DIR, 'corpus', f),
-);
+export const TRAIN_SHARDS = ['train-00000.jsonl.zst', 'train-00001.jsonl.zst', 'train-00002.jsonl.zst'].map((f) => join(DEMO_DIR, 'corpus', f));
 export const HELDOUT_SHARD = join(DEMO_DIR, 'corpus', 'heldout.jsonl.zst');
 /** <|endoftext|> in the demo tokenizer. */
 export const EOS_ID = 0;

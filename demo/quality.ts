@@ -55,11 +55,7 @@ export interface Quality {
 }
 
 /** Why: the numbers docs/demo.md reports and the test asserts, from one function. */
-export async function measureQuality(
-  engine: Engine,
-  heldout: Int32Array,
-  options: { seqLen: number; maxWindows: number; seed: number },
-): Promise<Quality> {
+export async function measureQuality(engine: Engine, heldout: Int32Array, options: { seqLen: number; maxWindows: number; seed: number }): Promise<Quality> {
   const windows = consecutiveWindows(heldout, options.seqLen, options.maxWindows);
   const shuffled = shuffleWindows(windows, options.seed);
   const objective = { kind: 'logit', token: 0 } as const; // any objective: only CE is read

@@ -81,4 +81,3 @@ writeFileSync(
 );
 log({ done: true, seconds: Math.round(seconds), heldoutCE: finalCE, out: args.out });
 for (const v of trainableVariables(model)) v.dispose();
-

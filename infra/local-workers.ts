@@ -27,13 +27,15 @@ export function localWorkerCount(
   if (effective !== 'wasm' && effective !== 'cpu') return 1;
   const weights = spec.model.path.startsWith('s3://') ? undefined : weightBytes(spec.model.path);
   if (weights === undefined) return 1;
-  const byMemory = Math.floor((machine.memoryBytes / 2) / Math.max(1, 3 * weights));
+  const byMemory = Math.floor(machine.memoryBytes / 2 / Math.max(1, 3 * weights));
   return Math.max(1, Math.min(machine.cores, spec.concurrency.units, byMemory));
 }
 
 function weightBytes(dir: string): number | undefined {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.safetensors'))
+      .reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
   } catch {
     return undefined;
   }

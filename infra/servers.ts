@@ -194,7 +194,7 @@ async function withPortRetries<T>(name: string, fixed: number | undefined, start
         clash ? 'E_PORT_IN_USE' : 'E_SERVER_START',
         clash
           ? `${name} could not listen on 127.0.0.1:${port}: the port is in use. ` +
-            (fixed ? 'Choose another port, or stop whatever holds it (`ss -ltnp`).' : 'Retried with fresh ports and failed.')
+              (fixed ? 'Choose another port, or stop whatever holds it (`ss -ltnp`).' : 'Retried with fresh ports and failed.')
           : `${name} exited during start-up. Its log ends:\n${logTailOf(name)}\nFull log: ${lastLogs.get(name)}`,
       );
     }

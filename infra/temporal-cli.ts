@@ -130,10 +130,15 @@ export async function findTemporal(opts: FindOptions = {}): Promise<FoundTempora
   const env = process.env;
   const log = opts.log ?? (() => {});
 
-  const explicit = opts.flag ? { file: opts.flag, source: 'flag' as const, what: '--temporal-bin' } : env.DREAMSWEEP_TEMPORAL_BIN ? { file: env.DREAMSWEEP_TEMPORAL_BIN, source: 'env' as const, what: 'DREAMSWEEP_TEMPORAL_BIN' } : undefined;
+  const explicit = opts.flag
+    ? { file: opts.flag, source: 'flag' as const, what: '--temporal-bin' }
+    : env.DREAMSWEEP_TEMPORAL_BIN
+      ? { file: env.DREAMSWEEP_TEMPORAL_BIN, source: 'env' as const, what: 'DREAMSWEEP_TEMPORAL_BIN' }
+      : undefined;
   if (explicit) {
     const file = path.resolve(explicit.file);
-    if (!isExecutableFile(file)) throw new UserError('E_TEMPORAL_BIN', `${explicit.what}: ${file} is not an executable file; point it at a Temporal CLI binary (\`temporal\`), or unset it`);
+    if (!isExecutableFile(file))
+      throw new UserError('E_TEMPORAL_BIN', `${explicit.what}: ${file} is not an executable file; point it at a Temporal CLI binary (\`temporal\`), or unset it`);
     const version = await cliVersion(file);
     if (!version) throw new UserError('E_TEMPORAL_BIN', `${explicit.what}: '${file} --version' did not print 'temporal version X.Y.Z'; is it the Temporal CLI?`);
     return { path: file, source: explicit.source, version };

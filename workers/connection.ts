@@ -35,10 +35,7 @@ export async function temporalConnectionOptions(t: TemporalTarget): Promise<Shar
     opts.tls = {
       serverNameOverride: t.tls.serverName,
       serverRootCACertificate: t.tls.serverRootCACertificate ? readPem(t.tls.serverRootCACertificate, 'serverRootCACertificate') : undefined,
-      clientCertPair:
-        t.tls.clientCert && t.tls.clientKey
-          ? { crt: readPem(t.tls.clientCert, 'clientCert'), key: readPem(t.tls.clientKey, 'clientKey') }
-          : undefined,
+      clientCertPair: t.tls.clientCert && t.tls.clientKey ? { crt: readPem(t.tls.clientCert, 'clientCert'), key: readPem(t.tls.clientKey, 'clientKey') } : undefined,
     };
   }
   if (t.apiKeyEnv) {

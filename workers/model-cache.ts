@@ -49,9 +49,7 @@ export function createModelCache(
           // torch computes in its own process: those are opened as they are.
           const name = resolveBackendName(backend);
           const pooled = resolveEngine(engine) === 'tfjs' && (name === 'wasm' || name === 'cpu');
-          const e = pooled
-            ? await PoolEngine.load(d, { threads: options.threads ?? 1, backend: name })
-            : await openEngine(d, { engine, backend, dtype, device: options.device });
+          const e = pooled ? await PoolEngine.load(d, { threads: options.threads ?? 1, backend: name }) : await openEngine(d, { engine, backend, dtype, device: options.device });
           log(`loaded ${model.path} on ${await describeEngine(e)}${pooled && (options.threads ?? 1) > 1 ? ` x ${options.threads} threads` : ''}`);
           return e;
         });

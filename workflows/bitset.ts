@@ -8,7 +8,10 @@ export class Bitset {
   readonly bytes: Uint8Array;
   private count = 0;
 
-  constructor(readonly size: number, bytes?: Uint8Array) {
+  constructor(
+    readonly size: number,
+    bytes?: Uint8Array,
+  ) {
     this.bytes = bytes ?? new Uint8Array(Math.ceil(size / 8));
     if (bytes) for (const b of bytes) this.count += popcount(b);
   }

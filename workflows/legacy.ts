@@ -38,14 +38,18 @@ const HISTORY_HANDOVER = 20_000;
 // A unit moves off a shutting-down worker at most this often; past that, something else is wrong.
 const MAX_MOVES = 100;
 
-const isWorkerShutdown = (e: unknown) =>
-  e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
+const isWorkerShutdown = (e: unknown) => e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
 
 export async function legacySweep(input: LegacyInput, progressQuery: QueryDefinition<SweepProgress>): Promise<SweepOutcome> {
   const { spec } = input;
   const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['UserError'] };
   // Aux work (plans, merges) is short, but a plan may first download and hash a large model: it heartbeats.
-  const aux = proxyActivities<Activities>({ taskQueue: spec.temporal.taskQueues.aux, startToCloseTimeout: '2 hours', heartbeatTimeout: spec.temporal.heartbeatTimeout * 1000, retry });
+  const aux = proxyActivities<Activities>({
+    taskQueue: spec.temporal.taskQueues.aux,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: spec.temporal.heartbeatTimeout * 1000,
+    retry,
+  });
   const model = proxyActivities<Activities>({
     taskQueue: spec.temporal.taskQueues.model,
     // Long: a full-size EPO run or scan shard; heartbeats catch a dead worker within the heartbeat timeout.
@@ -84,10 +88,8 @@ export async function legacySweep(input: LegacyInput, progressQuery: QueryDefini
   for (const id of state.done) settled.add(id);
   for (const id of state.failed.keys()) settled.add(id);
   const byId = new Map(plan.units.map((u) => [u.id, u]));
-  const ready = () =>
-    plan.units.filter((u) => !settled.has(u.id) && !state.running.has(u.id) && u.after.every((d) => state.done.has(d)));
-  const blocked = () =>
-    plan.units.filter((u) => !settled.has(u.id) && !state.running.has(u.id) && u.after.some((d) => state.failed.has(d)));
+  const ready = () => plan.units.filter((u) => !settled.has(u.id) && !state.running.has(u.id) && u.after.every((d) => state.done.has(d)));
+  const blocked = () => plan.units.filter((u) => !settled.has(u.id) && !state.running.has(u.id) && u.after.some((d) => state.failed.has(d)));
 
   const run = async (id: string) => {
     const unit = byId.get(id)!;

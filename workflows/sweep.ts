@@ -65,8 +65,7 @@ const MAX_MOVES = 100;
 const MAX_FAILURE_KINDS = 50;
 const MAX_MESSAGE = 2_000;
 
-const isWorkerShutdown = (e: unknown) =>
-  e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
+const isWorkerShutdown = (e: unknown) => e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
 
 /** Sweeps started before the marker replay the old workflow unchanged. */
 const PLAN_IN_STORE = 'plan-in-store';
@@ -76,7 +75,12 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   const { spec } = input;
   const retry = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['UserError'] };
   // Aux work (plans, pages, merges) is short, but a plan may first download and hash a large model: it heartbeats.
-  const aux = proxyActivities<Activities>({ taskQueue: spec.temporal.taskQueues.aux, startToCloseTimeout: '2 hours', heartbeatTimeout: spec.temporal.heartbeatTimeout * 1000, retry });
+  const aux = proxyActivities<Activities>({
+    taskQueue: spec.temporal.taskQueues.aux,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: spec.temporal.heartbeatTimeout * 1000,
+    retry,
+  });
   const model = proxyActivities<Activities>({
     taskQueue: spec.temporal.taskQueues.model,
     // Long: a full-size EPO run or scan shard; heartbeats catch a dead worker within the heartbeat timeout.
@@ -219,7 +223,16 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     await continueAsNew<typeof sweepWorkflow>({
       spec,
       handoverEvents: input.handoverEvents,
-      carried: { plan, done: done.toBase64(), failed: failed.toBase64(), failures: state.failures, groupDone: state.groupDone, groupFailed: state.groupFailed, ran: state.ran, cached: state.cached },
+      carried: {
+        plan,
+        done: done.toBase64(),
+        failed: failed.toBase64(),
+        failures: state.failures,
+        groupDone: state.groupDone,
+        groupFailed: state.groupFailed,
+        ran: state.ran,
+        cached: state.cached,
+      },
     });
   }
   if (failed.cardinality > 0) {

@@ -74,10 +74,7 @@ export async function* readDocuments(shard: Shard | string, options: ReadOptions
   // A resume must land on a line start: there the dropped piece is empty.
   const readFrom = begin === 0 ? 0 : begin - 1;
   const decompressed = { offset: 0 };
-  const bytes =
-    format === 'jsonl'
-      ? await store.open(uri, { start: readFrom })
-      : dropBytes(unzstd(await store.open(uri), uri, decompressed), readFrom);
+  const bytes = format === 'jsonl' ? await store.open(uri, { start: readFrom }) : dropBytes(unzstd(await store.open(uri), uri, decompressed), readFrom);
   let line = from ? from.line : begin === 0 ? 1 : undefined;
   let dropFirst = begin !== 0;
   const field = options.textField ?? DEFAULT_TEXT_FIELD;
@@ -87,10 +84,7 @@ export async function* readDocuments(shard: Shard | string, options: ReadOptions
       if (dropFirst) {
         dropFirst = false;
         if (from && raw.length > 0) {
-          throw new UserError(
-            'E_SCAN_RESUME_MISMATCH',
-            `${uri}: the checkpoint's document at byte ${begin} does not start a line; the file changed since the checkpoint`,
-          );
+          throw new UserError('E_SCAN_RESUME_MISMATCH', `${uri}: the checkpoint's document at byte ${begin} does not start a line; the file changed since the checkpoint`);
         }
         continue;
       }
@@ -123,7 +117,10 @@ export async function* readDocuments(shard: Shard | string, options: ReadOptions
       }
       const value = (obj as Record<string, unknown>)[field];
       if (value === undefined) {
-        const keys = Object.keys(obj).slice(0, 8).map((k) => JSON.stringify(k)).join(', ');
+        const keys = Object.keys(obj)
+          .slice(0, 8)
+          .map((k) => JSON.stringify(k))
+          .join(', ');
         skip('E_CORPUS_MISSING_FIELD', `no "${field}" field (keys: ${keys || 'none'}); set the text field option to the key holding the text`);
         continue;
       }
@@ -178,11 +175,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Streams zstd decompression (multi-frame, any window size fzstd accepts); failures become E_CORPUS_BAD_ZSTD. */
-export async function* unzstd(
-  chunks: AsyncIterable<Uint8Array>,
-  uri: string,
-  progress: { offset: number } = { offset: 0 },
-): AsyncGenerator<Uint8Array> {
+export async function* unzstd(chunks: AsyncIterable<Uint8Array>, uri: string, progress: { offset: number } = { offset: 0 }): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
   const d = new Decompress((data) => {
     if (data.length) out.push(data);
@@ -196,8 +189,7 @@ export async function* unzstd(
     } catch (e) {
       return new UserError(
         'E_CORPUS_BAD_ZSTD',
-        `${uri}: corrupt or truncated zstd data near compressed byte ${compressed} (${(e as Error).message}); ` +
-          'check the file with `zstd -t`',
+        `${uri}: corrupt or truncated zstd data near compressed byte ${compressed} (${(e as Error).message}); ` + 'check the file with `zstd -t`',
         { cause: e },
       );
     }

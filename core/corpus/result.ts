@@ -117,9 +117,7 @@ export class ScanState {
     this.skips = init ? SkipLog.fromJSON(init.skipped) : new SkipLog();
     this.ce = init ? Moments.fromJSON(init.ce.moments) : new Moments();
     this.ceHistogram = init ? [...init.ce.histogram.counts] : new Array<number>(CE_HISTOGRAM.bins).fill(0);
-    this.ceByLength = init
-      ? init.ce.byLength.map((l) => Moments.fromJSON(l.moments))
-      : Array.from({ length: Math.max(0, config.n - 1) }, () => new Moments());
+    this.ceByLength = init ? init.ce.byLength.map((l) => Moments.fromJSON(l.moments)) : Array.from({ length: Math.max(0, config.n - 1) }, () => new Moments());
     this.pairs = [];
     for (const t of config.targets) {
       for (let v = 0; v < t.vectors; v++) this.pairs.push({ layer: t.layer, vector: v, moments: new Moments(), top: new TopK(config.k) });
@@ -208,10 +206,7 @@ function summary(m: Moments): { mean: number | null; std: number | null; max: nu
 }
 
 /** Why: a scan's identity for resume and merge checks; vectors are hashed, not stored. */
-export function scanConfig(
-  options: { n: number; stride: number; k: number; textField: string; skipBad: boolean },
-  targets: readonly ScanTarget[],
-): ScanConfig {
+export function scanConfig(options: { n: number; stride: number; k: number; textField: string; skipBad: boolean }, targets: readonly ScanTarget[]): ScanConfig {
   return {
     n: options.n,
     stride: options.stride,

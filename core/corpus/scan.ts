@@ -77,15 +77,12 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
   const targets = checkTargets(options.targets);
   const shards = options.shards.map(normaliseShard);
   canonicalShards(shards); // rejects overlapping ranges up front
-  const config = scanConfig(
-    { n, stride, k, textField: options.textField ?? DEFAULT_TEXT_FIELD, skipBad: options.skipBad ?? false },
-    targets,
-  );
+  const config = scanConfig({ n, stride, k, textField: options.textField ?? DEFAULT_TEXT_FIELD, skipBad: options.skipBad ?? false }, targets);
   const tokenBudget = options.tokenBudget ?? null;
   const resume = options.resume;
   if (resume) checkResume(resume, shards, tokenBudget, config);
   const state = new ScanState(config, resume?.partial);
-  let position: ScanPosition = resume?.position ?? { shard: 0, byteOffset: (shards[0]?.start ?? 0), window: 0 };
+  let position: ScanPosition = resume?.position ?? { shard: 0, byteOffset: shards[0]?.start ?? 0, window: 0 };
 
   const windows = corpusWindows(shards, options.tokenizer, {
     n,
@@ -131,7 +128,11 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
       }
       if (batch.length === 0) break;
       // 2. One forward pass; 3. alignments, statistics and top-K for every pair.
-      const taps = await options.evaluate(batch.map((w) => w.ids), names, { cePositions: true });
+      const taps = await options.evaluate(
+        batch.map((w) => w.ids),
+        names,
+        { cePositions: true },
+      );
       accumulate(state, targets, batch, taps);
       state.windows += batch.length;
       state.tokens += batch.length * n;
@@ -346,7 +347,7 @@ function checkResume(resume: ScanCheckpoint, shards: Shard[], tokenBudget: numbe
     resume.format !== SCAN_CHECKPOINT_FORMAT || resume.version !== SCAN_VERSION
       ? `expected ${SCAN_CHECKPOINT_FORMAT} version ${SCAN_VERSION}, got ${resume.format} version ${resume.version}`
       : JSON.stringify(resume.shards) !== JSON.stringify(shards.map(canonicalShard))
-        ? 'its shards differ from this scan\'s'
+        ? "its shards differ from this scan's"
         : resume.tokenBudget !== tokenBudget
           ? `its token budget ${resume.tokenBudget} differs from ${tokenBudget}`
           : JSON.stringify(resume.partial.config) !== JSON.stringify(config)

@@ -59,9 +59,7 @@ export class SkipLog {
   }
 
   private trim(): void {
-    this.examples.sort(
-      (a, b) => compareCodeUnits(a.file, b.file) || a.byteOffset - b.byteOffset || compareCodeUnits(a.code, b.code),
-    );
+    this.examples.sort((a, b) => compareCodeUnits(a.file, b.file) || a.byteOffset - b.byteOffset || compareCodeUnits(a.code, b.code));
     if (this.examples.length > MAX_EXAMPLES) this.examples.length = MAX_EXAMPLES;
   }
 }

@@ -71,10 +71,7 @@ export function openBySkipping(openWhole: (uri: string) => Promise<AsyncIterable
 export function storeFor(uri: string, remote: CorpusStore | undefined): CorpusStore {
   if (!isRemote(uri)) return localStore;
   if (!remote) {
-    throw new UserError(
-      'E_CORPUS_NO_STORE',
-      `${uri}: no store is configured for ${uri.split(':')[0]}:// URIs; configure the artifact store (S3) or use a local path`,
-    );
+    throw new UserError('E_CORPUS_NO_STORE', `${uri}: no store is configured for ${uri.split(':')[0]}:// URIs; configure the artifact store (S3) or use a local path`);
   }
   return remote;
 }

@@ -63,11 +63,7 @@ export function checkWindowOptions(n: number, stride: number): void {
 }
 
 /** Why: the scan's single source of windows, in corpus order (shards as given, documents, windows). */
-export async function* corpusWindows(
-  shards: readonly Shard[],
-  tokenizer: Pick<Tokenizer, 'encode'>,
-  options: WindowOptions,
-): AsyncGenerator<TokenWindow> {
+export async function* corpusWindows(shards: readonly Shard[], tokenizer: Pick<Tokenizer, 'encode'>, options: WindowOptions): AsyncGenerator<TokenWindow> {
   const { n, stride = n, from, onDocument, ...readOptions } = options;
   checkWindowOptions(n, stride);
   if (from && (from.shard < 0 || from.shard > shards.length)) {

@@ -63,12 +63,7 @@ export interface EpoResult {
   stopped: boolean;
 }
 
-export async function epo(
-  engine: Engine,
-  objective: Objective,
-  partialConfig: Partial<EpoConfig>,
-  options: EpoOptions = {},
-): Promise<EpoResult> {
+export async function epo(engine: Engine, objective: Objective, partialConfig: Partial<EpoConfig>, options: EpoOptions = {}): Promise<EpoResult> {
   const cfg = resolveEpoConfig(partialConfig, engine.shape.dVocab);
   const lambdas = slotLambdas(cfg);
   const M = cfg.population;
@@ -94,7 +89,13 @@ export async function epo(
       await neighbourAveragedTopk(engine, objective, cfg, pop, needGrad, lambdas, rng, allowed, counters);
     } else {
       for (const batch of chunks(needGrad, cfg.batchSize)) {
-        const g = await engine.gradients(batch.map((s) => pop[s]!.ids), batch.map((s) => lambdas[s]!), objective, cfg.topk, { allowed });
+        const g = await engine.gradients(
+          batch.map((s) => pop[s]!.ids),
+          batch.map((s) => lambdas[s]!),
+          objective,
+          cfg.topk,
+          { allowed },
+        );
         counters.backward += batch.length;
         batch.forEach((s, b) => {
           pop[s]!.topk = g.topk.slice(b * n * cfg.topk, (b + 1) * n * cfg.topk);
@@ -233,7 +234,13 @@ async function neighbourAveragedTopk(
     }
     const sum = new Float64Array(n * V);
     for (const batch of chunks(rows, cfg.batchSize)) {
-      const g = await engine.gradients(batch, batch.map(() => lambdas[s]!), objective, 1, { full: true, allowed: mask });
+      const g = await engine.gradients(
+        batch,
+        batch.map(() => lambdas[s]!),
+        objective,
+        1,
+        { full: true, allowed: mask },
+      );
       counters.backward += batch.length;
       for (let b = 0; b < batch.length; b++) for (let x = 0; x < n * V; x++) sum[x] = sum[x]! + g.grads![b * n * V + x]!;
     }
@@ -288,9 +295,7 @@ function adoptResumed(resume: EpoState, cfg: EpoConfig): EpoState {
   const { iters: _a, checkpointEvery: _b, ...want } = cfg;
   const { iters: _c, checkpointEvery: _d, ...have } = resume.config;
   if (JSON.stringify(want) !== JSON.stringify(have)) {
-    const diff = Object.keys(want).filter(
-      (k) => JSON.stringify((want as Record<string, unknown>)[k]) !== JSON.stringify((have as Record<string, unknown>)[k]),
-    );
+    const diff = Object.keys(want).filter((k) => JSON.stringify((want as Record<string, unknown>)[k]) !== JSON.stringify((have as Record<string, unknown>)[k]));
     throw new UserError('E_EPO_RESUME', `resume: the checkpoint was made with different EPO options (${diff.join(', ')}); resume with the same options`);
   }
   return { ...resume, config: cfg, population: resume.population.map((m) => ({ ...m, ids: m.ids.slice() })) };
@@ -363,7 +368,11 @@ async function evaluateCandidates(
   const parents = pop.map((m) => m.ids);
   for (const batch of chunks(pending, batchSize)) {
     const prefix = { parents, parentOf: batch.map((r) => childOf.get(r)!.parent), from: batch.map((r) => childOf.get(r)!.pos) };
-    const e = await engine.evaluate(batch.map((r) => rows.ids[r]!), objective, { prefix });
+    const e = await engine.evaluate(
+      batch.map((r) => rows.ids[r]!),
+      objective,
+      { prefix },
+    );
     counters.evaluated += batch.length;
     batch.forEach((r, b) => {
       rows.f[r] = e.f[b]!;

@@ -23,11 +23,7 @@ export function defaultLambdaGrid(): number[] {
  * Frontier points ordered by lambda ascending (so f descending, CE descending). Only valid candidates
  * (not banned, retokenisation intact) count; ties go to the earliest candidate, so the result is stable.
  */
-export function paretoFrontier(
-  histories: History[],
-  decode: (ids: number[]) => string,
-  grid: number[] = defaultLambdaGrid(),
-): FrontierPoint[] {
+export function paretoFrontier(histories: History[], decode: (ids: number[]) => string, grid: number[] = defaultLambdaGrid()): FrontierPoint[] {
   const cols = histories.map((h) => ({ ...h.flat(), n: h.seqLen }));
   const points: FrontierPoint[] = [];
   const seen = new Set<string>();

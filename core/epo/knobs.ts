@@ -46,10 +46,15 @@ export const EPO_KNOBS: readonly Knob[] = [
   {
     key: 'excludeSpecialTokens',
     type: 'bool',
-    help: 'never propose special tokens (<|endoftext|>, ...) as mutations; the paper\'s code lets them in through top-k (random initial prompts never use them)',
+    help: "never propose special tokens (<|endoftext|>, ...) as mutations; the paper's code lets them in through top-k (random initial prompts never use them)",
   },
   // The paper's proposed improvements (section 6, docs/epo.md): off unless set, recorded only when set.
-  { key: 'topkStart', type: 'int', min: 1, help: 'top-k schedule: mutations pick among the best topkStart tokens at iteration 0, rising geometrically to topk by iteration topkRamp' },
+  {
+    key: 'topkStart',
+    type: 'int',
+    min: 1,
+    help: 'top-k schedule: mutations pick among the best topkStart tokens at iteration 0, rising geometrically to topk by iteration topkRamp',
+  },
   { key: 'topkRamp', type: 'int', min: 1, help: 'top-k schedule: iterations over which k rises from topkStart to topk' },
   { key: 'twoTokenFraction', type: 'number', min: 0, max: 1, help: 'fraction of children that change two adjacent positions (words made of two tokens)' },
   { key: 'shiftFraction', type: 'number', min: 0, max: 1, help: 'fraction of children that delete one token and insert another elsewhere (the length stays seqLen)' },
@@ -75,7 +80,12 @@ export interface KnobRule {
 }
 
 export const EPO_RULES: readonly KnobRule[] = [
-  { key: 'lambdaMin', broken: (c) => (c.lambdaMin > c.lambdaMax ? `lambdaMin <= lambdaMax (${c.lambdaMax})` : undefined), fix: 'swap them, or lower lambdaMin', doc: 'at most lambdaMax' },
+  {
+    key: 'lambdaMin',
+    broken: (c) => (c.lambdaMin > c.lambdaMax ? `lambdaMin <= lambdaMax (${c.lambdaMax})` : undefined),
+    fix: 'swap them, or lower lambdaMin',
+    doc: 'at most lambdaMax',
+  },
   {
     key: 'lambdaMin',
     broken: (c) => (c.population > 1 && c.lambdaMin === 0 ? 'lambdaMin > 0 when population > 1' : undefined),

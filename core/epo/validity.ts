@@ -3,10 +3,7 @@
 // are recorded in the history but never selected, never restart the population, never reach a frontier.
 import type { Tokenizer } from '../engine.js';
 
-export function validityMask(
-  tokenizer: Tokenizer,
-  rule: { bannedText?: string; retokenize?: boolean },
-): (ids: number[]) => boolean {
+export function validityMask(tokenizer: Tokenizer, rule: { bannedText?: string; retokenize?: boolean }): (ids: number[]) => boolean {
   const banned = rule.bannedText?.toLowerCase();
   if (banned === undefined && !rule.retokenize) return () => true;
   return (ids) => {

@@ -91,13 +91,7 @@ export function rotary(x: tf.Tensor4D, cfg: NeoXConfig, ctx: AttentionContext): 
  * `past`, x holds the positions after the past's p (ctx sliced to them, sliceContext): queries attend to the past
  * keys too, which is how a child reuses its parent's prefix.
  */
-export function attention(
-  x: tf.Tensor3D,
-  w: AttentionWeights,
-  cfg: NeoXConfig,
-  ctx: AttentionContext,
-  past?: KV,
-): { out: tf.Tensor3D; kv: KV } {
+export function attention(x: tf.Tensor3D, w: AttentionWeights, cfg: NeoXConfig, ctx: AttentionContext, past?: KV): { out: tf.Tensor3D; kv: KV } {
   const [B, q, d] = x.shape;
   const H = cfg.nHeads;
   const dh = cfg.dHead;

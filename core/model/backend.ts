@@ -23,10 +23,7 @@ export function resolveBackendName(requested?: string): BackendName {
   const name = requestedBackend(requested) ?? 'wasm';
   if (!(BACKENDS as readonly string[]).includes(name)) {
     const from = requested !== undefined ? '--backend' : 'DREAMSWEEP_BACKEND';
-    throw new UserError(
-      'E_BACKEND_UNKNOWN',
-      `${from}: expected one of ${BACKENDS.join(', ')}, got "${name}"`,
-    );
+    throw new UserError('E_BACKEND_UNKNOWN', `${from}: expected one of ${BACKENDS.join(', ')}, got "${name}"`);
   }
   return name as BackendName;
 }
@@ -40,10 +37,7 @@ export async function initBackend(requested?: string): Promise<BackendName> {
   if (active) {
     const current = await active;
     if (current !== name) {
-      throw new UserError(
-        'E_BACKEND_CONFLICT',
-        `backend ${name} requested, but this process already runs ${current}; use one backend per process`,
-      );
+      throw new UserError('E_BACKEND_CONFLICT', `backend ${name} requested, but this process already runs ${current}; use one backend per process`);
     }
     return current;
   }
@@ -149,9 +143,6 @@ async function setUpTfjsNode(): Promise<void> {
     await optionalImport('@tensorflow/tfjs-node-gpu', '');
   } catch (e) {
     if ((e as UserError).code !== 'E_BACKEND_MISSING') throw e;
-    await optionalImport(
-      '@tensorflow/tfjs-node',
-      'install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node; both download libtensorflow at install time',
-    );
+    await optionalImport('@tensorflow/tfjs-node', 'install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node; both download libtensorflow at install time');
   }
 }

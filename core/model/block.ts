@@ -28,13 +28,7 @@ export function layerNorm(x: tf.Tensor3D, ln: LayerNormWeights, eps: number): tf
  * x: [B, n, dModel] -> the next residual stream, this block's MLP activation [B, n, dMlp] and its attention's
  * keys/values (all positions, the past's included). With `past`, x holds only the positions after it.
  */
-export function block(
-  x: tf.Tensor3D,
-  w: BlockWeights,
-  cfg: NeoXConfig,
-  ctx: AttentionContext,
-  past?: KV,
-): { resid: tf.Tensor3D; mlpPost: tf.Tensor3D; kv: KV } {
+export function block(x: tf.Tensor3D, w: BlockWeights, cfg: NeoXConfig, ctx: AttentionContext, past?: KV): { resid: tf.Tensor3D; mlpPost: tf.Tensor3D; kv: KV } {
   const { out: attnOut, kv } = attention(layerNorm(x, w.ln1, cfg.lnEps), w.attn, cfg, ctx, past);
   if (cfg.parallelAttnMlp) {
     const m = mlp(layerNorm(x, w.ln2, cfg.lnEps), w.mlp);

@@ -35,10 +35,7 @@ export function parseNeoXConfig(raw: unknown, file = 'config.json'): NeoXConfig 
   const modelType = c['model_type'];
   const archs = Array.isArray(c['architectures']) ? (c['architectures'] as unknown[]) : [];
   if (modelType !== 'gpt_neox' && !archs.includes('GPTNeoXForCausalLM')) {
-    throw new UserError(
-      'E_MODEL_NOT_NEOX',
-      `${file}: model_type: expected "gpt_neox", got ${describe(modelType)}; dreamsweep runs GPT-NeoX (Pythia) models only`,
-    );
+    throw new UserError('E_MODEL_NOT_NEOX', `${file}: model_type: expected "gpt_neox", got ${describe(modelType)}; dreamsweep runs GPT-NeoX (Pythia) models only`);
   }
   const int = (key: string): number => {
     const v = c[key];
@@ -69,30 +66,18 @@ export function parseNeoXConfig(raw: unknown, file = 'config.json'): NeoXConfig 
   const dVocab = int('vocab_size');
   const dMlp = int('intermediate_size');
   if (dModel % nHeads !== 0) {
-    throw new UserError(
-      'E_MODEL_CONFIG',
-      `${file}: hidden_size (${dModel}) must be a multiple of num_attention_heads (${nHeads})`,
-    );
+    throw new UserError('E_MODEL_CONFIG', `${file}: hidden_size (${dModel}) must be a multiple of num_attention_heads (${nHeads})`);
   }
   const dHead = dModel / nHeads;
 
   // Newer transformers write `rope_parameters: {rope_theta, partial_rotary_factor, rope_type}`; Pythia's own
   // files use `rotary_pct` and `rotary_emb_base`. Transformers' defaults are 0.25 and 10000.
-  const rope = (typeof c['rope_parameters'] === 'object' && c['rope_parameters'] !== null
-    ? c['rope_parameters']
-    : {}) as Json;
+  const rope = (typeof c['rope_parameters'] === 'object' && c['rope_parameters'] !== null ? c['rope_parameters'] : {}) as Json;
   const ropeType = rope['rope_type'] ?? (c['rope_scaling'] as Json | null | undefined)?.['rope_type'];
   if (ropeType !== undefined && ropeType !== null && ropeType !== 'default') {
-    throw new UserError(
-      'E_MODEL_CONFIG',
-      `${file}: rope_type: expected "default", got ${describe(ropeType)}; scaled rotary embeddings are not supported`,
-    );
+    throw new UserError('E_MODEL_CONFIG', `${file}: rope_type: expected "default", got ${describe(ropeType)}; scaled rotary embeddings are not supported`);
   }
-  const rotaryPct = num(
-    'partial_rotary_factor',
-    rope['partial_rotary_factor'] ?? c['partial_rotary_factor'] ?? c['rotary_pct'],
-    0.25,
-  );
+  const rotaryPct = num('partial_rotary_factor', rope['partial_rotary_factor'] ?? c['partial_rotary_factor'] ?? c['rotary_pct'], 0.25);
   const rotaryBase = num('rope_theta', rope['rope_theta'] ?? c['rope_theta'] ?? c['rotary_emb_base'], 10000);
   if (!(rotaryPct >= 0 && rotaryPct <= 1)) {
     throw new UserError('E_MODEL_CONFIG', `${file}: rotary_pct: expected a number in [0, 1], got ${rotaryPct}`);
@@ -100,18 +85,12 @@ export function parseNeoXConfig(raw: unknown, file = 'config.json'): NeoXConfig 
   // Transformers: int(head_size * rotary_pct); an odd count cannot be split in halves by rotate_half.
   const rotaryDim = Math.floor(dHead * rotaryPct);
   if (rotaryDim % 2 !== 0) {
-    throw new UserError(
-      'E_MODEL_CONFIG',
-      `${file}: rotary dimension floor(${dHead} * ${rotaryPct}) = ${rotaryDim} is odd; rotary needs an even count`,
-    );
+    throw new UserError('E_MODEL_CONFIG', `${file}: rotary dimension floor(${dHead} * ${rotaryPct}) = ${rotaryDim} is odd; rotary needs an even count`);
   }
 
   const act = c['hidden_act'] ?? 'gelu';
   if (act !== 'gelu') {
-    throw new UserError(
-      'E_MODEL_CONFIG',
-      `${file}: hidden_act: expected "gelu" (exact erf gelu, as Pythia), got ${describe(act)}`,
-    );
+    throw new UserError('E_MODEL_CONFIG', `${file}: hidden_act: expected "gelu" (exact erf gelu, as Pythia), got ${describe(act)}`);
   }
 
   return {

@@ -21,14 +21,7 @@ export function checkIds(ids: number[][], dVocab: number): void {
 }
 
 /** lambdas (one per prompt), k in 1..dVocab and the allowed mask (default: ids below the tokenizer's size). */
-export function checkGradientInputs(
-  B: number,
-  lambdas: number[],
-  k: number,
-  dVocab: number,
-  tokenizerVocab: number,
-  allowed?: Uint8Array,
-): Uint8Array {
+export function checkGradientInputs(B: number, lambdas: number[], k: number, dVocab: number, tokenizerVocab: number, allowed?: Uint8Array): Uint8Array {
   if (lambdas.length !== B) {
     throw new UserError('E_ENGINE_INPUT', `gradients: expected ${B} lambdas (one per prompt), got ${lambdas.length}`);
   }

@@ -25,7 +25,7 @@ export function modelIdentity(dir: string): string {
     hash.update(`${f}\0`);
     const fd = openSync(path.join(abs, f), 'r');
     try {
-      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
     } finally {
       closeSync(fd);
     }

@@ -37,7 +37,9 @@ export function readConfig(dir: string): NeoXConfig {
   try {
     text = readFileSync(configPath, 'utf8');
   } catch (e) {
-    throw new UserError('E_MODEL_CONFIG', `${configPath}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it must be the model's config.json file`, { cause: e });
+    throw new UserError('E_MODEL_CONFIG', `${configPath}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it must be the model's config.json file`, {
+      cause: e,
+    });
   }
   let raw: unknown;
   try {
@@ -107,16 +109,10 @@ function checkShapes(cfg: NeoXConfig, tensors: Map<string, FloatTensor>, files: 
   for (const [name, shape] of expected) {
     const t = tensors.get(name);
     if (!t) {
-      throw new UserError(
-        'E_MODEL_MISSING_TENSOR',
-        `${weightsFile}: tensor ${name} is missing (expected shape [${shape}]); not a GPT-NeoX checkpoint matching config.json?`,
-      );
+      throw new UserError('E_MODEL_MISSING_TENSOR', `${weightsFile}: tensor ${name} is missing (expected shape [${shape}]); not a GPT-NeoX checkpoint matching config.json?`);
     }
     if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
-      throw new UserError(
-        'E_MODEL_SHAPE',
-        `${files.get(name)}: tensor ${name}: expected shape [${shape}] from config.json, got [${t.shape}]`,
-      );
+      throw new UserError('E_MODEL_SHAPE', `${files.get(name)}: tensor ${name}: expected shape [${shape}] from config.json, got [${t.shape}]`);
     }
   }
 }
@@ -132,8 +128,7 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
 function qkvPermutation(cfg: NeoXConfig): Int32Array {
   const { nHeads: H, dHead: dh, dModel: d } = cfg;
   const perm = new Int32Array(3 * d);
-  for (let j = 0; j < 3; j++)
-    for (let h = 0; h < H; h++) for (let c = 0; c < dh; c++) perm[j * d + h * dh + c] = h * 3 * dh + j * dh + c;
+  for (let j = 0; j < 3; j++) for (let h = 0; h < H; h++) for (let c = 0; c < dh; c++) perm[j * d + h * dh + c] = h * 3 * dh + j * dh + c;
   return perm;
 }
 

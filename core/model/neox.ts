@@ -55,8 +55,7 @@ export function parseTap(name: string, cfg: NeoXConfig): Tap {
   }
   throw new UserError(
     'E_TAP_UNKNOWN',
-    `tap "${name}" does not exist in this ${cfg.nLayers}-layer model; valid taps: resid_pre.0 .. resid_pre.${cfg.nLayers}, ` +
-      `mlp_post.0 .. mlp_post.${cfg.nLayers - 1}, logits`,
+    `tap "${name}" does not exist in this ${cfg.nLayers}-layer model; valid taps: resid_pre.0 .. resid_pre.${cfg.nLayers}, ` + `mlp_post.0 .. mlp_post.${cfg.nLayers - 1}, logits`,
   );
 }
 

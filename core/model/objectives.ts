@@ -11,20 +11,15 @@ export function validateObjective(obj: Objective, cfg: NeoXConfig): void {
   const bad = (msg: string) => new UserError('E_OBJECTIVE', `objective ${obj.kind}: ${msg}`);
   switch (obj.kind) {
     case 'resid':
-      if (!Number.isInteger(obj.layer) || obj.layer < 0 || obj.layer > cfg.nLayers)
-        throw bad(`layer: expected an integer in 0..${cfg.nLayers}, got ${obj.layer}`);
-      if (obj.vector.length !== cfg.dModel)
-        throw bad(`vector: expected length ${cfg.dModel} (d_model), got ${obj.vector.length}`);
+      if (!Number.isInteger(obj.layer) || obj.layer < 0 || obj.layer > cfg.nLayers) throw bad(`layer: expected an integer in 0..${cfg.nLayers}, got ${obj.layer}`);
+      if (obj.vector.length !== cfg.dModel) throw bad(`vector: expected length ${cfg.dModel} (d_model), got ${obj.vector.length}`);
       return;
     case 'neuron':
-      if (!Number.isInteger(obj.layer) || obj.layer < 0 || obj.layer >= cfg.nLayers)
-        throw bad(`layer: expected an integer in 0..${cfg.nLayers - 1}, got ${obj.layer}`);
-      if (!Number.isInteger(obj.index) || obj.index < 0 || obj.index >= cfg.dMlp)
-        throw bad(`index: expected an integer in 0..${cfg.dMlp - 1}, got ${obj.index}`);
+      if (!Number.isInteger(obj.layer) || obj.layer < 0 || obj.layer >= cfg.nLayers) throw bad(`layer: expected an integer in 0..${cfg.nLayers - 1}, got ${obj.layer}`);
+      if (!Number.isInteger(obj.index) || obj.index < 0 || obj.index >= cfg.dMlp) throw bad(`index: expected an integer in 0..${cfg.dMlp - 1}, got ${obj.index}`);
       return;
     case 'logit':
-      if (!Number.isInteger(obj.token) || obj.token < 0 || obj.token >= cfg.dVocab)
-        throw bad(`token: expected an id in 0..${cfg.dVocab - 1}, got ${obj.token}`);
+      if (!Number.isInteger(obj.token) || obj.token < 0 || obj.token >= cfg.dVocab) throw bad(`token: expected an id in 0..${cfg.dVocab - 1}, got ${obj.token}`);
       return;
   }
 }
@@ -45,11 +40,7 @@ export function standardise(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** f per prompt [B]: taps hold [B, dim] at the last token, lastLogits is [B, dVocab] when the objective needs it. */
-export function objectiveValue(
-  obj: Objective,
-  taps: Map<string, tf.Tensor2D>,
-  lastLogits: tf.Tensor2D | undefined,
-): tf.Tensor1D {
+export function objectiveValue(obj: Objective, taps: Map<string, tf.Tensor2D>, lastLogits: tf.Tensor2D | undefined): tf.Tensor1D {
   switch (obj.kind) {
     case 'resid': {
       const x = taps.get(actName('resid_pre', obj.layer))!; // [B, d]

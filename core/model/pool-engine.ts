@@ -43,16 +43,17 @@ export class PoolEngine implements Engine {
     const cfg = parseNeoXConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
-    const workers = Array.from({ length: Math.max(1, options.threads) }, () => new Worker(boot, { workerData: { dir, backend, prefixReuse: options.prefixReuse, maxBatch: options.maxBatch } }));
+    const workers = Array.from(
+      { length: Math.max(1, options.threads) },
+      () => new Worker(boot, { workerData: { dir, backend, prefixReuse: options.prefixReuse, maxBatch: options.maxBatch } }),
+    );
     try {
       await Promise.all(
         workers.map(
           (w) =>
             new Promise<void>((resolve, reject) => {
               w.once('error', reject);
-              w.once('message', (m: { ok: boolean; error?: { name: string; message: string; code?: string } }) =>
-                m.ok ? resolve() : reject(toError(m.error!)),
-              );
+              w.once('message', (m: { ok: boolean; error?: { name: string; message: string; code?: string } }) => (m.ok ? resolve() : reject(toError(m.error!))));
             }),
         ),
       );
@@ -96,17 +97,8 @@ export class PoolEngine implements Engine {
     return out;
   }
 
-  async gradients(
-    ids: number[][],
-    lambdas: number[],
-    objective: Objective,
-    k: number,
-    options: GradientOptions = {},
-  ): Promise<GradientResult> {
-    const parts = await this.fanOut<GradientResult>(ids, (slice, start) => [
-      'gradients',
-      [slice, lambdas.slice(start, start + slice.length), objective, k, options],
-    ]);
+  async gradients(ids: number[][], lambdas: number[], objective: Objective, k: number, options: GradientOptions = {}): Promise<GradientResult> {
+    const parts = await this.fanOut<GradientResult>(ids, (slice, start) => ['gradients', [slice, lambdas.slice(start, start + slice.length), objective, k, options]]);
     return {
       f: cat(parts.map((p) => p.f)),
       ce: cat(parts.map((p) => p.ce)),

@@ -15,7 +15,6 @@ export interface FloatTensor {
   dtype: Dtype;
 }
 
-
 /** Tensors whose byte ranges overlap would silently share weights: the file is corrupt, refuse it. */
 function checkDisjoint(path: string, header: Record<string, unknown>): void {
   const ranges = Object.entries(header)
@@ -23,7 +22,11 @@ function checkDisjoint(path: string, header: Record<string, unknown>): void {
     .map(([key, e]) => ({ key, offsets: (e as { data_offsets?: unknown }).data_offsets }));
   for (const { key, offsets } of ranges) {
     const ok = Array.isArray(offsets) && offsets.length === 2 && offsets.every((x) => Number.isSafeInteger(x) && x >= 0) && offsets[0] <= offsets[1];
-    if (!ok) throw new UserError('E_MODEL_TRUNCATED', `${path}: tensor ${key}: data_offsets ${JSON.stringify(offsets)} is not [begin, end] with 0 <= begin <= end; not a valid safetensors file`);
+    if (!ok)
+      throw new UserError(
+        'E_MODEL_TRUNCATED',
+        `${path}: tensor ${key}: data_offsets ${JSON.stringify(offsets)} is not [begin, end] with 0 <= begin <= end; not a valid safetensors file`,
+      );
   }
   const sorted = (ranges as Array<{ key: string; offsets: [number, number] }>).filter((r) => r.offsets[1] > r.offsets[0]).sort((a, b) => a.offsets[0] - b.offsets[0]);
   for (let i = 1; i < sorted.length; i++) {
@@ -42,8 +45,7 @@ export function readSafetensors(path: string): Map<string, FloatTensor> {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    const truncated = (what: string) =>
-      new UserError('E_MODEL_TRUNCATED', `${path}: ${what}; the file is truncated or not a safetensors file (${size} bytes)`);
+    const truncated = (what: string) => new UserError('E_MODEL_TRUNCATED', `${path}: ${what}; the file is truncated or not a safetensors file (${size} bytes)`);
     const read = (offset: number, length: number) => {
       const buf = Buffer.alloc(length);
       readSync(fd, buf, 0, length, offset);
@@ -53,19 +55,17 @@ export function readSafetensors(path: string): Map<string, FloatTensor> {
     checkDisjoint(path, Object.fromEntries(entries));
     const out = new Map<string, FloatTensor>();
     for (const [key, entry] of entries) {
-      const { dtype, shape, data_offsets: [begin, end] } = entry;
+      const {
+        dtype,
+        shape,
+        data_offsets: [begin, end],
+      } = entry;
       if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') {
-        throw new UserError(
-          'E_MODEL_DTYPE',
-          `${path}: tensor ${key}: dtype ${dtype} is not supported; expected F32, F16 or BF16 (convert the checkpoint with torch)`,
-        );
+        throw new UserError('E_MODEL_DTYPE', `${path}: tensor ${key}: dtype ${dtype} is not supported; expected F32, F16 or BF16 (convert the checkpoint with torch)`);
       }
       const count = shape.reduce((a, b) => a * b, 1);
       if (end - begin !== count * BYTES[dtype]) {
-        throw new UserError(
-          'E_MODEL_SHAPE',
-          `${path}: tensor ${key}: shape [${shape}] of ${dtype} needs ${count * BYTES[dtype]} bytes, header gives ${end - begin}`,
-        );
+        throw new UserError('E_MODEL_SHAPE', `${path}: tensor ${key}: shape [${shape}] of ${dtype} needs ${count * BYTES[dtype]} bytes, header gives ${end - begin}`);
       }
       if (dataStart + end > size) throw truncated(`tensor ${key} ends at byte ${dataStart + end}`);
       const bytes = Buffer.alloc(end - begin);
@@ -114,8 +114,7 @@ export function readSafetensorsDir(dir: string): { tensors: Map<string, FloatTen
   if (!existsSync(single)) {
     throw new UserError(
       'E_MODEL_MISSING_FILE',
-      `${single}: no weights found (expected model.safetensors or model.safetensors.index.json in ${dir}); ` +
-        'PyTorch .bin checkpoints must be converted to safetensors first',
+      `${single}: no weights found (expected model.safetensors or model.safetensors.index.json in ${dir}); ` + 'PyTorch .bin checkpoints must be converted to safetensors first',
     );
   }
   for (const [k, t] of readSafetensors(single)) {
@@ -172,12 +171,12 @@ export function f32ToF16(x: number): number {
     const half = 1 << (shift - 1);
     let r = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
-    if (rem > half || (rem === half && (r & 1))) r++;
+    if (rem > half || (rem === half && r & 1)) r++;
     return sign | r;
   }
   let r = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) r++; // may carry into the exponent: still correct
+  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) r++; // may carry into the exponent: still correct
   return sign | r;
 }
 
@@ -197,11 +196,7 @@ export interface TensorToWrite {
 }
 
 /** Writes a `.safetensors` file (tensors in name order, header padded to 8 bytes as the reference writer does). */
-export function writeSafetensors(
-  path: string,
-  tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>,
-  metadata: Record<string, string> = { format: 'pt' },
-): void {
+export function writeSafetensors(path: string, tensors: Map<string, TensorToWrite> | Record<string, TensorToWrite>, metadata: Record<string, string> = { format: 'pt' }): void {
   const raw = (tensors instanceof Map ? [...tensors] : Object.entries(tensors)).map(([name, t]): [string, RawTensor] => {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {

@@ -5,19 +5,7 @@ import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResu
 import { initBackend } from './backend.js';
 import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
-import {
-  embedIds,
-  embedOneHot,
-  forward,
-  lastLogits,
-  meanNextTokenCE,
-  nextTokenCE,
-  parseTap,
-  pickedNll,
-  tapDim,
-  type NeoXModel,
-  type Tap,
-} from './neox.js';
+import { embedIds, embedOneHot, forward, lastLogits, meanNextTokenCE, nextTokenCE, parseTap, pickedNll, tapDim, type NeoXModel, type Tap } from './neox.js';
 import { objectiveTaps, objectiveValue, validateObjective } from './objectives.js';
 import type { KV } from './attention.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
@@ -70,11 +58,7 @@ export class TfjsEngine implements Engine {
   }
 
   /** Builds an engine from weights already read (a worker thread receives these). */
-  static async fromCheckpoint(
-    ck: HostCheckpoint,
-    tokenizer: HfJsonTokenizer,
-    options: TfjsEngineOptions = {},
-  ): Promise<TfjsEngine> {
+  static async fromCheckpoint(ck: HostCheckpoint, tokenizer: HfJsonTokenizer, options: TfjsEngineOptions = {}): Promise<TfjsEngine> {
     const backend = await initBackend(options.backend);
     return new TfjsEngine(toModel(ck), tokenizer, backend, options);
   }
@@ -114,13 +98,7 @@ export class TfjsEngine implements Engine {
    * and values for 0..p-1. Its CE is assembled exactly: targets 1..p-1 are its parent's terms, target p is scored
    * by the parent's logits at p-1, targets p+1..n-1 by its own logits.
    */
-  private async evaluateFromPrefix(
-    ids: number[][],
-    objective: Objective,
-    hint: PrefixHint,
-    byFrom: Map<number, number[]>,
-    out: Evaluation,
-  ): Promise<void> {
+  private async evaluateFromPrefix(ids: number[][], objective: Objective, hint: PrefixHint, byFrom: Map<number, number[]>, out: Evaluation): Promise<void> {
     const n = ids[0]!.length;
     const P = hint.parents.length;
     const parent = tf.tidy(() => {
@@ -136,11 +114,17 @@ export class TfjsEngine implements Engine {
       for (const [from, members] of [...byFrom].sort((a, b) => a[0] - b[0])) {
         if (from === 0) continue;
         const q = n - from;
-        for (const [start, rows] of this.chunks(members.map((b) => ids[b]!.slice(from)), q)) {
+        for (const [start, rows] of this.chunks(
+          members.map((b) => ids[b]!.slice(from)),
+          q,
+        )) {
           const batch = members.slice(start, start + rows.length);
           const [f, ce, next] = tf.tidy(() => {
             const b = rows.length;
-            const parentIdx = tf.tensor1d(batch.map((m) => hint.parentOf[m]!), 'int32');
+            const parentIdx = tf.tensor1d(
+              batch.map((m) => hint.parentOf[m]!),
+              'int32',
+            );
             const prefixOf = (t: tf.Tensor4D) => tf.slice(tf.gather(t, parentIdx), [0, 0, 0, 0], [b, t.shape[1], from, t.shape[3]]) as tf.Tensor4D;
             const past: KV[] = parent.ks.map((k, l) => ({ k: prefixOf(k), v: prefixOf(parent.vs[l]!) }));
             const tail = tf.tensor2d(rows, [b, q], 'int32'); // the child's tokens from..n-1
@@ -148,8 +132,7 @@ export class TfjsEngine implements Engine {
             const logits = res.logits as tf.Tensor3D; // [b, q, V]
             const last = lastLogits(logits);
             // Targets 1..from-1: the parent's; target `from`: the parent's log-probabilities at from-1.
-            const prefixCE =
-              from >= 2 ? tf.reshape(tf.slice(tf.gather(parent.cum, parentIdx), [0, from - 2], [b, 1]), [b]) : tf.zeros([b]);
+            const prefixCE = from >= 2 ? tf.reshape(tf.slice(tf.gather(parent.cum, parentIdx), [0, from - 2], [b, 1]), [b]) : tf.zeros([b]);
             // One value per child, picked straight from the flat [P, n-1, V] log-probabilities (a gather of whole
             // [V] rows per child is slow on wasm: it costs more than the child's own forward).
             const V = parent.logp.shape[2];
@@ -167,13 +150,7 @@ export class TfjsEngine implements Engine {
     }
   }
 
-  async gradients(
-    ids: number[][],
-    lambdas: number[],
-    objective: Objective,
-    k: number,
-    options: GradientOptions = {},
-  ): Promise<GradientResult> {
+  async gradients(ids: number[][], lambdas: number[], objective: Objective, k: number, options: GradientOptions = {}): Promise<GradientResult> {
     this.check(ids);
     validateObjective(objective, this.model.cfg);
     const { dVocab: V } = this.model.cfg;

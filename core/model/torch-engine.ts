@@ -109,7 +109,12 @@ class EngineProcess {
       for (const frame of reader.push(chunk)) this.waiting.shift()?.resolve(frame);
     });
     proc.stderr.on('data', (chunk: Buffer) => {
-      this.stderrTail.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim()));
+      this.stderrTail.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim()),
+      );
       this.stderrTail = this.stderrTail.slice(-20);
     });
     proc.stdin.on('error', () => {}); // EPIPE when the process is gone: the exit handler reports it
@@ -311,13 +316,7 @@ export class TorchEngine implements Engine {
     return { f: f32(f, 'f'), ce: f32(f, 'ce'), argmaxNext: i32(f, 'argmaxNext') };
   }
 
-  async gradients(
-    ids: number[][],
-    lambdas: number[],
-    objective: Objective,
-    k: number,
-    options: GradientOptions = {},
-  ): Promise<GradientResult> {
+  async gradients(ids: number[][], lambdas: number[], objective: Objective, k: number, options: GradientOptions = {}): Promise<GradientResult> {
     checkIds(ids, this.cfg.dVocab);
     validateObjective(objective, this.cfg);
     const V = this.cfg.dVocab;
@@ -346,10 +345,7 @@ export class TorchEngine implements Engine {
     for (const name of names) dims[name] = tapDim(parseTap(name, this.cfg), this.cfg);
     const n = ids[0]!.length;
     const wantCe = options.ce ?? true;
-    const f = await this.proc.request(
-      { op: 'taps', names: [...new Set(names)], ce: wantCe, cePositions: options.cePositions === true },
-      [['ids', flat2d(ids), [ids.length, n]]],
-    );
+    const f = await this.proc.request({ op: 'taps', names: [...new Set(names)], ce: wantCe, cePositions: options.cePositions === true }, [['ids', flat2d(ids), [ids.length, n]]]);
     const values: Record<string, Float32Array> = {};
     for (const name of names) values[name] = f32(f, `tap:${name}`);
     const result: TapValues = { values, dims, ce: f32(f, 'ce') };

@@ -50,8 +50,7 @@ export function torchVenvDir(profile: TorchProfile): string {
 /** Written last by the installer: a venv without it is half-made. */
 export const TORCH_VENV_COMPLETE = '.dreamsweep-complete';
 
-export const TORCH_INSTALL_HINT =
-  'run `npm run engines:torch` (makes its Python environment from PyPI), or set DREAMSWEEP_TORCH_PYTHON to a Python with torch >= 2.0';
+export const TORCH_INSTALL_HINT = 'run `npm run engines:torch` (makes its Python environment from PyPI), or set DREAMSWEEP_TORCH_PYTHON to a Python with torch >= 2.0';
 
 /** The Python to run the engine with; a UserError naming the fix when there is none. */
 export function torchPython(option?: string): string {
@@ -61,10 +60,7 @@ export function torchPython(option?: string): string {
     const dir = torchVenvDir(profile);
     if (existsSync(join(dir, TORCH_VENV_COMPLETE))) return join(dir, 'bin', 'python');
   }
-  throw new UserError(
-    'E_TORCH_MISSING',
-    `the torch engine is not installed (no ${torchVenvDir('cpu')} nor -cuda); ${TORCH_INSTALL_HINT}`,
-  );
+  throw new UserError('E_TORCH_MISSING', `the torch engine is not installed (no ${torchVenvDir('cpu')} nor -cuda); ${TORCH_INSTALL_HINT}`);
 }
 
 /** Whether a Python for the engine is configured or installed (no process started). */

@@ -59,7 +59,8 @@ function readSafetensorsMatrix(file: string, wanted: string | undefined): { name
   if (size === undefined) throw err(`${file}: tensor ${name} has dtype ${entry.dtype}; directions must be F32, F64, F16 or BF16`);
   const count = entry.shape.reduce((a, b) => a * b, 1);
   const [begin, end] = entry.data_offsets;
-  if (end - begin !== count * size || dataStart + end > bytes.length) throw bad(`tensor ${name} [${entry.shape.join(', ')}] of ${entry.dtype} does not fit its ${end - begin} bytes, or runs past the end: truncated?`);
+  if (end - begin !== count * size || dataStart + end > bytes.length)
+    throw bad(`tensor ${name} [${entry.shape.join(', ')}] of ${entry.dtype} does not fit its ${end - begin} bytes, or runs past the end: truncated?`);
   const raw = new Uint8Array(end - begin); // a copy: aligned for the element size (a Buffer's slice() is a view)
   raw.set(bytes.subarray(dataStart + begin, dataStart + end));
   const data = new Float32Array(count);
@@ -94,7 +95,9 @@ export function cfgLayer(file: string): number | undefined {
     const m = /^blocks\.(\d+)\.hook_([a-z_]+)$/.exec(hook);
     if (!m) throw err(`${cfgFile}: hook_name ${JSON.stringify(hook)} is not blocks.<layer>.hook_resid_pre; dreamsweep's residual directions live in resid_pre`);
     if (m[2] !== 'resid_pre') {
-      throw err(`${cfgFile}: hook_name ${hook} reads ${m[2]}, not resid_pre; dreamsweep's residual directions live in resid_pre.<layer> (resid_post.L is resid_pre.L+1: use an SAE trained on resid_pre)`);
+      throw err(
+        `${cfgFile}: hook_name ${hook} reads ${m[2]}, not resid_pre; dreamsweep's residual directions live in resid_pre.<layer> (resid_post.L is resid_pre.L+1: use an SAE trained on resid_pre)`,
+      );
     }
     layer = Number(m[1]);
   }
@@ -129,7 +132,9 @@ export function readMatrixRows(source: MatrixSource, dModel: number, fallback?: 
   });
   const fromCfg = cfgLayer(file);
   if (source.layer !== undefined && fromCfg !== undefined && source.layer !== fromCfg) {
-    throw err(`${what}: layer ${source.layer} was asked for, but ${path.join(path.dirname(file), 'cfg.json')} says the directions are in resid_pre.${fromCfg}; use layer ${fromCfg}`);
+    throw err(
+      `${what}: layer ${source.layer} was asked for, but ${path.join(path.dirname(file), 'cfg.json')} says the directions are in resid_pre.${fromCfg}; use layer ${fromCfg}`,
+    );
   }
   return { layer: source.layer ?? fromCfg ?? fallback, tensor: m.name, vectors: out };
 }

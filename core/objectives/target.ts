@@ -5,10 +5,7 @@ import type { Objective, Tokenizer } from '../engine.js';
 import { UserError } from '../errors.js';
 import type { VectorSet } from './vectors.js';
 
-export type EpoTarget =
-  | { kind: 'resid'; layer: number; vector: number }
-  | { kind: 'neuron'; layer: number; index: number }
-  | { kind: 'logit'; token: string; bannedText?: string };
+export type EpoTarget = { kind: 'resid'; layer: number; vector: number } | { kind: 'neuron'; layer: number; index: number } | { kind: 'logit'; token: string; bannedText?: string };
 
 /**
  * Why: a token target is its text (exactly one token with this tokenizer) or `#<id>`; `fail` turns the

@@ -36,7 +36,10 @@ export function readVectorSource(source: MatrixSource, dModel: number, layers: n
   const { layer, tensor, vectors } = readMatrixRows(source, dModel, layers.length === 1 ? layers[0] : undefined);
   const what = source.file.toLowerCase().endsWith('.npy') ? source.file : `${source.file}: tensor ${tensor}`;
   if (layer === undefined) {
-    throw new UserError('E_VECTORS_MATRIX', `${what}: which layer's resid_pre do these directions live in? Give \`layer:\` (no cfg.json beside the file names a hook, and the study has ${layers.length} layers)`);
+    throw new UserError(
+      'E_VECTORS_MATRIX',
+      `${what}: which layer's resid_pre do these directions live in? Give \`layer:\` (no cfg.json beside the file names a hook, and the study has ${layers.length} layers)`,
+    );
   }
   return new Map([[layer, vectors.map((v, i) => checkDirection(v, `${what}: row ${source.rows === undefined ? i : indexAt(source.rows, i)}`))]]);
 }
@@ -91,7 +94,9 @@ export async function loadVectorSet(store: ArtifactStore, key: string): Promise<
   try {
     raw = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, number[][]>;
   } catch (e) {
-    throw new UserError('E_VECTORS_MISSING', `${store.uri}/${key}: not valid JSON (${(e as Error).message}); the vector set is damaged: delete it and launch the sweep again`, { cause: e });
+    throw new UserError('E_VECTORS_MISSING', `${store.uri}/${key}: not valid JSON (${(e as Error).message}); the vector set is damaged: delete it and launch the sweep again`, {
+      cause: e,
+    });
   }
   return new Map(Object.entries(raw).map(([L, list]) => [Number(L), list.map((v) => Float32Array.from(v))]));
 }

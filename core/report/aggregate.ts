@@ -132,7 +132,19 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
     for (let v = 0; v < vectorCount.get(L)!; v++) {
       const g = groups.get(canonicalJson({ kind: 'resid', layer: L, vector: v } satisfies EpoTarget));
       const runs = g ? await loadRuns(g) : [];
-      pairs.push(pairReport(L, v, vectorLabel(plan.spec.study.vectors, L, v), randomPairs.get(pairKey(L, v)), scanPairs.get(pairKey(L, v)), runs, g?.units.length ?? 0, { ceThreshold, slack }, textOf));
+      pairs.push(
+        pairReport(
+          L,
+          v,
+          vectorLabel(plan.spec.study.vectors, L, v),
+          randomPairs.get(pairKey(L, v)),
+          scanPairs.get(pairKey(L, v)),
+          runs,
+          g?.units.length ?? 0,
+          { ceThreshold, slack },
+          textOf,
+        ),
+      );
     }
   }
 
@@ -191,7 +203,11 @@ async function readJson<T>(store: ArtifactStore, key: string): Promise<T | undef
 }
 
 /** The random baselines and the scan must have used the same vectors, or the z-scores mean nothing. */
-function checkSameVectors(store: ArtifactStore, randoms: Array<{ key: string; targets: RandomBaselineResult['targets'] }>, scan: { key: string; targets: ScanResult['config']['targets'] }): void {
+function checkSameVectors(
+  store: ArtifactStore,
+  randoms: Array<{ key: string; targets: RandomBaselineResult['targets'] }>,
+  scan: { key: string; targets: ScanResult['config']['targets'] },
+): void {
   const scanByLayer = new Map(scan.targets.map((t) => [t.layer, t]));
   for (const r of randoms) {
     for (const t of r.targets) {

@@ -43,7 +43,9 @@ export async function tokenAttribution(
   const prompts: number[][] = [ids];
   const subs: number[][] = [];
   for (let p = 0; p < n; p++) {
-    const top = Array.from(g.topk.subarray(p * kk, (p + 1) * kk)).filter((t) => t !== ids[p]).slice(0, k);
+    const top = Array.from(g.topk.subarray(p * kk, (p + 1) * kk))
+      .filter((t) => t !== ids[p])
+      .slice(0, k);
     subs.push(top);
     for (const t of top) prompts.push(ids.map((x, i) => (i === p ? t : x)));
   }

@@ -33,7 +33,10 @@ const CONFIG = {
 /** `name: value; ...` for a hover title: numbers rounded, prompt texts on one line with controls escaped. */
 function tip(parts: Array<[string, string | number | null | undefined]>): string {
   const show = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : escapeControls(v.replace(/\n/g, '↵')));
-  return parts.filter((p): p is [string, string | number] => p[1] !== null && p[1] !== undefined).map(([k, v]) => `${k}: ${show(v)}`).join('; ');
+  return parts
+    .filter((p): p is [string, string | number] => p[1] !== null && p[1] !== undefined)
+    .map(([k, v]) => `${k}: ${show(v)}`)
+    .join('; ');
 }
 
 /** What a prompt's point shows on hover: the prompt, f, CE (and z), and the target. */
@@ -124,7 +127,13 @@ export function figures(data: ReportData): Figure[] {
     RESID_METHODS.filter((m) => l.maxZ[m].mean !== null).map((m) => {
       const s = l.maxZ[m];
       const sd = s.std ?? 0;
-      const tipText = tip([['layer', l.layer], ['method', methodLabel(m, thr)], ['mean max z', s.mean], ['std', s.std], ['vectors', s.n]]);
+      const tipText = tip([
+        ['layer', l.layer],
+        ['method', methodLabel(m, thr)],
+        ['mean max z', s.mean],
+        ['std', s.std],
+        ['vectors', s.n],
+      ]);
       return { layer: l.layer, method: methodLabel(m, thr), mean: s.mean, lo: s.mean! - sd, hi: s.mean! + sd, n: s.n, tip: tipText, href: `#${rowIds.summary(l.layer)}` };
     }),
   );
@@ -155,17 +164,33 @@ export function figures(data: ReportData): Figure[] {
   // Fig. 5b: slack curve.
   const slack = data.slack.slack;
   const curve = [
-    ...data.slack.byLayer.flatMap((c) => slack.map((s, i) => ({ series: `L${c.layer}`, order: c.layer, slack: s, ce: c.meanCe[i], vectors: c.vectors[i], href: `#${rowIds.slack(c.layer)}` }))),
-    ...slack.map((s, i) => ({ series: 'all layers', order: Number.MAX_SAFE_INTEGER, slack: s, ce: data.slack.all.meanCe[i], vectors: data.slack.all.vectors[i], href: `#${rowIds.slack('all')}` })),
+    ...data.slack.byLayer.flatMap((c) =>
+      slack.map((s, i) => ({ series: `L${c.layer}`, order: c.layer, slack: s, ce: c.meanCe[i], vectors: c.vectors[i], href: `#${rowIds.slack(c.layer)}` })),
+    ),
+    ...slack.map((s, i) => ({
+      series: 'all layers',
+      order: Number.MAX_SAFE_INTEGER,
+      slack: s,
+      ce: data.slack.all.meanCe[i],
+      vectors: data.slack.all.vectors[i],
+      href: `#${rowIds.slack('all')}`,
+    })),
   ]
     .filter((r) => r.ce !== null)
-    .map((r) => ({ ...r, tip: tip([['layer', r.series], ['slack', r.slack], ['mean lowest CE', r.ce], ['vectors', r.vectors]]) }));
+    .map((r) => ({
+      ...r,
+      tip: tip([
+        ['layer', r.series],
+        ['slack', r.slack],
+        ['mean lowest CE', r.ce],
+        ['vectors', r.vectors],
+      ]),
+    }));
   const seriesOrder = [...data.slack.byLayer.map((c) => `L${c.layer}`), 'all layers'];
   out.push({
     id: 'fig-5b',
     title: 'Slack curve: lowest CE within s sigma of the best EPO prompt (paper Fig. 5b)',
-    caption:
-      'For each vector, among all valid EPO prompts with z at least (max z - s), the lowest cross-entropy; averaged over vectors, per layer and over all layers.',
+    caption: 'For each vector, among all valid EPO prompts with z at least (max z - s), the lowest cross-entropy; averaged over vectors, per layer and over all layers.',
     spec: curve.length
       ? ({
           config: CONFIG,
@@ -261,9 +286,15 @@ export function figures(data: ReportData): Figure[] {
           data: { values: lengths },
           encoding: { x: { field: 'tokens', type: 'quantitative', title: 'tokens', axis: { tickMinStep: 1 } } },
           layer: [
-            { mark: { type: 'area', color: '#bbb', opacity: 0.5 }, encoding: { y: { field: 'lo2', type: 'quantitative', title: 'cross-entropy (nats/token)' }, y2: { field: 'hi2' } } },
+            {
+              mark: { type: 'area', color: '#bbb', opacity: 0.5 },
+              encoding: { y: { field: 'lo2', type: 'quantitative', title: 'cross-entropy (nats/token)' }, y2: { field: 'hi2' } },
+            },
             { mark: { type: 'area', color: '#888', opacity: 0.5 }, encoding: { y: { field: 'lo1', type: 'quantitative' }, y2: { field: 'hi1' } } },
-            { mark: { type: 'line', color: '#222', strokeWidth: 2, point: { color: '#222' } }, encoding: { y: { field: 'mean', type: 'quantitative' }, tooltip: [{ field: 'tokens' }, { field: 'mean', format: '.3f' }, { field: 'std', format: '.3f' }] } },
+            {
+              mark: { type: 'line', color: '#222', strokeWidth: 2, point: { color: '#222' } },
+              encoding: { y: { field: 'mean', type: 'quantitative' }, tooltip: [{ field: 'tokens' }, { field: 'mean', format: '.3f' }, { field: 'std', format: '.3f' }] },
+            },
           ],
         } as unknown as vl.TopLevelSpec)
       : null,
@@ -278,7 +309,10 @@ export function figures(data: ReportData): Figure[] {
       lambda: p.lambda,
       seed: p.seed,
       prompt: p.text,
-      tip: promptTip(t.label, p, [['λ', p.lambda], ['seed', p.seed]]),
+      tip: promptTip(t.label, p, [
+        ['λ', p.lambda],
+        ['seed', p.seed],
+      ]),
       href: `#${rowIds.targetFrontier(ti, i)}`,
     })),
   );
@@ -286,7 +320,7 @@ export function figures(data: ReportData): Figure[] {
     out.push({
       id: 'fig-targets',
       title: 'Pareto frontiers of the neuron and logit targets (paper Tables 2, 5)',
-      caption: 'Each target\'s frontier across its seeds: the objective against cross-entropy, one panel per target.',
+      caption: "Each target's frontier across its seeds: the objective against cross-entropy, one panel per target.",
       spec: tf.length
         ? ({
             config: CONFIG,
@@ -319,13 +353,22 @@ export function figures(data: ReportData): Figure[] {
 export async function renderSvg(fig: Figure): Promise<string> {
   if (!fig.spec) return '';
   const warnings: string[] = [];
-  const quiet = { level: () => quiet, error: (...a: unknown[]) => void warnings.push(a.join(' ')), warn: (...a: unknown[]) => void warnings.push(a.join(' ')), info: () => quiet, debug: () => quiet };
-  const compiled = vl.compile(fig.spec, { logger: quiet as unknown as NonNullable<Parameters<typeof vl.compile>[1]>["logger"] }).spec;
+  const quiet = {
+    level: () => quiet,
+    error: (...a: unknown[]) => void warnings.push(a.join(' ')),
+    warn: (...a: unknown[]) => void warnings.push(a.join(' ')),
+    info: () => quiet,
+    debug: () => quiet,
+  };
+  const compiled = vl.compile(fig.spec, { logger: quiet as unknown as NonNullable<Parameters<typeof vl.compile>[1]>['logger'] }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.None });
   try {
     const svg = await view.toSVG();
     const own = new RegExp(`href="#(?!${ROW_PREFIX})([^"]+)"`, 'g');
-    const prefixed = svg.replace(/\bid="([^"]+)"/g, `id="${fig.id}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${fig.id}-$1)`).replace(own, `href="#${fig.id}-$1"`);
+    const prefixed = svg
+      .replace(/\bid="([^"]+)"/g, `id="${fig.id}-$1"`)
+      .replace(/url\(#([^)]+)\)/g, `url(#${fig.id}-$1)`)
+      .replace(own, `href="#${fig.id}-$1"`);
     // A linked point's description (its aria-label, escaped by vega) becomes its <title>: the hover text.
     return prefixed.replace(
       new RegExp(`(<a xlink:href="#${ROW_PREFIX}[^"]*">)(<[a-z]+)([^>]*?) aria-label="([^"]*)"`, 'g'),

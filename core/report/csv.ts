@@ -45,16 +45,22 @@ export function reportCsvs(data: ReportData, attribution?: Attribution[]): Recor
     ]),
   );
 
-  files['slack.csv'] = csv(['layer', 'slack', 'mean_lowest_ce', 'vectors'], [
-    ...data.slack.byLayer.flatMap((c) => data.slack.slack.map((s, i) => [c.layer, s, c.meanCe[i], c.vectors[i]])),
-    ...data.slack.slack.map((s, i) => ['all', s, data.slack.all.meanCe[i], data.slack.all.vectors[i]]),
-  ]);
+  files['slack.csv'] = csv(
+    ['layer', 'slack', 'mean_lowest_ce', 'vectors'],
+    [
+      ...data.slack.byLayer.flatMap((c) => data.slack.slack.map((s, i) => [c.layer, s, c.meanCe[i], c.vectors[i]])),
+      ...data.slack.slack.map((s, i) => ['all', s, data.slack.all.meanCe[i], data.slack.all.vectors[i]]),
+    ],
+  );
 
-  files['ce_distribution.csv'] = csv(['series', 'lo', 'hi', 'count', 'density'], [
-    ...data.ce.epoAtSlack3.map((b) => ['epo_slack3', b.lo, b.hi, b.count, b.density]),
-    ...(data.ce.corpus?.bins ?? []).map((b) => ['corpus', b.lo, b.hi, b.count, b.density]),
-  ]);
-  files['ce_by_length.csv'] = csv(['tokens', 'windows', 'mean_ce', 'std_ce'], data.ce.byLength.map((l) => [l.tokens, l.windows, l.mean, l.std]));
+  files['ce_distribution.csv'] = csv(
+    ['series', 'lo', 'hi', 'count', 'density'],
+    [...data.ce.epoAtSlack3.map((b) => ['epo_slack3', b.lo, b.hi, b.count, b.density]), ...(data.ce.corpus?.bins ?? []).map((b) => ['corpus', b.lo, b.hi, b.count, b.density])],
+  );
+  files['ce_by_length.csv'] = csv(
+    ['tokens', 'windows', 'mean_ce', 'std_ce'],
+    data.ce.byLength.map((l) => [l.tokens, l.windows, l.mean, l.std]),
+  );
 
   const promptCells = (r: PromptRow) => [r.f, r.z, r.ce, r.perplexity, r.text, idsCell(r.ids)];
   files['best_prompts.csv'] = csv(
@@ -65,10 +71,7 @@ export function reportCsvs(data: ReportData, attribution?: Attribution[]): Recor
   const frontierCells = (label: string, r: FrontierRow) => [label, r.seed, r.lambda, r.f, r.z, r.ce, r.perplexity, r.text, idsCell(r.ids)];
   files['frontiers.csv'] = csv(
     ['target', 'seed', 'lambda', 'f', 'z', 'ce', 'perplexity', 'text', 'ids'],
-    [
-      ...data.pairs.flatMap((p) => p.frontier.map((r) => frontierCells(`resid ${p.label}`, r))),
-      ...data.targets.flatMap((t) => t.frontier.map((r) => frontierCells(t.label, r))),
-    ],
+    [...data.pairs.flatMap((p) => p.frontier.map((r) => frontierCells(`resid ${p.label}`, r))), ...data.targets.flatMap((t) => t.frontier.map((r) => frontierCells(t.label, r)))],
   );
 
   if (data.targets.length) {

@@ -13,7 +13,6 @@ export * from './types.js';
 /** Where the sweep's report unit keeps its files: `sweeps/<id>/report/<file>`. */
 export { reportKey } from '../sweep/layout.js';
 
-
 /** Content types for storing the files (`store.put(key, body, { contentType })`). */
 export function contentTypeOf(file: string): string {
   if (file.endsWith('.html')) return 'text/html; charset=utf-8';

@@ -110,7 +110,9 @@ substitutes at that position (dark red: one swap there can remove most of it); t
 (tall: every swap there hurts). Scaled per prompt to the prompt's value or its largest drop.</p>`);
     for (const a of attribution) parts.push(attributionBlock(a));
   } else {
-    parts.push(`<p class="empty">${esc(options.attributionNote ?? 'Not computed: token attribution needs the model (dreamsweep report --model DIR, or the sweep\'s report unit).')}</p>`);
+    parts.push(
+      `<p class="empty">${esc(options.attributionNote ?? "Not computed: token attribution needs the model (dreamsweep report --model DIR, or the sweep's report unit).")}</p>`,
+    );
   }
   parts.push('</section>');
 

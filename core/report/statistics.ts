@@ -223,13 +223,7 @@ export function pairReport(
 }
 
 /** A neuron or logit target: its frontier across seeds, and its best prompt under the perplexity cap. */
-export function targetReport(
-  target: Exclude<EpoTarget, { kind: 'resid' }>,
-  runs: Run[],
-  planned: number,
-  cap: number,
-  textOf: (ids: number[]) => string | null,
-): TargetReport {
+export function targetReport(target: Exclude<EpoTarget, { kind: 'resid' }>, runs: Run[], planned: number, cap: number, textOf: (ids: number[]) => string | null): TargetReport {
   const frontier = frontierAcross(runs, textOf, () => null);
   const best = argmaxF(validRows(runs), (ce) => Math.exp(ce) < cap);
   return {
@@ -238,9 +232,7 @@ export function targetReport(
     target,
     seeds: { finished: runs.length, planned },
     frontier,
-    bestUnderCap: best
-      ? { ...promptOf(best, textOf, () => null), seed: best.seed, onFrontier: frontier.some((q) => q.ids?.join(',') === best.ids.join(',')) }
-      : null,
+    bestUnderCap: best ? { ...promptOf(best, textOf, () => null), seed: best.seed, onFrontier: frontier.some((q) => q.ids?.join(',') === best.ids.join(',')) } : null,
   };
 }
 
@@ -257,7 +249,14 @@ export function layerReport(layer: number, pairs: PairReport[]): LayerReport {
 export function slackCurves(layers: number[], pairs: PairReport[], slack: number[]): SlackCurve {
   return {
     slack: [...slack],
-    byLayer: layers.map((L) => curveOf(pairs.filter((p) => p.layer === L), slack.length)).map((c, i) => ({ layer: layers[i]!, ...c })),
+    byLayer: layers
+      .map((L) =>
+        curveOf(
+          pairs.filter((p) => p.layer === L),
+          slack.length,
+        ),
+      )
+      .map((c, i) => ({ layer: layers[i]!, ...c })),
     all: curveOf(pairs, slack.length),
   };
 }

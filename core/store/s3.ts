@@ -112,10 +112,7 @@ export class S3Store implements ArtifactStore {
     const base = this.prefix ? `${this.prefix}/` : '';
     const keys: string[] = [];
     try {
-      for await (const page of paginateListObjectsV2(
-        { client: this.client, pageSize: this.pageSize },
-        { Bucket: this.bucket, Prefix: base + prefix },
-      )) {
+      for await (const page of paginateListObjectsV2({ client: this.client, pageSize: this.pageSize }, { Bucket: this.bucket, Prefix: base + prefix })) {
         for (const o of page.Contents ?? []) {
           const key = o.Key?.slice(base.length) ?? '';
           // Foreign objects no key can name (console "dir/" markers, "a//b") are not objects of this store.

@@ -25,9 +25,15 @@ export function checkPlanSize(spec: SweepSpec, dModel: number, vectorCount: numb
   const e = estimatePlan(spec, dModel, vectorCount);
   const what = `${spec.study.layers.length} layers x ${vectorCount} vectors of d_model ${dModel}`;
   if (e.vectorBytes > PLAN_LIMITS.vectorBytes) {
-    throw new UserError('E_SWEEP_TOO_LARGE', `${spec.source}: study.vectors: ${what} is ${(e.vectorBytes / 2 ** 30).toFixed(1)} GiB of float32, over the ${PLAN_LIMITS.vectorBytes / 2 ** 30} GiB a plan may hold; use fewer vectors or layers, or split the sweep`);
+    throw new UserError(
+      'E_SWEEP_TOO_LARGE',
+      `${spec.source}: study.vectors: ${what} is ${(e.vectorBytes / 2 ** 30).toFixed(1)} GiB of float32, over the ${PLAN_LIMITS.vectorBytes / 2 ** 30} GiB a plan may hold; use fewer vectors or layers, or split the sweep`,
+    );
   }
   if (e.units > PLAN_LIMITS.units) {
-    throw new UserError('E_SWEEP_TOO_LARGE', `${spec.source}: the sweep would plan about ${e.units} units (${what}, times the EPO seeds), over the ${PLAN_LIMITS.units} one sweep may hold; use fewer vectors, layers or seeds, or split the sweep`);
+    throw new UserError(
+      'E_SWEEP_TOO_LARGE',
+      `${spec.source}: the sweep would plan about ${e.units} units (${what}, times the EPO seeds), over the ${PLAN_LIMITS.units} one sweep may hold; use fewer vectors, layers or seeds, or split the sweep`,
+    );
   }
 }

@@ -156,7 +156,17 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
 
   const scan = spec.methods.scan;
   if (scan) {
-    const settings = { seqLen: n, vectorsKey, layers: spec.study.layers, corpus: scan.corpus, textField: scan.textField, tokens: scan.tokens, stride: scan.stride ?? n, top: scan.top, skipBad: scan.skipBad };
+    const settings = {
+      seqLen: n,
+      vectorsKey,
+      layers: spec.study.layers,
+      corpus: scan.corpus,
+      textField: scan.textField,
+      tokens: scan.tokens,
+      stride: scan.stride ?? n,
+      top: scan.top,
+      skipBad: scan.skipBad,
+    };
     for (let shard = 0; shard < scan.shards; shard++) {
       const s: UnitSpec = { kind: 'scan-shard', shard, shards: scan.shards };
       const id = `scan/shard-${shard + 1}-of-${scan.shards}`;
@@ -198,4 +208,3 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
   }
   return units;
 }
-

@@ -209,7 +209,13 @@ function parseCount(v: unknown): unknown {
   return Math.round(Number(m[1]!.replace(/_/g, '')) * scale * 1e6) / 1e6;
 }
 const count = (hint: string) =>
-  z.preprocess(parseCount, z.number(want('a whole count such as 100000000, "100M" or "1.5k"', hint)).int(want('a whole count such as 100000000, "100M" or "1.5k"', hint)).min(1, want('a count >= 1', hint)));
+  z.preprocess(
+    parseCount,
+    z
+      .number(want('a whole count such as 100000000, "100M" or "1.5k"', hint))
+      .int(want('a whole count such as 100000000, "100M" or "1.5k"', hint))
+      .min(1, want('a count >= 1', hint)),
+  );
 
 const modelSchema = obj(
   {
@@ -258,10 +264,7 @@ const vectorsSchema = obj(
   {
     count: int(1, 'random unit directions per layer, e.g. 50').optional(),
     seed: int(0, 'any whole number >= 0').optional(),
-    file: location(
-      'a vectors file path',
-      'a JSON file of { "<layer>": [[...d_model numbers], ...] }, or a .safetensors / .npy matrix of [count, d_model]',
-    ).optional(),
+    file: location('a vectors file path', 'a JSON file of { "<layer>": [[...d_model numbers], ...] }, or a .safetensors / .npy matrix of [count, d_model]').optional(),
     tensor: text('a tensor name', 'the [count, d_model] tensor of the .safetensors file; default W_dec, else its only 2-D tensor').optional(),
     rows: indexSet('the matrix rows to use, e.g. `rows: 0..63` or `rows: [1, 5, 9]`; omit for all').optional(),
     layer: int(0, 'the layer whose resid_pre the matrix directions live in; default from cfg.json beside the file').optional(),
@@ -279,7 +282,8 @@ const vectorsSchema = obj(
   const matrix = v.file !== undefined && isMatrixFile(v.file);
   for (const key of ['tensor', 'rows', 'layer'] as const) {
     if (v[key] === undefined || matrix) continue;
-    const hint = v.file === undefined ? 'they choose from a matrix file: add `file: <name>.safetensors` or .npy' : 'a JSON vectors file names its layers and vectors itself; remove it';
+    const hint =
+      v.file === undefined ? 'they choose from a matrix file: add `file: <name>.safetensors` or .npy' : 'a JSON vectors file names its layers and vectors itself; remove it';
     ctx.addIssue({ code: 'custom', path: [key], message: want(`no ${key} without a .safetensors or .npy file`, hint).error });
   }
   if (matrix && v.tensor !== undefined && v.file!.toLowerCase().endsWith('.npy')) {
@@ -301,7 +305,11 @@ const studySchema = obj(
 ).superRefine((s, ctx) => {
   const layer = s.vectors.layer;
   if (layer !== undefined && !s.layers.includes(layer)) {
-    ctx.addIssue({ code: 'custom', path: ['vectors', 'layer'], message: want(`one of study.layers (${s.layers.join(', ')})`, `add ${layer} to study.layers, or fix the layer`).error });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['vectors', 'layer'],
+      message: want(`one of study.layers (${s.layers.join(', ')})`, `add ${layer} to study.layers, or fix the layer`).error,
+    });
   }
 });
 
@@ -360,7 +368,7 @@ const epoSchema = obj(
     ...epoKnobs,
   },
   'a mapping of EPO options (or nothing, for Table 1 defaults)',
-  'write `epo: {}` for the paper\'s Table 1 settings',
+  "write `epo: {}` for the paper's Table 1 settings",
 ).superRefine((raw, ctx) => {
   const e = raw as unknown as EpoConfig & { runsPerVector: number; seeds?: number[] };
   const issue = (p: string, expected: string, hint: string) => ctx.addIssue({ code: 'custom', path: [p], message: want(expected, hint).error });
@@ -394,14 +402,17 @@ const targetsSchema = obj(
     tokens: z
       .array(
         // A bare string is a token target with the default banned text.
-        z.preprocess((v) => (typeof v === 'string' ? { token: v } : v), obj(
-          {
-            token: text('the text of one token, or #<id>', 'mind the leading space: " dog" and "dog" are different tokens'),
-            bannedText: z.string(want('a string', 'prompts containing it are rejected; "" bans nothing')).optional(),
-          },
-          'a token text, or a mapping { token, bannedText? }',
-          'e.g. `- " dog"` or `- { token: " dog", bannedText: dog }`',
-        )),
+        z.preprocess(
+          (v) => (typeof v === 'string' ? { token: v } : v),
+          obj(
+            {
+              token: text('the text of one token, or #<id>', 'mind the leading space: " dog" and "dog" are different tokens'),
+              bannedText: z.string(want('a string', 'prompts containing it are rejected; "" bans nothing')).optional(),
+            },
+            'a token text, or a mapping { token, bannedText? }',
+            'e.g. `- " dog"` or `- { token: " dog", bannedText: dog }`',
+          ),
+        ),
         want('a list of token texts or { token }', 'e.g. `tokens: [" dog", " king", "#42"]`'),
       )
       .superRefine(distinct('token target'))
@@ -493,7 +504,12 @@ const sweepSchema = obj(
   {
     name: z.string(want('a sweep name of a-z, 0-9 and -', 'e.g. `name: residual-stream`')).superRefine((v, ctx) => {
       if (NAME.test(v)) return;
-      const slug = v.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'my-sweep';
+      const slug =
+        v
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .replace(/^-+|-+$/g, '')
+          .slice(0, 63) || 'my-sweep';
       ctx.addIssue({ code: 'custom', message: want('a name of a-z, 0-9 and - (at most 63, not starting with -)', `it becomes part of IDs; e.g. ${slug}`).error });
     }),
     model: modelSchema,
@@ -505,7 +521,7 @@ const sweepSchema = obj(
     concurrency: obj(
       {
         units: int(1, 'units of work in flight in the workflow at once', 1000).default(16),
-        perWorker: int(1, 'units one worker runs at once; omit for the worker\'s own default').optional(),
+        perWorker: int(1, "units one worker runs at once; omit for the worker's own default").optional(),
       },
       'a mapping { units, perWorker? }',
       'e.g. `concurrency: { units: 16 }`',
@@ -564,7 +580,11 @@ function expandNeurons(entries: RawSweep['targets']['neurons'], problems: Proble
         seen.set(k, i);
         out.push({ layer, index: n });
       } else {
-        problems.push({ path: ['targets', 'neurons', i], expected: 'each neuron once', hint: `L${layer}.N${n} (in index ${formatIndices(index)}) is also in item [${first}]; remove the repeat` });
+        problems.push({
+          path: ['targets', 'neurons', i],
+          expected: 'each neuron once',
+          hint: `L${layer}.N${n} (in index ${formatIndices(index)}) is also in item [${first}]; remove the repeat`,
+        });
         return;
       }
     }
@@ -589,7 +609,12 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
       // Only the keys given, so the spec (and the sweep's ID) of a file without them is as before.
       vectors:
         v.file !== undefined
-          ? { file: at(v.file), ...(v.tensor !== undefined && { tensor: v.tensor }), ...(v.rows !== undefined && { rows: v.rows }), ...(v.layer !== undefined && { layer: v.layer }) }
+          ? {
+              file: at(v.file),
+              ...(v.tensor !== undefined && { tensor: v.tensor }),
+              ...(v.rows !== undefined && { rows: v.rows }),
+              ...(v.layer !== undefined && { layer: v.layer }),
+            }
           : { count: v.count!, seed: v.seed ?? 0 },
       seqLen: r.study.seqLen,
     },

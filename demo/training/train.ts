@@ -35,9 +35,7 @@ export const TRAIN_DEFAULTS: Omit<TrainOptions, 'steps'> = {
   evalEvery: 0,
 };
 
-export type TrainEvent =
-  | { kind: 'step'; step: number; loss: number; lr: number; seconds: number }
-  | { kind: 'eval'; step: number; ce: number };
+export type TrainEvent = { kind: 'step'; step: number; loss: number; lr: number; seconds: number } | { kind: 'eval'; step: number; ce: number };
 
 /** Learning rate at `step` (0-based): linear warmup, then cosine to minLrFraction. */
 export function learningRate(step: number, o: Pick<TrainOptions, 'steps' | 'lr' | 'warmupSteps' | 'minLrFraction'>): number {

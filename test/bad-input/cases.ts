@@ -51,9 +51,37 @@ const editHeader = (m: string, change: (h: Record<string, { data_offsets: [numbe
 };
 
 // --topk 16: the default (512) is more than the fixture's 320 tokens.
-const epo = (dir: string, extra: string[] = [], model = MODEL) => ['epo', '--model', model, '--objective', 'resid:1:random:0', '--out', path.join(dir, 'out'), '--iters', '2', '--topk', '16', '--quiet', ...extra];
+const epo = (dir: string, extra: string[] = [], model = MODEL) => [
+  'epo',
+  '--model',
+  model,
+  '--objective',
+  'resid:1:random:0',
+  '--out',
+  path.join(dir, 'out'),
+  '--iters',
+  '2',
+  '--topk',
+  '16',
+  '--quiet',
+  ...extra,
+];
 const baseline = (dir: string, extra: string[], model = MODEL) => ['baseline', 'random', '--model', model, '--out', path.join(dir, 'out'), '--prompts', '4', '--quiet', ...extra];
-const scan = (dir: string, extra: string[], model = MODEL) => ['scan', '--model', model, '--corpus', CORPUS, '--out', path.join(dir, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1', ...extra];
+const scan = (dir: string, extra: string[], model = MODEL) => [
+  'scan',
+  '--model',
+  model,
+  '--corpus',
+  CORPUS,
+  '--out',
+  path.join(dir, 'out'),
+  '--quiet',
+  '--random-vectors',
+  '1',
+  '--layers',
+  '1',
+  ...extra,
+];
 const inspect = (extra: string[], model = MODEL) => ['inspect', '--model', model, ...extra];
 
 // A sweep file as a free-form YAML document, edited into each bad shape: untyped on purpose.
@@ -148,46 +176,227 @@ export const CASES: BadCase[] = [
       ['vectors not a list', { '1': 'up' }, 'E_VECTORS_FILE'],
     ] as Array<[string, unknown, string]>
   ).flatMap(([name, body, code]): BadCase[] => [
-    { group: 'vectors files', name: `scan: ${name}`, setup: (d) => json(d, 'v.json', body), args: (d) => ['scan', '--model', MODEL, '--corpus', CORPUS, '--out', path.join(d, 'out'), '--quiet', '--vectors', path.join(d, 'v.json')], code },
-    { group: 'vectors files', name: `epo: ${name}`, setup: (d) => json(d, 'v.json', body), args: (d) => ['epo', '--model', MODEL, '--objective', `resid:1:${path.join(d, 'v.json')}#0`, '--out', path.join(d, 'out'), '--iters', '2', '--topk', '16', '--quiet'], code },
+    {
+      group: 'vectors files',
+      name: `scan: ${name}`,
+      setup: (d) => json(d, 'v.json', body),
+      args: (d) => ['scan', '--model', MODEL, '--corpus', CORPUS, '--out', path.join(d, 'out'), '--quiet', '--vectors', path.join(d, 'v.json')],
+      code,
+    },
+    {
+      group: 'vectors files',
+      name: `epo: ${name}`,
+      setup: (d) => json(d, 'v.json', body),
+      args: (d) => ['epo', '--model', MODEL, '--objective', `resid:1:${path.join(d, 'v.json')}#0`, '--out', path.join(d, 'out'), '--iters', '2', '--topk', '16', '--quiet'],
+      code,
+    },
   ]),
-  { group: 'vectors files', name: 'baseline: zero vector', setup: (d) => json(d, 'v.json', { '1': [vec(0)] }), args: (d) => baseline(d, ['--vectors', path.join(d, 'v.json')]), code: 'E_VECTORS_VALUE' },
+  {
+    group: 'vectors files',
+    name: 'baseline: zero vector',
+    setup: (d) => json(d, 'v.json', { '1': [vec(0)] }),
+    args: (d) => baseline(d, ['--vectors', path.join(d, 'v.json')]),
+    code: 'E_VECTORS_VALUE',
+  },
   { group: 'vectors files', name: 'baseline: missing file', args: (d) => baseline(d, ['--vectors', path.join(d, 'none.json')]), code: 'E_VECTORS_FILE' },
-  { group: 'vectors files', name: 'scan: --layers not in the file', setup: (d) => json(d, 'v.json', { '1': [vec(0.1)] }), args: (d) => ['scan', '--model', MODEL, '--corpus', CORPUS, '--out', path.join(d, 'out'), '--quiet', '--vectors', path.join(d, 'v.json'), '--layers', '2'], code: 'E_CLI' },
+  {
+    group: 'vectors files',
+    name: 'scan: --layers not in the file',
+    setup: (d) => json(d, 'v.json', { '1': [vec(0.1)] }),
+    args: (d) => ['scan', '--model', MODEL, '--corpus', CORPUS, '--out', path.join(d, 'out'), '--quiet', '--vectors', path.join(d, 'v.json'), '--layers', '2'],
+    code: 'E_CLI',
+  },
 
   // --- model directories
   { group: 'model directories', name: 'missing directory', args: (d) => epo(d, [], path.join(d, 'nope')), code: 'E_MODEL_MISSING_FILE' },
   { group: 'model directories', name: 'a file, not a directory', setup: (d) => json(d, 'm', 'x'), args: (d) => epo(d, [], path.join(d, 'm')), code: 'E_MODEL_MISSING_FILE' },
-  { group: 'model directories', name: 'config.json not JSON', setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'config.json'), '{')), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_CONFIG' },
-  { group: 'model directories', name: 'config.json a list', setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'config.json'), '[]')), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_CONFIG' },
-  { group: 'model directories', name: 'not GPT-NeoX', setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, model_type: 'llama', architectures: ['LlamaForCausalLM'] }))), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_NOT_NEOX' },
-  { group: 'model directories', name: 'hidden_size not a multiple of the heads', setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, num_attention_heads: 5 }))), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_CONFIG' },
-  { group: 'model directories', name: 'negative layer count', setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, num_hidden_layers: -2 }))), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_CONFIG' },
-  { group: 'model directories', name: 'relu activation', setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, hidden_act: 'relu' }))), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_CONFIG' },
-  { group: 'model directories', name: 'scaled rope', setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, rope_scaling: { rope_type: 'linear', factor: 2 } }))), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_CONFIG' },
-  { group: 'model directories', name: 'config says more layers than the weights', setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, num_hidden_layers: 3 }))), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_MISSING_TENSOR' },
-  { group: 'model directories', name: 'config says a wider model', setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, hidden_size: 64 }))), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_SHAPE' },
-  { group: 'model directories', name: 'no weights', setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'model.safetensors'), '')), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_TRUNCATED' },
-  { group: 'model directories', name: 'truncated weights', setup: (d) => brokenModel(d, (m) => { const f = path.join(m, 'model.safetensors'); writeFileSync(f, readFileSync(f).subarray(0, 4000)); }), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_TRUNCATED' },
-  { group: 'model directories', name: 'weights header not JSON', setup: (d) => brokenModel(d, (m) => { const f = path.join(m, 'model.safetensors'); const b = readFileSync(f); b.write('{{{', 8); writeFileSync(f, b); }), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_TRUNCATED' },
-  { group: 'model directories', name: 'overlapping data_offsets', setup: (d) => brokenModel(d, (m) => editHeader(m, (h) => { const keys = Object.keys(h).filter((k) => k !== '__metadata__' && h[k]!.dtype === 'F32').sort((a, b) => h[a]!.data_offsets[0] - h[b]!.data_offsets[0]); const [a, b] = [h[keys[0]!]!, h[keys[1]!]!]; const len = b.data_offsets[1] - b.data_offsets[0]; if (a.data_offsets[1] - a.data_offsets[0] < len) throw new Error('fixture'); b.data_offsets = [a.data_offsets[0], a.data_offsets[0] + len]; })), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_CORRUPT' },
-  { group: 'model directories', name: 'int8 tensor', setup: (d) => brokenModel(d, (m) => editHeader(m, (h) => { const k = Object.keys(h).find((x) => x !== '__metadata__')!; h[k]!.dtype = 'I8'; })), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_DTYPE' },
-  { group: 'model directories', name: 'shape disagrees with the bytes', setup: (d) => brokenModel(d, (m) => editHeader(m, (h) => { const k = Object.keys(h).find((x) => x !== '__metadata__')!; h[k]!.shape = [...h[k]!.shape, 2]; })), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_MODEL_SHAPE' },
-  { group: 'model directories', name: 'no tokenizer.json', setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'tokenizer.json'), '') ), args: (d) => epo(d, [], path.join(d, 'model')), code: 'E_TOKENIZER' },
-  { group: 'model directories', name: 'config.json is a directory', setup: (d) => brokenModel(d, (m) => { writeFileSync(path.join(m, 'config.json.tmp'), ''); }), args: (d) => { mkdirSync(path.join(d, 'm2', 'config.json'), { recursive: true }); return epo(d, [], path.join(d, 'm2')); }, code: 'E_MODEL_CONFIG' },
+  {
+    group: 'model directories',
+    name: 'config.json not JSON',
+    setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'config.json'), '{')),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
+    name: 'config.json a list',
+    setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'config.json'), '[]')),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
+    name: 'not GPT-NeoX',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, model_type: 'llama', architectures: ['LlamaForCausalLM'] }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_NOT_NEOX',
+  },
+  {
+    group: 'model directories',
+    name: 'hidden_size not a multiple of the heads',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, num_attention_heads: 5 }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
+    name: 'negative layer count',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, num_hidden_layers: -2 }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
+    name: 'relu activation',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, hidden_act: 'relu' }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
+    name: 'scaled rope',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, rope_scaling: { rope_type: 'linear', factor: 2 } }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
+    name: 'config says more layers than the weights',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, num_hidden_layers: 3 }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_MISSING_TENSOR',
+  },
+  {
+    group: 'model directories',
+    name: 'config says a wider model',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, hidden_size: 64 }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_SHAPE',
+  },
+  {
+    group: 'model directories',
+    name: 'no weights',
+    setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'model.safetensors'), '')),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_TRUNCATED',
+  },
+  {
+    group: 'model directories',
+    name: 'truncated weights',
+    setup: (d) =>
+      brokenModel(d, (m) => {
+        const f = path.join(m, 'model.safetensors');
+        writeFileSync(f, readFileSync(f).subarray(0, 4000));
+      }),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_TRUNCATED',
+  },
+  {
+    group: 'model directories',
+    name: 'weights header not JSON',
+    setup: (d) =>
+      brokenModel(d, (m) => {
+        const f = path.join(m, 'model.safetensors');
+        const b = readFileSync(f);
+        b.write('{{{', 8);
+        writeFileSync(f, b);
+      }),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_TRUNCATED',
+  },
+  {
+    group: 'model directories',
+    name: 'overlapping data_offsets',
+    setup: (d) =>
+      brokenModel(d, (m) =>
+        editHeader(m, (h) => {
+          const keys = Object.keys(h)
+            .filter((k) => k !== '__metadata__' && h[k]!.dtype === 'F32')
+            .sort((a, b) => h[a]!.data_offsets[0] - h[b]!.data_offsets[0]);
+          const [a, b] = [h[keys[0]!]!, h[keys[1]!]!];
+          const len = b.data_offsets[1] - b.data_offsets[0];
+          if (a.data_offsets[1] - a.data_offsets[0] < len) throw new Error('fixture');
+          b.data_offsets = [a.data_offsets[0], a.data_offsets[0] + len];
+        }),
+      ),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CORRUPT',
+  },
+  {
+    group: 'model directories',
+    name: 'int8 tensor',
+    setup: (d) =>
+      brokenModel(d, (m) =>
+        editHeader(m, (h) => {
+          const k = Object.keys(h).find((x) => x !== '__metadata__')!;
+          h[k]!.dtype = 'I8';
+        }),
+      ),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_DTYPE',
+  },
+  {
+    group: 'model directories',
+    name: 'shape disagrees with the bytes',
+    setup: (d) =>
+      brokenModel(d, (m) =>
+        editHeader(m, (h) => {
+          const k = Object.keys(h).find((x) => x !== '__metadata__')!;
+          h[k]!.shape = [...h[k]!.shape, 2];
+        }),
+      ),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_SHAPE',
+  },
+  {
+    group: 'model directories',
+    name: 'no tokenizer.json',
+    setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'tokenizer.json'), '')),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_TOKENIZER',
+  },
+  {
+    group: 'model directories',
+    name: 'config.json is a directory',
+    setup: (d) =>
+      brokenModel(d, (m) => {
+        writeFileSync(path.join(m, 'config.json.tmp'), '');
+      }),
+    args: (d) => {
+      mkdirSync(path.join(d, 'm2', 'config.json'), { recursive: true });
+      return epo(d, [], path.join(d, 'm2'));
+    },
+    code: 'E_MODEL_CONFIG',
+  },
   { group: 'model directories', name: 'inspect: missing model', args: (d) => inspect(['--text', 'hi'], path.join(d, 'nope')), code: 'E_MODEL_MISSING_FILE' },
-  { group: 'model directories', name: 'baseline: missing model', args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1'], path.join(d, 'nope')), code: 'E_MODEL_MISSING_FILE' },
+  {
+    group: 'model directories',
+    name: 'baseline: missing model',
+    args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1'], path.join(d, 'nope')),
+    code: 'E_MODEL_MISSING_FILE',
+  },
   { group: 'model directories', name: 'scan: missing model', args: (d) => scan(d, [], path.join(d, 'nope')), code: 'E_MODEL_MISSING_FILE' },
 
   // --- baseline and scan options
-  { group: 'baseline options', name: 'both --vectors and --random-vectors', setup: (d) => json(d, 'v.json', { '1': [vec(0.1)] }), args: (d) => baseline(d, ['--vectors', path.join(d, 'v.json'), '--random-vectors', '1']), code: 'E_CLI' },
+  {
+    group: 'baseline options',
+    name: 'both --vectors and --random-vectors',
+    setup: (d) => json(d, 'v.json', { '1': [vec(0.1)] }),
+    args: (d) => baseline(d, ['--vectors', path.join(d, 'v.json'), '--random-vectors', '1']),
+    code: 'E_CLI',
+  },
   { group: 'baseline options', name: 'neither --vectors nor --random-vectors', args: (d) => baseline(d, ['--layers', '1']), code: 'E_CLI' },
   { group: 'baseline options', name: '--random-vectors without --layers', args: (d) => baseline(d, ['--random-vectors', '2']), code: 'E_CLI' },
   { group: 'baseline options', name: '--layers out of range', args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '7']), code: 'E_CLI' },
   { group: 'baseline options', name: '--layers twice the same', args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1,1']), code: 'E_CLI' },
   { group: 'baseline options', name: '--layers not numbers', args: (d) => baseline(d, ['--random-vectors', '1', '--layers', 'one']), code: 'E_CLI' },
   { group: 'baseline options', name: '--prompts 1', args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1', '--prompts', '1']), code: 'E_CLI' },
-  { group: 'baseline options', name: '--seq-len past max_position_embeddings', args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1', '--seq-len', '1000']), code: 'E_SEQ_LEN' },
+  {
+    group: 'baseline options',
+    name: '--seq-len past max_position_embeddings',
+    args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1', '--seq-len', '1000']),
+    code: 'E_SEQ_LEN',
+  },
   { group: 'baseline options', name: '--threads 0', args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1', '--threads', '0']), code: 'E_CLI' },
   { group: 'scan options', name: '--tokens not a count', args: (d) => scan(d, ['--tokens', 'lots']), code: 'E_CLI' },
   { group: 'scan options', name: '--tokens zero', args: (d) => scan(d, ['--tokens', '0']), code: 'E_CLI' },
@@ -197,26 +406,168 @@ export const CASES: BadCase[] = [
   { group: 'scan options', name: '--batch-size 0', args: (d) => scan(d, ['--batch-size', '0']), code: 'E_CLI' },
 
   // --- corpora
-  { group: 'corpora', name: 'missing file', args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'none.jsonl'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'], code: 'E_CORPUS_NOT_FOUND' },
-  { group: 'corpora', name: 'glob matching nothing', args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, '*.jsonl'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'], code: 'E_CORPUS_EMPTY' },
-  { group: 'corpora', name: 'empty directory', setup: (d) => mkdirSync(path.join(d, 'c')), args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'c'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'], code: 'E_CORPUS_EMPTY' },
-  { group: 'corpora', name: 'unknown extension', setup: (d) => json(d, 'c.csv', 'a,b'), args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'c.csv'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'], code: 'E_CORPUS_FORMAT' },
-  { group: 'corpora', name: 'jsonl line not JSON', setup: (d) => json(d, 'c.jsonl', '{"text": "hello world"}\n{oops\n'), args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'c.jsonl'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1', '--seq-len', '2'], code: 'E_CORPUS_BAD_JSON' },
-  { group: 'corpora', name: 'jsonl without the text field', setup: (d) => json(d, 'c.jsonl', '{"body": "hello world"}\n'), args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'c.jsonl'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1', '--seq-len', '2'], code: 'E_CORPUS_MISSING_FIELD' },
-  { group: 'corpora', name: 'zst that is not zstd', setup: (d) => json(d, 'c.jsonl.zst', 'plain text'), args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'c.jsonl.zst'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1', '--seq-len', '2'], code: 'E_CORPUS_BAD_ZSTD' },
+  {
+    group: 'corpora',
+    name: 'missing file',
+    args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'none.jsonl'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'],
+    code: 'E_CORPUS_NOT_FOUND',
+  },
+  {
+    group: 'corpora',
+    name: 'glob matching nothing',
+    args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, '*.jsonl'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'],
+    code: 'E_CORPUS_EMPTY',
+  },
+  {
+    group: 'corpora',
+    name: 'empty directory',
+    setup: (d) => mkdirSync(path.join(d, 'c')),
+    args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'c'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'],
+    code: 'E_CORPUS_EMPTY',
+  },
+  {
+    group: 'corpora',
+    name: 'unknown extension',
+    setup: (d) => json(d, 'c.csv', 'a,b'),
+    args: (d) => ['scan', '--model', MODEL, '--corpus', path.join(d, 'c.csv'), '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'],
+    code: 'E_CORPUS_FORMAT',
+  },
+  {
+    group: 'corpora',
+    name: 'jsonl line not JSON',
+    setup: (d) => json(d, 'c.jsonl', '{"text": "hello world"}\n{oops\n'),
+    args: (d) => [
+      'scan',
+      '--model',
+      MODEL,
+      '--corpus',
+      path.join(d, 'c.jsonl'),
+      '--out',
+      path.join(d, 'out'),
+      '--quiet',
+      '--random-vectors',
+      '1',
+      '--layers',
+      '1',
+      '--seq-len',
+      '2',
+    ],
+    code: 'E_CORPUS_BAD_JSON',
+  },
+  {
+    group: 'corpora',
+    name: 'jsonl without the text field',
+    setup: (d) => json(d, 'c.jsonl', '{"body": "hello world"}\n'),
+    args: (d) => [
+      'scan',
+      '--model',
+      MODEL,
+      '--corpus',
+      path.join(d, 'c.jsonl'),
+      '--out',
+      path.join(d, 'out'),
+      '--quiet',
+      '--random-vectors',
+      '1',
+      '--layers',
+      '1',
+      '--seq-len',
+      '2',
+    ],
+    code: 'E_CORPUS_MISSING_FIELD',
+  },
+  {
+    group: 'corpora',
+    name: 'zst that is not zstd',
+    setup: (d) => json(d, 'c.jsonl.zst', 'plain text'),
+    args: (d) => [
+      'scan',
+      '--model',
+      MODEL,
+      '--corpus',
+      path.join(d, 'c.jsonl.zst'),
+      '--out',
+      path.join(d, 'out'),
+      '--quiet',
+      '--random-vectors',
+      '1',
+      '--layers',
+      '1',
+      '--seq-len',
+      '2',
+    ],
+    code: 'E_CORPUS_BAD_ZSTD',
+  },
 
   // --- checkpoints and output directories
   { group: 'checkpoints', name: 'epo --resume without a run', args: (d) => epo(d, ['--resume']), code: 'E_EPO_RESUME' },
-  { group: 'checkpoints', name: 'epo --resume of a checkpoint that is not safetensors', setup: (d) => { mkdirSync(path.join(d, 'out')); json(path.join(d, 'out'), 'checkpoint.safetensors', '{"iteration": 3}'); }, args: (d) => epo(d, ['--resume']), code: 'E_TENSOR_FILE' },
+  {
+    group: 'checkpoints',
+    name: 'epo --resume of a checkpoint that is not safetensors',
+    setup: (d) => {
+      mkdirSync(path.join(d, 'out'));
+      json(path.join(d, 'out'), 'checkpoint.safetensors', '{"iteration": 3}');
+    },
+    args: (d) => epo(d, ['--resume']),
+    code: 'E_TENSOR_FILE',
+  },
   { group: 'checkpoints', name: 'scan --resume without a checkpoint', args: (d) => scan(d, ['--resume']), code: 'E_SCAN_RESUME_MISMATCH' },
-  { group: 'checkpoints', name: 'scan --resume of a checkpoint that is not JSON', setup: (d) => { mkdirSync(path.join(d, 'out')); json(path.join(d, 'out'), 'checkpoint.json', '{'); }, args: (d) => scan(d, ['--resume']), code: 'E_SCAN_RESUME_MISMATCH' },
-  { group: 'checkpoints', name: 'scan --resume of valid JSON with the wrong content', setup: (d) => { mkdirSync(path.join(d, 'out')); json(path.join(d, 'out'), 'checkpoint.json', { hello: 1 }); }, args: (d) => scan(d, ['--resume']), code: 'E_SCAN_RESUME_MISMATCH' },
-  { group: 'checkpoints', name: 'scan over an unfinished scan without --resume', setup: (d) => { mkdirSync(path.join(d, 'out')); json(path.join(d, 'out'), 'checkpoint.json', { hello: 1 }); }, args: (d) => scan(d, []), code: 'E_SCAN_OUT_EXISTS' },
-  { group: 'checkpoints', name: 'epo over a run without --resume', setup: (d) => { mkdirSync(path.join(d, 'out')); json(path.join(d, 'out'), 'checkpoint.safetensors', 'x'); }, args: (d) => epo(d), code: 'E_EPO_OUT_EXISTS' },
+  {
+    group: 'checkpoints',
+    name: 'scan --resume of a checkpoint that is not JSON',
+    setup: (d) => {
+      mkdirSync(path.join(d, 'out'));
+      json(path.join(d, 'out'), 'checkpoint.json', '{');
+    },
+    args: (d) => scan(d, ['--resume']),
+    code: 'E_SCAN_RESUME_MISMATCH',
+  },
+  {
+    group: 'checkpoints',
+    name: 'scan --resume of valid JSON with the wrong content',
+    setup: (d) => {
+      mkdirSync(path.join(d, 'out'));
+      json(path.join(d, 'out'), 'checkpoint.json', { hello: 1 });
+    },
+    args: (d) => scan(d, ['--resume']),
+    code: 'E_SCAN_RESUME_MISMATCH',
+  },
+  {
+    group: 'checkpoints',
+    name: 'scan over an unfinished scan without --resume',
+    setup: (d) => {
+      mkdirSync(path.join(d, 'out'));
+      json(path.join(d, 'out'), 'checkpoint.json', { hello: 1 });
+    },
+    args: (d) => scan(d, []),
+    code: 'E_SCAN_OUT_EXISTS',
+  },
+  {
+    group: 'checkpoints',
+    name: 'epo over a run without --resume',
+    setup: (d) => {
+      mkdirSync(path.join(d, 'out'));
+      json(path.join(d, 'out'), 'checkpoint.safetensors', 'x');
+    },
+    args: (d) => epo(d),
+    code: 'E_EPO_OUT_EXISTS',
+  },
   { group: 'output directories', name: 'epo --out is a file', setup: (d) => json(d, 'out', 'x'), args: (d) => epo(d), code: 'E_FS' },
-  { group: 'output directories', name: 'epo --out under a file', setup: (d) => json(d, 'f', 'x'), args: (d) => ['epo', '--model', MODEL, '--objective', 'resid:1:random:0', '--out', path.join(d, 'f', 'out'), '--iters', '2', '--topk', '16', '--quiet'], code: 'E_FS' },
+  {
+    group: 'output directories',
+    name: 'epo --out under a file',
+    setup: (d) => json(d, 'f', 'x'),
+    args: (d) => ['epo', '--model', MODEL, '--objective', 'resid:1:random:0', '--out', path.join(d, 'f', 'out'), '--iters', '2', '--topk', '16', '--quiet'],
+    code: 'E_FS',
+  },
   // (--out in a directory without write permission is not here: the CI runs as root, which may write anyway.)
-  { group: 'output directories', name: 'baseline --out is a file', setup: (d) => json(d, 'out', 'x'), args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1']), code: 'E_FS' },
+  {
+    group: 'output directories',
+    name: 'baseline --out is a file',
+    setup: (d) => json(d, 'out', 'x'),
+    args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1']),
+    code: 'E_FS',
+  },
   { group: 'output directories', name: 'scan --out is a file', setup: (d) => json(d, 'out', 'x'), args: (d) => scan(d, []), code: 'E_FS' },
 
   // --- sweep files (refused before anything reaches Temporal; the address is unreachable on purpose)
@@ -255,7 +606,11 @@ export const CASES: BadCase[] = [
       ['model path missing', (s: Doc) => (s.model.path = '/nonexistent/model'), 'E_MODEL_MISSING_FILE'],
       ['model directory without config.json', (s: Doc) => (s.model.path = path.join(REPO, 'test/fixtures')), 'E_MODEL_MISSING_FILE'],
       ['layer beyond the model', (s: Doc) => (s.study.layers = [7]), 'E_SWEEP_MODEL'],
-      ['neuron index beyond the model', (s: Doc) => ((s.methods.epo = { runsPerVector: 1, iters: 2, population: 2, topk: 16 }), (s.targets = { neurons: [{ layer: 1, index: 9999 }], seeds: [0] })), 'E_SWEEP_MODEL'],
+      [
+        'neuron index beyond the model',
+        (s: Doc) => ((s.methods.epo = { runsPerVector: 1, iters: 2, population: 2, topk: 16 }), (s.targets = { neurons: [{ layer: 1, index: 9999 }], seeds: [0] })),
+        'E_SWEEP_MODEL',
+      ],
       ['seqLen past max_position_embeddings', (s: Doc) => (s.study.seqLen = 100), 'E_SEQ_LEN'],
       ['vectors.count absurd', (s: Doc) => (s.study.vectors = { count: 1_000_000_000, seed: 0 }), 'E_SWEEP_TOO_LARGE'],
       ['vectors file missing', (s: Doc) => (s.study.vectors = { file: '/nonexistent/v.json' }), 'E_VECTORS_FILE'],
@@ -263,26 +618,114 @@ export const CASES: BadCase[] = [
       ['storage uri is a file', (s: Doc) => (s.storage.uri = CORPUS), 'E_SWEEP_STORAGE'],
     ] as Array<[string, (s: Doc) => void, string]>
   ).map(([name, change, code]): BadCase => ({ group: 'sweep files (embedded)', name, setup: (d) => sweepFile(d, change), args: (d) => launchEmbedded(d), code })),
-  { group: 'sweep files (embedded)', name: 'zero vector in the vectors file', setup: (d) => { json(d, 'v.json', { '1': [vec(0)] }); sweepFile(d, (s) => (s.study.vectors = { file: path.join(d, 'v.json') })); }, args: (d) => launchEmbedded(d), code: 'E_VECTORS_VALUE' },
-  { group: 'sweep files (embedded)', name: 'vectors file lacks a study layer', setup: (d) => { json(d, 'v.json', { '2': [vec(0.1)] }); sweepFile(d, (s) => (s.study.vectors = { file: path.join(d, 'v.json') })); }, args: (d) => launchEmbedded(d), code: 'E_SWEEP_VECTORS' },
+  {
+    group: 'sweep files (embedded)',
+    name: 'zero vector in the vectors file',
+    setup: (d) => {
+      json(d, 'v.json', { '1': [vec(0)] });
+      sweepFile(d, (s) => (s.study.vectors = { file: path.join(d, 'v.json') }));
+    },
+    args: (d) => launchEmbedded(d),
+    code: 'E_VECTORS_VALUE',
+  },
+  {
+    group: 'sweep files (embedded)',
+    name: 'vectors file lacks a study layer',
+    setup: (d) => {
+      json(d, 'v.json', { '2': [vec(0.1)] });
+      sweepFile(d, (s) => (s.study.vectors = { file: path.join(d, 'v.json') }));
+    },
+    args: (d) => launchEmbedded(d),
+    code: 'E_SWEEP_VECTORS',
+  },
   { group: 'sweep files', name: 'not YAML', setup: (d) => json(d, 'sweep.yaml', 'name: [unclosed'), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
   { group: 'sweep files', name: 'a YAML list', setup: (d) => json(d, 'sweep.yaml', '- 1\n- 2\n'), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
 
   // --- storage and Temporal settings
-  { group: 'storage', name: 'report: store directory missing', args: (d) => ['report', 'demo-123', '--store', path.join(d, 'none'), '--out', path.join(d, 'out')], code: 'E_REPORT_NO_PLAN' },
+  {
+    group: 'storage',
+    name: 'report: store directory missing',
+    args: (d) => ['report', 'demo-123', '--store', path.join(d, 'none'), '--out', path.join(d, 'out')],
+    code: 'E_REPORT_NO_PLAN',
+  },
   { group: 'storage', name: 'report: bare ID without --store', args: (d) => ['report', 'demo-123', '--out', path.join(d, 'out')], code: 'E_CLI' },
-  { group: 'storage', name: 'report: malformed plan', setup: (d) => { mkdirSync(path.join(d, 'st', 'sweeps', 's1'), { recursive: true }); json(path.join(d, 'st', 'sweeps', 's1'), 'plan.json', '{"units": 3}'); }, args: (d) => ['report', path.join(d, 'st', 'sweeps', 's1'), '--out', path.join(d, 'out')], code: 'E_SWEEP_PLAN' },
-  { group: 'storage', name: 'report: plan not JSON', setup: (d) => { mkdirSync(path.join(d, 'st', 'sweeps', 's1'), { recursive: true }); json(path.join(d, 'st', 'sweeps', 's1'), 'plan.json', '{'); }, args: (d) => ['report', path.join(d, 'st', 'sweeps', 's1'), '--out', path.join(d, 'out')], code: 'E_SWEEP_PLAN' },
-  { group: 'storage', name: 'scan: S3 endpoint unreachable', env: { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', AWS_MAX_ATTEMPTS: '1' }, args: (d) => ['scan', '--model', MODEL, '--corpus', 's3://bucket/corpus/', '--s3-endpoint', 'http://127.0.0.1:1', '--s3-region', 'us-east-1', '--out', path.join(d, 'out'), '--quiet', '--random-vectors', '1', '--layers', '1'], code: 'E_UNREACHABLE' },
+  {
+    group: 'storage',
+    name: 'report: malformed plan',
+    setup: (d) => {
+      mkdirSync(path.join(d, 'st', 'sweeps', 's1'), { recursive: true });
+      json(path.join(d, 'st', 'sweeps', 's1'), 'plan.json', '{"units": 3}');
+    },
+    args: (d) => ['report', path.join(d, 'st', 'sweeps', 's1'), '--out', path.join(d, 'out')],
+    code: 'E_SWEEP_PLAN',
+  },
+  {
+    group: 'storage',
+    name: 'report: plan not JSON',
+    setup: (d) => {
+      mkdirSync(path.join(d, 'st', 'sweeps', 's1'), { recursive: true });
+      json(path.join(d, 'st', 'sweeps', 's1'), 'plan.json', '{');
+    },
+    args: (d) => ['report', path.join(d, 'st', 'sweeps', 's1'), '--out', path.join(d, 'out')],
+    code: 'E_SWEEP_PLAN',
+  },
+  {
+    group: 'storage',
+    name: 'scan: S3 endpoint unreachable',
+    env: { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', AWS_MAX_ATTEMPTS: '1' },
+    args: (d) => [
+      'scan',
+      '--model',
+      MODEL,
+      '--corpus',
+      's3://bucket/corpus/',
+      '--s3-endpoint',
+      'http://127.0.0.1:1',
+      '--s3-region',
+      'us-east-1',
+      '--out',
+      path.join(d, 'out'),
+      '--quiet',
+      '--random-vectors',
+      '1',
+      '--layers',
+      '1',
+    ],
+    code: 'E_UNREACHABLE',
+  },
   { group: 'temporal', name: 'sweep status: no server configured or running', args: () => ['sweep', 'status', 'x-1'], code: 'E_NO_TEMPORAL_RUNNING' },
   { group: 'temporal', name: 'sweep cancel: no server configured or running', args: () => ['sweep', 'cancel', 'x-1'], code: 'E_NO_TEMPORAL_RUNNING' },
   { group: 'temporal', name: 'sweep status: unreachable address', args: () => ['sweep', 'status', 'x-1', '--temporal-address', '127.0.0.1:1'], code: 'E_TEMPORAL_CONNECT' },
-  { group: 'temporal', name: 'sweep launch: --temporal-bin not a file', setup: (d) => sweepFile(d), args: (d) => ['sweep', 'launch', path.join(d, 'sweep.yaml'), '--temporal-bin', path.join(d, 'nope')], code: 'E_TEMPORAL_BIN' },
+  {
+    group: 'temporal',
+    name: 'sweep launch: --temporal-bin not a file',
+    setup: (d) => sweepFile(d),
+    args: (d) => ['sweep', 'launch', path.join(d, 'sweep.yaml'), '--temporal-bin', path.join(d, 'nope')],
+    code: 'E_TEMPORAL_BIN',
+  },
   { group: 'temporal', name: 'sweep launch: --local-workers 0', setup: (d) => sweepFile(d), args: (d) => [...launch(d), '--local-workers', '0'], code: 'E_CLI' },
-  { group: 'temporal', name: 'worker: unreachable Temporal', args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--queues', 'q'], code: 'E_TEMPORAL_CONNECT', spawn: true },
+  {
+    group: 'temporal',
+    name: 'worker: unreachable Temporal',
+    args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--queues', 'q'],
+    code: 'E_TEMPORAL_CONNECT',
+    spawn: true,
+  },
   { group: 'temporal', name: 'worker: --concurrency 0', args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--concurrency', '0'], code: 'E_CLI' },
   { group: 'temporal', name: 'worker: --tls-cert without --tls-key', args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--tls-cert', 'c.pem'], code: 'E_CLI' },
   { group: 'temporal', name: 'worker: --metrics-port not a port', args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--metrics-port', '99999'], code: 'E_CLI' },
-  { group: 'temporal', name: 'worker: --api-key-env unset', args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--api-key-env', 'DREAMSWEEP_NO_SUCH_VAR'], code: 'E_TEMPORAL_API_KEY', spawn: true },
-  { group: 'temporal', name: 'worker: --tls-ca unreadable', args: (d) => ['worker', '--temporal-address', '127.0.0.1:1', '--tls-ca', path.join(d, 'none.pem')], code: 'E_TEMPORAL_TLS', spawn: true },
+  {
+    group: 'temporal',
+    name: 'worker: --api-key-env unset',
+    args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--api-key-env', 'DREAMSWEEP_NO_SUCH_VAR'],
+    code: 'E_TEMPORAL_API_KEY',
+    spawn: true,
+  },
+  {
+    group: 'temporal',
+    name: 'worker: --tls-ca unreadable',
+    args: (d) => ['worker', '--temporal-address', '127.0.0.1:1', '--tls-ca', path.join(d, 'none.pem')],
+    code: 'E_TEMPORAL_TLS',
+    spawn: true,
+  },
 ];

@@ -13,7 +13,10 @@ describe('bad inputs', () => {
     const names = CASES.map((c) => `${c.group}: ${c.name}`);
     expect(new Set(names).size).toBe(names.length);
     for (const g of ['cli arguments', 'model directories', 'corpora', 'checkpoints', 'sweep files', 'storage', 'temporal', 'vectors files']) {
-      expect(CASES.some((c) => c.group === g), g).toBe(true);
+      expect(
+        CASES.some((c) => c.group === g),
+        g,
+      ).toBe(true);
     }
   });
 
@@ -23,7 +26,8 @@ describe('bad inputs', () => {
       dirs.push(r.dir);
       const last = r.stderr.trimEnd().split('\n').at(-1) ?? '';
       expect(r.exitCode, r.stderr).toBe(2);
-      if (c.code === 'usage') expect(r.stderr).toMatch(/^error: /m); // commander's usage line, then the command's help
+      if (c.code === 'usage')
+        expect(r.stderr).toMatch(/^error: /m); // commander's usage line, then the command's help
       else {
         expect(last, r.stderr).toMatch(new RegExp(`^dreamsweep: .*\\[${c.code}\\]$`));
         expect(r.stderr.length, 'a library source dump').toBeLessThan(4_000);

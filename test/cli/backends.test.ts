@@ -27,9 +27,12 @@ describe('dreamsweep backends', () => {
   it('prints one line per backend for people', async () => {
     const r = await runCli(['backends']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(
-      expect.arrayContaining(['wasm yes', 'cpu yes']),
-    );
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).slice(0, 2).join(' ')),
+    ).toEqual(expect.arrayContaining(['wasm yes', 'cpu yes']));
     expect(r.stdout.trim().split('\n')).toHaveLength(5);
   }, 120_000);
 });

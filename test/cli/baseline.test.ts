@@ -22,7 +22,7 @@ describe('dreamsweep baseline random', () => {
   });
   afterAll(() => engine.dispose());
 
-  it('writes the same result.json for the same seeds whatever the batch size or vector source, with the library\'s numbers', async () => {
+  it("writes the same result.json for the same seeds whatever the batch size or vector source, with the library's numbers", async () => {
     const dir = tmp();
     const set = randomVectorSet([0, 2], 2, 3, engine.shape.dModel);
     const file = path.join(dir, 'vectors.json');
@@ -49,7 +49,11 @@ describe('dreamsweep baseline random', () => {
     const lib = await randomBaseline({
       engine,
       targets: [...set].map(([layer, vectors]) => ({ layer, vectors })),
-      prompts: 50, seqLen: 6, seed: 9, batchSize: 64, top: 3,
+      prompts: 50,
+      seqLen: 6,
+      seed: 9,
+      batchSize: 64,
+      top: 3,
     });
     expect(JSON.stringify(json.pairs)).toBe(JSON.stringify(lib.pairs));
   });

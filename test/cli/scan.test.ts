@@ -36,7 +36,7 @@ describe('dreamsweep scan', () => {
   });
   afterAll(() => engine.dispose());
 
-  it('writes the library\'s scan result (windows, tokens, pairs), stops at --tokens, and resumes to the same result', async () => {
+  it("writes the library's scan result (windows, tokens, pairs), stops at --tokens, and resumes to the same result", async () => {
     const [whole, budget, resumed] = [tmp(), tmp(), tmp()];
     // A checkpoint the CLI would have written after 3 batches of 64.
     const checkpoints: ScanCheckpoint[] = [];

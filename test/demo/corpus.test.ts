@@ -31,7 +31,10 @@ describe('demo corpus', () => {
 
   it('committed shards are exactly the generator output (held-out shard checked in full)', async () => {
     const held = CORPUS_SHARDS.find((s) => s.file.startsWith('heldout'))!;
-    const expected = shardText(held.part, held.docs).trimEnd().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+    const expected = shardText(held.part, held.docs)
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { text: string }).text);
     expect(await texts(held.file)).toEqual(expected);
     const first = await texts(CORPUS_SHARDS[0]!.file);
     expect(first).toHaveLength(CORPUS_SHARDS[0]!.docs);

@@ -39,7 +39,10 @@ describe('demo/training', () => {
     writeSafetensors(join(dir, 'model.safetensors'), toHfTensors(model, 'F32'));
     copyFileSync(join(DEMO_MODEL_DIR, 'tokenizer.json'), join(dir, 'tokenizer.json'));
     const engine = await TfjsEngine.load(dir, { backend: 'wasm' });
-    const ids = [[5, 300, 17, 900, 42, 42, 7, 1000], [0, 1, 2, 3, 4, 5, 6, 7]];
+    const ids = [
+      [5, 300, 17, 900, 42, 42, 7, 1000],
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    ];
     const taps = await engine.taps(ids, ['logits']);
     const [mine, ce] = tf.tidy(() => {
       const t = tf.tensor2d(ids, [2, 8], 'int32');

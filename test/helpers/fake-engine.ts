@@ -23,7 +23,13 @@ export function fakeEngine(opts: { vocab: number; seqLen: number; seed?: number;
     vocabSize: V,
     specialIds: new Set([0]),
     decode: (ids) => ids.map(word).join(' '),
-    encode: (text) => (text.trim() ? text.trim().split(/\s+/).map((w) => byWord.get(w) ?? 0) : []),
+    encode: (text) =>
+      text.trim()
+        ? text
+            .trim()
+            .split(/\s+/)
+            .map((w) => byWord.get(w) ?? 0)
+        : [],
   };
   const f = (ids: number[]) => Math.fround(ids.reduce((a, t, p) => a + W[p]![t]!, 0));
   const ce = (ids: number[]) => Math.fround(ids.slice(1).reduce((a, t) => a + cost[t]!, 0) / (ids.length - 1));
@@ -50,7 +56,10 @@ export function fakeEngine(opts: { vocab: number; seqLen: number; seed?: number;
         for (let p = 0; p < n; p++) {
           const g = Array.from({ length: V }, (_, v) => W[p]![v]! - (p >= 1 ? (lambdas[b]! * cost[v]!) / (n - 1) : 0));
           grads?.set(g, (b * n + p) * V);
-          const order = g.map((_, v) => v).filter((v) => !options.allowed || options.allowed[v]).sort((a, c) => g[c]! - g[a]! || a - c);
+          const order = g
+            .map((_, v) => v)
+            .filter((v) => !options.allowed || options.allowed[v])
+            .sort((a, c) => g[c]! - g[a]! || a - c);
           topk.set(order.slice(0, k), (b * n + p) * k);
         }
       });

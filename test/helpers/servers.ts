@@ -21,10 +21,7 @@ export function testLogDir(label: string): string {
 export async function startTestServers(label = 'servers'): Promise<TestServers> {
   const dir = mkdtempSync(path.join(tmpdir(), `dreamsweep-${label}-`));
   const logDir = testLogDir(label);
-  const started = await Promise.allSettled([
-    startTemporal({ dbFile: path.join(dir, 'temporal.sqlite'), logDir }),
-    startS3({ root: path.join(dir, 's3'), logDir }),
-  ] as const);
+  const started = await Promise.allSettled([startTemporal({ dbFile: path.join(dir, 'temporal.sqlite'), logDir }), startS3({ root: path.join(dir, 's3'), logDir })] as const);
   const [t, s] = started;
   if (t.status === 'rejected' || s.status === 'rejected') {
     // Never leave one server running when its partner failed: the test process would not exit.

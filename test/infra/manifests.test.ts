@@ -30,10 +30,12 @@ function loadYaml(file: string): Obj[] {
 }
 
 function parseYamlText(text: string, where: string): Obj[] {
-  return parseAllDocuments(text, { merge: true }).map((doc, i) => {
-    expect(doc.errors.map((e) => `${where} #${i}: ${e.message}`)).toEqual([]);
-    return doc.toJS({ maxAliasCount: 1000 }) as Obj;
-  }).filter((d) => d !== null);
+  return parseAllDocuments(text, { merge: true })
+    .map((doc, i) => {
+      expect(doc.errors.map((e) => `${where} #${i}: ${e.message}`)).toEqual([]);
+      return doc.toJS({ maxAliasCount: 1000 }) as Obj;
+    })
+    .filter((d) => d !== null);
 }
 
 function yamlFiles(dir: string): string[] {
@@ -164,15 +166,26 @@ function checkBundle(docs: Obj[], secrets: Obj[], where: string): void {
       const sec = e.valueFrom?.secretKeyRef;
       if (sec) expect(Object.keys(named(secrets, 'Secret', sec.name)?.stringData ?? {}), `${w}: env ${e.name} -> Secret ${sec.name}`).toContain(sec.key);
     }
-    for (const v of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE']) expect((container.env as Obj[]).map((e) => e.name), `${w}: env`).toContain(v);
-    for (const m of (container.volumeMounts ?? []) as Obj[]) expect((pod.volumes as Obj[]).map((v) => v.name), `${w}: volume ${m.name}`).toContain(m.name);
+    for (const v of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE'])
+      expect(
+        (container.env as Obj[]).map((e) => e.name),
+        `${w}: env`,
+      ).toContain(v);
+    for (const m of (container.volumeMounts ?? []) as Obj[])
+      expect(
+        (pod.volumes as Obj[]).map((v) => v.name),
+        `${w}: volume ${m.name}`,
+      ).toContain(m.name);
 
     const gpus = container.resources?.limits?.[GPU];
     if (queues.includes(QUEUES.model)) {
       expect(gpus, `${w}: ${GPU} limit`).toBe(1);
       expect(args.get('--concurrency'), `${w}: one unit per GPU`).toBe('1');
       expect(args.get('--engine') === 'torch' || ['tensorflow', 'webgpu'].includes(args.get('--backend')!), `${w}: the torch engine or a GPU backend`).toBe(true);
-      expect((pod.tolerations as Obj[]).map((t) => t.key), `${w}: tolerates GPU taints`).toContain(GPU);
+      expect(
+        (pod.tolerations as Obj[]).map((t) => t.key),
+        `${w}: tolerates GPU taints`,
+      ).toContain(GPU);
       expect(pod.nodeSelector, `${w}: nodeSelector for GPU nodes`).toBeDefined();
     } else {
       expect(gpus, `${w}: a CPU worker asks for no GPU`).toBeUndefined();
@@ -346,7 +359,10 @@ describe('docker compose cluster (infra/compose)', () => {
     for (const [name, svc] of workers) {
       const args = parseWorkerArgs(svc.command);
       checkWorkerFlags(args, `compose ${name}`);
-      args.get('--queues')!.split(',').forEach((q) => queues.add(q));
+      args
+        .get('--queues')!
+        .split(',')
+        .forEach((q) => queues.add(q));
       const env = svc.environment;
       expect(s[env.TEMPORAL_ADDRESS.split(':')[0]], `${name}: TEMPORAL_ADDRESS ${env.TEMPORAL_ADDRESS}`).toBeDefined();
       expect(env.TEMPORAL_NAMESPACE).toBe(SWEEP.temporal.namespace);
@@ -434,14 +450,22 @@ describe.each([
   });
 
   it('copies every source directory the worker imports, and its ignore file keeps out the rest', () => {
-    const copied = new Set(final.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from')).flatMap((i) => i.args.split(' ').slice(0, -1)).map((p) => p.replace(/\/$/, '')));
+    const copied = new Set(
+      final
+        .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
+        .flatMap((i) => i.args.split(' ').slice(0, -1))
+        .map((p) => p.replace(/\/$/, '')),
+    );
     expect(copied).toContain('bin');
     const roots = importedRoots([...copied].filter((p) => p !== 'infra/*.ts' && existsSync(path.join(ROOT, p)) && !p.includes('.')).concat(['infra']));
     for (const r of roots) {
       const ok = copied.has(r) || (r.startsWith('infra/') && !r.slice(6).includes('/') && copied.has('infra/*.ts'));
       expect(ok, `${name}: the worker imports ${r}, which the image does not copy`).toBe(true);
     }
-    const ignore = readFileSync(path.join(DOCKER, `${name}.dockerignore`), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignore = readFileSync(path.join(DOCKER, `${name}.dockerignore`), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignore).toEqual(expect.arrayContaining(['**/node_modules', '.git', 'test']));
     for (const c of copied) expect(ignore, `${name}.dockerignore excludes ${c}, which the image copies`).not.toContain(c);
   });
@@ -459,7 +483,10 @@ describe('worker-gpu.Dockerfile specifics', () => {
   });
 
   it("installs the torch engine's pins from its pyproject.toml, copies the engine and points the worker at its Python", () => {
-    const run = ins.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const run = ins
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(run).toMatch(/python -m venv \/opt\/torch-engine/);
     expect(run).toMatch(/tomllib\.load\(open\('\/tmp\/pyproject\.toml', 'rb'\)\)\['project'\]\['dependencies'\]/);
     expect(ins.some((i) => i.op === 'COPY' && i.args === 'engines/torch/pyproject.toml /tmp/pyproject.toml')).toBe(true);

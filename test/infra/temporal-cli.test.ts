@@ -84,7 +84,7 @@ describe('findTemporal', () => {
     expect(e).toMatchObject({ code: 'E_NO_TEMPORAL' });
     expect(e.message).toContain('version 0.9.0, older than 1.0.0');
     expect(e.message).toContain('DREAMSWEEP_TEMPORAL_DOWNLOAD=off');
-    expect(e.message).toContain("no Go toolchain");
+    expect(e.message).toContain('no Go toolchain');
     expect(e.message).toMatch(/1\. install the Temporal CLI[\s\S]*2\. use a Temporal server[\s\S]*3\. install Go/);
   });
 });

@@ -97,7 +97,14 @@ describe('fault injection', () => {
     const p = JSON.parse(status.stdout) as { status: string; total: number; done: number; ran: number; cached: number; failed: number };
     expect(p).toMatchObject({ status: 'done', done: p.total, ran: p.total, cached: 0, failed: 0 });
 
-    for (const w of workers) step(`${path.basename(w.logFile)}: ${readFileSync(w.logFile, 'utf8').split('\n').filter((l) => /waiting for|answers again/.test(l)).length} store-outage lines`);
+    for (const w of workers)
+      step(
+        `${path.basename(w.logFile)}: ${
+          readFileSync(w.logFile, 'utf8')
+            .split('\n')
+            .filter((l) => /waiting for|answers again/.test(l)).length
+        } store-outage lines`,
+      );
 
     const [want, got] = [await resultArtifacts(clean.store), await resultArtifacts(faulty.store)];
     expect(want.size).toBeGreaterThan(0);

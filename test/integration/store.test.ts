@@ -53,8 +53,7 @@ describe('S3 store against versitygw', () => {
     writeFileSync(small, 'small');
     await store.putFile('corpus/shard.bin', big);
     await store.putFile('corpus/small.bin', small);
-    const etag = async (key: string) =>
-      (await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: `root/inner/${key}` }))).ETag;
+    const etag = async (key: string) => (await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: `root/inner/${key}` }))).ETag;
     expect(await etag('corpus/shard.bin')).toMatch(/-3"$/);
     expect(await etag('corpus/small.bin')).not.toContain('-');
     expect((await readAll(await store.openRead('corpus/shard.bin'))).length).toBe(17 * 1024 * 1024);

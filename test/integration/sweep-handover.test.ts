@@ -23,7 +23,13 @@ describe('sweep history handover', () => {
       methods: { epo: { iters: 2, population: 2, children: 2, topk: 4, restartEvery: 0 } },
       concurrency: { units: 3 },
     });
-    worker = startWorkerProcess({ address: servers.temporalAddress, queues: [sweep.queues.model, sweep.queues.aux], logDir: testLogDir('handover'), name: 'worker', env: s3Env(servers) });
+    worker = startWorkerProcess({
+      address: servers.temporalAddress,
+      queues: [sweep.queues.model, sweep.queues.aux],
+      logDir: testLogDir('handover'),
+      name: 'worker',
+      env: s3Env(servers),
+    });
 
     const connection = await Connection.connect({ address: servers.temporalAddress });
     try {

@@ -22,7 +22,9 @@ async function sweepCount(): Promise<number> {
 }
 
 describe('sweep launch with malformed files', () => {
-  const files = readdirSync(BAD).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(BAD)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
   it('has at least ten malformed files to try', () => {
     expect(files.length).toBeGreaterThanOrEqual(10);

@@ -39,7 +39,13 @@ describe('sweep payloads', () => {
       targets: { neurons, seeds: Array.from({ length: 196 }, (_, i) => i) },
       concurrency: { units: 4 },
     });
-    worker = startWorkerProcess({ address: servers.temporalAddress, queues: [sweep.queues.model, sweep.queues.aux], logDir: testLogDir('payloads'), name: 'worker', env: s3Env(servers) });
+    worker = startWorkerProcess({
+      address: servers.temporalAddress,
+      queues: [sweep.queues.model, sweep.queues.aux],
+      logDir: testLogDir('payloads'),
+      name: 'worker',
+      env: s3Env(servers),
+    });
 
     const connection = await Connection.connect({ address: servers.temporalAddress });
     try {
@@ -55,7 +61,10 @@ describe('sweep payloads', () => {
         async () => {
           const desc = await client.workflow.getHandle(workflowId).describe();
           if (desc.runId === firstRun) return false;
-          const q = await client.workflow.getHandle(workflowId).query(progressQuery).catch(() => undefined);
+          const q = await client.workflow
+            .getHandle(workflowId)
+            .query(progressQuery)
+            .catch(() => undefined);
           return q && q.done >= 40 ? q : false;
         },
         170_000,

@@ -21,9 +21,7 @@ async function runGreeting(address: string, namespace: string, taskQueue: string
   try {
     const worker = await Worker.create({ connection: nativeConnection, namespace, taskQueue, workflowsPath, activities });
     const client = new Client({ connection, namespace });
-    return await worker.runUntil(
-      client.workflow.execute('greetWorkflow', { taskQueue, workflowId: `greet-${taskQueue}`, args: ['dreamer'] }),
-    );
+    return await worker.runUntil(client.workflow.execute('greetWorkflow', { taskQueue, workflowId: `greet-${taskQueue}`, args: ['dreamer'] }));
   } finally {
     await connection.close();
     await nativeConnection.close();

@@ -14,13 +14,25 @@ const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:90
 function flaky(failures: number, error: () => Error): { store: ArtifactStore; calls: () => number } {
   const inner = openStore(mkdtempSync(path.join(tmpdir(), 'patient-')));
   let calls = 0;
-  const wrap = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-    calls++;
-    if (failures-- > 0) throw error();
-    return f(...a);
-  };
+  const wrap =
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      calls++;
+      if (failures-- > 0) throw error();
+      return f(...a);
+    };
   return {
-    store: { ...inner, uri: inner.uri, get: wrap(inner.get.bind(inner)), put: wrap(inner.put.bind(inner)), exists: wrap(inner.exists.bind(inner)), list: wrap(inner.list.bind(inner)), delete: wrap(inner.delete.bind(inner)), openRead: wrap(inner.openRead.bind(inner)), putFile: wrap(inner.putFile.bind(inner)) },
+    store: {
+      ...inner,
+      uri: inner.uri,
+      get: wrap(inner.get.bind(inner)),
+      put: wrap(inner.put.bind(inner)),
+      exists: wrap(inner.exists.bind(inner)),
+      list: wrap(inner.list.bind(inner)),
+      delete: wrap(inner.delete.bind(inner)),
+      openRead: wrap(inner.openRead.bind(inner)),
+      putFile: wrap(inner.putFile.bind(inner)),
+    },
     calls: () => calls,
   };
 }

@@ -62,7 +62,14 @@ describe('randomBaseline', () => {
     const rec = recording(engine);
     const r = await randomBaseline({ ...base(), engine: rec.engine });
     expect(r).toMatchObject({ format: 'dreamsweep.random', version: 1, prompts: 40, seqLen: 6, seed: 5, vocabulary: 298 });
-    expect(r.pairs.map((p) => [p.layer, p.vector])).toEqual([[0, 0], [0, 1], [0, 2], [2, 0], [2, 1], [2, 2]]);
+    expect(r.pairs.map((p) => [p.layer, p.vector])).toEqual([
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [2, 0],
+      [2, 1],
+      [2, 2],
+    ]);
     for (const p of r.pairs) {
       const vector = targets.find((t) => t.layer === p.layer)!.vectors[p.vector]!;
       const e = await engine.evaluate(rec.seen, { kind: 'resid', layer: p.layer, vector });
@@ -74,7 +81,10 @@ describe('randomBaseline', () => {
       expect(Math.abs(p.std! - std)).toBeLessThan(1e-4);
       expect(Math.abs(p.max! - Math.max(...f))).toBeLessThan(1e-4);
       // The best prompts, best first, are the prompts with the highest f.
-      const order = f.map((x, i) => [x, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 4);
+      const order = f
+        .map((x, i) => [x, i] as const)
+        .sort((x, y) => y[0] - x[0])
+        .slice(0, 4);
       expect(p.top.map((t) => t.source.token / 6)).toEqual(order.map(([, i]) => i));
       p.top.forEach((t, k) => {
         const i = order[k]![1];
@@ -87,7 +97,7 @@ describe('randomBaseline', () => {
     }
   });
 
-  it('reports progress per batch and stops with the signal\'s reason when aborted', async () => {
+  it("reports progress per batch and stops with the signal's reason when aborted", async () => {
     const progress: number[] = [];
     await randomBaseline({ ...base(), onProgress: (p) => progress.push(p.prompts) });
     expect(progress).toEqual([16, 32, 40]);

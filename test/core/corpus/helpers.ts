@@ -58,7 +58,9 @@ export function memoryStore(files: Record<string, Uint8Array | string>, chunkSiz
   const store = {
     chunksRead: 0,
     async list(prefix: string) {
-      return Object.keys(files).filter((u) => u.startsWith(prefix)).reverse();
+      return Object.keys(files)
+        .filter((u) => u.startsWith(prefix))
+        .reverse();
     },
     async open(uri: string, options: { start?: number } = {}) {
       const data = files[uri];
@@ -92,7 +94,13 @@ export function wordTokenizer(): Tokenizer {
   return {
     vocabSize: 1 << 16,
     specialIds: new Set(),
-    encode: (text) => (text.trim() ? text.trim().split(/\s+/).map((w) => hash([...w].map((c) => c.codePointAt(0)!)) & 0xffff) : []),
+    encode: (text) =>
+      text.trim()
+        ? text
+            .trim()
+            .split(/\s+/)
+            .map((w) => hash([...w].map((c) => c.codePointAt(0)!)) & 0xffff)
+        : [],
     decode: (ids) => ids.map((id) => `t${id}`).join(' '),
   };
 }

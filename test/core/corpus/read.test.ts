@@ -33,9 +33,7 @@ afterEach(() => tmp.cleanup());
 describe('readDocuments', () => {
   it('reads a .txt file as one document', async () => {
     const path = tmp.write('a.txt', 'First paragraph.\n\nSecond paragraph, é.\n');
-    expect(await read(path)).toEqual([
-      { text: 'First paragraph.\n\nSecond paragraph, é.\n', source: { file: path, line: 1, byteOffset: 0 } },
-    ]);
+    expect(await read(path)).toEqual([{ text: 'First paragraph.\n\nSecond paragraph, é.\n', source: { file: path, line: 1, byteOffset: 0 } }]);
   });
 
   it('reads jsonl lines with their line numbers and byte offsets, skipping blank lines and CRLF endings', async () => {

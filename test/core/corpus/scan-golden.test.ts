@@ -48,9 +48,14 @@ async function setUp(model: string): Promise<{ engine: TfjsEngine; golden: Golde
 }
 
 describe.each(['tiny-parallel', 'tiny-serial-rope1'])('scan of the smoke corpus with %s', (model) => {
-  it('uses the sweeps\' vectors and the corpus the golden numbers were made from', async () => {
+  it("uses the sweeps' vectors and the corpus the golden numbers were made from", async () => {
     const { engine, golden, targets, corpus } = await setUp(model);
-    const drawn = randomVectorSet(targets.map((t) => t.layer), 4, 2024, engine.shape.dModel);
+    const drawn = randomVectorSet(
+      targets.map((t) => t.layer),
+      4,
+      2024,
+      engine.shape.dModel,
+    );
     for (const t of targets) expect(t.vectors).toEqual(drawn.get(t.layer));
     const sha = createHash('sha256').update(readFileSync(corpus)).digest('hex');
     expect(sha, `${golden.corpus} changed: rerun scripts/golden/scan_golden.py`).toBe(golden.corpusSha256);
@@ -69,7 +74,10 @@ describe.each(['tiny-parallel', 'tiny-serial-rope1'])('scan of the smoke corpus 
       batchSize: 32,
     });
     expect({ windows: r.windows, tokens: r.tokens, documents: r.documents, documentTokens: r.documentTokens }).toEqual({
-      windows: golden.windows, tokens: golden.tokens, documents: golden.documents, documentTokens: golden.documentTokens,
+      windows: golden.windows,
+      tokens: golden.tokens,
+      documents: golden.documents,
+      documentTokens: golden.documentTokens,
     });
     expect(r.ce.count).toBe(golden.ce.count);
     for (const key of ['mean', 'std', 'max', 'min'] as const) expect(Math.abs(r.ce[key]! - golden.ce[key]), `ce ${key}`).toBeLessThan(TOL);
@@ -121,9 +129,7 @@ describe('scan on the tfjs engine, interrupted or split', () => {
 
     const size = statSync(corpus).size;
     const cuts = [0, Math.floor(size / 3), Math.floor((2 * size) / 3), size];
-    const parts = await Promise.all(
-      [2, 0, 1].map((i) => scanCorpus({ ...options, shards: [{ uri: corpus, start: cuts[i]!, end: cuts[i + 1]! }], batchSize: 5 + i })),
-    );
+    const parts = await Promise.all([2, 0, 1].map((i) => scanCorpus({ ...options, shards: [{ uri: corpus, start: cuts[i]!, end: cuts[i + 1]! }], batchSize: 5 + i })));
     expect(JSON.stringify(mergeScanResults(parts))).toBe(JSON.stringify({ ...whole, shards: [{ uri: corpus, end: size }] }));
   });
 });

@@ -38,14 +38,22 @@ function options(over: Partial<ScanOptions> = {}): ScanOptions {
 
 const json = (r: unknown) => JSON.stringify(r);
 
-
 describe('scanCorpus', () => {
   it('reports every pair with statistics and its top windows, plus windows, tokens and CE', async () => {
     const r = await scanCorpus(options());
     expect(r).toMatchObject({ format: 'dreamsweep.scan', version: 2, stoppedBy: 'end', documents: 102 });
     expect(r.windows).toBeGreaterThan(100);
     expect(r.tokens).toBe(r.windows * N);
-    expect(r.pairs.map((p) => [p.layer, p.vector])).toEqual([[1, 0], [1, 1], [1, 2], [1, 3], [3, 0], [3, 1], [3, 2], [3, 3]]);
+    expect(r.pairs.map((p) => [p.layer, p.vector])).toEqual([
+      [1, 0],
+      [1, 1],
+      [1, 2],
+      [1, 3],
+      [3, 0],
+      [3, 1],
+      [3, 2],
+      [3, 3],
+    ]);
     for (const p of r.pairs) {
       expect(p.count).toBe(r.windows);
       expect(p.top).toHaveLength(5);
@@ -59,10 +67,18 @@ describe('scanCorpus', () => {
     expect(r.ce.std).toBeGreaterThan(0);
   });
 
-  it('keeps the windows\' CE histogram and the CE of every prefix length (Figs. 5c, 5a)', async () => {
+  it("keeps the windows' CE histogram and the CE of every prefix length (Figs. 5c, 5a)", async () => {
     const seen: TapValues[] = [];
     const evaluate = fakeEvaluator(D_MODEL);
-    const r = await scanCorpus(options({ evaluate: async (ids, names) => { const t = await evaluate(ids, names); seen.push(t); return t; } }));
+    const r = await scanCorpus(
+      options({
+        evaluate: async (ids, names) => {
+          const t = await evaluate(ids, names);
+          seen.push(t);
+          return t;
+        },
+      }),
+    );
     const ce = seen.flatMap((t) => Array.from(t.ce));
     const positions = seen.flatMap((t) => Array.from(t.cePositions!));
     expect(ce).toHaveLength(r.windows);
@@ -122,9 +138,7 @@ describe('scanCorpus', () => {
   it('resumes from any checkpoint into a result byte-identical to the uninterrupted scan', async () => {
     const checkpoints: ScanCheckpoint[] = [];
     const events: ScanEvent[] = [];
-    const full = await scanCorpus(
-      options({ checkpointEvery: 1, onCheckpoint: (c) => void checkpoints.push(JSON.parse(json(c))), onEvent: (e) => events.push(e) }),
-    );
+    const full = await scanCorpus(options({ checkpointEvery: 1, onCheckpoint: (c) => void checkpoints.push(JSON.parse(json(c))), onEvent: (e) => events.push(e) }));
     expect(checkpoints.length).toBeGreaterThan(10);
     expect(events.filter((e) => e.type === 'checkpoint')).toHaveLength(checkpoints.length);
     expect(events.at(-1)).toEqual({ type: 'done', windows: full.windows, tokens: full.tokens, stoppedBy: 'end' });

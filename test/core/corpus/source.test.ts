@@ -4,7 +4,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatOf, openBySkipping, resolveShards } from '../../../core/corpus/source.js';
 import { code, memoryStore, tempDir } from './helpers.js';
 
-
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
   tmp = tempDir();

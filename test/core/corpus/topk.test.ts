@@ -6,16 +6,7 @@ function entry(alignment: number, file: string, byteOffset: number, token = 0): 
 }
 
 describe('TopK', () => {
-  const entries = [
-    entry(3, 'b', 0),
-    entry(5, 'a', 9),
-    entry(3, 'a', 10),
-    entry(3, 'a', 10, 4),
-    entry(-1, 'a', 0),
-    entry(5, 'a', 2),
-    entry(4, 'c', 0),
-    entry(3, 'a', 1),
-  ];
+  const entries = [entry(3, 'b', 0), entry(5, 'a', 9), entry(3, 'a', 10), entry(3, 'a', 10, 4), entry(-1, 'a', 0), entry(5, 'a', 2), entry(4, 'c', 0), entry(3, 'a', 1)];
 
   it('keeps the K best by alignment, ties broken by file, byte offset and token', () => {
     const top = new TopK(5);

@@ -24,7 +24,11 @@ describe('corpusWindows', () => {
     const lines = jsonl([seq(0, 7), seq(100, 2), seq(200, 3)]);
     const a = tmp.write('a.jsonl', lines);
     const ws = await collect(corpusWindows([{ uri: a }], numbers, { n: 3 }));
-    expect(ws.map((w) => w.ids)).toEqual([[0, 1, 2], [3, 4, 5], [200, 201, 202]]);
+    expect(ws.map((w) => w.ids)).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [200, 201, 202],
+    ]);
     expect(ws.map((w) => w.source.token)).toEqual([0, 3, 0]);
     expect(ws[2]!.source).toEqual({ file: a, byteOffset: lines.indexOf('{"text":"200'), token: 0 });
   });
@@ -32,7 +36,10 @@ describe('corpusWindows', () => {
   it('overlaps windows at a stride below n and leaves gaps above it', async () => {
     const a = tmp.write('a.jsonl', jsonl([seq(0, 8)]));
     expect((await collect(corpusWindows([{ uri: a }], numbers, { n: 4, stride: 2 }))).map((w) => w.ids[0])).toEqual([0, 2, 4]);
-    expect((await collect(corpusWindows([{ uri: a }], numbers, { n: 2, stride: 5 }))).map((w) => w.ids)).toEqual([[0, 1], [5, 6]]);
+    expect((await collect(corpusWindows([{ uri: a }], numbers, { n: 2, stride: 5 }))).map((w) => w.ids)).toEqual([
+      [0, 1],
+      [5, 6],
+    ]);
   });
 
   it('counts windows by formula', () => {
@@ -51,7 +58,15 @@ describe('corpusWindows', () => {
     const texts = wordDocs(30);
     const a = tmp.write('a.jsonl', jsonl(texts.slice(0, 15)));
     const b = tmp.write('b.jsonl', jsonl(texts.slice(15)));
-    const words = { encode: (t: string) => (t.trim() ? t.trim().split(/\s+/).map((w) => Number(w.slice(1))) : []) };
+    const words = {
+      encode: (t: string) =>
+        t.trim()
+          ? t
+              .trim()
+              .split(/\s+/)
+              .map((w) => Number(w.slice(1)))
+          : [],
+    };
     const shards = [{ uri: a }, { uri: b }];
     const options: WindowOptions = { n: 5, stride: 3 };
     let fullDocs = 0;

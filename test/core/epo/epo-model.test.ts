@@ -21,9 +21,14 @@ describe('epo on a GPT-NeoX checkpoint', () => {
     for (const seed of [1, 2, 3]) {
       const objective = parseObjective(`resid:1:random:${seed}`, engine.shape, engine.tokenizer);
       let evaluated = 0;
-      const run = await epo(engine, objective, { iters: 40, population: 4, children: 16, topk: 32, seqLen: 8, seed, restartEvery: 10 }, {
-        onProgress: (p) => void (evaluated = p.evaluated),
-      });
+      const run = await epo(
+        engine,
+        objective,
+        { iters: 40, population: 4, children: 16, topk: 32, seqLen: 8, seed, restartEvery: 10 },
+        {
+          onProgress: (p) => void (evaluated = p.evaluated),
+        },
+      );
       const epoBest = Math.max(...run.history.flat().f);
 
       const vocab = regularVocabulary(engine);

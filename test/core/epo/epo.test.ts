@@ -67,8 +67,7 @@ describe('epo restarts', () => {
       } else expect(Number.isNaN(it.restartLambda)).toBe(true);
     });
     // After a restart the slots diverge again.
-    const distinct = (it: (typeof history.iterations)[number]) =>
-      new Set(Array.from(it.keep, (r) => Array.from(it.ids.subarray(r * 5, r * 5 + 5)).join(','))).size;
+    const distinct = (it: (typeof history.iterations)[number]) => new Set(Array.from(it.keep, (r) => Array.from(it.ids.subarray(r * 5, r * 5 + 5)).join(','))).size;
     expect(Math.max(...[1, 2, 3, 4].map((i) => distinct(history.iterations[i]!)))).toBeGreaterThan(1);
   });
 });
@@ -157,9 +156,14 @@ describe('epo determinism and resume', () => {
 
   it('continues from every checkpoint to the same history as the uninterrupted run', async () => {
     const checkpoints: Uint8Array[] = [];
-    const full = await epo(fakeEngine({ vocab: 40, seqLen: 5 }), objective, { ...small, checkpointEvery: 3 }, {
-      onCheckpoint: (s) => void checkpoints.push(encodeCheckpoint(s, { objective })),
-    });
+    const full = await epo(
+      fakeEngine({ vocab: 40, seqLen: 5 }),
+      objective,
+      { ...small, checkpointEvery: 3 },
+      {
+        onCheckpoint: (s) => void checkpoints.push(encodeCheckpoint(s, { objective })),
+      },
+    );
     expect(checkpoints.length).toBe(4); // iterations 3, 6, 9 and the end (12)
     for (const ck of checkpoints.slice(0, 3)) {
       const { state, info } = decodeCheckpoint(ck, 'checkpoint');

@@ -18,10 +18,7 @@ export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: s
     let engine: TfjsEngine;
     let wasm: PoolEngine;
     beforeAll(async () => {
-      [engine, wasm] = await Promise.all([
-        TfjsEngine.load(join(MODELS, name), { backend }),
-        PoolEngine.load(join(MODELS, name), { threads: 1, backend: 'wasm' }),
-      ]);
+      [engine, wasm] = await Promise.all([TfjsEngine.load(join(MODELS, name), { backend }), PoolEngine.load(join(MODELS, name), { threads: 1, backend: 'wasm' })]);
     });
     afterAll(() => {
       engine?.dispose();
@@ -64,8 +61,9 @@ export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: s
 
     // EPO's choices depend only on comparisons, so last-bit differences leave them alone unless two
     // candidates tie to within float error: seen on this fixture for 30 iterations on every backend here.
-    if (name === 'tiny-parallel') it('makes the same EPO choices as wasm over 10 iterations', async () => {
-      await expectSameEpoChoices(engine, wasm, toObjective(golden.objectives[0]!.objective));
-    });
+    if (name === 'tiny-parallel')
+      it('makes the same EPO choices as wasm over 10 iterations', async () => {
+        await expectSameEpoChoices(engine, wasm, toObjective(golden.objectives[0]!.objective));
+      });
   });
 }

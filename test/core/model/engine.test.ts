@@ -60,8 +60,7 @@ describe('the tfjs engine', () => {
     logitsOnly.values['logits']!.forEach((v, i) => expect(Math.abs(v - withCe.values['logits']![i]!)).toBeLessThan(1e-5 * scale));
   });
 
-
-  it('returns per-position CE whose mean is the prompt CE and whose prefixes are the prefix prompts\' CE', async () => {
+  it("returns per-position CE whose mean is the prompt CE and whose prefixes are the prefix prompts' CE", async () => {
     const got = await engine.taps(golden.prompts, ['resid_pre.1'], { cePositions: true });
     const n = golden.prompts[0]!.length;
     expect(got.cePositions!.length).toBe(golden.prompts.length * (n - 1));
@@ -73,7 +72,10 @@ describe('the tfjs engine', () => {
     });
     // Causal: the first m-1 positions of a prompt are the CE of its first m tokens on their own.
     for (const m of [2, Math.ceil(n / 2)]) {
-      const prefix = await engine.taps(golden.prompts.map((p) => p.slice(0, m)), []);
+      const prefix = await engine.taps(
+        golden.prompts.map((p) => p.slice(0, m)),
+        [],
+      );
       golden.prompts.forEach((_, b) => {
         const row = got.cePositions!.subarray(b * (n - 1), b * (n - 1) + m - 1);
         expect(Math.abs(row.reduce((a, x) => a + x, 0) / (m - 1) - prefix.ce[b]!)).toBeLessThan(1e-5);

@@ -36,32 +36,29 @@ describe.each(FIXTURE_NAMES)('the one-hot gradient on %s', (name) => {
   });
   afterAll(() => engine.dispose());
 
-  it.each(golden.objectives.map((o) => [o.objective.kind, o] as const))(
-    'includes the CE-target term for the %s objective (engine and transformers alike)',
-    async (_kind, g) => {
-      const objective = toObjective(g.objective);
-      const { prompts, lambdas } = golden;
-      const [B, n, V] = [prompts.length, prompts[0]!.length, engine.shape.dVocab];
-      const full = (await engine.gradients(prompts, lambdas, objective, 1, { full: true })).grads!;
+  it.each(golden.objectives.map((o) => [o.objective.kind, o] as const))('includes the CE-target term for the %s objective (engine and transformers alike)', async (_kind, g) => {
+    const objective = toObjective(g.objective);
+    const { prompts, lambdas } = golden;
+    const [B, n, V] = [prompts.length, prompts[0]!.length, engine.shape.dVocab];
+    const full = (await engine.gradients(prompts, lambdas, objective, 1, { full: true })).grads!;
 
-      // The gradient through the embeddings alone, and the logits, from the same forward pass.
-      const { embedOnly, term } = tf.tidy(() => {
-        const idsT = tf.tensor2d(prompts, [B, n], 'int32');
-        const lam = tf.tensor1d(lambdas);
-        const taps = objectiveTaps(objective);
-        const loss = (x: tf.Tensor) => {
-          const res = forward(engine.model, embedOneHot(engine.model, x as tf.Tensor3D), { taps, logits: 'all' });
-          const f = objectiveValue(objective, res.taps, lastLogits(res.logits as tf.Tensor3D));
-          return tf.sum(tf.sub(f, tf.mul(lam, meanNextTokenCE(res.logits as tf.Tensor3D, idsT))));
-        };
-        const oneHot = tf.cast(tf.oneHot(idsT, V), 'float32');
-        const logits = forward(engine.model, embedOneHot(engine.model, oneHot as tf.Tensor3D), { taps: [], logits: 'all' }).logits as tf.Tensor3D;
-        return { embedOnly: tf.grad(loss)(oneHot).dataSync() as Float32Array, term: targetTerm(logits, lambdas) };
-      });
+    // The gradient through the embeddings alone, and the logits, from the same forward pass.
+    const { embedOnly, term } = tf.tidy(() => {
+      const idsT = tf.tensor2d(prompts, [B, n], 'int32');
+      const lam = tf.tensor1d(lambdas);
+      const taps = objectiveTaps(objective);
+      const loss = (x: tf.Tensor) => {
+        const res = forward(engine.model, embedOneHot(engine.model, x as tf.Tensor3D), { taps, logits: 'all' });
+        const f = objectiveValue(objective, res.taps, lastLogits(res.logits as tf.Tensor3D));
+        return tf.sum(tf.sub(f, tf.mul(lam, meanNextTokenCE(res.logits as tf.Tensor3D, idsT))));
+      };
+      const oneHot = tf.cast(tf.oneHot(idsT, V), 'float32');
+      const logits = forward(engine.model, embedOneHot(engine.model, oneHot as tf.Tensor3D), { taps: [], logits: 'all' }).logits as tf.Tensor3D;
+      return { embedOnly: tf.grad(loss)(oneHot).dataSync() as Float32Array, term: targetTerm(logits, lambdas) };
+    });
 
-      expect(scaledMaxDiff(minus(full, embedOnly), term)).toBeLessThan(TOL);
-      expect(scaledMaxDiff(minus(flat(g.grads), flat(g.grads_embed)), term)).toBeLessThan(TOL);
-      expect(scaledMaxDiff(embedOnly, flat(g.grads_embed))).toBeLessThan(TOL);
-    },
-  );
+    expect(scaledMaxDiff(minus(full, embedOnly), term)).toBeLessThan(TOL);
+    expect(scaledMaxDiff(minus(flat(g.grads), flat(g.grads_embed)), term)).toBeLessThan(TOL);
+    expect(scaledMaxDiff(embedOnly, flat(g.grads_embed))).toBeLessThan(TOL);
+  });
 });

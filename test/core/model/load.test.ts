@@ -148,7 +148,10 @@ describe('the safetensors writer and reader', () => {
     const back = readSafetensors(path);
     expect(Array.from(back.get('a')!.data)).toEqual(Array.from(data));
     expect(back.get('c')!.shape).toEqual([1, 7]);
-    for (const [name, rel] of [['b', 1e-3], ['c', 8e-3]] as const) {
+    for (const [name, rel] of [
+      ['b', 1e-3],
+      ['c', 8e-3],
+    ] as const) {
       back.get(name)!.data.forEach((v, i) => expect(Math.abs(v - data[i]!)).toBeLessThanOrEqual(rel * Math.abs(data[i]!) + 1e-7));
     }
   });

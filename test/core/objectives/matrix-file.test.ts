@@ -43,7 +43,10 @@ function refusal(run: () => unknown, code = 'E_VECTORS_MATRIX'): string {
   throw new Error('expected a UserError');
 }
 
-function saeDir(cfg?: Record<string, unknown>, tensors = { W_dec: { dtype: 'F32' as const, shape: [6, D], data: matrix(6) }, W_enc: { dtype: 'F32' as const, shape: [D, 6], data: matrix(6) } }) {
+function saeDir(
+  cfg?: Record<string, unknown>,
+  tensors = { W_dec: { dtype: 'F32' as const, shape: [6, D], data: matrix(6) }, W_enc: { dtype: 'F32' as const, shape: [D, 6], data: matrix(6) } },
+) {
   const d = dir();
   writeFileSync(path.join(d, 'sae_weights.safetensors'), encodeTensors(tensors));
   if (cfg) writeFileSync(path.join(d, 'cfg.json'), JSON.stringify(cfg));
@@ -96,7 +99,16 @@ describe('directions from a matrix file', () => {
     const d = dir();
     const f16 = Uint16Array.from(matrix(2), f32ToF16);
     const file = path.join(d, 'probe.safetensors');
-    writeFileSync(file, safetensorsBytes([['probe.weight', { dtype: 'F16', shape: [2, D], bytes: bytesOf(f16) }], ['bias', { dtype: 'F16', shape: [D], bytes: bytesOf(f16.slice(0, D)) }]], {}));
+    writeFileSync(
+      file,
+      safetensorsBytes(
+        [
+          ['probe.weight', { dtype: 'F16', shape: [2, D], bytes: bytesOf(f16) }],
+          ['bias', { dtype: 'F16', shape: [D], bytes: bytesOf(f16.slice(0, D)) }],
+        ],
+        {},
+      ),
+    );
     expect(readVectorSource({ file, tensor: 'probe.weight', rows: 1 }, D, [0]).get(0)![0]![0]).toBe(1.5);
     expect(readVectorSource({ file }, D, [0]).get(0)).toHaveLength(2); // the only 2-D tensor
     expect(readVectorSource({ file, tensor: 'bias' }, D, [0]).get(0)).toHaveLength(1);
@@ -104,7 +116,9 @@ describe('directions from a matrix file', () => {
 
   it('refuses wrong shapes, missing tensors and rows, naming the file and tensor', () => {
     const file = saeDir();
-    expect(refusal(() => readVectorSource({ file, tensor: 'W_enc' }, D, [0]))).toMatch(/sae_weights\.safetensors: tensor W_enc: shape \[8, 6\] is not \[count, d_model = 8\].*looks transposed/);
+    expect(refusal(() => readVectorSource({ file, tensor: 'W_enc' }, D, [0]))).toMatch(
+      /sae_weights\.safetensors: tensor W_enc: shape \[8, 6\] is not \[count, d_model = 8\].*looks transposed/,
+    );
     expect(refusal(() => readVectorSource({ file }, 16, [0]))).toMatch(/tensor W_dec: shape \[6, 8\] is not \[count, d_model = 16\]/);
     expect(refusal(() => readVectorSource({ file, tensor: 'decoder' }, D, [0]))).toMatch(/no tensor "decoder"; the file has W_dec \[6, 8\], W_enc \[8, 6\]/);
     expect(refusal(() => readVectorSource({ file, rows: [2, 6] }, D, [0]))).toMatch(/tensor W_dec: rows \[2, 6\] include 6, but the matrix has 6 rows \(0\.\.5\)/);
@@ -127,7 +141,9 @@ describe('directions from a matrix file', () => {
     const mlp = saeDir({ hook_name: 'blocks.2.hook_mlp_out' });
     expect(refusal(() => readVectorSource({ file: mlp }, D, [2]))).toMatch(/reads mlp_out, not resid_pre/);
     const at3 = saeDir({ hook_name: 'blocks.3.hook_resid_pre' });
-    expect(refusal(() => readVectorSource({ file: at3, layer: 2 }, D, [2, 3]))).toMatch(/tensor W_dec: layer 2 was asked for, but .*cfg\.json says the directions are in resid_pre\.3/);
+    expect(refusal(() => readVectorSource({ file: at3, layer: 2 }, D, [2, 3]))).toMatch(
+      /tensor W_dec: layer 2 was asked for, but .*cfg\.json says the directions are in resid_pre\.3/,
+    );
     const odd = saeDir({ hook_name: 'blocks.3.hook_resid_pre', hook_layer: 4 });
     expect(refusal(() => readVectorSource({ file: odd }, D, [3]))).toMatch(/hook_layer 4 disagrees with hook_name/);
   });

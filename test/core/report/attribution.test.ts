@@ -12,7 +12,10 @@ describe('tokenAttribution', () => {
     const ids = [5, 9, 11, 40, 2, 17];
     const k = 8;
     const { f, positions } = await tokenAttribution(engine, ids, { kind: 'neuron', layer: 0, index: 0 }, k);
-    expect(f).toBeCloseTo(ids.reduce((a, t, p) => a + engine.W[p]![t]!, 0), 5);
+    expect(f).toBeCloseTo(
+      ids.reduce((a, t, p) => a + engine.W[p]![t]!, 0),
+      5,
+    );
     positions.forEach((pos, p) => {
       // The fake's gradient top-k at lambda 0 is W[p] sorted descending, over the allowed (non-special) tokens.
       const subs = Array.from(engine.W[p]!, (w, t) => ({ w, t }))

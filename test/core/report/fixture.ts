@@ -66,7 +66,16 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
 
   const pair = (layer: number, vector: number, mean: number, std: number, max: number, ce: number): PairJson => {
     const top = ids();
-    return { layer, vector, count: 64, mean, std, max, top: [{ ids: top, text: decodeWords(top), alignment: max, ce, source: { file: 'random', byteOffset: 0, token: 0 } }], moments };
+    return {
+      layer,
+      vector,
+      count: 64,
+      mean,
+      std,
+      max,
+      top: [{ ids: top, text: decodeWords(top), alignment: max, ce, source: { file: 'random', byteOffset: 0, token: 0 } }],
+      moments,
+    };
   };
 
   const random = new Map<number, RandomBaselineResult>();

@@ -30,7 +30,11 @@ describe('target labels', () => {
     expect(html).toContain('<td>L2 row 1234 of W_dec in L1/sae.safetensors</td>');
     expect(html).toContain('target: L1 row 1233 of W_dec in L1/sae.safetensors');
     expect(files['max_z_by_vector.csv']).toContain('1,2,L1 row 1234 of W_dec in L1/sae.safetensors,');
-    expect(attributionRequests(data).filter((r) => r.target.kind === 'resid').every((r) => /^EPO L\d row 123\d of W_dec in L1\/sae\.safetensors/.test(r.label))).toBe(true);
+    expect(
+      attributionRequests(data)
+        .filter((r) => r.target.kind === 'resid')
+        .every((r) => /^EPO L\d row 123\d of W_dec in L1\/sae\.safetensors/.test(r.label)),
+    ).toBe(true);
     expect(html).toContain('neuron L1.N3');
   });
 });

@@ -53,7 +53,7 @@ function figureHtml(html: string, id: string): string {
 function chromium(): string {
   const found = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).stdout.trim();
   if (!found) {
-    throw new Error('the report rendering test needs Debian\'s chromium (headless): apt-get update && apt-get install -y chromium (.ci/run does this)');
+    throw new Error("the report rendering test needs Debian's chromium (headless): apt-get update && apt-get install -y chromium (.ci/run does this)");
   }
   return found;
 }
@@ -71,16 +71,7 @@ const CHROMIUM_FLAGS = [
 ];
 
 function screenshot(html: string, png: string): void {
-  execFileSync(
-    chromium(),
-    [
-      ...CHROMIUM_FLAGS,
-      `--screenshot=${png}`,
-      '--window-size=1200,3000',
-      pathToFileURL(html).href,
-    ],
-    { stdio: 'pipe', timeout: 60_000 },
-  );
+  execFileSync(chromium(), [...CHROMIUM_FLAGS, `--screenshot=${png}`, '--window-size=1200,3000', pathToFileURL(html).href], { stdio: 'pipe', timeout: 60_000 });
 }
 
 describe('buildReport', () => {
@@ -170,7 +161,13 @@ describe('buildReport', () => {
     const links = [...html.matchAll(/<a xlink:href="#([^"]+)"><title>([^<]*)<\/title>/g)].map((m) => ({ id: m[1]!, title: m[2]! }));
     expect(links.length).toBeGreaterThan(50);
     for (const l of links) expect(rows, l.id).toContain(l.id);
-    const unesc = (t: string) => t.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    const unesc = (t: string) =>
+      t
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&');
     // Fig. 5d: one linked tick per (vector, method) with a max z; its title names the prompt and the target.
     const d = [...figureHtml(html, 'fig-5d').matchAll(/<a xlink:href="#row-best-L(\d+)-v(\d+)-(\w+)"><title>([^<]*)<\/title>/g)];
     const expected = data.pairs.flatMap((p) => (['random', 'scan', 'epo'] as const).filter((m) => p.maxZ[m] !== null).map((m) => ({ p, m })));
@@ -197,7 +194,11 @@ describe('buildReport', () => {
     const folded = [...section(html).matchAll(/<details><summary>layer (\d+)/g)].map((m) => Number(m[1]));
     const layer = folded.find((L) => data.pairs.some((p) => p.layer === L && p.maxZ.epo !== null))!;
     const p = data.pairs.find((q) => q.layer === layer && q.maxZ.epo !== null)!;
-    const dom = execFileSync(chromium(), [...CHROMIUM_FLAGS, '--dump-dom', `${pathToFileURL(path.join(out, 'report.html')).href}#row-best-L${layer}-v${p.vector}-epo`], { encoding: 'utf8', stdio: 'pipe', timeout: 60_000 });
+    const dom = execFileSync(chromium(), [...CHROMIUM_FLAGS, '--dump-dom', `${pathToFileURL(path.join(out, 'report.html')).href}#row-best-L${layer}-v${p.vector}-epo`], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+      timeout: 60_000,
+    });
     expect(section(dom)).toMatch(new RegExp(`<details open="">\\s*<summary>layer ${layer} `));
     // The browser's parser keeps each hover title inside its link, inside the SVG.
     const svg = dom.slice(dom.indexOf('<figure id="fig-5d"'), dom.indexOf('</figure>', dom.indexOf('<figure id="fig-5d"')));

@@ -18,7 +18,17 @@ function run(seed: number, rows: Array<[number, number, boolean]>): Run {
   return { seed, history: h };
 }
 
-const runs = [run(0, [[3, 6, true], [2, 3, true], [9, 1, false]]), run(1, [[1, 2, true], [2.5, 5, true]])];
+const runs = [
+  run(0, [
+    [3, 6, true],
+    [2, 3, true],
+    [9, 1, false],
+  ]),
+  run(1, [
+    [1, 2, true],
+    [2.5, 5, true],
+  ]),
+];
 const random = { layer: 1, vector: 0, count: 64, mean: 1, std: 0.5, max: 2, top: [], moments: {} as never, prompts: 64 };
 
 describe('report statistics', () => {
@@ -31,7 +41,11 @@ describe('report statistics', () => {
     // slack 0: CE of the best (6); slack 2 (z >= 4 - 2, so f >= 2): the lowest CE among f >= 2 is 3.
     expect(p.slackCe).toEqual([6, 3]);
     expect(p.epoSeeds).toEqual({ finished: 2, planned: 2 });
-    expect(p.frontier.map((r) => [r.f, r.ce, r.seed])).toEqual([[3, 6, 0], [2, 3, 0], [1, 2, 1]]);
+    expect(p.frontier.map((r) => [r.f, r.ce, r.seed])).toEqual([
+      [3, 6, 0],
+      [2, 3, 0],
+      [1, 2, 1],
+    ]);
     const layer = layerReport(1, [p]);
     expect(layer.maxZ.epo).toEqual(summarize([4]));
   });

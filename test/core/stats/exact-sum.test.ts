@@ -17,7 +17,7 @@ function exact(x: number): bigint {
 function values(count: number): number[] {
   // Deterministic values across a wide range of magnitudes and both signs.
   let s = 12345;
-  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   return Array.from({ length: count }, (_, i) => (next() - 0.5) * 10 ** Math.floor(next() * 40 - 20) * (i % 5 === 0 ? 1e200 : 1));
 }
 

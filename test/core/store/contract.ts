@@ -189,9 +189,15 @@ export function describeStoreContract(name: string, opts: ContractOptions): void
 
     it('either holds "a" beside "a/b" (S3) or refuses the second with E_STORE_KEY_CONFLICT (files)', async () => {
       await store.put('k/a/b', 'child');
-      const first = await store.put('k/a', 'parent').then(() => 'ok', (e: unknown) => e);
+      const first = await store.put('k/a', 'parent').then(
+        () => 'ok',
+        (e: unknown) => e,
+      );
       await store.put('j/a', 'parent');
-      const second = await store.put('j/a/b', 'child').then(() => 'ok', (e: unknown) => e);
+      const second = await store.put('j/a/b', 'child').then(
+        () => 'ok',
+        (e: unknown) => e,
+      );
       for (const r of [first, second]) if (r !== 'ok') expect(isUserError(r) ? r.code : r).toBe('E_STORE_KEY_CONFLICT');
       expect(first === 'ok').toBe(second === 'ok');
       const expected = first === 'ok' ? ['j/a', 'j/a/b', 'k/a', 'k/a/b'] : ['j/a', 'k/a/b'];

@@ -14,7 +14,9 @@ try { await c.send(new ListBucketsCommand({})); console.log('no error'); } catch
 
 function run(env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env: { ...process.env, ...env } }, (_err, stdout, stderr) => resolve({ stdout, stderr }));
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env: { ...process.env, ...env } }, (_err, stdout, stderr) =>
+      resolve({ stdout, stderr }),
+    );
   });
 }
 

@@ -58,7 +58,10 @@ describe('S3 store without a server', () => {
       credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
       maxAttempts: 1,
     });
-    const e = await store.get('unit/result.json').then(() => undefined, (err: unknown) => err as Error);
+    const e = await store.get('unit/result.json').then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
     expect(e).toBeInstanceOf(Error);
     expect((e as { code?: string }).code).toBeUndefined();
     expect(e!.message).toContain('s3://bucket/runs/unit/result.json');

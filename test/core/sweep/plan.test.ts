@@ -31,7 +31,15 @@ storage: { uri: /s }
 `,
       's.yaml',
     );
-    const units = planUnits(spec, 'm', 'vectors/v.json', new Map([[1, 2], [2, 2]]));
+    const units = planUnits(
+      spec,
+      'm',
+      'vectors/v.json',
+      new Map([
+        [1, 2],
+        [2, 2],
+      ]),
+    );
     const layout = planLayout(units);
     expect(units.slice(...layout.shards).every((u) => u.kind === 'scan-shard')).toBe(true);
     expect(layout.shards[1] - layout.shards[0]).toBe(3);

@@ -92,13 +92,18 @@ describe('defaults', () => {
   });
 
   it('fills scan defaults and reads token counts written as 100M, 1.5k or 100_000_000', () => {
-    for (const [written, tokens] of [['100M', 100_000_000], ['"1.5k"', 1500], ['100_000_000', 100_000_000], ['2000', 2000]] as const) {
+    for (const [written, tokens] of [
+      ['100M', 100_000_000],
+      ['"1.5k"', 1500],
+      ['100_000_000', 100_000_000],
+      ['2000', 2000],
+    ] as const) {
       const s = parseSweep(MINIMAL.replace('  random:\n', `  scan: { corpus: c.jsonl, tokens: ${written} }\n`), '/sweeps/tiny.yaml');
       expect(s.methods.scan).toEqual({ corpus: ['/sweeps/c.jsonl'], textField: 'text', tokens, top: 16, shards: 1, batchSize: 64, skipBad: false });
     }
   });
 
-  it('bans a token target\'s own text unless bannedText says otherwise', () => {
+  it("bans a token target's own text unless bannedText says otherwise", () => {
     const text = MINIMAL.replace('  random:\n', '  epo:\n') + 'targets:\n  tokens: [{ token: " Dog" }, { token: "#7" }, { token: " cat", bannedText: "" }]\n';
     expect(parseSweep(text, '/s.yaml').targets.tokens).toEqual([{ token: ' Dog', bannedText: 'Dog' }, { token: '#7' }, { token: ' cat' }]);
   });
@@ -122,7 +127,7 @@ describe('YAML features', () => {
 });
 
 describe('paths', () => {
-  it('resolves local paths against the sweep file\'s directory and leaves s3:// URIs alone', () => {
+  it("resolves local paths against the sweep file's directory and leaves s3:// URIs alone", () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sweep-'));
     const file = path.join(dir, 'nested', 'x.yaml');
     const text = `name: paths

@@ -47,7 +47,15 @@ describe('neuron ranges and lists', () => {
       { layer: 0, index: 7 },
     ]);
     const ids = planUnits(s, 'm', 'vectors/v', new Map([[1, 1]])).map((u) => u.id);
-    expect(ids.filter((id) => id.startsWith('neuron/'))).toEqual(['neuron/L1.N0/s0', 'neuron/L1.N1/s0', 'neuron/L1.N2/s0', 'neuron/L1.N3/s0', 'neuron/L0.N9/s0', 'neuron/L0.N5/s0', 'neuron/L0.N7/s0']);
+    expect(ids.filter((id) => id.startsWith('neuron/'))).toEqual([
+      'neuron/L1.N0/s0',
+      'neuron/L1.N1/s0',
+      'neuron/L1.N2/s0',
+      'neuron/L1.N3/s0',
+      'neuron/L0.N9/s0',
+      'neuron/L0.N5/s0',
+      'neuron/L0.N7/s0',
+    ]);
   });
 
   it('keeps the spec and units of a sweep written one target at a time', () => {
