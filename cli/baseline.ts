@@ -131,7 +131,7 @@ export function registerBaseline(program: Command): void {
     .option('--seq-len <n>', 'tokens per prompt', int('seq-len', 2), d.seqLen)
     .option('--prompt-seed <s>', 'seed of the prompt draw', int('prompt-seed'), d.seed)
     .option('--batch-size <b>', 'prompts per engine call (does not change the result)', int('batch-size', 1), d.batchSize)
-    .option('--top <K>', 'best prompts kept per pair', int('top'), d.top)
+    .option('--top <K>', 'best prompts kept per pair', int('top', 1), d.top)
     .option('--quiet', 'no progress bar')
     .action(async (o) => {
       await runBaselineCommand(o);

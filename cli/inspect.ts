@@ -6,6 +6,7 @@ import { UserError } from '../core/errors.js';
 import { describeEngine, openEngine } from '../core/model/open-engine.js';
 import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
 import { tapNames } from '../core/model/neox.js';
+import { int } from './baseline.js';
 
 interface InspectOptions extends EngineCliOptions {
   model: string;
@@ -13,7 +14,7 @@ interface InspectOptions extends EngineCliOptions {
   text?: string[];
   backend?: string;
   json?: boolean;
-  top: string;
+  top: number;
 }
 
 /** The inspection report, one entry per prompt (layer keys are strings, as JSON objects need). */
@@ -34,7 +35,7 @@ export function registerInspect(program: Command): void {
     .option('--text <text...>', "prompt text(s), tokenized with the model's tokenizer.json")
     .option('--backend <name>', 'wasm (default), cpu, webgpu or tensorflow; else env DREAMSWEEP_BACKEND')
     .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, mlp_post')
-    .option('--top <k>', 'next tokens to list per prompt in the summary', '5');
+    .option('--top <k>', 'next tokens to list per prompt in the summary', int('top', 1), 5);
   addEngineOptions(cmd).action(async (opts: InspectOptions) => {
     const engine = await openEngine(opts.model, opts);
     try {
@@ -42,7 +43,7 @@ export function registerInspect(program: Command): void {
       const prompts = parsePrompts(opts, engine);
       const report = await inspect(engine, prompts);
       if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
-      else process.stdout.write(summary(engine, report, Number(opts.top)));
+      else process.stdout.write(summary(engine, report, opts.top));
     } finally {
       engine.dispose();
     }
@@ -61,8 +62,10 @@ function parsePrompts(opts: InspectOptions, engine: Engine): number[][] {
     });
   }
   return opts.ids!.split(';').map((p, i) => {
-    const ids = p.split(',').map((s) => Number(s.trim()));
-    if (ids.length === 0 || ids.some((x) => !Number.isInteger(x) || x < 0)) {
+    // Digits only: Number('') is 0, so an empty --ids or a stray comma would otherwise become token 0.
+    const parts = p.split(',').map((s) => s.trim());
+    const ids = parts.map(Number);
+    if (parts.some((s) => !/^\d+$/.test(s))) {
       throw new UserError('E_CLI_USAGE', `--ids: prompt ${i + 1}: expected comma-separated token ids, got "${p}"`);
     }
     return ids;

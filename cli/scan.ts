@@ -35,7 +35,7 @@ export function registerScan(program: Command): void {
     .option('--seq-len <n>', 'tokens per window', int('seq-len', 2), 12)
     .option('--stride <s>', 'tokens between window starts (default: n, no overlap)', int('stride', 1))
     .option('--tokens <N>', 'token budget: stop before windows x n would pass N (e.g. 100M)', parseTokens)
-    .option('--top <K>', 'best windows kept per pair', int('top'), 16)
+    .option('--top <K>', 'best windows kept per pair', int('top', 1), 16)
     .option('--batch-size <b>', 'windows per engine call', int('batch-size', 1), 64)
     .option('--text-field <name>', 'jsonl field holding the text', 'text')
     .option('--skip-bad', 'skip and count bad lines instead of stopping at the first')

@@ -57,6 +57,13 @@ export function registerWorker(program: Command): void {
       const outageWait = Number(o.outageWait);
       if (!Number.isFinite(outageWait) || outageWait < 0) throw new UserError('E_CLI', `--outage-wait: expected seconds >= 0, got ${o.outageWait}`);
       if (!o.tlsCert !== !o.tlsKey) throw new UserError('E_CLI', '--tls-cert and --tls-key: give both (mTLS) or neither');
+      const queues = o.queues
+        .split(',')
+        .map((q) => q.trim())
+        .filter(Boolean);
+      // No queue: a worker that polls nothing would sit idle (or end at once) with no word of why.
+      if (!queues.length)
+        throw new UserError('E_CLI', `--queues: expected task queue names, comma-separated, got ${JSON.stringify(o.queues)}; e.g. dreamsweep-model,dreamsweep-aux`);
       const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
       if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort < 65535)) {
         throw new UserError('E_CLI', `--metrics-port: expected a port number, got ${o.metricsPort}`);
@@ -93,10 +100,7 @@ export function registerWorker(program: Command): void {
                   ? { clientCert: o.tlsCert, clientKey: o.tlsKey, serverRootCACertificate: o.tlsCa, serverName: o.tlsServerName }
                   : undefined,
             },
-            queues: o.queues
-              .split(',')
-              .map((q) => q.trim())
-              .filter(Boolean),
+            queues,
             concurrency,
             threads,
             backend: o.backend,

@@ -212,9 +212,28 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // client alive until read. `closeS3Clients` releases them all (worker shutdown, tests).
 const clients = new Map<string, S3Client>();
 
+/** An endpoint the SDK cannot parse fails inside the first request ("Invalid URL"): refuse it at once, saying where it came from. */
+function checkedEndpoint(endpoint: string, what: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    // not a URL
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new UserError('E_STORE_ENDPOINT', `${what} ${JSON.stringify(endpoint)}: expected an http(s) URL such as http://127.0.0.1:9000; omit it for AWS S3`);
+  }
+  return endpoint;
+}
+
 /** Why: every store and URI helper with equal options shares one client (and its sockets). */
 export function s3Client(options: StoreOptions = {}): S3Client {
   const { endpoint, region, forcePathStyle, credentials, maxAttempts } = options;
+  if (endpoint === undefined) {
+    // The SDK's own fallbacks, the S3 one first.
+    const env = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'].find((v) => process.env[v]);
+    if (env) checkedEndpoint(process.env[env]!, env);
+  }
   const checksums = options.checksums ?? endpoint === undefined;
   const id = JSON.stringify([endpoint, region, forcePathStyle, credentials?.accessKeyId, credentials?.secretAccessKey, maxAttempts, checksums]);
   let client = clients.get(id);
@@ -229,7 +248,7 @@ export function s3Client(options: StoreOptions = {}): S3Client {
       requestChecksumCalculation: checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
       responseChecksumValidation: checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
     };
-    if (endpoint !== undefined) config.endpoint = endpoint;
+    if (endpoint !== undefined) config.endpoint = checkedEndpoint(endpoint, 'the S3 endpoint');
     if (credentials !== undefined) config.credentials = credentials;
     if (maxAttempts !== undefined) config.maxAttempts = maxAttempts;
     client = new S3Client(config);

@@ -3,15 +3,16 @@
 // server and writes nothing. On a cluster the plan activity makes the model checks on a worker instead.
 import { statSync } from 'node:fs';
 import { resolveShards } from '../corpus/source.js';
+import { resolveEpoConfig } from '../epo/config.js';
 import type { ModelShape } from '../engine.js';
-import { UserError } from '../errors.js';
+import { isUserError, UserError } from '../errors.js';
 import { checkSeqLen } from '../model/config.js';
 import { readConfig } from '../model/load.js';
 import { readVectorSource } from '../objectives/vectors.js';
 import { checkPlanSize } from './limits.js';
 import type { SweepSpec } from './spec.js';
 
-/** study.layers and targets.neurons must exist in the model. */
+/** study.layers and targets.neurons must exist in the model, and EPO's knobs fit it (top-k, initial ids). */
 export function checkStudyFitsModel(spec: SweepSpec, shape: ModelShape): void {
   const bad = spec.study.layers.filter((L) => L > shape.nLayers);
   if (bad.length) {
@@ -20,6 +21,16 @@ export function checkStudyFitsModel(spec: SweepSpec, shape: ModelShape): void {
   for (const { layer, index } of spec.targets.neurons) {
     if (layer >= shape.nLayers || index >= shape.dMlp) {
       throw new UserError('E_SWEEP_MODEL', `${spec.source}: targets.neurons L${layer}.N${index} is outside the model (${shape.nLayers} layers, ${shape.dMlp} neurons each)`);
+    }
+  }
+  // As every EPO unit will resolve them (activities/epo.ts): refused here, before any unit runs and fails.
+  if (spec.methods.epo) {
+    const { runsPerVector: _r, seeds: _s, ...knobs } = spec.methods.epo;
+    try {
+      resolveEpoConfig({ ...knobs, seqLen: spec.study.seqLen, seed: 0 }, shape.dVocab);
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      throw new UserError('E_SWEEP_MODEL', `${spec.source}: methods.epo: ${e.message} (${spec.model.path})`, { cause: e });
     }
   }
 }

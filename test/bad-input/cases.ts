@@ -1,7 +1,7 @@
 // The bad-input campaign as a table: each case sets up its inputs in a sandbox directory, names the command
 // line, and the error code it must end with. test/bad-input/cli.test.ts runs them and checks, for each, exit 2,
 // the code, no stack trace, and that nothing in the sandbox was created or changed.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 
@@ -728,4 +728,86 @@ export const CASES: BadCase[] = [
     code: 'E_TEMPORAL_TLS',
     spawn: true,
   },
+
+  // --- the second campaign: inputs that crashed, ran, or were accepted before (first 11), then clean ones kept as regressions
+  { group: 'cli arguments', name: 'inspect --top 0', args: () => ['inspect', '--model', MODEL, '--ids', '1,2', '--top', '0'], code: 'E_CLI' },
+  { group: 'cli arguments', name: 'inspect --ids empty', args: () => ['inspect', '--model', MODEL, '--ids', ''], code: 'E_CLI_USAGE' },
+  { group: 'cli arguments', name: 'inspect --ids with a trailing comma', args: () => ['inspect', '--model', MODEL, '--ids', '1,2,'], code: 'E_CLI_USAGE' },
+  { group: 'baseline options', name: '--top 0', args: (d) => baseline(d, ['--random-vectors', '1', '--layers', '1', '--top', '0']), code: 'E_CLI' },
+  { group: 'scan options', name: '--top 0', args: (d) => scan(d, ['--top', '0']), code: 'E_CLI' },
+  {
+    group: 'storage',
+    name: 'report: --endpoint not a URL',
+    args: (d) => ['report', 's3://bucket/p/sweeps/x', '--endpoint', 'not a url', '--out', path.join(d, 'out')],
+    code: 'E_STORE_ENDPOINT',
+  },
+  {
+    group: 'storage',
+    name: 'scan: --s3-endpoint without a scheme',
+    args: (d) => [...scan(d, []).map((a) => (a === CORPUS ? 's3://bucket/corpus/' : a)), '--s3-endpoint', 'localhost:9000'],
+    code: 'E_STORE_ENDPOINT',
+  },
+  {
+    group: 'storage',
+    name: 'report: AWS_ENDPOINT_URL not a URL',
+    env: { AWS_ENDPOINT_URL: 'nope', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' },
+    args: (d) => ['report', 's3://bucket/p/sweeps/x', '--out', path.join(d, 'out')],
+    code: 'E_STORE_ENDPOINT',
+  },
+  { group: 'temporal', name: 'worker: --queues empty', args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--queues', ''], code: 'E_CLI' },
+  { group: 'temporal', name: 'worker: --queues only a comma', args: () => ['worker', '--temporal-address', '127.0.0.1:1', '--queues', ','], code: 'E_CLI' },
+  {
+    group: 'sweep files (embedded)',
+    name: 'epo topk beyond the model',
+    setup: (d) => sweepFile(d, (s) => (s.methods.epo = { runsPerVector: 1, iters: 2, population: 2, topk: 100000 })),
+    args: (d) => launchEmbedded(d),
+    code: 'E_SWEEP_MODEL',
+  },
+  { group: 'epo options', name: '--iters zero', args: (d) => epo(d, ['--iters', '0']), code: 'E_EPO_CONFIG' },
+  { group: 'epo options', name: '--seed negative', args: (d) => epo(d, ['--seed', '-1']), code: 'E_EPO_CONFIG' },
+  { group: 'epo options', name: '--restart-lambda-min above the max', args: (d) => epo(d, ['--restart-lambda-min', '5', '--restart-lambda-max', '1']), code: 'E_EPO_CONFIG' },
+  {
+    group: 'objectives',
+    name: 'objective: vector index beyond the file',
+    setup: (d) => json(d, 'v.json', { '1': [vec(0.1)] }),
+    args: (d) => ['epo', '--model', MODEL, '--objective', `resid:1:${path.join(d, 'v.json')}#5`, '--out', path.join(d, 'out'), '--iters', '2', '--topk', '16', '--quiet'],
+    code: 'E_OBJECTIVE',
+  },
+  {
+    group: 'vectors files',
+    name: 'epo: .npy that is not numpy',
+    setup: (d) => json(d, 'v.npy', 'garbage'),
+    args: (d) => ['epo', '--model', MODEL, '--objective', `resid:1:${path.join(d, 'v.npy')}#0`, '--out', path.join(d, 'out'), '--iters', '2', '--topk', '16', '--quiet'],
+    code: 'E_NPY_FILE',
+  },
+  {
+    group: 'model directories',
+    name: 'vocab_size zero',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => void (c.vocab_size = 0))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
+    name: 'index json naming a missing shard',
+    setup: (d) =>
+      brokenModel(d, (m) => {
+        rmSync(path.join(m, 'model.safetensors'));
+        json(m, 'model.safetensors.index.json', { weight_map: { 'gpt_neox.embed_in.weight': 'model-00001-of-00002.safetensors' } });
+      }),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_MISSING_FILE',
+  },
+  {
+    group: 'corpora',
+    name: 'jsonl text field a number',
+    setup: (d) => json(d, 'c.jsonl', '{"text": 5}\n'),
+    args: (d) => scan(d, []).map((a) => (a === CORPUS ? path.join(d, 'c.jsonl') : a)),
+    code: 'E_CORPUS_BAD_FIELD',
+  },
+  { group: 'sweep files', name: 'a directory, not a file', args: (d) => ['sweep', 'launch', d, '--temporal-address', '127.0.0.1:1'], code: 'E_SWEEP_FILE' },
+  { group: 'sweep files', name: 'empty file', setup: (d) => json(d, 'sweep.yaml', ''), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
+  { group: 'sweep files', name: 'layer listed twice', setup: (d) => sweepFile(d, (s) => (s.study.layers = [1, 1])), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
+  { group: 'sweep files', name: 'storage uri ftp://', setup: (d) => sweepFile(d, (s) => (s.storage.uri = 'ftp://x/y')), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
+  { group: 'storage', name: 'report: --store s3:// without a bucket', args: (d) => ['report', 'x', '--store', 's3://', '--out', path.join(d, 'out')], code: 'E_STORE_URI' },
 ];

@@ -19,7 +19,7 @@ study:
   layers: ${layers}
   vectors: ${vectors}
 methods:
-  epo: {}
+  epo: { topk: 16 }
 ${targets}
 storage: { uri: out }
 `;
