@@ -46,7 +46,7 @@ describe('a worker under load', () => {
         const t0 = performance.now();
         const p = await handle.query<SweepProgress>('progress');
         const ms = performance.now() - t0;
-        // While EPO computes (the report unit, last, renders its charts on the event loop: not measured here).
+        // While EPO computes (the report unit: worker-responsive-report.test.ts).
         const epoRunning = p.groups.some((g) => g.method === 'epo' && g.running > 0);
         const reportRunning = p.groups.some((g) => g.method === 'report' && g.running > 0);
         if (epoRunning && !reportRunning) latencies.push(ms);
