@@ -109,7 +109,8 @@ export class PoolEngine implements Engine {
   }
 
   async taps(ids: number[][], names: string[], options: TapOptions = {}): Promise<TapValues> {
-    const parts = await this.fanOut<TapValues>(ids, (slice) => ['taps', [slice, names, options]]);
+    const { align: _align, ...rest } = options; // the tfjs workers return raw values: no need to copy the vectors to each
+    const parts = await this.fanOut<TapValues>(ids, (slice) => ['taps', [slice, names, rest]]);
     const values: Record<string, Float32Array> = {};
     for (const name of names) values[name] = cat(parts.map((p) => p.values[name]!));
     const ce = cat(parts.map((p) => p.ce));

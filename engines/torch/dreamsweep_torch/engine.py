@@ -51,6 +51,11 @@ class Unembed:
         return self.nll(h[:, :-1].reshape(-1, d), targets.reshape(-1)).view(B, m - 1)
 
 
+def standardise(x):
+    """(x - mean) / std over the last axis, std unbiased as dreamy's: the `resid` objective and the alignments."""
+    return (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True)
+
+
 def group_starts(frm, n, overhead):
     """Splits rows by where they start (from[b]) into groups that each run from their smallest start: a row that
     could start later recomputes a few positions equal to its parent's (same values), and fewer, larger groups
@@ -105,9 +110,7 @@ class Engine:
     def objective_value(self, obj, taps, last_logits):
         """f per prompt, float32 [B]. last_logits: [B, V] (any dtype) for the logit objective."""
         if obj["kind"] == "resid":
-            x = taps[f"resid_pre.{obj['layer']}"].float()
-            z = (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True)  # unbiased std, as dreamy
-            return z @ self._vector(obj)
+            return standardise(taps[f"resid_pre.{obj['layer']}"].float()) @ self._vector(obj)
         if obj["kind"] == "neuron":
             return taps[f"mlp_post.{obj['layer']}"][:, obj["index"]].float()
         last = last_logits.float()
@@ -241,20 +244,28 @@ class Engine:
 
     # ---- taps ----
 
-    def taps(self, ids, names, want_ce, want_positions):
+    def taps(self, ids, names, want_ce, want_positions, align=None):
+        """align: {tap: vectors [J, d] float64}; those taps come back as alignments [B, J] (float64: the product is
+        tiny next to the forward, and the values then match the TypeScript rule to rounding), not as values."""
         m = self.model
         B, n = ids.shape
+        align = align or {}
         want_positions = want_ce and want_positions and n >= 2
         want_logits = "logits" in names
-        inner = [t for t in names if t != "logits"]
+        raw = [t for t in names if t not in align]
+        inner = list(dict.fromkeys([t for t in names if t != "logits"] + list(align)))
         mode = "hidden" if want_ce else "last" if want_logits else "none"
-        out = {name: [] for name in names}
+        out = {name: [] for name in raw}
+        aligned = {name: [] for name in align}
         ces, pos = [], []
         with torch.no_grad():
             for c in self.chunks(B, n):
                 taps, res = m.forward(m.W_E[ids[c]], inner, mode)
-                for name in inner:
-                    out[name].append(taps[name].float())
+                for name in raw:
+                    if name != "logits":
+                        out[name].append(taps[name].float())
+                for name, vectors in align.items():
+                    aligned[name].append(standardise(taps[name].double()) @ vectors.T)
                 if want_logits:
                     out["logits"].append((self.unembed.logits(res[:, -1]) if want_ce else res).float())
                 if want_ce:
@@ -266,6 +277,7 @@ class Engine:
                         if want_positions:
                             pos.append(pce)
         values = {name: torch.cat(v) for name, v in out.items()}
+        alignments = {name: torch.cat(v) for name, v in aligned.items()}
         ce = torch.cat(ces) if want_ce else torch.empty(0, device=ids.device)
         positions = torch.cat(pos) if want_positions else None
-        return values, ce, positions
+        return values, alignments, ce, positions
