@@ -1,4 +1,5 @@
-// What the sweep workflow answers and returns (shared by the current and the legacy workflow, and the CLI).
+// What the sweep workflow answers and returns (types only, shared by the current and the legacy workflow).
+import type { Failure } from './failures.js';
 
 export interface GroupProgress {
   method: string;
@@ -21,7 +22,7 @@ export interface SweepProgress {
   cached: number;
   groups: GroupProgress[];
   /** Failure messages by kind (the message with unit ids taken out), at most a few dozen kinds, each with the ids of its first few units. */
-  failures?: Array<{ reason: string; count: number; example: string; units?: string[] }>;
+  failures?: Failure[];
 }
 
 export interface SweepOutcome {
@@ -29,10 +30,4 @@ export interface SweepOutcome {
   total: number;
   ran: number;
   cached: number;
-}
-
-/** `a, b, c` or `a, b, c and 7 more`: the units of a failure kind. */
-export function unitList(f: { count: number; units?: string[] }): string {
-  const ids = f.units ?? [];
-  return `${ids.join(', ')}${f.count > ids.length ? ` and ${f.count - ids.length} more` : ''}`;
 }

@@ -19,15 +19,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { Bitset } from './bitset.js';
-import { WORKER_SHUTDOWN } from './failures.js';
+import { recordFailure, unitList, WORKER_SHUTDOWN, type Failure } from './failures.js';
 import { legacySweep, type LegacyPlanSummary } from './legacy.js';
-import { unitList, type GroupProgress, type SweepOutcome, type SweepProgress } from './progress.js';
+import type { GroupProgress, SweepOutcome, SweepProgress } from './progress.js';
 import type { Activities, PlanSummary, UnitPage, UnitResult } from '../activities/index.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 
-export { unitList, type GroupProgress, type SweepOutcome, type SweepProgress } from './progress.js';
+export type { GroupProgress, SweepOutcome, SweepProgress } from './progress.js';
+export { unitList } from './failures.js';
 
-/** State carried across continue-as-new: bounded (two bitsets, counts, at most MAX_FAILURE_KINDS messages). */
+/** State carried across continue-as-new: bounded (two bitsets, counts, at most MAX_FAILURE_KINDS failure kinds). */
 export interface Carried {
   plan: PlanSummary;
   /** Bitsets (base64) of finished and of failed units. */
@@ -49,14 +50,6 @@ export interface SweepInput {
   carried?: Carried | { plan: LegacyPlanSummary };
 }
 
-interface Failure {
-  reason: string;
-  count: number;
-  example: string;
-  /** Ids of the first few units that failed so (absent from state carried by older runs). */
-  units?: string[];
-}
-
 export const progressQuery = defineQuery<SweepProgress>('progress');
 
 /** A unit the workflow scheduled: its progress group, and its id (for failures). */
@@ -69,10 +62,6 @@ interface Scheduled {
 const HISTORY_HANDOVER = 20_000;
 // A unit moves off a shutting-down worker at most this often; past that, something else is wrong.
 const MAX_MOVES = 100;
-// Failure kinds kept with an example and a few unit ids each; the rest only counted.
-const MAX_FAILURE_KINDS = 50;
-const MAX_FAILURE_UNITS = 5;
-const MAX_MESSAGE = 2_000;
 
 const isWorkerShutdown = (e: unknown) => e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
 
@@ -256,18 +245,6 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   }
   state.status = 'done';
   return { sweepId: plan.sweepId, total: plan.total, ran: state.ran, cached: state.cached };
-}
-
-/** Failures by kind: the message with numbers and quoted parts taken out, one example and a few unit ids each. */
-function recordFailure(failures: Failure[], message: string, unit: string): void {
-  const example = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}...` : message;
-  const reason = example.replace(/"[^"]*"|'[^']*'|\b[\w./-]*\d[\w./-]*\b/g, '_').slice(0, 200);
-  let f = failures.find((x) => x.reason === reason);
-  if (!f && failures.length < MAX_FAILURE_KINDS) failures.push((f = { reason, count: 0, example, units: [] }));
-  f ??= failures[failures.length - 1]!;
-  f.count++;
-  const units = (f.units ??= []);
-  if (units.length < MAX_FAILURE_UNITS) units.push(unit);
 }
 
 function progress(state: {
