@@ -50,7 +50,7 @@ export interface TapOptions {
   align?: Record<string, AlignVectors>;
 }
 
-/** Values at the last token, flat [B, dim] per tap name (`resid_pre.3`, `mlp_post.1`, `logits`). */
+/** Values at the last token, flat [B, dim] per tap name (`resid_pre.3`, `mlp_post.1`, `logits`), but those in `alignments`. */
 export interface TapValues {
   values: Record<string, Float32Array>;
   dims: Record<string, number>;
