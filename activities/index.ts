@@ -58,11 +58,11 @@ export function createActivities(deps: ActivityDeps) {
       return planSweep(deps, spec);
     },
 
-    /** The progress groups of up to PAGE_SIZE units from `from` on. */
+    /** The progress groups and ids of up to PAGE_SIZE units from `from` on. */
     async unitPage(input: { storage: StorageSpec; planKey: string; from: number }): Promise<UnitPage> {
       const plan = await loadPlan(deps.store(input.storage), { sweepId: '', planKey: input.planKey });
-      const groups = groupsOf(plan);
-      return { from: input.from, groups: groups.slice(input.from, input.from + PAGE_SIZE) };
+      const end = input.from + PAGE_SIZE;
+      return { from: input.from, groups: groupsOf(plan).slice(input.from, end), ids: plan.units.slice(input.from, end).map((u) => u.id) };
     },
 
     async runUnit(input: UnitInput): Promise<UnitResult> {

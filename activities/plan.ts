@@ -37,10 +37,12 @@ export interface PlanSummary extends PlanLayout {
   done: string;
 }
 
-/** A page of the plan for the workflow: each unit's progress group (index into PlanSummary.groups). */
+/** A page of the plan for the workflow: each unit's progress group (index into PlanSummary.groups) and id. */
 export interface UnitPage {
   from: number;
   groups: number[];
+  /** The units' ids, for the failures `sweep status` shows (absent from pages of older workers). */
+  ids?: string[];
 }
 
 /** Units per page: a few hundred, so a page is a few KB whatever the sweep's size. */

@@ -4,9 +4,11 @@
 // Useful FLOPs per window = 2 * params_used * n, params_used = the blocks' weight matrices (12 d_model^2 per layer)
 // plus the unembedding (d_model * d_vocab, every position, for the windows' CE); the embedding is a lookup.
 // --engine torch runs a Pythia shape (--preset, default 70m) with random weights built on the device instead, in
-// --dtype on --device, words hashed to ids; it reports achieved TFLOP/s (and the GPU's peak memory), no matmul share.
+// --dtype on --device, words hashed to ids; it reports achieved TFLOP/s (and the GPU's peak memory), no matmul share,
+// and the bytes per batch over the pipe: with --align on (the default) the engine returns [B, pairs] alignments, with
+// off [B, dModel] residuals per layer that the scan aligns in TypeScript; --align both measures on, then off (`align_off`).
 // Prints one JSON object. Usage: tsx bench/scan.ts [--backend wasm] [--threads 1] [--batch 64] [--windows 768]
-//        [--engine torch --preset 1.4b --dtype bfloat16 --device cuda]
+//        [--engine torch --preset 1.4b --dtype bfloat16 --device cuda --align both|on|off]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,8 +37,10 @@ const { values: args } = parseArgs({
     preset: { type: 'string', default: '70m' },
     dtype: { type: 'string' },
     device: { type: 'string' },
+    align: { type: 'string', default: 'on' },
   },
 });
+if (!['both', 'on', 'off'].includes(args.align)) throw new Error(`--align: expected both, on or off, got ${args.align}`);
 const n = Number(args.n);
 const batch = Number(args.batch);
 const windows = Number(args.windows);
@@ -72,22 +76,44 @@ try {
   const layers = Array.from({ length: SHAPE.nLayers + 1 }, (_, L) => L);
   const targets = [...randomVectorSet(layers, Number(args.vectors), 0, SHAPE.dModel)].map(([layer, vectors]) => ({ layer, vectors }));
   let engineSeconds = 0;
-  const evaluate = async (ids: number[][], names: string[], options: TapOptions): Promise<TapValues> => {
-    const t0 = performance.now();
-    const taps = await engine.taps(ids, names, options);
-    engineSeconds += (performance.now() - t0) / 1000;
-    return taps;
-  };
-  const run = (budgetWindows: number) =>
-    scanCorpus({ shards: [corpus], tokenizer: engine.tokenizer, evaluate, targets, n, k: 16, batchSize: batch, tokenBudget: budgetWindows * n });
-  await run(batch); // warm-up: kernels, first allocations
-  engineSeconds = 0;
-  const t0 = performance.now();
-  const result = await run(windows);
-  const seconds = (performance.now() - t0) / 1000;
+  let batches = 0;
+  const evaluator =
+    (align: boolean) =>
+    async (ids: number[][], names: string[], { align: vectors, ...options }: TapOptions): Promise<TapValues> => {
+      const t0 = performance.now();
+      const taps = await engine.taps(ids, names, align ? { ...options, align: vectors! } : options);
+      engineSeconds += (performance.now() - t0) / 1000;
+      batches++;
+      return taps;
+    };
+  const run = (budgetWindows: number, align = true) =>
+    scanCorpus({ shards: [corpus], tokenizer: engine.tokenizer, evaluate: evaluator(align), targets, n, k: 16, batchSize: batch, tokenBudget: budgetWindows * n });
   if (engine instanceof TorchEngine) {
-    const memory = await engine.peakMemory();
     const flopsPerWindow = forwardFlopsPerPosition(pythiaConfig(args.preset), n) * n;
+    const modes = args.align === 'both' ? [true, false] : [args.align === 'on'];
+    const measured: Array<Record<string, number>> = [];
+    let first: { windows: number; tokens: number } | undefined;
+    for (const align of modes) {
+      await run(batch, align); // warm-up: kernels, first allocations, the vectors sent
+      engineSeconds = 0;
+      batches = 0;
+      const bytes = engine.wireBytes;
+      const t = performance.now();
+      const r = await run(windows, align);
+      const s = (performance.now() - t) / 1000;
+      const after = engine.wireBytes;
+      first ??= r;
+      measured.push({
+        seconds: +s.toFixed(2),
+        windows_per_s: +(r.windows / s).toFixed(2),
+        tokens_per_s: +(r.tokens / s).toFixed(1),
+        engine_share_of_time: +(engineSeconds / s).toFixed(3),
+        achieved_tflops: +(((r.windows / s) * flopsPerWindow) / 1e12).toFixed(4),
+        bytes_received_per_batch: Math.round((after.received - bytes.received) / batches),
+        bytes_sent_per_batch: Math.round((after.sent - bytes.sent) / batches),
+      });
+    }
+    const memory = await engine.peakMemory();
     process.stdout.write(
       `${JSON.stringify({
         bench: 'scan',
@@ -97,13 +123,11 @@ try {
         n,
         batch,
         pairs: targets.length * Number(args.vectors),
-        windows: result.windows,
-        tokens: result.tokens,
-        seconds: +seconds.toFixed(2),
-        windows_per_s: +(result.windows / seconds).toFixed(2),
-        tokens_per_s: +(result.tokens / seconds).toFixed(1),
-        engine_share_of_time: +(engineSeconds / seconds).toFixed(3),
-        achieved_tflops: +(((result.windows / seconds) * flopsPerWindow) / 1e12).toFixed(4),
+        windows: first!.windows,
+        tokens: first!.tokens,
+        align: modes[0] ? 'on' : 'off',
+        ...measured[0],
+        ...(measured[1] && { align_off: measured[1] }),
         ...(memory.peakBytes !== null && { peak_gpu_memory_gib: +(memory.peakBytes / 2 ** 30).toFixed(2) }),
       })}\n`,
     );
@@ -111,6 +135,11 @@ try {
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   }
+  await run(batch); // warm-up: kernels, first allocations
+  engineSeconds = 0;
+  const t0 = performance.now();
+  const result = await run(windows);
+  const seconds = (performance.now() - t0) / 1000;
   engine.dispose();
 
   // The backend's matmul throughput, on this thread (initialised here too when the model ran on worker threads): the blocks' MLP shape and the unembedding's shape at batch x n rows.

@@ -14,7 +14,7 @@ import { connectOrStartEmbedded, runningEmbedded, stateDir, type EmbeddedTempora
 import { startLocalWorkers } from '../infra/local-workers.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
 import { rootCause } from '../workers/user-errors.js';
-import { progressQuery, sweepWorkflow, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/sweep.js';
+import { progressQuery, sweepWorkflow, unitList, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/sweep.js';
 
 interface Target {
   temporalAddress?: string;
@@ -248,6 +248,7 @@ async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
     : undefined;
   const rows = new Map<string, cliProgress.SingleBar>();
   let last = '';
+  let failures = ''; // printed once the bars are gone
   try {
     for (;;) {
       const desc = await handle.describe();
@@ -278,13 +279,22 @@ async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
       }
       if (!follow || desc.status.name !== 'RUNNING') {
         if (!p) process.stderr.write(`${handle.workflowId}: ${closedStatus(desc.status.name)}\n`);
+        else if (p.failures?.length) failures = failureLines(p);
         return;
       }
       await new Promise((r) => setTimeout(r, 1_000));
     }
   } finally {
     bars?.stop();
+    process.stderr.write(failures);
   }
+}
+
+/** Failed units by kind: how many, which (a few ids), and one message as it was. */
+function failureLines(p: Pick<SweepProgress, 'failed' | 'failures'>): string {
+  const kinds = p.failures ?? [];
+  const lines = kinds.map((f) => `  ${f.count} x ${f.example}\n    units: ${f.units?.length ? unitList(f) : '(not recorded)'}\n`);
+  return `failed units by kind (${p.failed} failed, ${kinds.length} kind${kinds.length === 1 ? '' : 's'}):\n${lines.join('')}`;
 }
 
 /** What running units wait for (an artifact store outage), from their last heartbeat. */

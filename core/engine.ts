@@ -33,18 +33,32 @@ export interface GradientResult extends Evaluation {
   grads?: Float32Array;
 }
 
+/** Unit vectors for one tap, flat [count, dim] row-major; the array must not change once passed (engines cache it). */
+export interface AlignVectors {
+  vectors: Float32Array;
+  count: number;
+}
+
 export interface TapOptions {
   ce?: boolean;
   cePositions?: boolean;
+  /**
+   * Per tap name, vectors to align the tap with: an engine that serves this returns `alignments[name]` and may
+   * leave `values[name]` out, so [B, count] instead of [B, dim] leaves it; one that does not returns the raw
+   * values. The alignment is core/corpus/scan.ts's `alignmentRows` rule (the `resid` objective's standardise-and-dot).
+   */
+  align?: Record<string, AlignVectors>;
 }
 
-/** Values at the last token, flat [B, dim] per tap name (`resid_pre.3`, `mlp_post.1`, `logits`). */
+/** Values at the last token, flat [B, dim] per tap name (`resid_pre.3`, `mlp_post.1`, `logits`), but those in `alignments`. */
 export interface TapValues {
   values: Record<string, Float32Array>;
   dims: Record<string, number>;
   ce: Float32Array;
   /** Next-token cross-entropy at positions 1..n-1, flat [B, n-1]: only when asked for (`cePositions`). */
   cePositions?: Float32Array;
+  /** Per `options.align` tap, when the engine serves it: flat [B, count], float64. */
+  alignments?: Record<string, Float64Array>;
 }
 
 export interface Tokenizer {

@@ -4,7 +4,7 @@
 import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { StorageSpec } from '../activities/context.js';
 import { closeS3Clients, openStore, type ArtifactStore } from '../core/store/index.js';
@@ -42,6 +42,10 @@ export interface WorkerOptions {
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 let runtimeInstalled = false;
+
+// The workflow code, bundled once per process: each queue's worker would otherwise bundle it again (seconds of
+// CPU at every worker start, which a sweep's churn repeats).
+let workflowBundle: Promise<WorkflowBundle> | undefined;
 
 /** Runs until `signal` aborts (or SIGTERM/SIGINT when `handleSignals`), then drains and returns. */
 export async function runWorker(options: WorkerOptions, signal?: AbortSignal): Promise<void> {
@@ -92,13 +96,16 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
   });
   const grace = options.shutdownGraceMs ?? 10_000;
   try {
+    workflowBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
+    workflowBundle.catch(() => (workflowBundle = undefined));
+    const bundle = await workflowBundle;
     const workers = await Promise.all(
       options.queues.map((taskQueue) =>
         Worker.create({
           connection,
           namespace: options.temporal.namespace,
           taskQueue,
-          workflowsPath: WORKFLOWS_PATH,
+          workflowBundle: bundle,
           activities,
           interceptors: { activity: [userErrorInterceptors] },
           maxConcurrentActivityTaskExecutions: options.concurrency ?? 1,

@@ -1,4 +1,5 @@
 // What the sweep workflow answers and returns (types only, shared by the current and the legacy workflow).
+import type { Failure } from './failures.js';
 
 export interface GroupProgress {
   method: string;
@@ -20,8 +21,8 @@ export interface SweepProgress {
   ran: number;
   cached: number;
   groups: GroupProgress[];
-  /** Failure messages by kind (the message with unit ids taken out), at most a few dozen kinds. */
-  failures?: Array<{ reason: string; count: number; example: string }>;
+  /** Failure messages by kind (the message with unit ids taken out), at most a few dozen kinds, each with the ids of its first few units. */
+  failures?: Failure[];
 }
 
 export interface SweepOutcome {

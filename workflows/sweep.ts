@@ -19,15 +19,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { Bitset } from './bitset.js';
-import { WORKER_SHUTDOWN } from './failures.js';
+import { recordFailure, unitList, WORKER_SHUTDOWN, type Failure } from './failures.js';
 import { legacySweep, type LegacyPlanSummary } from './legacy.js';
 import type { GroupProgress, SweepOutcome, SweepProgress } from './progress.js';
-import type { Activities, PlanSummary, UnitResult } from '../activities/index.js';
+import type { Activities, PlanSummary, UnitPage, UnitResult } from '../activities/index.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 
 export type { GroupProgress, SweepOutcome, SweepProgress } from './progress.js';
+export { unitList } from './failures.js';
 
-/** State carried across continue-as-new: bounded (two bitsets, counts, at most MAX_FAILURE_KINDS messages). */
+/** State carried across continue-as-new: bounded (two bitsets, counts, at most MAX_FAILURE_KINDS failure kinds). */
 export interface Carried {
   plan: PlanSummary;
   /** Bitsets (base64) of finished and of failed units. */
@@ -49,21 +50,18 @@ export interface SweepInput {
   carried?: Carried | { plan: LegacyPlanSummary };
 }
 
-interface Failure {
-  reason: string;
-  count: number;
-  example: string;
-}
-
 export const progressQuery = defineQuery<SweepProgress>('progress');
+
+/** A unit the workflow scheduled: its progress group, and its id (for failures). */
+interface Scheduled {
+  group: number;
+  id: string;
+}
 
 // Past this many history events, hand over to a fresh run (Temporal's hard limit is 51,200).
 const HISTORY_HANDOVER = 20_000;
 // A unit moves off a shutting-down worker at most this often; past that, something else is wrong.
 const MAX_MOVES = 100;
-// Failure kinds kept with an example each; the rest only counted.
-const MAX_FAILURE_KINDS = 50;
-const MAX_MESSAGE = 2_000;
 
 const isWorkerShutdown = (e: unknown) => e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
 
@@ -120,21 +118,23 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   state.groupRunning = plan.groups.map(() => 0);
   state.status = 'running';
 
-  // Group numbers of the units, a page at a time from the plan in the store.
-  let page: { from: number; groups: number[] } = { from: 0, groups: [] };
-  const groupOf = async (i: number): Promise<number> => {
+  // Group numbers and ids of the units, a page at a time from the plan in the store.
+  let page: UnitPage = { from: 0, groups: [] };
+  const unitOf = async (i: number): Promise<Scheduled> => {
     if (i < page.from || i >= page.from + page.groups.length) page = await aux.unitPage({ storage: spec.storage, planKey: plan.planKey, from: i });
-    return page.groups[i - page.from]!;
+    // A page an older worker answered has no ids: the unit is named by its index.
+    return { group: page.groups[i - page.from]!, id: page.ids?.[i - page.from] ?? `#${i}` };
   };
 
   let settledCount = 0;
-  const fail = (i: number, group: number, message: string) => {
+  const fail = (i: number, { group, id }: Scheduled, message: string) => {
     failed.add(i);
     state.groupFailed[group]!++;
-    recordFailure(state.failures, message);
+    recordFailure(state.failures, message, id);
   };
 
-  const run = async (i: number, group: number) => {
+  const run = async (i: number, unit: Scheduled) => {
+    const { group } = unit;
     const acts = i === plan.merge ? aux : model;
     state.running.set(i, group);
     state.groupRunning[group]!++;
@@ -156,7 +156,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     } catch (e) {
       // Cancelled: the main loop sees the cancellation itself; this unit simply stays unfinished.
       if (isCancellation(e)) return;
-      fail(i, group, e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
+      fail(i, unit, e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e));
     } finally {
       state.running.delete(i);
       state.groupRunning[group]!--;
@@ -187,8 +187,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
         for (let w = 0; w < waiting.length; w++) {
           const i = waiting[w]!;
           const d = depsOf(i);
-          if (d.blocked) fail(i, await groupOf(i), 'skipped: depends on a failed unit');
-          else if (d.ready && state.running.size < spec.concurrency.units) inFlight.push(run(i, await groupOf(i)));
+          if (d.blocked) fail(i, await unitOf(i), 'skipped: depends on a failed unit');
+          else if (d.ready && state.running.size < spec.concurrency.units) inFlight.push(run(i, await unitOf(i)));
           else continue;
           waiting.splice(w--, 1);
         }
@@ -199,7 +199,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
             waiting.push(i);
             continue;
           }
-          inFlight.push(run(i, await groupOf(i)));
+          inFlight.push(run(i, await unitOf(i)));
         }
         // A waiting unit whose dependencies settled while nothing runs: go round once more.
         if (state.running.size === 0 && waiting.some((i) => depsOf(i).ready || depsOf(i).blocked)) continue;
@@ -237,7 +237,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   }
   if (failed.cardinality > 0) {
     state.status = 'failed';
-    const lines = state.failures.slice(0, 20).map((f) => `${f.count} x ${f.example}`);
+    const lines = state.failures.slice(0, 20).map((f) => `${f.count} x ${f.example}${f.units?.length ? ` (${unitList(f)})` : ''}`);
     throw ApplicationFailure.nonRetryable(
       `${failed.cardinality} of ${plan.total} units failed; finished units are kept, 'dreamsweep sweep resume' redoes the rest:\n${lines.join('\n')}`,
       'SweepFailed',
@@ -245,16 +245,6 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   }
   state.status = 'done';
   return { sweepId: plan.sweepId, total: plan.total, ran: state.ran, cached: state.cached };
-}
-
-/** Failures by kind: the message with numbers and quoted parts taken out, one example each. */
-function recordFailure(failures: Failure[], message: string): void {
-  const example = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}...` : message;
-  const reason = example.replace(/"[^"]*"|'[^']*'|\b[\w./-]*\d[\w./-]*\b/g, '_').slice(0, 200);
-  const f = failures.find((x) => x.reason === reason);
-  if (f) f.count++;
-  else if (failures.length < MAX_FAILURE_KINDS) failures.push({ reason, count: 1, example });
-  else failures[failures.length - 1]!.count++;
 }
 
 function progress(state: {
@@ -287,6 +277,6 @@ function progress(state: {
     ran: state.ran,
     cached: state.cached,
     groups,
-    failures: state.failures.map((f) => ({ ...f })),
+    failures: state.failures.map((f) => ({ ...f, units: [...(f.units ?? [])] })),
   };
 }

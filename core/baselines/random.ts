@@ -6,7 +6,7 @@ import type { Engine } from '../engine.js';
 import { UserError } from '../errors.js';
 import { regularVocabulary } from '../epo/epo.js';
 import { targetDigests, type PairJson, type ScanConfig, type ScanTarget } from '../corpus/result.js';
-import { alignmentRows } from '../corpus/scan.js';
+import { alignOption, targetAlignments } from '../corpus/scan.js';
 import { TopK } from '../corpus/topk.js';
 import { Rng } from '../rng.js';
 import { Moments } from '../stats/moments.js';
@@ -71,6 +71,7 @@ export async function randomBaseline(o: RandomBaselineOptions): Promise<RandomBa
   // 1. Accumulators: one Moments and one TopK per pair, pairs in target order.
   const pairs = targets.flatMap((t) => t.vectors.map((_, vector) => ({ layer: t.layer, vector, moments: new Moments(), top: new TopK(top) })));
   const names = [...new Set(targets.map((t) => `resid_pre.${t.layer}`))];
+  const align = alignOption(targets);
   const rng = Rng.seeded(seed);
   const texts = new Map<number, string>();
 
@@ -80,11 +81,12 @@ export async function randomBaseline(o: RandomBaselineOptions): Promise<RandomBa
     const B = Math.min(batchSize, P - start);
     const ids = Array.from({ length: B }, () => Array.from({ length: n }, () => vocab[rng.int(vocab.length)]!));
     // 3. One forward pass for every layer; 4. alignments, statistics and top-K for every pair.
-    const taps = await engine.taps(ids, names);
+    const taps = await engine.taps(ids, names, { align });
+    const rows = targetAlignments(taps, targets, align, B, (b) => `random prompt ${start + b}`);
     let pair = 0;
-    for (const t of targets) {
+    for (const [ti, t] of targets.entries()) {
       const J = t.vectors.length;
-      const a = alignmentRows(taps, t, B, (b) => `random prompt ${start + b}`);
+      const a = rows[ti]!;
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < J; j++) {
           const alignment = a[b * J + j]!;

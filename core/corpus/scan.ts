@@ -3,7 +3,7 @@
 // alignment and the windows' cross-entropy; stops at a token budget; checkpoints and resumes; results of
 // shards merge into exactly the result of one scan over all of them.
 import { resolve } from 'node:path';
-import type { TapValues, Tokenizer } from '../engine.js';
+import type { AlignVectors, TapOptions, TapValues, Tokenizer } from '../engine.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_TEXT_FIELD, type Shard } from './read.js';
 import {
@@ -22,8 +22,11 @@ import {
 import { isRemote, type CorpusStore } from './source.js';
 import { checkWindowOptions, corpusWindows, type ScanPosition, type TokenWindow } from './windows.js';
 
-/** A batch of windows [B][n] -> raw taps at the last token and the windows' CE, per position too; `engine.taps` fits. */
-export type ScanEvaluator = (ids: number[][], names: string[], options: { cePositions: true }) => Promise<TapValues>;
+/**
+ * A batch of windows [B][n] -> the windows' CE, per position too, and per tap either the alignments with
+ * `options.align` (computed by the engine) or the raw values at the last token; `engine.taps` fits.
+ */
+export type ScanEvaluator = (ids: number[][], names: string[], options: TapOptions & { cePositions: true }) => Promise<TapValues>;
 
 export type ScanEvent =
   | { type: 'batch'; windows: number; tokens: number; documents: number; skipped: number; position: ScanPosition; shards: number }
@@ -98,6 +101,7 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
     },
   });
   const names = [...new Set(targets.map((t) => `resid_pre.${t.layer}`))];
+  const align = alignOption(targets);
   const checkpoint = (): ScanCheckpoint => ({
     format: SCAN_CHECKPOINT_FORMAT,
     version: SCAN_VERSION,
@@ -131,9 +135,9 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
       const taps = await options.evaluate(
         batch.map((w) => w.ids),
         names,
-        { cePositions: true },
+        { cePositions: true, align },
       );
-      accumulate(state, targets, batch, taps);
+      accumulate(state, targets, align, batch, taps);
       state.windows += batch.length;
       state.tokens += batch.length * n;
       position = batch[batch.length - 1]!.next;
@@ -196,7 +200,7 @@ export function mergeScanResults(results: readonly ScanResult[]): ScanResult {
 // Helpers.
 
 /** Adds a batch's CE, alignments and top-K candidates to the scan state (pairs in target order). */
-function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: TokenWindow[], taps: TapValues): void {
+function accumulate(state: ScanState, targets: readonly ScanTarget[], align: Record<string, AlignVectors>, batch: TokenWindow[], taps: TapValues): void {
   const B = batch.length;
   if (taps.ce.length !== B) throw new Error(`scan: the evaluator returned ${taps.ce.length} CE values for ${B} windows`);
   const n = state.config.n;
@@ -216,10 +220,11 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: Tok
       state.ceByLength[i]!.add(sum / (i + 1));
     }
   }
+  const rows = targetAlignments(taps, targets, align, B, (b) => `window ${JSON.stringify(batch[b]!.source)}`);
   let pair = 0;
-  for (const t of targets) {
+  for (const [ti, t] of targets.entries()) {
     const J = t.vectors.length;
-    const a = alignmentRows(taps, t, B, (b) => `window ${JSON.stringify(batch[b]!.source)}`);
+    const a = rows[ti]!;
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < J; j++) {
         const alignment = a[b * J + j]!;
@@ -233,6 +238,55 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], batch: Tok
     }
     pair += J;
   }
+}
+
+/**
+ * Why: the engine may compute the alignments where the residuals are (the torch engine, on the device) and send
+ * [B, vectors] instead of [B, dModel]. The `align` option for `engine.taps`: per tap, the vectors of every target
+ * at that layer, targets in order, as one [count, dModel] matrix. Built once per scan (engines cache it by identity).
+ */
+export function alignOption(targets: readonly ScanTarget[]): Record<string, AlignVectors> {
+  const byTap = new Map<string, Float32Array[]>();
+  for (const t of targets) {
+    const name = `resid_pre.${t.layer}`;
+    byTap.set(name, [...(byTap.get(name) ?? []), ...t.vectors]);
+  }
+  const align: Record<string, AlignVectors> = {};
+  for (const [name, vectors] of byTap) {
+    const d = vectors[0]?.length ?? 0;
+    const flat = new Float32Array(vectors.length * d);
+    vectors.forEach((v, j) => flat.set(v, j * d));
+    align[name] = { vectors: flat, count: vectors.length };
+  }
+  return align;
+}
+
+/**
+ * Each target's alignments [B, vectors]: the engine's `alignments` for the `align` option when it returned
+ * them (its columns for the target), else `alignmentRows` on the raw values.
+ */
+export function targetAlignments(taps: TapValues, targets: readonly ScanTarget[], align: Record<string, AlignVectors>, B: number, where: (b: number) => string): Float64Array[] {
+  const column = new Map<string, number>();
+  return targets.map((t) => {
+    const name = `resid_pre.${t.layer}`;
+    const all = taps.alignments?.[name];
+    if (!all) return alignmentRows(taps, t, B, where);
+    const total = align[name]!.count;
+    if (all.length !== B * total) throw new Error(`scan: the evaluator returned ${all.length} "${name}" alignments, expected ${B} x ${total}`);
+    const J = t.vectors.length;
+    const first = column.get(name) ?? 0;
+    column.set(name, first + J);
+    const out = new Float64Array(B * J);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < J; j++) {
+        const a = all[b * total + first + j]!;
+        // A constant residual standardises to 0/0: the same failure alignmentRows reports.
+        if (!Number.isFinite(a)) throw new Error(`scan: ${name} at ${where(b)} has alignment ${a}; the residual must vary`);
+        out[b * J + j] = a;
+      }
+    }
+    return out;
+  });
 }
 
 /**

@@ -3,10 +3,11 @@
 // (a crash, the kernel's OOM killer) the calls in flight fail with a retryable error and the next call starts
 // a fresh process; a CUDA out-of-memory error is retryable too and leaves the process running.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine, EvaluateOptions, Evaluation, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues, Tokenizer } from '../engine.js';
-import { UserError } from '../errors.js';
+import type { AlignVectors, Engine, EvaluateOptions, Evaluation, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues, Tokenizer } from '../engine.js';
+import { isUserError, UserError } from '../errors.js';
 import { parseNeoXConfig, type NeoXConfig } from './config.js';
 import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
 import { readTokenizer } from './load.js';
@@ -16,7 +17,7 @@ import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type Tor
 import { encodeFrame, FrameReader, type Frame, type WireArray } from './torch-wire.js';
 
 /** Must equal PROTOCOL in engines/torch/dreamsweep_torch/__init__.py. */
-export const TORCH_PROTOCOL = 1;
+export const TORCH_PROTOCOL = 2;
 
 export interface TorchEngineOptions {
   /** `auto` (default: CUDA when torch sees a device, else the CPU), `cpu`, `cuda`, `cuda:N`. */
@@ -36,6 +37,8 @@ export interface TorchEngineOptions {
    * (default 192 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
    */
   prefixGroupOverhead?: number;
+  /** Rows of W_U per slab for the cross-entropy (default 4096 on the CPU, none on CUDA; 0: none). */
+  slabColumns?: number;
 }
 
 /** What the process reports at start. */
@@ -70,6 +73,15 @@ interface LoadRequest {
   seed?: number;
 }
 
+/** Arrays the process keeps once sent (by content key): sent only to a process that does not have them. */
+type Cached = Map<string, [WireArray, number[]]>;
+
+/** Bytes written to and read from the process since it was created (all processes), for benchmarks and tests. */
+export interface WireBytes {
+  sent: number;
+  received: number;
+}
+
 interface ErrorBody {
   kind: 'user' | 'oom' | 'internal';
   code: string;
@@ -85,6 +97,9 @@ class EngineProcess {
   private stderrTail: string[] = [];
   private nextId = 1;
   private closed = false;
+  /** Keys of the cached arrays the running process holds. */
+  private known = new Set<string>();
+  readonly bytes: WireBytes = { sent: 0, received: 0 };
 
   constructor(
     private readonly python: string,
@@ -104,8 +119,10 @@ class EngineProcess {
     const proc = spawn(this.python, ['-m', 'dreamsweep_torch'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = proc;
     this.stderrTail = [];
+    this.known = new Set();
     const reader = new FrameReader();
     proc.stdout.on('data', (chunk: Buffer) => {
+      this.bytes.received += chunk.length;
       for (const frame of reader.push(chunk)) this.waiting.shift()?.resolve(frame);
     });
     proc.stderr.on('data', (chunk: Buffer) => {
@@ -148,6 +165,7 @@ class EngineProcess {
       threads: this.options.threads,
       maxChunkFloats: this.options.maxChunkFloats,
       prefixGroupOverhead: this.options.prefixGroupOverhead,
+      slabColumns: this.options.slabColumns,
     }).then((f) => {
       const h = f.header as unknown as TorchHello;
       if (h.protocol !== TORCH_PROTOCOL) {
@@ -169,18 +187,34 @@ class EngineProcess {
   private exchange(proc: ChildProcessWithoutNullStreams, header: Record<string, unknown>, arrays: Array<[string, WireArray, number[]]> = []): Promise<Frame> {
     return new Promise<Frame>((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      proc.stdin.write(encodeFrame({ ...header, id: this.nextId++ }, arrays));
+      const frame = encodeFrame({ ...header, id: this.nextId++ }, arrays);
+      this.bytes.sent += frame.length;
+      proc.stdin.write(frame);
     }).then((f) => {
       if (f.header['ok'] === false) throw toError(f.header['error'] as ErrorBody);
       return f;
     });
   }
 
-  /** Queues a request behind the previous ones (the process answers in order). */
-  request(header: Record<string, unknown>, arrays: Array<[string, WireArray, number[]]>): Promise<Frame> {
+  /**
+   * Queues a request behind the previous ones (the process answers in order). `cached` arrays go along only
+   * when the process lacks them (a new process, or one that evicted them and said so: then they are resent once).
+   */
+  request(header: Record<string, unknown>, arrays: Array<[string, WireArray, number[]]>, cached: Cached = new Map()): Promise<Frame> {
+    const send = (keys: string[]) =>
+      this.exchange(this.proc!, header, [...arrays, ...keys.map((k): [string, WireArray, number[]] => [k, ...cached.get(k)!])]).then((f) => {
+        for (const k of keys) this.known.add(k);
+        return f;
+      });
     const run = async () => {
       await this.start();
-      return this.exchange(this.proc!, header, arrays);
+      try {
+        return await send([...cached.keys()].filter((k) => !this.known.has(k)));
+      } catch (e) {
+        if (!(isUserError(e) && e.code === 'E_ALIGN_UNKNOWN')) throw e;
+        for (const k of cached.keys()) this.known.delete(k);
+        return send([...cached.keys()]);
+      }
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => {});
@@ -227,6 +261,8 @@ export class TorchEngine implements Engine {
   readonly shape: ModelShape;
   readonly backend = 'torch';
   private readonly prefixReuse: boolean;
+  /** Content keys of the align vector sets passed so far (the arrays must not change: docs in core/engine.ts). */
+  private readonly alignKeys = new WeakMap<Float32Array, string>();
 
   private constructor(
     readonly cfg: NeoXConfig,
@@ -290,6 +326,11 @@ export class TorchEngine implements Engine {
     return { peakBytes: f.header['peakBytes'] as number | null, totalBytes: f.header['totalBytes'] as number | null };
   }
 
+  /** Bytes over the pipe so far, both ways (the scan bench reports them per batch). */
+  get wireBytes(): WireBytes {
+    return { ...this.proc.bytes };
+  }
+
   /** The engine process's id (tests kill it to check the restart). */
   get pid(): number | undefined {
     return this.proc.pid;
@@ -345,12 +386,45 @@ export class TorchEngine implements Engine {
     for (const name of names) dims[name] = tapDim(parseTap(name, this.cfg), this.cfg);
     const n = ids[0]!.length;
     const wantCe = options.ce ?? true;
-    const f = await this.proc.request({ op: 'taps', names: [...new Set(names)], ce: wantCe, cePositions: options.cePositions === true }, [['ids', flat2d(ids), [ids.length, n]]]);
+    const align = Object.entries(options.align ?? {}).map(([name, set]) => ({ name, ...this.alignSet(name, set) }));
+    const cached: Cached = new Map(align.map((a) => [`align:${a.key}`, [a.set.vectors, [a.set.count, a.dim]]]));
+    const f = await this.proc.request(
+      {
+        op: 'taps',
+        names: [...new Set(names)],
+        ce: wantCe,
+        cePositions: options.cePositions === true,
+        align: align.map(({ name, key }) => ({ name, key })),
+      },
+      [['ids', flat2d(ids), [ids.length, n]]],
+      cached,
+    );
     const values: Record<string, Float32Array> = {};
-    for (const name of names) values[name] = f32(f, `tap:${name}`);
+    for (const name of names) if (!options.align?.[name]) values[name] = f32(f, `tap:${name}`);
     const result: TapValues = { values, dims, ce: f32(f, 'ce') };
     if (options.cePositions) result.cePositions = f.arrays.has('cePositions') ? f32(f, 'cePositions') : new Float32Array(0);
+    if (align.length) result.alignments = Object.fromEntries(align.map((a) => [a.name, f64(f, `align:${a.name}`)]));
     return result;
+  }
+
+  /** Checks one `align` entry and names it by content (sha-256 of the vectors, hashed once per array). */
+  private alignSet(name: string, set: AlignVectors): { set: AlignVectors; key: string; dim: number } {
+    const tap = parseTap(name, this.cfg);
+    if (tap.kind === 'logits') throw new UserError('E_ENGINE_INPUT', `taps: align: "${name}": alignments are for the residual and MLP taps, not the logits`);
+    const dim = tapDim(tap, this.cfg);
+    if (!Number.isSafeInteger(set.count) || set.count < 0 || set.vectors.length !== set.count * dim) {
+      throw new UserError(
+        'E_ENGINE_INPUT',
+        `taps: align: "${name}": ${set.vectors.length} values are not ${set.count} vectors of the tap's ${dim} entries; pass vectors of length ${dim} (the model's)`,
+      );
+    }
+    let key = this.alignKeys.get(set.vectors);
+    if (key === undefined) {
+      const bytes = Buffer.from(set.vectors.buffer, set.vectors.byteOffset, set.vectors.byteLength);
+      key = `${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}x${set.count}`;
+      this.alignKeys.set(set.vectors, key);
+    }
+    return { set, key, dim };
   }
 
   dispose(): void {
@@ -361,6 +435,12 @@ export class TorchEngine implements Engine {
 function f32(f: Frame, name: string): Float32Array {
   const a = f.arrays.get(name);
   if (!a || !(a.data instanceof Float32Array)) throw new TorchEngineError(`torch engine: reply lacks float32 array ${name}`, 'internal');
+  return a.data;
+}
+
+function f64(f: Frame, name: string): Float64Array {
+  const a = f.arrays.get(name);
+  if (!a || !(a.data instanceof Float64Array)) throw new TorchEngineError(`torch engine: reply lacks float64 array ${name}`, 'internal');
   return a.data;
 }
 

@@ -2,9 +2,9 @@
 // is a 4-byte little-endian header length, a UTF-8 JSON header, then the raw little-endian bytes of the arrays
 // the header lists under `arrays` ([{name, dtype, shape}], in order).
 
-export type WireDtype = 'f32' | 'i32' | 'u8';
-export type WireArray = Float32Array | Int32Array | Uint8Array;
-const BYTES: Record<WireDtype, number> = { f32: 4, i32: 4, u8: 1 };
+export type WireDtype = 'f32' | 'f64' | 'i32' | 'u8';
+export type WireArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+const BYTES: Record<WireDtype, number> = { f32: 4, f64: 8, i32: 4, u8: 1 };
 
 export interface Frame {
   header: Record<string, unknown>;
@@ -18,7 +18,7 @@ interface ArraySpec {
 }
 
 function dtypeOf(a: WireArray): WireDtype {
-  return a instanceof Float32Array ? 'f32' : a instanceof Int32Array ? 'i32' : 'u8';
+  return a instanceof Float32Array ? 'f32' : a instanceof Float64Array ? 'f64' : a instanceof Int32Array ? 'i32' : 'u8';
 }
 
 /** One frame's bytes: header fields plus named arrays with their shapes. */
@@ -79,7 +79,7 @@ export class FrameReader {
     for (const a of this.need.specs!) {
       const len = a.shape.reduce((x, y) => x * y, 1) * BYTES[a.dtype];
       const bytes = body.buffer.slice(body.byteOffset + off, body.byteOffset + off + len); // a copy, aligned
-      const data = a.dtype === 'f32' ? new Float32Array(bytes) : a.dtype === 'i32' ? new Int32Array(bytes) : new Uint8Array(bytes);
+      const data = a.dtype === 'f32' ? new Float32Array(bytes) : a.dtype === 'f64' ? new Float64Array(bytes) : a.dtype === 'i32' ? new Int32Array(bytes) : new Uint8Array(bytes);
       arrays.set(a.name, { dtype: a.dtype, shape: a.shape, data });
       off += len;
     }

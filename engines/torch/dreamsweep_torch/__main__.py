@@ -2,6 +2,7 @@
 reply is the handshake (protocol version, device, dtype, model shape). Then one reply per request, in order,
 until stdin closes. Frames go over stdout; anything printed goes to stderr."""
 
+import collections
 import ctypes
 import os
 import sys
@@ -57,7 +58,7 @@ def main():
 
     def raw(name, t):
         t = t.detach().to("cpu").contiguous()
-        kind = {torch.float32: "f32", torch.int32: "i32", torch.uint8: "u8"}[t.dtype]
+        kind = {torch.float32: "f32", torch.float64: "f64", torch.int32: "i32", torch.uint8: "u8"}[t.dtype]
         return (name, kind, list(t.shape), ctypes.string_at(t.data_ptr(), t.numel() * t.element_size()) if t.numel() else b"")
 
     def load(req):
@@ -93,7 +94,7 @@ def main():
             weights = load_weights(req["dir"], cfg, device, dtype)
         # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
-        return Engine(NeoX(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead")), {
+        return Engine(NeoX(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns")), {
             "protocol": PROTOCOL,
             "engine": __version__,
             "torch": torch.__version__,
@@ -108,6 +109,26 @@ def main():
         if obj["kind"] == "resid":
             obj["_vec"] = tensor(arrays, "vector", device)
         return obj
+
+    # The `align` vectors of taps, on the device by content key: the client sends a set once (a scan reuses its
+    # sets every batch); the oldest go past this many, and a request naming an evicted key is answered
+    # E_ALIGN_UNKNOWN, on which the client sends the vectors again.
+    vector_sets = collections.OrderedDict()
+    VECTOR_SETS = 32
+
+    def align_vectors(req, arrays, dev):
+        align = {}
+        for a in req.get("align", []):
+            key = a["key"]
+            if "align:" + key in arrays:
+                vector_sets[key] = tensor(arrays, "align:" + key, dev, torch.float64)
+                while len(vector_sets) > VECTOR_SETS:
+                    vector_sets.popitem(last=False)
+            if key not in vector_sets:
+                raise EngineUserError("E_ALIGN_UNKNOWN", f"taps: align vectors {key} are not on the engine; send them with the request")
+            vector_sets.move_to_end(key)
+            align[a["name"]] = vector_sets[key]
+        return align
 
     def serve(engine, req, arrays):
         dev = engine.model.device
@@ -132,8 +153,9 @@ def main():
                 out.append(raw("grads", grads))
             return {}, out
         if op == "taps":
-            values, ce, positions = engine.taps(ids, req["names"], bool(req.get("ce", True)), bool(req.get("cePositions")))
-            out = [raw("tap:" + k, v) for k, v in values.items()] + [raw("ce", ce)]
+            align = align_vectors(req, arrays, dev)
+            values, alignments, ce, positions = engine.taps(ids, req["names"], bool(req.get("ce", True)), bool(req.get("cePositions")), align)
+            out = [raw("tap:" + k, v) for k, v in values.items()] + [raw("align:" + k, v) for k, v in alignments.items()] + [raw("ce", ce)]
             if positions is not None:
                 out.append(raw("cePositions", positions))
             return {}, out

@@ -5,7 +5,7 @@ in order). No torch here, so the server can report a failed `import torch` as a 
 import json
 import struct
 
-DTYPES = {"f32": 4, "i32": 4, "u8": 1}
+DTYPES = {"f32": 4, "f64": 8, "i32": 4, "u8": 1}
 
 
 class Closed(Exception):
