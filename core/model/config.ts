@@ -88,6 +88,10 @@ export function parseNeoXConfig(raw: unknown, file = 'config.json'): NeoXConfig 
     throw new UserError('E_MODEL_CONFIG', `${file}: rotary dimension floor(${dHead} * ${rotaryPct}) = ${rotaryDim} is odd; rotary needs an even count`);
   }
 
+  const lnEps = num('layer_norm_eps', c['layer_norm_eps'], 1e-5);
+  if (!(lnEps > 0)) throw new UserError('E_MODEL_CONFIG', `${file}: layer_norm_eps: expected a positive number (Pythia: 1e-5), got ${lnEps}`);
+  if (!(rotaryBase > 0)) throw new UserError('E_MODEL_CONFIG', `${file}: rotary_emb_base (rope_theta): expected a positive number (Pythia: 10000), got ${rotaryBase}`);
+
   const act = c['hidden_act'] ?? 'gelu';
   if (act !== 'gelu') {
     throw new UserError('E_MODEL_CONFIG', `${file}: hidden_act: expected "gelu" (exact erf gelu, as Pythia), got ${describe(act)}`);
@@ -103,7 +107,7 @@ export function parseNeoXConfig(raw: unknown, file = 'config.json'): NeoXConfig 
     rotaryDim,
     rotaryBase,
     parallelAttnMlp: bool('use_parallel_residual', true),
-    lnEps: num('layer_norm_eps', c['layer_norm_eps'], 1e-5),
+    lnEps,
     tieEmbeddings: bool('tie_word_embeddings', false),
     attentionBias: bool('attention_bias', true),
     ...(c['max_position_embeddings'] !== undefined && c['max_position_embeddings'] !== null ? { maxPositions: int('max_position_embeddings') } : {}),

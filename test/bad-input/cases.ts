@@ -254,6 +254,20 @@ export const CASES: BadCase[] = [
   },
   {
     group: 'model directories',
+    name: 'negative layer_norm_eps',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, layer_norm_eps: -1e-5 }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
+    name: 'zero rotary base',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, rotary_emb_base: 0 }))),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_CONFIG',
+  },
+  {
+    group: 'model directories',
     name: 'scaled rope',
     setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, rope_scaling: { rope_type: 'linear', factor: 2 } }))),
     args: (d) => epo(d, [], path.join(d, 'model')),
