@@ -37,7 +37,7 @@ export interface TorchEngineOptions {
    * (default 192 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
    */
   prefixGroupOverhead?: number;
-  /** Rows of W_U per slab for the cross-entropy (default 4096 on the CPU, none on CUDA; 0: none). */
+  /** Rows of W_U per slab for the cross-entropy (default 1024 on the CPU, none on CUDA; 0: none). */
   slabColumns?: number;
 }
 
