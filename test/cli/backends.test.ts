@@ -18,21 +18,14 @@ describe('dreamsweep backends', () => {
     expect(torch.ok ? torch.device : torch.error).toMatch(torch.ok ? /^torch \d+\.\d+\S*: (cpu|cuda:0 \()/ : /npm run engines:torch/);
   }, 120_000);
 
-  it('says how to install the torch engine when its Python is missing', async () => {
-    const r = await runCli(['backends', '--json'], { DREAMSWEEP_TORCH_PYTHON: '/nonexistent/python3' });
-    const torch = (JSON.parse(r.stdout) as BackendProbe[]).find((p) => p.backend === 'torch')!;
-    expect(torch).toMatchObject({ ok: false, error: expect.stringContaining('npm run engines:torch') });
-  }, 120_000);
-
-  it('prints one line per backend for people', async () => {
-    const r = await runCli(['backends']);
+  // One run for both (each run starts a process per backend): the table for people, with the torch engine's Python missing.
+  it('prints one line per backend for people, and says how to install the torch engine when its Python is missing', async () => {
+    const r = await runCli(['backends'], { DREAMSWEEP_TORCH_PYTHON: '/nonexistent/python3' });
     expect(r.code, r.stderr).toBe(0);
-    expect(
-      r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.split(/\s+/).slice(0, 2).join(' ')),
-    ).toEqual(expect.arrayContaining(['wasm yes', 'cpu yes']));
-    expect(r.stdout.trim().split('\n')).toHaveLength(5);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(expect.arrayContaining(['wasm yes', 'cpu yes']));
+    expect(lines).toHaveLength(5);
+    const torch = lines.find((l) => l.startsWith('torch '));
+    expect(torch).toMatch(/^torch\s+no\s+.*npm run engines:torch/);
   }, 120_000);
 });
