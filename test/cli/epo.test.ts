@@ -56,8 +56,9 @@ describe('dreamsweep epo', () => {
       [['--objective', 'neuron:0:1', '--topk', '100000'], /topk: expected an integer in \[1, \d+\]/],
       [['--objective', 'neuron:0:1', '--topk', '8', '--seq-len', '1'], /seqLen: expected an integer >= 2/],
     ];
-    for (const [extra, message] of cases) {
-      const r = await runCli(['epo', '--model', MODEL, '--out', tmp(), '--iters', '2', '--quiet', ...ONE_THREAD, ...extra]);
+    const runs = await Promise.all(cases.map(([extra]) => runCli(['epo', '--model', MODEL, '--out', tmp(), '--iters', '2', '--quiet', ...ONE_THREAD, ...extra])));
+    for (const [i, [, message]] of cases.entries()) {
+      const r = runs[i]!;
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
