@@ -6,7 +6,7 @@
 // on a GPU, peak memory. Prints one JSON object.
 // Usage: tsx bench/epo.ts [--engine tfjs|torch] [--backend wasm] [--preset 70m] [--dtype float32] [--device cpu]
 //        [--threads 2] [--iters 3] [--batch-size 256] [--prefix on,off] [--d-model 128] [--layers 4]
-//        [--population 8] [--children 32]
+//        [--population 8] [--children 32] [--slab-columns 1024,0]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     layers: { type: 'string', default: '4' },
     'batch-size': { type: 'string', default: '256' },
     prefix: { type: 'string', default: 'on,off' },
+    // The unembedding's slab widths to compare (core/model/unembed.ts; the torch engine's Unembed), e.g. 1024,0 (0: one slab); default: the engine's.
+    'slab-columns': { type: 'string', default: '' },
     seed: { type: 'string', default: '1' },
     population: { type: 'string', default: String(EPO_DEFAULTS.population) },
     children: { type: 'string', default: String(EPO_DEFAULTS.children) },
@@ -47,6 +49,7 @@ const childrenPer = Number(args.children);
 const iters = Number(args.iters);
 const n = EPO_DEFAULTS.seqLen;
 const prefixModes = args.prefix.split(',').map((m) => m.trim() === 'on');
+const slabModes: Array<number | undefined> = args['slab-columns'] ? args['slab-columns'].split(',').map(Number) : [undefined];
 
 /** Counts what the engine is asked to compute: prompts, and positions after prefix reuse. */
 function counted(engine: Engine, reuse: boolean) {
@@ -71,11 +74,12 @@ function counted(engine: Engine, reuse: boolean) {
   return { engine: wrapped, c };
 }
 
-async function makeEngine(reuse: boolean, dir: string): Promise<{ engine: Engine; cfg: NeoXConfig; describe: string }> {
+async function makeEngine(reuse: boolean, slabColumns: number | undefined, dir: string): Promise<{ engine: Engine; cfg: NeoXConfig; describe: string }> {
   if (args.engine === 'torch') {
     const cfg = pythiaConfig(args.preset ?? '70m');
     const e = await TorchEngine.random(cfg, idTokenizer(PYTHIA_TOKENIZER_VOCAB), 12, {
       prefixReuse: reuse,
+      ...(slabColumns !== undefined && { slabColumns }),
       ...(args.dtype !== undefined && { dtype: args.dtype as TorchDtype }),
       ...(args.device !== undefined && { device: args.device }),
       ...(args.threads !== undefined && { threads: Number(args.threads) }),
@@ -101,10 +105,10 @@ async function makeEngine(reuse: boolean, dir: string): Promise<{ engine: Engine
   // --threads N > 1: a pool of N worker threads, one wasm backend each (as `dreamsweep epo --threads`).
   const threads = Number(args.threads ?? 1);
   if (threads > 1) {
-    const pool = await PoolEngine.load(dir, { threads, backend: args.backend, prefixReuse: reuse });
+    const pool = await PoolEngine.load(dir, { threads, backend: args.backend, prefixReuse: reuse, slabColumns });
     return { engine: pool, cfg, describe: `${describeBackend() ?? pool.backend} x ${threads} threads` };
   }
-  const e = await TfjsEngine.load(dir, { backend: args.backend, prefixReuse: reuse });
+  const e = await TfjsEngine.load(dir, { backend: args.backend, prefixReuse: reuse, slabColumns });
   return { engine: e, cfg: e.model.cfg, describe: describeBackend() ?? e.backend };
 }
 
@@ -113,14 +117,16 @@ const runs: unknown[] = [];
 let engineLine = '';
 let model: NeoXConfig | undefined;
 try {
-  for (const reuse of prefixModes) {
-    const made = await makeEngine(reuse, dir);
+  for (const [reuse, slabColumns] of prefixModes.flatMap((r) => slabModes.map((s) => [r, s] as const))) {
+    const made = await makeEngine(reuse, slabColumns, dir);
     engineLine = made.describe;
     model = made.cfg;
     const { engine, c } = counted(made.engine, reuse);
     const objective = parseObjective(`resid:${Math.floor(made.cfg.nLayers / 2)}:random:1`, engine.shape, engine.tokenizer);
     const times: number[] = [];
+    const cpu: number[] = []; // this process's CPU seconds (every thread; not the torch engine's own process)
     let last = performance.now();
+    let lastCpu = process.cpuUsage();
     let atSteady = { ...c };
     if (made.engine instanceof TorchEngine) await made.engine.peakMemory(); // resets the peak
     const config = { ...EPO_DEFAULTS, iters, population, children: childrenPer, batchSize: Number(args['batch-size']), seed: Number(args.seed) };
@@ -129,6 +135,9 @@ try {
         const now = performance.now();
         times.push((now - last) / 1000);
         last = now;
+        const used = process.cpuUsage(lastCpu);
+        cpu.push((used.user + used.system) / 1e6);
+        lastCpu = process.cpuUsage();
         if (times.length === 1) atSteady = { ...c }; // the first iteration also computes every slot's gradient
       },
     });
@@ -136,6 +145,7 @@ try {
     engine.dispose();
     const steady = times.length > 1 ? times.slice(1) : times;
     const seconds = steady.reduce((a, b) => a + b, 0);
+    const cpuSteady = cpu.length > 1 ? cpu.slice(1) : cpu;
     const base = times.length > 1 ? atSteady : { prompts: 0, positions: 0, gradRows: 0 };
     const prompts = c.prompts - base.prompts;
     const positions = c.positions - base.positions;
@@ -144,8 +154,10 @@ try {
     const flops = positions * fwd + gradRows * n * (2 * fwd + 2 * made.cfg.dModel * made.cfg.dVocab);
     runs.push({
       prefixReuse: reuse,
+      ...(slabColumns !== undefined && { slabColumns }),
       secondsPerIteration: Number((seconds / steady.length).toFixed(4)),
       firstIterationSeconds: Number(times[0]!.toFixed(3)),
+      ...(args.engine === 'tfjs' && { cpuSecondsPerIteration: Number((cpuSteady.reduce((a, b) => a + b, 0) / cpuSteady.length).toFixed(4)) }),
       promptsPerSecond: Number((prompts / seconds).toFixed(1)),
       positionsPerSecond: Number((positions / seconds).toFixed(1)),
       gradientRowsPerIteration: Number((gradRows / steady.length).toFixed(2)),

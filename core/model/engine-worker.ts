@@ -1,7 +1,7 @@
 // One engine per worker thread (the wasm backend is single-threaded under Node): loads the model named in
 // workerData and answers evaluate / gradients / taps messages from a PoolEngine.
 import { parentPort, workerData } from 'node:worker_threads';
-import { TfjsEngine } from './tfjs-engine.js';
+import { TfjsEngine, type TfjsEngineOptions } from './tfjs-engine.js';
 
 export interface WorkerRequest {
   id: number;
@@ -9,9 +9,9 @@ export interface WorkerRequest {
   args: unknown[];
 }
 
-const { dir, backend, prefixReuse, maxBatch } = workerData as { dir: string; backend: string; prefixReuse?: boolean; maxBatch?: number };
+const { dir, options } = workerData as { dir: string; options: TfjsEngineOptions };
 const port = parentPort!;
-const ready = TfjsEngine.load(dir, { backend, prefixReuse, maxBatch });
+const ready = TfjsEngine.load(dir, options);
 ready.then(
   () => port.postMessage({ id: 0, ok: true }),
   (e: unknown) => port.postMessage({ id: 0, ok: false, error: serialiseError(e) }),

@@ -10,6 +10,7 @@ import { HfJsonTokenizer } from './tokenizer.js';
 import type { NeoXModel, NeoXWeights } from './neox.js';
 import type { BlockWeights } from './block.js';
 import { linearFrom, type Linear } from './linear.js';
+import { unembedFrom } from './unembed.js';
 
 /** Host-side weights (float32, HF layout) before they become tensors: what a worker thread can be sent. */
 export interface HostCheckpoint {
@@ -132,8 +133,11 @@ function qkvPermutation(cfg: NeoXConfig): Int32Array {
   return perm;
 }
 
-/** Turns host weights into tfjs tensors on the current backend ([in, out] matrices, QKV reordered). */
-export function toModel(ck: HostCheckpoint): NeoXModel {
+/**
+ * Turns host weights into tfjs tensors on the current backend ([in, out] matrices, QKV reordered). `slabColumns`:
+ * the unembedding's column slabs (unembed.ts; absent: one slab).
+ */
+export function toModel(ck: HostCheckpoint, options: { slabColumns?: number } = {}): NeoXModel {
   const { cfg, tensors } = ck;
   const get = (name: string) => tensors.get(name)!;
   const vec = (name: string) => tf.tensor1d(get(name).data);
@@ -174,12 +178,15 @@ export function toModel(ck: HostCheckpoint): NeoXModel {
   }
   const un = unembedName(cfg, tensors);
   const embed = linearFrom(tf.tensor2d(get('gpt_neox.embed_in.weight').data, [cfg.dVocab, d]));
+  // Tied: the unembedding is the embedding's transpose; share the tensors (the slabs are copies).
+  const unLinear = un ? linear(un) : { w: embed.wT, wT: embed.w };
+  const unembed = unembedFrom(unLinear.w, unLinear.wT, options.slabColumns);
+  if (un && unembed.slabs[0] !== unLinear.w) unLinear.w.dispose(); // the slabs hold it now
   const weights: NeoXWeights = {
     embed,
     blocks,
     lnFinal: { w: vec('gpt_neox.final_layer_norm.weight'), b: vec('gpt_neox.final_layer_norm.bias') },
-    // Tied: the unembedding is the embedding's transpose; share both tensors.
-    unembed: un ? linear(un) : { w: embed.wT, wT: embed.w },
+    unembed,
   };
   return { cfg, weights };
 }
@@ -188,7 +195,7 @@ export function toModel(ck: HostCheckpoint): NeoXModel {
 export function modelTensors(model: NeoXModel): tf.Tensor[] {
   const w = model.weights;
   const lin = (l: Linear) => [l.w, l.wT];
-  const out: tf.Tensor[] = [...lin(w.embed), ...lin(w.unembed), w.lnFinal.w, w.lnFinal.b];
+  const out: tf.Tensor[] = [...lin(w.embed), ...w.unembed.slabs, w.unembed.wT, w.lnFinal.w, w.lnFinal.b];
   for (const b of w.blocks) {
     out.push(b.ln1.w, b.ln1.b, b.ln2.w, b.ln2.b, ...lin(b.attn.qkvW), b.attn.qkvB, ...lin(b.attn.denseW), b.attn.denseB);
     out.push(...lin(b.mlp.inW), b.mlp.inB, ...lin(b.mlp.outW), b.mlp.outB);

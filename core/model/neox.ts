@@ -7,6 +7,7 @@ import { attentionContext, sliceContext, type KV } from './attention.js';
 import { block, layerNorm, type BlockWeights, type LayerNormWeights } from './block.js';
 import { UserError } from '../errors.js';
 import { matMulConst, type Linear } from './linear.js';
+import { unembedLogits, type Unembed } from './unembed.js';
 
 /** All weights as tfjs tensors, matrices stored [in, out]. */
 export interface NeoXWeights {
@@ -14,8 +15,8 @@ export interface NeoXWeights {
   embed: Linear;
   blocks: BlockWeights[];
   lnFinal: LayerNormWeights;
-  /** w: [dModel, dVocab] (the transposed embedding when tied) */
-  unembed: Linear;
+  /** W_U [dModel, dVocab] in column slabs (the transposed embedding when tied) */
+  unembed: Unembed;
 }
 
 export interface NeoXModel {
@@ -91,8 +92,11 @@ export function embedOneHot(model: NeoXModel, oneHot: tf.Tensor3D, ids?: tf.Tens
 export interface ForwardRequest {
   /** resid_pre / mlp_post taps to read at the last token. */
   taps: Tap[];
-  /** `all` for cross-entropy, `last` for the last position only, `none` to stop after the last tapped block. */
-  logits: 'none' | 'last' | 'all';
+  /**
+   * `all` for cross-entropy, `last` for the last position only, `none` to stop after the last tapped block,
+   * `hidden` for the final layer norm's output at every position instead of logits (unembed.ts takes it from there).
+   */
+  logits: 'none' | 'last' | 'all' | 'hidden';
   /** Keys/values of positions 0..p-1 per block ([B, H, p, dHead]): x then holds positions p..n-1 only. */
   past?: KV[];
   /** Return every block's keys/values (for reuse by prompts that share this one's prefix). */
@@ -104,6 +108,8 @@ export interface ForwardResult {
   taps: Map<string, tf.Tensor2D>;
   /** [B, n, dVocab] for `all` (n: the positions x holds), [B, dVocab] for `last`. */
   logits?: tf.Tensor;
+  /** [B, n, dModel] for `hidden`. */
+  hidden?: tf.Tensor3D;
   /** Per block, with `keepKV`. */
   kv?: KV[];
 }
@@ -138,8 +144,9 @@ export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): 
 
   const finalIn = req.logits === 'last' ? tf.reshape(lastToken(resid), [B, 1, d]) : resid;
   const normed = layerNorm(finalIn as tf.Tensor3D, weights.lnFinal, cfg.lnEps); // [B, n or 1, d]
+  if (req.logits === 'hidden') return { taps, hidden: normed, ...kept };
   const rows = normed.shape[1];
-  const logits = matMulConst(tf.reshape(normed, [B * rows, d]), weights.unembed); // [B*rows, V]
+  const logits = unembedLogits(weights.unembed, tf.reshape(normed, [B * rows, d])); // [B*rows, V]
   return {
     taps,
     logits: req.logits === 'last' ? logits : tf.reshape(logits, [B, n, cfg.dVocab]),

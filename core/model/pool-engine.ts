@@ -9,6 +9,7 @@ import { parseNeoXConfig } from './config.js';
 import { readTokenizer } from './load.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
 import { resolveBackendName } from './backend.js';
+import type { TfjsEngineOptions } from './tfjs-engine.js';
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -38,15 +39,13 @@ export class PoolEngine implements Engine {
   }
 
   /** Starts `threads` workers, each loading `dir` on `backend` (default wasm). */
-  static async load(dir: string, options: { threads: number; backend?: string; prefixReuse?: boolean; maxBatch?: number }): Promise<PoolEngine> {
+  static async load(dir: string, options: TfjsEngineOptions & { threads: number }): Promise<PoolEngine> {
+    const { threads, ...engineOptions } = options;
     const backend = resolveBackendName(options.backend);
     const cfg = parseNeoXConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
-    const workers = Array.from(
-      { length: Math.max(1, options.threads) },
-      () => new Worker(boot, { workerData: { dir, backend, prefixReuse: options.prefixReuse, maxBatch: options.maxBatch } }),
-    );
+    const workers = Array.from({ length: Math.max(1, threads) }, () => new Worker(boot, { workerData: { dir, options: { ...engineOptions, backend } } }));
     try {
       await Promise.all(
         workers.map(

@@ -5,7 +5,8 @@ import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResu
 import { initBackend } from './backend.js';
 import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
-import { embedIds, embedOneHot, forward, lastLogits, meanNextTokenCE, nextTokenCE, parseTap, pickedNll, tapDim, type NeoXModel, type Tap } from './neox.js';
+import { embedIds, embedOneHot, forward, lastLogits, meanNextTokenCE, parseTap, tapDim, type NeoXModel, type Tap } from './neox.js';
+import { hiddenLastLogits, hiddenMeanCE, hiddenNextTokenCE, unembedAt, unembedLogSumExp } from './unembed.js';
 import { objectiveTaps, objectiveValue, validateObjective } from './objectives.js';
 import type { KV } from './attention.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
@@ -19,6 +20,8 @@ export interface TfjsEngineOptions {
   maxBatch?: number;
   /** Use evaluate's prefix hint (default true); off computes every position, for comparison. */
   prefixReuse?: boolean;
+  /** Columns per slab of the unembedding (default: by backend, slabColumnsFor; 0: one slab). */
+  slabColumns?: number;
 }
 
 /**
@@ -27,6 +30,14 @@ export interface TfjsEngineOptions {
  */
 export function chunkFloatsFor(backend: string): number {
   return backend === 'webgpu' || backend === 'tensorflow' ? 2 ** 27 : 2 ** 24;
+}
+
+/**
+ * The unembedding's slab width (unembed.ts): on wasm and cpu, slabs that fit in cache; a GPU backend wants the
+ * whole matrix in one product.
+ */
+export function slabColumnsFor(backend: string): number | undefined {
+  return backend === 'webgpu' || backend === 'tensorflow' ? undefined : 1024;
 }
 
 /** A GPT-NeoX model on a tfjs backend, serving evaluate / gradients / taps. */
@@ -60,7 +71,7 @@ export class TfjsEngine implements Engine {
   /** Builds an engine from weights already read (a worker thread receives these). */
   static async fromCheckpoint(ck: HostCheckpoint, tokenizer: HfJsonTokenizer, options: TfjsEngineOptions = {}): Promise<TfjsEngine> {
     const backend = await initBackend(options.backend);
-    return new TfjsEngine(toModel(ck), tokenizer, backend, options);
+    return new TfjsEngine(toModel(ck, { slabColumns: options.slabColumns ?? slabColumnsFor(backend) }), tokenizer, backend, options);
   }
 
   async evaluate(ids: number[][], objective: Objective, options: EvaluateOptions = {}): Promise<Evaluation> {
@@ -81,10 +92,9 @@ export class TfjsEngine implements Engine {
     for (const [start, rows] of this.chunks(whole.map((b) => ids[b]!))) {
       const [f, ce, next] = tf.tidy(() => {
         const idsT = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
-        const res = forward(this.model, embedIds(this.model, idsT), { taps: objectiveTaps(objective), logits: 'all' });
-        const logits = res.logits as tf.Tensor3D;
-        const last = lastLogits(logits);
-        return [objectiveValue(objective, res.taps, last), meanNextTokenCE(logits, idsT), tf.argMax(last, -1)];
+        const res = forward(this.model, embedIds(this.model, idsT), { taps: objectiveTaps(objective), logits: 'hidden' });
+        const last = hiddenLastLogits(this.model.weights.unembed, res.hidden!);
+        return [objectiveValue(objective, res.taps, last), hiddenMeanCE(this.model.weights.unembed, res.hidden!, idsT), tf.argMax(last, -1)];
       });
       await scatter(out, whole.slice(start, start + rows.length), f!, ce!, next!);
     }
@@ -93,22 +103,26 @@ export class TfjsEngine implements Engine {
   }
 
   /**
-   * The children of a prefix hint: the parents run once, keeping every block's keys/values and their next-token
-   * log-probabilities; a child changed from position p runs positions p..n-1 only, attending to its parent's keys
-   * and values for 0..p-1. Its CE is assembled exactly: targets 1..p-1 are its parent's terms, target p is scored
-   * by the parent's logits at p-1, targets p+1..n-1 by its own logits.
+   * The children of a prefix hint: the parents run once, keeping every block's keys/values and their final hidden
+   * states; a child changed from position p runs positions p..n-1 only, attending to its parent's keys and values
+   * for 0..p-1. Its CE is assembled exactly: targets 1..p-1 are its parent's terms, target p is scored by the
+   * parent's hidden state at p-1, targets p+1..n-1 by its own.
    */
   private async evaluateFromPrefix(ids: number[][], objective: Objective, hint: PrefixHint, byFrom: Map<number, number[]>, out: Evaluation): Promise<void> {
     const n = ids[0]!.length;
     const P = hint.parents.length;
+    const u = this.model.weights.unembed;
     const parent = tf.tidy(() => {
       const idsT = tf.tensor2d(hint.parents, [P, n], 'int32');
-      const res = forward(this.model, embedIds(this.model, idsT), { taps: [], logits: 'all', keepKV: true });
-      const logits = res.logits as tf.Tensor3D;
+      const res = forward(this.model, embedIds(this.model, idsT), { taps: [], logits: 'hidden', keepKV: true });
+      const d = res.hidden!.shape[2];
+      // Positions 0..n-2 as rows parent * (n-1) + position: each predicts the next token.
+      const pred = tf.reshape(tf.slice(res.hidden!, [0, 0, 0], [P, n - 1, d]), [P * (n - 1), d]) as tf.Tensor2D;
+      const lse = unembedLogSumExp(u, pred);
+      const terms = tf.sub(lse, unembedAt(u, pred, tf.reshape(tf.slice(idsT, [0, 1], [P, n - 1]), [P * (n - 1)]) as tf.Tensor1D));
       // [P, n-1]: cumulative CE terms, so a child's targets 1..p-1 are one lookup at column p-2.
-      const cum = tf.cumsum(nextTokenCE(logits, idsT), 1);
-      const logp = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [P, n - 1, logits.shape[2]]), -1); // [P, n-1, V]
-      return { ks: res.kv!.map((kv) => kv.k), vs: res.kv!.map((kv) => kv.v), cum, logp };
+      const cum = tf.cumsum(tf.reshape(terms, [P, n - 1]), 1);
+      return { ks: res.kv!.map((kv) => kv.k), vs: res.kv!.map((kv) => kv.v), cum, pred, lse };
     });
     try {
       for (const [from, members] of [...byFrom].sort((a, b) => a[0] - b[0])) {
@@ -128,17 +142,20 @@ export class TfjsEngine implements Engine {
             const prefixOf = (t: tf.Tensor4D) => tf.slice(tf.gather(t, parentIdx), [0, 0, 0, 0], [b, t.shape[1], from, t.shape[3]]) as tf.Tensor4D;
             const past: KV[] = parent.ks.map((k, l) => ({ k: prefixOf(k), v: prefixOf(parent.vs[l]!) }));
             const tail = tf.tensor2d(rows, [b, q], 'int32'); // the child's tokens from..n-1
-            const res = forward(this.model, embedIds(this.model, tail), { taps: objectiveTaps(objective), logits: 'all', past });
-            const logits = res.logits as tf.Tensor3D; // [b, q, V]
-            const last = lastLogits(logits);
-            // Targets 1..from-1: the parent's; target `from`: the parent's log-probabilities at from-1.
+            const res = forward(this.model, embedIds(this.model, tail), { taps: objectiveTaps(objective), logits: 'hidden', past });
+            const last = hiddenLastLogits(u, res.hidden!);
+            // Targets 1..from-1: the parent's; target `from`: the parent's prediction at from-1.
             const prefixCE = from >= 2 ? tf.reshape(tf.slice(tf.gather(parent.cum, parentIdx), [0, from - 2], [b, 1]), [b]) : tf.zeros([b]);
-            // One value per child, picked straight from the flat [P, n-1, V] log-probabilities (a gather of whole
-            // [V] rows per child is slow on wasm: it costs more than the child's own forward).
-            const V = parent.logp.shape[2];
-            const at = batch.map((m) => (hint.parentOf[m]! * (n - 1) + from - 1) * V + ids[m]![from]!);
-            const atFrom = tf.neg(tf.gather(tf.reshape(parent.logp, [-1]), tf.tensor1d(at, 'int32')));
-            const own = q >= 2 ? tf.sum(pickedNll(tf.slice(logits, [0, 0, 0], [b, q - 1, -1]), tf.slice(tail, [0, 1], [b, q - 1])), -1) : tf.zeros([b]);
+            const row = tf.tensor1d(
+              batch.map((m) => hint.parentOf[m]! * (n - 1) + from - 1),
+              'int32',
+            );
+            const token = tf.tensor1d(
+              batch.map((m) => ids[m]![from]!),
+              'int32',
+            );
+            const atFrom = tf.sub(tf.gather(parent.lse, row), unembedAt(u, tf.gather(parent.pred, row), token));
+            const own = q >= 2 ? tf.sum(hiddenNextTokenCE(u, res.hidden!, tail), -1) : tf.zeros([b]);
             const ceT = tf.div(tf.add(tf.add(prefixCE, atFrom), own), n - 1);
             return [objectiveValue(objective, res.taps, last), ceT, tf.argMax(last, -1)];
           });
@@ -146,7 +163,7 @@ export class TfjsEngine implements Engine {
         }
       }
     } finally {
-      tf.dispose([parent.cum, parent.logp, ...parent.ks, ...parent.vs]);
+      tf.dispose([parent.cum, parent.pred, parent.lse, ...parent.ks, ...parent.vs]);
     }
   }
 
@@ -216,19 +233,20 @@ export class TfjsEngine implements Engine {
     for (const [start, rows] of this.chunks(ids)) {
       const produced = tf.tidy(() => {
         const idsT = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
-        const logitsMode = wantCe ? 'all' : wantLogits ? 'last' : 'none';
+        const logitsMode = wantCe ? 'hidden' : wantLogits ? 'last' : 'none';
         const res = forward(this.model, embedIds(this.model, idsT), { taps: inner, logits: logitsMode });
+        const u = this.model.weights.unembed;
         const named: Record<string, tf.Tensor> = {};
         for (const { name, tap } of parsed) {
           if (tap.kind !== 'logits') named[name] = res.taps.get(name)!;
-          else named[name] = wantCe ? lastLogits(res.logits as tf.Tensor3D) : res.logits!;
+          else named[name] = wantCe ? hiddenLastLogits(u, res.hidden!) : res.logits!;
         }
         if (wantPositions) {
-          const perPosition = nextTokenCE(res.logits as tf.Tensor3D, idsT);
+          const perPosition = hiddenNextTokenCE(u, res.hidden!, idsT);
           named['\0cePositions'] = perPosition;
           named['\0ce'] = tf.mean(perPosition, -1);
         } else if (wantCe) {
-          named['\0ce'] = meanNextTokenCE(res.logits as tf.Tensor3D, idsT);
+          named['\0ce'] = hiddenMeanCE(u, res.hidden!, idsT);
         }
         return named;
       });

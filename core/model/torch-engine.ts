@@ -36,6 +36,8 @@ export interface TorchEngineOptions {
    * (default 192 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
    */
   prefixGroupOverhead?: number;
+  /** Rows of W_U per slab for the cross-entropy (default 4096 on the CPU, none on CUDA; 0: none). */
+  slabColumns?: number;
 }
 
 /** What the process reports at start. */
@@ -148,6 +150,7 @@ class EngineProcess {
       threads: this.options.threads,
       maxChunkFloats: this.options.maxChunkFloats,
       prefixGroupOverhead: this.options.prefixGroupOverhead,
+      slabColumns: this.options.slabColumns,
     }).then((f) => {
       const h = f.header as unknown as TorchHello;
       if (h.protocol !== TORCH_PROTOCOL) {

@@ -93,7 +93,7 @@ def main():
             weights = load_weights(req["dir"], cfg, device, dtype)
         # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
-        return Engine(NeoX(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead")), {
+        return Engine(NeoX(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns")), {
             "protocol": PROTOCOL,
             "engine": __version__,
             "torch": torch.__version__,

@@ -219,9 +219,10 @@ class NeoX:
         return F.linear(z, *L["dense"])
 
     def forward(self, x, taps=(), logits="all", start=0, past=None, keep=None):
-        """x: embeddings [B, m, d] for positions start..; taps: names at the last row; logits: all | last | none.
-        past: per layer (K, V) of positions 0..start-1; keep: a list that receives each layer's full (K, V).
-        -> (taps {name: [B, dim]}, logits [B, m, V] | [B, V] | None)."""
+        """x: embeddings [B, m, d] for positions start..; taps: names at the last row; logits: all | last | none |
+        hidden (the final layer norm's output, for Unembed). past: per layer (K, V) of positions 0..start-1; keep: a
+        list that receives each layer's full (K, V).
+        -> (taps {name: [B, dim]}, logits [B, m, V] | [B, V] | hidden [B, m, d] | None)."""
         cfg = self.cfg
         eps = cfg["lnEps"]
         d = cfg["dModel"]
@@ -250,7 +251,10 @@ class NeoX:
         if logits == "none":
             return out, None
         final = resid[:, -1:] if logits == "last" else resid
-        lg = F.linear(F.layer_norm(final, (d,), *self.ln_f, eps), self.W_U)
+        normed = F.layer_norm(final, (d,), *self.ln_f, eps)
+        if logits == "hidden":
+            return out, normed
+        lg = F.linear(normed, self.W_U)
         return out, (lg[:, 0] if logits == "last" else lg)
 
 

@@ -13,10 +13,10 @@ const TOL = 1e-5;
 describe.each(FIXTURE_NAMES)('prefix reuse on %s', (name) => {
   const golden = readGolden(name);
   let engine: TfjsEngine;
-  let small: TfjsEngine; // tiny chunks: every group splits
+  let small: TfjsEngine; // tiny chunks: every group splits; the unembedding in slabs of 50 columns
   beforeAll(async () => {
     engine = await TfjsEngine.load(join(MODELS, name), { backend: 'wasm' });
-    small = await TfjsEngine.load(join(MODELS, name), { backend: 'wasm', maxChunkFloats: 3 * 6 * engine.shape.dVocab });
+    small = await TfjsEngine.load(join(MODELS, name), { backend: 'wasm', maxChunkFloats: 3 * 6 * engine.shape.dVocab, slabColumns: 50 });
   });
   afterAll(() => {
     engine.dispose();
