@@ -12,6 +12,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           testTimeout: 60_000,
+          // Hooks load models and measure them like tests do (vitest's default is 10 s).
+          hookTimeout: 60_000,
           // Vitest's default, a worker fewer than the cores, is one worker on CI's 2 cores; many unit files
           // mostly wait on the processes they start (the CLI, tsc, backend probes), so two share 2 cores well.
           maxWorkers: Math.max(2, availableParallelism() - 1),
