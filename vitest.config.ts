@@ -1,5 +1,6 @@
 // Two projects: fast unit tests, and integration tests against real Temporal and S3 servers that
 // test/integration/global-setup.ts builds (once, cached) and starts for the whole run.
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -11,6 +12,11 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           testTimeout: 60_000,
+          // Hooks load models and measure them like tests do (vitest's default is 10 s).
+          hookTimeout: 60_000,
+          // Vitest's default, a worker fewer than the cores, is one worker on CI's 2 cores; many unit files
+          // mostly wait on the processes they start (the CLI, tsc, backend probes), so two share 2 cores well.
+          maxWorkers: Math.max(2, availableParallelism() - 1),
         },
       },
       {
@@ -20,7 +26,8 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          // Integration tests share one Temporal and one S3 server; run files one at a time on 2 cores.
+          // Integration tests share one Temporal and one S3 server; run files one at a time on 2 cores
+          // (after the unit files: their workers' heartbeats and query latencies need the cores).
           fileParallelism: false,
         },
       },

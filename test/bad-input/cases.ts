@@ -50,6 +50,9 @@ const editHeader = (m: string, change: (h: Record<string, { data_offsets: [numbe
   writeFileSync(file, buf);
 };
 
+// --threads 1: the in-process epo cases share this process's one tfjs load (a pool loads tfjs again in each of its
+// threads, 2 s a case); POOLED cases keep the pool, the default.
+const ONE_THREAD = ['--threads', '1'];
 // --topk 16: the default (512) is more than the fixture's 320 tokens.
 const epo = (dir: string, extra: string[] = [], model = MODEL) => [
   'epo',
@@ -64,8 +67,11 @@ const epo = (dir: string, extra: string[] = [], model = MODEL) => [
   '--topk',
   '16',
   '--quiet',
+  ...ONE_THREAD,
   ...extra,
 ];
+/** The default's worker-thread pool (commander keeps the last --threads): its threads' errors must surface as cleanly. */
+const POOLED = ['--threads', '2'];
 const baseline = (dir: string, extra: string[], model = MODEL) => ['baseline', 'random', '--model', model, '--out', path.join(dir, 'out'), '--prompts', '4', '--quiet', ...extra];
 const scan = (dir: string, extra: string[], model = MODEL) => [
   'scan',
@@ -156,7 +162,7 @@ export const CASES: BadCase[] = [
   ].map(([name, spec]): BadCase => ({
     group: 'objectives',
     name: name as string,
-    args: (d) => ['epo', '--model', MODEL, '--objective', spec as string, '--out', path.join(d, 'out'), '--iters', '2', '--topk', '16', '--quiet'],
+    args: (d) => ['epo', '--model', MODEL, '--objective', spec as string, '--out', path.join(d, 'out'), '--iters', '2', '--topk', '16', '--quiet', ...ONE_THREAD],
     code: (name as string).includes('vectors file') ? 'E_VECTORS_FILE' : 'E_OBJECTIVE',
   })),
 
@@ -187,7 +193,21 @@ export const CASES: BadCase[] = [
       group: 'vectors files',
       name: `epo: ${name}`,
       setup: (d) => json(d, 'v.json', body),
-      args: (d) => ['epo', '--model', MODEL, '--objective', `resid:1:${path.join(d, 'v.json')}#0`, '--out', path.join(d, 'out'), '--iters', '2', '--topk', '16', '--quiet'],
+      args: (d) => [
+        'epo',
+        '--model',
+        MODEL,
+        '--objective',
+        `resid:1:${path.join(d, 'v.json')}#0`,
+        '--out',
+        path.join(d, 'out'),
+        '--iters',
+        '2',
+        '--topk',
+        '16',
+        '--quiet',
+        ...ONE_THREAD,
+      ],
       code,
     },
   ]),
@@ -284,7 +304,7 @@ export const CASES: BadCase[] = [
     group: 'model directories',
     name: 'config says a wider model',
     setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, hidden_size: 64 }))),
-    args: (d) => epo(d, [], path.join(d, 'model')),
+    args: (d) => epo(d, POOLED, path.join(d, 'model')),
     code: 'E_MODEL_SHAPE',
   },
   {
@@ -302,7 +322,7 @@ export const CASES: BadCase[] = [
         const f = path.join(m, 'model.safetensors');
         writeFileSync(f, readFileSync(f).subarray(0, 4000));
       }),
-    args: (d) => epo(d, [], path.join(d, 'model')),
+    args: (d) => epo(d, POOLED, path.join(d, 'model')),
     code: 'E_MODEL_TRUNCATED',
   },
   {
@@ -346,7 +366,7 @@ export const CASES: BadCase[] = [
           h[k]!.dtype = 'I8';
         }),
       ),
-    args: (d) => epo(d, [], path.join(d, 'model')),
+    args: (d) => epo(d, POOLED, path.join(d, 'model')),
     code: 'E_MODEL_DTYPE',
   },
   {
@@ -571,7 +591,7 @@ export const CASES: BadCase[] = [
     group: 'output directories',
     name: 'epo --out under a file',
     setup: (d) => json(d, 'f', 'x'),
-    args: (d) => ['epo', '--model', MODEL, '--objective', 'resid:1:random:0', '--out', path.join(d, 'f', 'out'), '--iters', '2', '--topk', '16', '--quiet'],
+    args: (d) => ['epo', '--model', MODEL, '--objective', 'resid:1:random:0', '--out', path.join(d, 'f', 'out'), '--iters', '2', '--topk', '16', '--quiet', ...ONE_THREAD],
     code: 'E_FS',
   },
   // (--out in a directory without write permission is not here: the CI runs as root, which may write anyway.)

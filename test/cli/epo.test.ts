@@ -8,6 +8,8 @@ import { runCli } from '../helpers/cli.js';
 const MODEL = 'test/fixtures/models/tiny-parallel';
 const KNOBS = ['--population', '4', '--children', '8', '--topk', '16', '--seq-len', '6', '--checkpoint-every', '4', '--quiet'];
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'dreamsweep-epo-'));
+// Where the point is not the threads: one engine in the process, not a pool loading tfjs in each thread (2 s a run).
+const ONE_THREAD = ['--threads', '1'];
 
 describe('dreamsweep epo', () => {
   it('writes history, checkpoint and frontier, and prints the frontier table', async () => {
@@ -39,7 +41,7 @@ describe('dreamsweep epo', () => {
 
   it('refuses to overwrite a run without --resume', async () => {
     const out = tmp();
-    const args = ['epo', '--model', MODEL, '--objective', 'neuron:0:1', '--out', out, '--iters', '2', ...KNOBS];
+    const args = ['epo', '--model', MODEL, '--objective', 'neuron:0:1', '--out', out, '--iters', '2', ...KNOBS, ...ONE_THREAD];
     expect((await runCli(args)).code).toBe(0);
     const again = await runCli(args);
     expect(again.code).toBe(2);
@@ -54,11 +56,12 @@ describe('dreamsweep epo', () => {
       [['--objective', 'neuron:0:1', '--topk', '100000'], /topk: expected an integer in \[1, \d+\]/],
       [['--objective', 'neuron:0:1', '--topk', '8', '--seq-len', '1'], /seqLen: expected an integer >= 2/],
     ];
-    for (const [extra, message] of cases) {
-      const r = await runCli(['epo', '--model', MODEL, '--out', tmp(), '--iters', '2', '--quiet', ...extra]);
+    const runs = await Promise.all(cases.map(([extra]) => runCli(['epo', '--model', MODEL, '--out', tmp(), '--iters', '2', '--quiet', ...ONE_THREAD, ...extra])));
+    for (const [i, [, message]] of cases.entries()) {
+      const r = runs[i]!;
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
-  });
+  }, 120_000); // five processes at once: on a busy machine they may take past the default 60 s
 });

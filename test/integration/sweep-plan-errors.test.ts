@@ -48,8 +48,9 @@ describe('plan-time errors', () => {
 
   it('status and cancel of an unknown sweep: E_SWEEP_UNKNOWN, no raw WorkflowNotFoundError', async () => {
     const { temporalAddress } = inject('servers');
-    for (const cmd of ['status', 'cancel']) {
-      const r = await runCli(['sweep', cmd, 'no-such-sweep-123', '--temporal-address', temporalAddress]);
+    const cmds = ['status', 'cancel'];
+    const runs = await Promise.all(cmds.map((cmd) => runCli(['sweep', cmd, 'no-such-sweep-123', '--temporal-address', temporalAddress])));
+    for (const r of runs) {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/no sweep no-such-sweep-123 on this Temporal server.*\[E_SWEEP_UNKNOWN\]/);
       expect(r.stderr).not.toMatch(/WorkflowNotFoundError|\n\s+at \S/);

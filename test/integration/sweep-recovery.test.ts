@@ -20,6 +20,9 @@ function spawnWorker(queues: { model: string; aux: string }, name: string, logDi
   return w;
 }
 
+// A unit that is still running well after its first checkpoint (iteration 20), when the test kills or drains its worker.
+const LONG = 240;
+
 function epoStudy(name: string, vectors: number, iters: number) {
   return {
     name,
@@ -37,7 +40,7 @@ describe('sweep recovery', () => {
     const bucket = `kill9-${Date.now()}`;
     await createBucket(servers(), bucket);
     const env = s3Env(servers());
-    const study = epoStudy('kill9', 1, 600);
+    const study = epoStudy('kill9', 1, LONG);
 
     // The clean run, for reference.
     const clean = writeSweep(servers(), bucket, 'clean', study);
@@ -75,7 +78,7 @@ describe('sweep recovery', () => {
     const bucket = `drain-${Date.now()}`;
     await createBucket(servers(), bucket);
     const env = s3Env(servers());
-    const sweep = writeSweep(servers(), bucket, 'drain', epoStudy('drain', 1, 600));
+    const sweep = writeSweep(servers(), bucket, 'drain', epoStudy('drain', 1, LONG));
     const a = spawnWorker(sweep.queues, 'worker-a', logDir, ['--shutdown-grace', '1']);
     expect((await runCli(['sweep', 'launch', sweep.file], env)).code).toBe(0);
     const ckKey = await waitFor('a checkpoint', async () => (await sweep.store.list('units/epo/')).find((k) => k.endsWith('checkpoint.safetensors')));
@@ -100,7 +103,7 @@ describe('sweep recovery', () => {
     const bucket = `cancel-${Date.now()}`;
     await createBucket(servers(), bucket);
     const env = s3Env(servers());
-    const study = { ...epoStudy('cancel', 6, 150), concurrency: { units: 1 } };
+    const study = { ...epoStudy('cancel', 6, 100), concurrency: { units: 1 } };
 
     const clean = writeSweep(servers(), bucket, 'clean', study);
     spawnWorker(clean.queues, 'clean', logDir);

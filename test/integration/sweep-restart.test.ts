@@ -31,7 +31,7 @@ describe('sweep and server restarts', () => {
       name: 'restart',
       model: { path: MODEL, engine: 'tfjs' },
       study: { layers: [1], vectors: { count: 4, seed: 0 }, seqLen: 6 },
-      methods: { epo: { iters: 150, population: 4, children: 16, topk: 16, checkpointEvery: 10 } },
+      methods: { epo: { iters: 80, population: 4, children: 16, topk: 16, checkpointEvery: 10 } },
       temporal: { heartbeatTimeout: 5 },
       concurrency: { units: 1 },
     });
