@@ -86,7 +86,10 @@ export function jsonBytes(value: unknown): string {
 export async function heartbeatWhile<T>(work: Promise<T>, details: unknown): Promise<T> {
   const ctx = Context.current();
   ctx.heartbeat(details);
-  const timer = setInterval(() => ctx.heartbeat(details), 5_000);
+  // Three beats per heartbeat timeout (at most every 5 s): a short timeout must not expire during a long wait.
+  const timeout = ctx.info.heartbeatTimeoutMs;
+  const every = timeout ? Math.min(5_000, Math.max(200, Math.floor(timeout / 3))) : 5_000;
+  const timer = setInterval(() => ctx.heartbeat(details), every);
   try {
     return await work;
   } finally {
