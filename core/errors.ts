@@ -15,3 +15,20 @@ export class UserError extends Error {
 export function isUserError(e: unknown): e is UserError {
   return e instanceof Error && e.name === 'UserError' && typeof (e as UserError).code === 'string';
 }
+
+/** An error as it crosses a worker-thread boundary (structured clone drops a class and its fields). */
+export type SerialisedError = { name: string; message: string; code?: string; stack?: string };
+
+export function serialiseError(e: unknown): SerialisedError {
+  const err = e as { name?: string; message?: string; code?: unknown; stack?: string };
+  return { name: err?.name ?? 'Error', message: err?.message ?? String(e), ...(typeof err?.code === 'string' && { code: err.code }), ...(err?.stack && { stack: err.stack }) };
+}
+
+/** The error again on this side: a UserError keeps its class and code, anything else its name, message and stack. */
+export function deserialiseError(e: SerialisedError): Error {
+  if (e.name === 'UserError' && e.code) return new UserError(e.code, e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}

@@ -1,6 +1,7 @@
 // One engine per worker thread (the wasm backend is single-threaded under Node): loads the model named in
 // workerData and answers evaluate / gradients / taps messages from a PoolEngine.
 import { parentPort, workerData } from 'node:worker_threads';
+import { serialiseError } from '../errors.js';
 import { TfjsEngine, type TfjsEngineOptions } from './tfjs-engine.js';
 
 export interface WorkerRequest {
@@ -36,9 +37,4 @@ function transferables(result: object): ArrayBuffer[] {
   };
   visit(result);
   return [...new Set(out)];
-}
-
-function serialiseError(e: unknown): { name: string; message: string; code?: string } {
-  const err = e as { name?: string; message?: string; code?: string };
-  return { name: err.name ?? 'Error', message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) };
 }

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
-import { UserError } from '../errors.js';
+import { deserialiseError, UserError, type SerialisedError } from '../errors.js';
 import { parseNeoXConfig } from './config.js';
 import { readTokenizer } from './load.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
@@ -28,12 +28,12 @@ export class PoolEngine implements Engine {
     readonly backend: string,
   ) {
     for (const w of workers) {
-      w.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; code?: string } }) => {
+      w.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: SerialisedError }) => {
         const p = this.pending.get(msg.id);
         if (!p) return;
         this.pending.delete(msg.id);
         if (msg.ok) p.resolve(msg.result);
-        else p.reject(toError(msg.error!));
+        else p.reject(deserialiseError(msg.error!));
       });
     }
   }
@@ -52,7 +52,7 @@ export class PoolEngine implements Engine {
           (w) =>
             new Promise<void>((resolve, reject) => {
               w.once('error', reject);
-              w.once('message', (m: { ok: boolean; error?: { name: string; message: string; code?: string } }) => (m.ok ? resolve() : reject(toError(m.error!))));
+              w.once('message', (m: { ok: boolean; error?: SerialisedError }) => (m.ok ? resolve() : reject(deserialiseError(m.error!))));
             }),
         ),
       );
@@ -151,11 +151,4 @@ function cat<T extends Float32Array | Int32Array>(parts: T[]): T {
     o += p.length;
   }
   return out;
-}
-
-function toError(e: { name: string; message: string; code?: string }): Error {
-  if (e.name === 'UserError' && e.code) return new UserError(e.code, e.message);
-  const err = new Error(e.message);
-  err.name = e.name;
-  return err;
 }

@@ -24,12 +24,15 @@ export interface TfjsEngineOptions {
   slabColumns?: number;
 }
 
+/** webgpu and tensorflow (which may run on a GPU) want big products; wasm and cpu want work that fits in cache. */
+const wantsBigProducts = (backend: string) => backend === 'webgpu' || backend === 'tensorflow';
+
 /**
  * Why per backend: on wasm and cpu a chunk larger than 2^24 floats (64 MiB of logits) buys no speed and costs
  * memory; a GPU backend wants whole batches in one call, bounded by its memory (2^27 floats = 512 MiB).
  */
 export function chunkFloatsFor(backend: string): number {
-  return backend === 'webgpu' || backend === 'tensorflow' ? 2 ** 27 : 2 ** 24;
+  return wantsBigProducts(backend) ? 2 ** 27 : 2 ** 24;
 }
 
 /**
@@ -37,7 +40,7 @@ export function chunkFloatsFor(backend: string): number {
  * whole matrix in one product.
  */
 export function slabColumnsFor(backend: string): number | undefined {
-  return backend === 'webgpu' || backend === 'tensorflow' ? undefined : 1024;
+  return wantsBigProducts(backend) ? undefined : 1024;
 }
 
 /** A GPT-NeoX model on a tfjs backend, serving evaluate / gradients / taps. */

@@ -11,7 +11,8 @@ import type { ArtifactStore } from '../store/index.js';
 import { aggregateSweep } from './aggregate.js';
 import { attributeBestPrompts } from './attribution.js';
 import { buildReport } from './index.js';
-import { serialiseError, type CallReply, type ReportThreadJob, type ThreadMessage } from './thread.js';
+import { serialiseError } from '../errors.js';
+import type { CallReply, ReportThreadJob, ThreadMessage } from './thread.js';
 
 const port = parentPort!;
 const job = workerData as ReportThreadJob;

@@ -4,7 +4,7 @@
 // this side (so the worker's patient store and loaded engine serve it), and the caller writes the files.
 import { Worker } from 'node:worker_threads';
 import type { Engine } from '../engine.js';
-import { UserError } from '../errors.js';
+import { deserialiseError, serialiseError, type SerialisedError } from '../errors.js';
 import type { ArtifactStore } from '../store/index.js';
 import type { SweepPlan } from '../sweep/plan.js';
 
@@ -21,8 +21,6 @@ export interface ReportThreadResult {
   files: Record<string, string | Uint8Array>;
   missing: number;
 }
-
-export type SerialisedError = { name: string; message: string; code?: string; stack?: string };
 
 /** Thread -> caller. `storeError` names a failed store call whose original error is rethrown here. */
 export type ThreadMessage =
@@ -70,7 +68,7 @@ export async function buildReportInThread(
         } else if (msg.type === 'done') {
           resolve(msg.result);
         } else {
-          reject(msg.callId !== undefined && callErrors.has(msg.callId) ? callErrors.get(msg.callId) : toError(msg.error));
+          reject(msg.callId !== undefined && callErrors.has(msg.callId) ? callErrors.get(msg.callId) : deserialiseError(msg.error));
         }
       };
       const answer = async (msg: Extract<ThreadMessage, { type: 'call' }>): Promise<unknown> => {
@@ -86,17 +84,4 @@ export async function buildReportInThread(
   } finally {
     await worker.terminate();
   }
-}
-
-export function serialiseError(e: unknown): SerialisedError {
-  const err = e as { name?: string; message?: string; code?: unknown; stack?: string };
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(e), ...(typeof err?.code === 'string' && { code: err.code }), ...(err?.stack && { stack: err.stack }) };
-}
-
-function toError(e: SerialisedError): Error {
-  if (e.name === 'UserError' && e.code) return new UserError(e.code, e.message);
-  const err = new Error(e.message);
-  err.name = e.name;
-  if (e.stack) err.stack = e.stack;
-  return err;
 }

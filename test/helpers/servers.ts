@@ -48,3 +48,17 @@ export interface SharedServers {
   s3: { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string };
   logDir: string;
 }
+
+/** The port of an address or URL (`127.0.0.1:7233`, `http://127.0.0.1:9000`): what a restarted server must bind again. */
+export const portOf = (address: string) => Number(address.split(':').at(-1));
+
+/** The plain-data view of started servers that tests take (the global setup provides the shared pair's). */
+export function sharedView(servers: TestServers): SharedServers {
+  const { temporal, s3 } = servers;
+  return {
+    temporalAddress: temporal.address,
+    temporalNamespace: temporal.namespace,
+    s3: { endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region },
+    logDir: servers.logDir,
+  };
+}

@@ -4,8 +4,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { WorkflowHandle } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { openStore, type ArtifactStore } from '../../core/store/index.js';
+import type { SweepProgress } from '../../workflows/sweep.js';
 import type { SharedServers } from './servers.js';
 
 export const MODEL = path.resolve('test/fixtures/models/tiny-parallel');
@@ -74,5 +76,21 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Times the sweep's `progress` query every `everyMs` until the workflow leaves RUNNING; returns the latencies (ms) of
+ * the queries whose answer says `during` (a query answered late still counts: it was asked then).
+ */
+export async function progressLatencies(handle: WorkflowHandle, during: (p: SweepProgress) => boolean, everyMs: number): Promise<number[]> {
+  const latencies: number[] = [];
+  for (;;) {
+    const t0 = performance.now();
+    const p = await handle.query<SweepProgress>('progress');
+    const ms = performance.now() - t0;
+    if (during(p)) latencies.push(ms);
+    if ((await handle.describe()).status.name !== 'RUNNING') return latencies;
+    await new Promise((res) => setTimeout(res, everyMs));
   }
 }

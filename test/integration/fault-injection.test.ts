@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startS3, startTemporal } from '../../infra/servers.js';
 import { runCli } from '../helpers/cli.js';
-import { startTestServers, type SharedServers, type TestServers } from '../helpers/servers.js';
+import { portOf, sharedView, startTestServers, type TestServers } from '../helpers/servers.js';
 import { createBucket, MODEL, resultArtifacts, s3Env, waitFor, writeSweep } from '../helpers/sweeps.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workers.js';
 
@@ -20,18 +20,11 @@ afterAll(async () => {
   await own?.stop();
 });
 
-const port = (url: string) => Number(url.split(':').at(-1));
-
 describe('fault injection', () => {
   it('survives kill -9, a Temporal restart and an S3 restart with artifacts equal to a clean run', { timeout: 480_000 }, async () => {
     const step = (what: string) => process.stderr.write(`fault-injection: ${what}\n`);
     own = await startTestServers('faults');
-    const shared: SharedServers = {
-      temporalAddress: own.temporal.address,
-      temporalNamespace: own.temporal.namespace,
-      s3: { endpoint: own.s3.endpoint, accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey, region: own.s3.region },
-      logDir: own.logDir,
-    };
+    const shared = sharedView(own);
     const env = s3Env(shared);
     await createBucket(shared, 'faults');
     const study = {
@@ -73,7 +66,7 @@ describe('fault injection', () => {
     await waitFor('another finished unit', async () => (await results()) > before);
     await own.temporal.stop();
     await new Promise((r) => setTimeout(r, 3_000));
-    const t2 = await startTemporal({ dbFile: path.join(own.dir, 'temporal.sqlite'), logDir: own.logDir, port: port(own.temporal.address) });
+    const t2 = await startTemporal({ dbFile: path.join(own.dir, 'temporal.sqlite'), logDir: own.logDir, port: portOf(own.temporal.address) });
     restarted.push(t2);
     step('Temporal restarted');
 
@@ -81,7 +74,7 @@ describe('fault injection', () => {
     // store calls in flight wait it out (worker --outage-wait) instead of failing attempts.
     await own.s3.stop();
     await new Promise((r) => setTimeout(r, 12_000));
-    const s2 = await startS3({ root: own.s3.root, logDir: own.logDir, port: port(own.s3.endpoint), accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey });
+    const s2 = await startS3({ root: own.s3.root, logDir: own.logDir, port: portOf(own.s3.endpoint), accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey });
     restarted.push(s2);
     step('S3 restarted');
 

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startS3, startTemporal } from '../../infra/servers.js';
 import { resultKey, writerKey } from '../../core/sweep/layout.js';
 import { runCli } from '../helpers/cli.js';
-import { startTestServers, type SharedServers, type TestServers } from '../helpers/servers.js';
+import { portOf, sharedView, startTestServers, type TestServers } from '../helpers/servers.js';
 import { createBucket, MODEL, s3Env, waitFor, writeSweep } from '../helpers/sweeps.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workers.js';
 
@@ -25,19 +25,13 @@ afterAll(async () => {
   await own?.stop();
 });
 
-const port = (url: string) => Number(url.split(':').at(-1));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a unit that finishes while Temporal is down', () => {
   it('is counted as run by its sweep after the retry finds its result', { timeout: 300_000 }, async () => {
     const step = (what: string) => process.stderr.write(`lost-completion: ${what}\n`);
     own = await startTestServers('lost-completion');
-    const shared: SharedServers = {
-      temporalAddress: own.temporal.address,
-      temporalNamespace: own.temporal.namespace,
-      s3: { endpoint: own.s3.endpoint, accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey, region: own.s3.region },
-      logDir: own.logDir,
-    };
+    const shared = sharedView(own);
     const env = s3Env(shared);
     await createBucket(shared, 'lost');
     // One EPO unit that computes for seconds with no store call until its end (no checkpoint before). The
@@ -81,13 +75,13 @@ describe('a unit that finishes while Temporal is down', () => {
 
     // 2. Temporal stops, S3 comes back: the unit writes its result, and its completion finds no server.
     await own.temporal.stop();
-    const s2 = await startS3({ root: own.s3.root, logDir: own.logDir, port: port(own.s3.endpoint), accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey });
+    const s2 = await startS3({ root: own.s3.root, logDir: own.logDir, port: portOf(own.s3.endpoint), accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey });
     restarted.push(s2);
     step('Temporal stopped, S3 restarted');
     await waitFor('the unit to write its result', async () => sweep.store.exists(resultKey(unit)));
     // The SDK retries a completion for 10 s (sdk-core's client retry budget), then drops it.
     await sleep(15_000);
-    const t2 = await startTemporal({ dbFile: path.join(own.dir, 'temporal.sqlite'), logDir: own.logDir, port: port(own.temporal.address) });
+    const t2 = await startTemporal({ dbFile: path.join(own.dir, 'temporal.sqlite'), logDir: own.logDir, port: portOf(own.temporal.address) });
     restarted.push(t2);
     step('result written while Temporal was down; Temporal restarted');
 

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startS3, startTemporal } from '../../infra/servers.js';
 import { runCli } from '../helpers/cli.js';
-import { startTestServers, type SharedServers, type TestServers } from '../helpers/servers.js';
+import { portOf, sharedView, startTestServers, type TestServers } from '../helpers/servers.js';
 import { createBucket, MODEL, s3Env, waitFor, writeSweep } from '../helpers/sweeps.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workers.js';
 import path from 'node:path';
@@ -20,12 +20,7 @@ afterAll(async () => {
 describe('sweep and server restarts', () => {
   it('completes when the Temporal and S3 servers restart mid-sweep', async () => {
     own = await startTestServers('restart');
-    const shared: SharedServers = {
-      temporalAddress: own.temporal.address,
-      temporalNamespace: own.temporal.namespace,
-      s3: { endpoint: own.s3.endpoint, accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey, region: own.s3.region },
-      logDir: own.logDir,
-    };
+    const shared = sharedView(own);
     await createBucket(shared, 'restart');
     const sweep = writeSweep(shared, 'restart', 'run', {
       name: 'restart',
@@ -43,9 +38,8 @@ describe('sweep and server restarts', () => {
     await waitFor('a first finished unit', async () => (await results()) >= 1);
 
     // Both servers go away together and come back on the same ports with the same state.
-    const port = (url: string) => Number(url.split(':').at(-1));
-    const temporalPort = port(own.temporal.address);
-    const s3Port = port(own.s3.endpoint);
+    const temporalPort = portOf(own.temporal.address);
+    const s3Port = portOf(own.s3.endpoint);
     await Promise.all([own.temporal.stop(), own.s3.stop()]);
     expect(await results().catch(() => -1)).toBe(-1); // S3 is really down
     await new Promise((r) => setTimeout(r, 2_000));

@@ -7,10 +7,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
-import type { SweepProgress } from '../../workflows/sweep.js';
 import { runCli } from '../helpers/cli.js';
 import { testLogDir } from '../helpers/servers.js';
-import { createBucket, s3Env, writeSweep } from '../helpers/sweeps.js';
+import { createBucket, progressLatencies, s3Env, writeSweep } from '../helpers/sweeps.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workers.js';
 
 const workers: WorkerProcess[] = [];
@@ -46,17 +45,7 @@ describe('a worker building a report', () => {
     const connection = await Connection.connect({ address: servers.temporalAddress });
     try {
       const handle = new Client({ connection, namespace: servers.temporalNamespace }).workflow.getHandle(sweepId);
-      const latencies: number[] = [];
-      for (;;) {
-        const t0 = performance.now();
-        const p = await handle.query<SweepProgress>('progress');
-        const ms = performance.now() - t0;
-        const report = p.groups.find((g) => g.method === 'report');
-        // Asked while the report unit ran (a query answered late, after it finished, still counts: it was asked during).
-        if (report && report.running > 0) latencies.push(ms);
-        if ((await handle.describe()).status.name !== 'RUNNING') break;
-        await new Promise((res) => setTimeout(res, 200));
-      }
+      const latencies = await progressLatencies(handle, (p) => p.groups.some((g) => g.method === 'report' && g.running > 0), 200);
       await handle.result();
       process.stderr.write(`progress query latencies while the report unit ran (ms): ${latencies.map(Math.round).join(' ')}\n`);
       expect(Math.max(...latencies), `latencies (ms): ${latencies.map(Math.round).join(' ')}`).toBeLessThan(1_000);

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import type { SweepProgress } from '../../workflows/sweep.js';
 import { runCli } from '../helpers/cli.js';
 import { testLogDir } from '../helpers/servers.js';
-import { createBucket, s3Env, writeSweep } from '../helpers/sweeps.js';
+import { createBucket, progressLatencies, s3Env, writeSweep } from '../helpers/sweeps.js';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/workers.js';
 
 const workers: WorkerProcess[] = [];
@@ -41,18 +41,9 @@ describe('a worker under load', () => {
     const connection = await Connection.connect({ address: servers.temporalAddress });
     try {
       const handle = new Client({ connection, namespace: servers.temporalNamespace }).workflow.getHandle(sweepId);
-      const latencies: number[] = [];
-      for (;;) {
-        const t0 = performance.now();
-        const p = await handle.query<SweepProgress>('progress');
-        const ms = performance.now() - t0;
-        // While EPO computes (the report unit: worker-responsive-report.test.ts).
-        const epoRunning = p.groups.some((g) => g.method === 'epo' && g.running > 0);
-        const reportRunning = p.groups.some((g) => g.method === 'report' && g.running > 0);
-        if (epoRunning && !reportRunning) latencies.push(ms);
-        if ((await handle.describe()).status.name !== 'RUNNING') break;
-        await new Promise((res) => setTimeout(res, 300));
-      }
+      // While EPO computes (the report unit: worker-responsive-report.test.ts).
+      const running = (p: SweepProgress, method: string) => p.groups.some((g) => g.method === method && g.running > 0);
+      const latencies = await progressLatencies(handle, (p) => running(p, 'epo') && !running(p, 'report'), 300);
       await handle.result();
       process.stderr.write(`progress query latencies while computing (ms): ${latencies.map(Math.round).join(' ')}\n`);
       expect(latencies.length, 'queries made while units ran').toBeGreaterThanOrEqual(5);

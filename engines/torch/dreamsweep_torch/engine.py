@@ -191,8 +191,11 @@ class Engine:
             _, h = m.forward(m.W_E[parents], (), "hidden", keep=kv)
             P, _, d = h.shape
             pred = h[:, :-1]  # [P, n-1, d]: position i predicts token i+1
-            lse = self.unembed.lse(pred.reshape(-1, d)).view(P, n - 1) if n >= 2 else None
-            pce = lse - self.unembed.at(pred.reshape(-1, d), parents[:, 1:].reshape(-1)).view(P, n - 1) if n >= 2 else None
+            lse = pce = None
+            if n >= 2:
+                rows = pred.reshape(-1, d)
+                lse = self.unembed.lse(rows).view(P, n - 1)
+                pce = lse - self.unembed.at(rows, parents[:, 1:].reshape(-1)).view(P, n - 1)
         self._parents_cache = (key, {"kv": kv, "h": pred, "lse": lse, "ce": pce})
         return self._parents_cache[1]
 
