@@ -14,28 +14,36 @@ import type { TfjsEngineOptions } from './tfjs-engine.js';
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  thread: number;
 }
 
-/** A pool of worker engines behind the Engine interface; batches split into contiguous slices, one per worker. */
+/** One worker thread and the promise of its engine being loaded. */
+interface Thread {
+  worker: Worker;
+  ready: Promise<void>;
+  /** Set when the thread died: why. */
+  exited?: Error;
+}
+
+/**
+ * A pool of worker engines behind the Engine interface; batches split into contiguous slices, one per worker. A
+ * thread that dies (an abort in wasm, a crash) fails its calls in flight with a retryable error, and the next
+ * call starts a new one, as the torch engine does with its process: nothing waits on a dead thread.
+ */
 export class PoolEngine implements Engine {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly threads: Thread[];
+  private disposed = false;
 
   private constructor(
-    private readonly workers: Worker[],
+    private readonly spawn: () => Worker,
+    count: number,
     readonly shape: ModelShape,
     readonly tokenizer: HfJsonTokenizer,
     readonly backend: string,
   ) {
-    for (const w of workers) {
-      w.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: SerialisedError }) => {
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        if (msg.ok) p.resolve(msg.result);
-        else p.reject(deserialiseError(msg.error!));
-      });
-    }
+    this.threads = Array.from({ length: count }, (_, i) => this.start(i));
   }
 
   /** Starts `threads` workers, each loading `dir` on `backend` (default wasm). */
@@ -45,30 +53,63 @@ export class PoolEngine implements Engine {
     const cfg = parseNeoXConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
-    const workers = Array.from({ length: Math.max(1, threads) }, () => new Worker(boot, { workerData: { dir, options: { ...engineOptions, backend } } }));
+    const spawn = () => new Worker(boot, { workerData: { dir, options: { ...engineOptions, backend } } });
+    const { nLayers, dModel, dMlp, dVocab } = cfg;
+    const pool = new PoolEngine(spawn, Math.max(1, threads), { nLayers, dModel, dMlp, dVocab }, tokenizer, backend);
     try {
-      await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<void>((resolve, reject) => {
-              w.once('error', reject);
-              w.once('message', (m: { ok: boolean; error?: SerialisedError }) => (m.ok ? resolve() : reject(deserialiseError(m.error!))));
-            }),
-        ),
-      );
+      await Promise.all(pool.threads.map((t) => t.ready));
     } catch (e) {
-      await Promise.all(workers.map((w) => w.terminate()));
+      pool.dispose();
       throw e;
     }
-    const { nLayers, dModel, dMlp, dVocab } = cfg;
-    return new PoolEngine(workers, { nLayers, dModel, dMlp, dVocab }, tokenizer, backend);
+    return pool;
+  }
+
+  /** Thread i: its worker, a promise that its engine loaded, and what happens when it dies. */
+  private start(i: number): Thread {
+    const worker = this.spawn();
+    let loaded: (() => void) | undefined;
+    let failed: ((e: unknown) => void) | undefined;
+    const ready = new Promise<void>((resolve, reject) => ([loaded, failed] = [resolve, reject]));
+    ready.catch(() => {}); // a load failure reaches whoever awaits ready
+    const thread: Thread = { worker, ready };
+    worker.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: SerialisedError }) => {
+      if (msg.id === 0) return msg.ok ? loaded!() : failed!(deserialiseError(msg.error!));
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(deserialiseError(msg.error!));
+    });
+    let cause = '';
+    worker.on('error', (e) => (cause = `: ${e.message}`));
+    worker.on('exit', (code) => {
+      const err = new Error(`engine worker thread ${i} exited (code ${code})${cause}; the next call starts a new one`);
+      thread.exited = err;
+      if (this.disposed) return;
+      failed!(err);
+      for (const [id, p] of this.pending) {
+        if (p.thread !== i) continue;
+        this.pending.delete(id);
+        p.reject(err);
+      }
+    });
+    return thread;
+  }
+
+  /** Thread i, started again if it died, once its engine is loaded. */
+  private async thread(i: number): Promise<Thread> {
+    if (this.threads[i]!.exited) this.threads[i] = this.start(i);
+    const t = this.threads[i]!;
+    await t.ready;
+    return t;
   }
 
   async evaluate(ids: number[][], objective: Objective, options: EvaluateOptions = {}): Promise<Evaluation> {
     const { prefix } = options;
     if (!prefix) {
       const parts = await this.fanOut<Evaluation>(ids, (slice) => ['evaluate', [slice, objective]]);
-      return { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)), argmaxNext: cat(parts.map((p) => p.argmaxNext)) };
+      return { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)) };
     }
     // Children ordered by parent, so each worker's slice names few parents and its engine runs only those.
     const order = ids.map((_, b) => b).sort((a, b) => prefix.parentOf[a]! - prefix.parentOf[b]! || a - b);
@@ -86,12 +127,11 @@ export class PoolEngine implements Engine {
         return ['evaluate', [slice, objective, { prefix: hint }]];
       },
     );
-    const sorted = { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)), argmaxNext: cat(parts.map((p) => p.argmaxNext)) };
-    const out: Evaluation = { f: new Float32Array(ids.length), ce: new Float32Array(ids.length), argmaxNext: new Int32Array(ids.length) };
+    const sorted = { f: cat(parts.map((p) => p.f)), ce: cat(parts.map((p) => p.ce)) };
+    const out: Evaluation = { f: new Float32Array(ids.length), ce: new Float32Array(ids.length) };
     order.forEach((b, i) => {
       out.f[b] = sorted.f[i]!;
       out.ce[b] = sorted.ce[i]!;
-      out.argmaxNext[b] = sorted.argmaxNext[i]!;
     });
     return out;
   }
@@ -101,7 +141,6 @@ export class PoolEngine implements Engine {
     return {
       f: cat(parts.map((p) => p.f)),
       ce: cat(parts.map((p) => p.ce)),
-      argmaxNext: cat(parts.map((p) => p.argmaxNext)),
       topk: cat(parts.map((p) => p.topk)),
       k,
       ...(options.full ? { grads: cat(parts.map((p) => p.grads!)) } : {}),
@@ -118,24 +157,32 @@ export class PoolEngine implements Engine {
   }
 
   dispose(): void {
-    for (const w of this.workers) void w.terminate();
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.threads) void t.worker.terminate();
     for (const p of this.pending.values()) p.reject(new Error('PoolEngine: disposed with work in flight'));
     this.pending.clear();
   }
 
   /** Splits ids into one contiguous slice per worker (fewer when the batch is small) and runs them in parallel. */
-  private fanOut<T>(ids: number[][], request: (slice: number[][], start: number) => [string, unknown[]]): Promise<T[]> {
+  private async fanOut<T>(ids: number[][], request: (slice: number[][], start: number) => [string, unknown[]]): Promise<T[]> {
     if (ids.length === 0) throw new UserError('E_ENGINE_INPUT', 'ids: expected at least one prompt, got none');
-    const per = Math.ceil(ids.length / this.workers.length);
+    if (this.disposed) throw new Error('PoolEngine: used after dispose()');
+    const per = Math.ceil(ids.length / this.threads.length);
     const jobs: Promise<T>[] = [];
     for (let w = 0, start = 0; start < ids.length; w++, start += per) {
       const [method, args] = request(ids.slice(start, start + per), start);
-      const id = this.nextId++;
       jobs.push(
-        new Promise<T>((resolve, reject) => {
-          this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-          this.workers[w]!.postMessage({ id, method, args });
-        }),
+        this.thread(w).then(
+          (t) =>
+            new Promise<T>((resolve, reject) => {
+              // The thread may have died since it loaded: its exit handler has run, so nothing would answer.
+              if (t.exited) return reject(t.exited);
+              const id = this.nextId++;
+              this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, thread: w });
+              t.worker.postMessage({ id, method, args });
+            }),
+        ),
       );
     }
     return Promise.all(jobs);

@@ -1,6 +1,8 @@
-// Worker threads: a batch spread over two wasm workers gives what one engine gives (within 1e-5 of scale).
+// Worker threads: a batch spread over two wasm workers gives what one engine gives (within 1e-5 of scale), and
+// a thread that dies fails its calls in flight, then is started again by the next call.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { PoolEngine } from '../../../core/model/pool-engine.js';
 import { MODELS, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
 
@@ -33,5 +35,18 @@ describe('the worker-thread pool engine', () => {
 
   it('passes a worker-side UserError through with its code', async () => {
     await expect(pool.taps(golden.prompts, ['resid_pre.9'])).rejects.toMatchObject({ code: 'E_TAP_UNKNOWN' });
+  });
+
+  it('fails the calls in flight when a thread dies, and starts it again on the next call', async () => {
+    const objective = toObjective(golden.objectives[0]!.objective);
+    const before = await pool.evaluate(golden.prompts, objective);
+    // The pool's own threads (private): a test stands in for an abort inside wasm.
+    const threads = (pool as unknown as { threads: Array<{ worker: Worker }> }).threads;
+    const call = pool.evaluate(golden.prompts, objective);
+    await threads[0]!.worker.terminate();
+    await expect(call).rejects.toThrow(/engine worker thread 0 exited .*the next call starts a new one/);
+    const after = await pool.evaluate(golden.prompts, objective);
+    expect(Array.from(after.f)).toEqual(Array.from(before.f));
+    expect(Array.from(after.ce)).toEqual(Array.from(before.ce));
   });
 });
