@@ -16,8 +16,6 @@ export interface Evaluation {
   f: Float32Array;
   /** Mean next-token cross-entropy over positions 1..n-1, per prompt. */
   ce: Float32Array;
-  /** The model's most likely next token after the last position, per prompt. */
-  argmaxNext: Int32Array;
 }
 
 /**

@@ -40,6 +40,11 @@ export function standardise(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** f per prompt [B]: taps hold [B, dim] at the last token, lastLogits is [B, dVocab] when the objective needs it. */
+/** Only the logit objective reads the last position's logits: evaluating the others skips that unembedding. */
+export function usesLastLogits(obj: Objective): boolean {
+  return obj.kind === 'logit';
+}
+
 export function objectiveValue(obj: Objective, taps: Map<string, tf.Tensor2D>, lastLogits: tf.Tensor2D | undefined): tf.Tensor1D {
   switch (obj.kind) {
     case 'resid': {

@@ -17,7 +17,7 @@ import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type Tor
 import { encodeFrame, FrameReader, type Frame, type WireArray } from './torch-wire.js';
 
 /** Must equal PROTOCOL in engines/torch/dreamsweep_torch/__init__.py. */
-export const TORCH_PROTOCOL = 2;
+export const TORCH_PROTOCOL = 3;
 
 export interface TorchEngineOptions {
   /** `auto` (default: CUDA when torch sees a device, else the CPU), `cpu`, `cuda`, `cuda:N`. */
@@ -354,7 +354,7 @@ export class TorchEngine implements Engine {
       }
     }
     const f = await this.proc.request({ op: 'evaluate', objective: obj.header }, arrays);
-    return { f: f32(f, 'f'), ce: f32(f, 'ce'), argmaxNext: i32(f, 'argmaxNext') };
+    return { f: f32(f, 'f'), ce: f32(f, 'ce') };
   }
 
   async gradients(ids: number[][], lambdas: number[], objective: Objective, k: number, options: GradientOptions = {}): Promise<GradientResult> {
@@ -373,7 +373,6 @@ export class TorchEngine implements Engine {
     return {
       f: f32(f, 'f'),
       ce: f32(f, 'ce'),
-      argmaxNext: i32(f, 'argmaxNext'),
       topk: i32(f, 'topk'),
       k,
       ...(options.full ? { grads: f32(f, 'grads') } : {}),

@@ -36,7 +36,7 @@ export function fakeEngine(opts: { vocab: number; seqLen: number; seed?: number;
   const calls = { evaluated: 0, backward: 0 };
   const evaluate = async (ids: number[][], _o: Objective): Promise<Evaluation> => {
     calls.evaluated += ids.length;
-    return { f: Float32Array.from(ids, f), ce: Float32Array.from(ids, ce), argmaxNext: new Int32Array(ids.length) };
+    return { f: Float32Array.from(ids, f), ce: Float32Array.from(ids, ce) };
   };
   return {
     shape: { nLayers: 2, dModel: 8, dMlp: 32, dVocab: V },

@@ -1,9 +1,11 @@
 // Accounting when a unit finishes while Temporal is down: the unit's activity writes its result, but its
 // completion never reaches the server (the worker's SDK gives up retrying it after ~10 s). After the
 // restart the attempt times out, a retry finds the result, and writer.json (the sweep that started the
-// unit) lets it count as run by this sweep, not "already done". The timing is forced: S3 is stopped while
-// the unit computes, so it cannot write its result until Temporal is down too, and the history shows the
-// unit's activity completing on the retry that found the result.
+// unit) lets it count as run by this sweep, not "already done". The timing is forced: S3 is stopped as soon
+// as the unit starts (its writer.json exists), so it cannot write its result until Temporal is down too, and
+// the history shows the unit's activity completing on the retry that found the result. (Waiting for an
+// iteration in the unit's heartbeat instead raced: the SDK sends heartbeats at most every 0.8 heartbeat
+// timeouts, and on a fast machine the unit finished before one carried an iteration.)
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -51,29 +53,17 @@ describe('a unit that finishes while Temporal is down', () => {
     expect(launched.code, launched.stderr).toBe(0);
     const sweepId = launched.stdout.trim();
 
-    // 1. Once the unit computes (an iteration in its heartbeat), S3 stops: the unit finishes computing and
-    // waits to write its results (the worker logs that it waits for the store).
-    const first = await Connection.connect({ address: shared.temporalAddress });
-    try {
-      const handle = new Client({ connection: first, namespace: shared.temporalNamespace }).workflow.getHandle(sweepId);
-      await waitFor('the EPO unit to compute', async () =>
-        ((await handle.describe()).raw.pendingActivities ?? []).some((a) => {
-          const payload = a.heartbeatDetails?.payloads?.[0];
-          return payload !== undefined && typeof (defaultPayloadConverter.fromPayload(payload) as { iteration?: unknown }).iteration === 'number';
-        }),
-      );
-    } finally {
-      await first.close();
-    }
-    const writer = (await sweep.store.list('units/epo/')).find((k) => k.endsWith('/writer.json'))!;
+    // 1. Once the unit starts (it writes writer.json first), S3 stops: the unit waits for the store, to read its
+    // inputs or to write its results (the worker logs that it waits).
+    const writer = await waitFor('the EPO unit to start', async () => (await sweep.store.list('units/epo/')).find((k) => k.endsWith('/writer.json')));
+    await own.s3.stop();
+    step('S3 stopped as the unit started');
     const unit = { key: writer.slice(0, -'/writer.json'.length) };
     expect(writerKey(unit)).toBe(writer);
-    await own.s3.stop();
-    step('S3 stopped while the unit computes');
     await waitFor('the unit to wait for the store', async () => /waiting for the store/.test(readFileSync(worker.logFile, 'utf8')), 180_000);
     expect(await sweep.store.exists(resultKey(unit)).catch(() => false)).toBe(false);
 
-    // 2. Temporal stops, S3 comes back: the unit writes its result, and its completion finds no server.
+    // 2. Temporal stops, S3 comes back: the unit computes and writes its result, and its completion finds no server.
     await own.temporal.stop();
     const s2 = await startS3({ root: own.s3.root, logDir: own.logDir, port: portOf(own.s3.endpoint), accessKeyId: own.s3.accessKeyId, secretAccessKey: own.s3.secretAccessKey });
     restarted.push(s2);

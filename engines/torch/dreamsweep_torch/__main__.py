@@ -142,13 +142,13 @@ def main():
                     "parentOf": tensor(arrays, "parentOf", dev, torch.int64),
                     "from": tensor(arrays, "from", dev, torch.int64),
                 }
-            f, ce, nxt = engine.evaluate(ids, objective(req, arrays, dev), prefix)
-            return {}, [raw("f", f), raw("ce", ce), raw("argmaxNext", nxt)]
+            f, ce = engine.evaluate(ids, objective(req, arrays, dev), prefix)
+            return {}, [raw("f", f), raw("ce", ce)]
         if op == "gradients":
             allowed = tensor(arrays, "allowed", dev).bool()
             lambdas = tensor(arrays, "lambdas", dev)
-            f, ce, nxt, top, grads = engine.gradients(ids, lambdas, objective(req, arrays, dev), int(req["k"]), allowed, bool(req.get("full")))
-            out = [raw("f", f), raw("ce", ce), raw("argmaxNext", nxt), raw("topk", top)]
+            f, ce, top, grads = engine.gradients(ids, lambdas, objective(req, arrays, dev), int(req["k"]), allowed, bool(req.get("full")))
+            out = [raw("f", f), raw("ce", ce), raw("topk", top)]
             if grads is not None:
                 out.append(raw("grads", grads))
             return {}, out

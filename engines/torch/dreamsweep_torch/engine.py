@@ -116,7 +116,7 @@ class Engine:
         return obj["_vec"]
 
     def objective_value(self, obj, taps, last_logits):
-        """f per prompt, float32 [B]. last_logits: [B, V] (any dtype) for the logit objective."""
+        """f per prompt, float32 [B]. last_logits: [B, V] (any dtype), read by the logit objective only (None for others)."""
         if obj["kind"] == "resid":
             return standardise(taps[f"resid_pre.{obj['layer']}"].float()) @ self._vector(obj)
         if obj["kind"] == "neuron":
@@ -137,7 +137,6 @@ class Engine:
         B, n = ids.shape
         f = torch.empty(B, device=ids.device)
         ce = torch.empty(B, device=ids.device)
-        nxt = torch.empty(B, dtype=torch.int64, device=ids.device)
         groups = [(0, torch.arange(B, device=ids.device))]
         parents = None
         if prefix is not None:
@@ -149,23 +148,26 @@ class Engine:
                 for c in self.chunks(len(rows), n - p):
                     r = rows[c]
                     if p == 0:
-                        fv, cv, av = self._evaluate_full(ids[r], obj)
+                        fv, cv = self._evaluate_full(ids[r], obj)
                     else:
-                        fv, cv, av = self._evaluate_suffix(ids[r], obj, p, parents, prefix["parentOf"][r])
-                    f[r], ce[r], nxt[r] = fv, cv, av
-        return f, ce, nxt.to(torch.int32)
+                        fv, cv = self._evaluate_suffix(ids[r], obj, p, parents, prefix["parentOf"][r])
+                    f[r], ce[r] = fv, cv
+        return f, ce
+
+    def _last_logits(self, obj, h):
+        """The last position's logits, for the logit objective only: the others skip that unembedding."""
+        return self.unembed.logits(h[:, -1]) if obj["kind"] == "logit" else None
 
     def _evaluate_full(self, ids, obj):
         m = self.model
         taps, h = m.forward(m.W_E[ids], objective_taps(obj), "hidden")
-        last = self.unembed.logits(h[:, -1])
-        fv = self.objective_value(obj, taps, last)
+        fv = self.objective_value(obj, taps, self._last_logits(obj, h))
         n = ids.shape[1]
         if n < 2:
             cv = torch.full((ids.shape[0],), float("nan"), device=ids.device)
         else:
             cv = self.unembed.next_ce(h, ids[:, 1:]).mean(-1)
-        return fv, cv, last.argmax(-1)
+        return fv, cv
 
     def _parents(self, parents, ids, parent_of, frm):
         """Each parent's keys/values per layer, hidden states, and per-position log-sum-exp and CE, from one forward."""
@@ -206,16 +208,15 @@ class Engine:
         pj = parent_of.long()
         past = [(k[pj, :, :p], v[pj, :, :p]) for k, v in par["kv"]]
         taps, h = m.forward(m.W_E[ids[:, p:]], objective_taps(obj), "hidden", start=p, past=past)
-        last = self.unembed.logits(h[:, -1])
-        fv = self.objective_value(obj, taps, last)
+        fv = self.objective_value(obj, taps, self._last_logits(obj, h))
         if n < 2:
-            return fv, torch.full((ids.shape[0],), float("nan"), device=ids.device), last.argmax(-1)
+            return fv, torch.full((ids.shape[0],), float("nan"), device=ids.device)
         # Targets 1..p-1 from the parent, target p from the parent's prediction at p-1, p+1..n-1 from the child.
         head = par["ce"][pj, : p - 1]
         at_p = (par["lse"][pj, p - 1] - self.unembed.at(par["h"][pj, p - 1], ids[:, p]))[:, None]
         tail = self.unembed.next_ce(h, ids[:, p + 1 :])
         cv = torch.cat([head, at_p, tail], dim=1).mean(-1)
-        return fv, cv, last.argmax(-1)
+        return fv, cv
 
     # ---- gradients ----
 
@@ -229,7 +230,6 @@ class Engine:
         bias[~allowed] = -torch.inf
         f = torch.empty(B, device=ids.device)
         ce = torch.empty(B, device=ids.device)
-        nxt = torch.empty(B, dtype=torch.int32, device=ids.device)
         top = torch.empty(B, n, k, dtype=torch.int32, device=ids.device)
         grads = torch.empty(B, n, self.V, device=ids.device) if full else None
         for c in self.chunks(B, n):
@@ -250,8 +250,8 @@ class Engine:
                 top[c] = torch.topk(g + bias, k, dim=-1).indices.to(torch.int32)
                 if full:
                     grads[c] = g
-                f[c], ce[c], nxt[c] = fv.detach(), cv.detach(), last.detach().argmax(-1).to(torch.int32)
-        return f, ce, nxt, top, grads
+                f[c], ce[c] = fv.detach(), cv.detach()
+        return f, ce, top, grads
 
     # ---- taps ----
 
