@@ -6,7 +6,7 @@
 // on a GPU, peak memory. Prints one JSON object.
 // Usage: tsx bench/epo.ts [--engine tfjs|torch] [--backend wasm] [--preset 70m] [--dtype float32] [--device cpu]
 //        [--threads 2] [--iters 3] [--batch-size 256] [--prefix on,off] [--d-model 128] [--layers 4]
-//        [--population 8] [--children 32] [--slab-columns 1024,0]
+//        [--population 8] [--children 32] [--slab-columns 1024,0] [--group-overhead 0,64,192]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     prefix: { type: 'string', default: 'on,off' },
     // The unembedding's slab widths to compare (core/model/unembed.ts; the torch engine's Unembed), e.g. 1024,0 (0: one slab); default: the engine's.
     'slab-columns': { type: 'string', default: '' },
+    // What a group of prefix-reuse prompts costs in positions (the torch engine's prefixGroupOverhead), e.g. 0,64,192; default: the engine's.
+    'group-overhead': { type: 'string', default: '' },
     seed: { type: 'string', default: '1' },
     population: { type: 'string', default: String(EPO_DEFAULTS.population) },
     children: { type: 'string', default: String(EPO_DEFAULTS.children) },
@@ -49,7 +51,10 @@ const childrenPer = Number(args.children);
 const iters = Number(args.iters);
 const n = EPO_DEFAULTS.seqLen;
 const prefixModes = args.prefix.split(',').map((m) => m.trim() === 'on');
-const slabModes: Array<number | undefined> = args['slab-columns'] ? args['slab-columns'].split(',').map(Number) : [undefined];
+const listOf = (arg: string): Array<number | undefined> => (arg ? arg.split(',').map(Number) : [undefined]);
+const slabModes = listOf(args['slab-columns']);
+const overheadModes = listOf(args['group-overhead']);
+if (args['group-overhead'] && args.engine !== 'torch') throw new Error('--group-overhead: an option of the torch engine (the tfjs engine groups children by their exact start)');
 
 /** Counts what the engine is asked to compute: prompts, and positions after prefix reuse. */
 function counted(engine: Engine, reuse: boolean) {
@@ -74,12 +79,18 @@ function counted(engine: Engine, reuse: boolean) {
   return { engine: wrapped, c };
 }
 
-async function makeEngine(reuse: boolean, slabColumns: number | undefined, dir: string): Promise<{ engine: Engine; cfg: NeoXConfig; describe: string }> {
+async function makeEngine(
+  reuse: boolean,
+  slabColumns: number | undefined,
+  prefixGroupOverhead: number | undefined,
+  dir: string,
+): Promise<{ engine: Engine; cfg: NeoXConfig; describe: string }> {
   if (args.engine === 'torch') {
     const cfg = pythiaConfig(args.preset ?? '70m');
     const e = await TorchEngine.random(cfg, idTokenizer(PYTHIA_TOKENIZER_VOCAB), 12, {
       prefixReuse: reuse,
       ...(slabColumns !== undefined && { slabColumns }),
+      ...(prefixGroupOverhead !== undefined && { prefixGroupOverhead }),
       ...(args.dtype !== undefined && { dtype: args.dtype as TorchDtype }),
       ...(args.device !== undefined && { device: args.device }),
       ...(args.threads !== undefined && { threads: Number(args.threads) }),
@@ -117,8 +128,9 @@ const runs: unknown[] = [];
 let engineLine = '';
 let model: NeoXConfig | undefined;
 try {
-  for (const [reuse, slabColumns] of prefixModes.flatMap((r) => slabModes.map((s) => [r, s] as const))) {
-    const made = await makeEngine(reuse, slabColumns, dir);
+  const modes = prefixModes.flatMap((r) => slabModes.flatMap((s) => overheadModes.map((o) => [r, s, o] as const)));
+  for (const [reuse, slabColumns, groupOverhead] of modes) {
+    const made = await makeEngine(reuse, slabColumns, groupOverhead, dir);
     engineLine = made.describe;
     model = made.cfg;
     const { engine, c } = counted(made.engine, reuse);
@@ -155,6 +167,7 @@ try {
     runs.push({
       prefixReuse: reuse,
       ...(slabColumns !== undefined && { slabColumns }),
+      ...(groupOverhead !== undefined && { groupOverhead }),
       secondsPerIteration: Number((seconds / steady.length).toFixed(4)),
       firstIterationSeconds: Number(times[0]!.toFixed(3)),
       ...(args.engine === 'tfjs' && { cpuSecondsPerIteration: Number((cpuSteady.reduce((a, b) => a + b, 0) / cpuSteady.length).toFixed(4)) }),

@@ -7,7 +7,7 @@ import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.j
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
 import { embedIds, embedOneHot, forward, lastLogits, meanNextTokenCE, parseTap, tapDim, type NeoXModel, type Tap } from './neox.js';
 import { hiddenLastLogits, hiddenMeanCE, hiddenNextTokenCE, unembedAt, unembedLogSumExp } from './unembed.js';
-import { objectiveTaps, objectiveValue, validateObjective } from './objectives.js';
+import { objectiveTaps, objectiveValue, usesLastLogits, validateObjective } from './objectives.js';
 import type { KV } from './attention.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
 
@@ -81,9 +81,11 @@ export class TfjsEngine implements Engine {
     this.check(ids);
     validateObjective(objective, this.model.cfg);
     const B = ids.length;
-    const out: Evaluation = { f: new Float32Array(B), ce: new Float32Array(B), argmaxNext: new Int32Array(B) };
+    const out: Evaluation = { f: new Float32Array(B), ce: new Float32Array(B) };
     const hint = options.prefix && this.prefixReuse ? checkPrefixHint(ids, options.prefix) : undefined;
     // Prompts by the first position they compute: 0 for whole prompts, p for a child that shares p with its parent.
+    // (Unlike the torch engine, no merging of nearby starts: on wasm a group costs little besides its positions, and
+    // merging starts with bench/epo.ts's cost model made an iteration 1.25x slower.)
     const byFrom = new Map<number, number[]>();
     ids.forEach((_, b) => {
       const from = hint && hint.parentOf[b]! >= 0 ? hint.from[b]! : 0;
@@ -93,13 +95,13 @@ export class TfjsEngine implements Engine {
     });
     const whole = byFrom.get(0) ?? [];
     for (const [start, rows] of this.chunks(whole.map((b) => ids[b]!))) {
-      const [f, ce, next] = tf.tidy(() => {
+      const [f, ce] = tf.tidy(() => {
         const idsT = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
         const res = forward(this.model, embedIds(this.model, idsT), { taps: objectiveTaps(objective), logits: 'hidden' });
-        const last = hiddenLastLogits(this.model.weights.unembed, res.hidden!);
-        return [objectiveValue(objective, res.taps, last), hiddenMeanCE(this.model.weights.unembed, res.hidden!, idsT), tf.argMax(last, -1)];
+        const last = usesLastLogits(objective) ? hiddenLastLogits(this.model.weights.unembed, res.hidden!) : undefined;
+        return [objectiveValue(objective, res.taps, last), hiddenMeanCE(this.model.weights.unembed, res.hidden!, idsT)];
       });
-      await scatter(out, whole.slice(start, start + rows.length), f!, ce!, next!);
+      await scatter(out, whole.slice(start, start + rows.length), f!, ce!);
     }
     if (byFrom.size > (whole.length > 0 ? 1 : 0)) await this.evaluateFromPrefix(ids, objective, hint!, byFrom, out);
     return out;
@@ -136,17 +138,18 @@ export class TfjsEngine implements Engine {
           q,
         )) {
           const batch = members.slice(start, start + rows.length);
-          const [f, ce, next] = tf.tidy(() => {
+          const [f, ce] = tf.tidy(() => {
             const b = rows.length;
             const parentIdx = tf.tensor1d(
               batch.map((m) => hint.parentOf[m]!),
               'int32',
             );
-            const prefixOf = (t: tf.Tensor4D) => tf.slice(tf.gather(t, parentIdx), [0, 0, 0, 0], [b, t.shape[1], from, t.shape[3]]) as tf.Tensor4D;
+            // Each child's parent's keys/values at positions 0..from-1 (sliced before the gather: fewer copies).
+            const prefixOf = (t: tf.Tensor4D) => tf.gather(tf.slice(t, [0, 0, 0, 0], [P, t.shape[1], from, t.shape[3]]), parentIdx) as tf.Tensor4D;
             const past: KV[] = parent.ks.map((k, l) => ({ k: prefixOf(k), v: prefixOf(parent.vs[l]!) }));
             const tail = tf.tensor2d(rows, [b, q], 'int32'); // the child's tokens from..n-1
             const res = forward(this.model, embedIds(this.model, tail), { taps: objectiveTaps(objective), logits: 'hidden', past });
-            const last = hiddenLastLogits(u, res.hidden!);
+            const last = usesLastLogits(objective) ? hiddenLastLogits(u, res.hidden!) : undefined;
             // Targets 1..from-1: the parent's; target `from`: the parent's prediction at from-1.
             const prefixCE = from >= 2 ? tf.reshape(tf.slice(tf.gather(parent.cum, parentIdx), [0, from - 2], [b, 1]), [b]) : tf.zeros([b]);
             const row = tf.tensor1d(
@@ -160,9 +163,9 @@ export class TfjsEngine implements Engine {
             const atFrom = tf.sub(tf.gather(parent.lse, row), unembedAt(u, tf.gather(parent.pred, row), token));
             const own = q >= 2 ? tf.sum(hiddenNextTokenCE(u, res.hidden!, tail), -1) : tf.zeros([b]);
             const ceT = tf.div(tf.add(tf.add(prefixCE, atFrom), own), n - 1);
-            return [objectiveValue(objective, res.taps, last), ceT, tf.argMax(last, -1)];
+            return [objectiveValue(objective, res.taps, last), ceT];
           });
-          await scatter(out, batch, f!, ce!, next!);
+          await scatter(out, batch, f!, ce!);
         }
       }
     } finally {
@@ -182,7 +185,6 @@ export class TfjsEngine implements Engine {
     const out: GradientResult = {
       f: new Float32Array(B),
       ce: new Float32Array(B),
-      argmaxNext: new Int32Array(B),
       topk: new Int32Array(B * n * k),
       k,
       ...(options.full ? { grads: new Float32Array(B * n * V) } : {}),
@@ -201,7 +203,7 @@ export class TfjsEngine implements Engine {
           const last = lastLogits(logits);
           const f = objectiveValue(objective, res.taps, last);
           const ce = meanNextTokenCE(logits, x as tf.Tensor3D); // differentiated through the one-hot targets too
-          kept = [tf.keep(f), tf.keep(ce), tf.keep(tf.argMax(last, -1))];
+          kept = [tf.keep(f), tf.keep(ce)];
           return tf.sum(tf.sub(f, tf.mul(lam, ce))); // rows are independent: d(sum)/d(row i) = d(L_i)/d(row i)
         })(oneHot); // [b, n, V]
         const top = tf.topk(tf.add(g, tf.tensor1d(bias)), k).indices; // [b, n, k]
@@ -209,7 +211,6 @@ export class TfjsEngine implements Engine {
       });
       out.f.set(await readAndDispose(kept[0]!), start);
       out.ce.set(await readAndDispose(kept[1]!), start);
-      out.argmaxNext.set(await readAndDispose(kept[2]!), start);
       out.topk.set(await readAndDispose(topk!), start * n * k);
       const full = await readAndDispose(grads!);
       if (out.grads) out.grads.set(full, start * n * V);
@@ -283,12 +284,11 @@ export class TfjsEngine implements Engine {
 }
 
 /** Writes a chunk's per-prompt values to their rows of `out`. */
-async function scatter(out: Evaluation, rows: number[], f: tf.Tensor, ce: tf.Tensor, next: tf.Tensor): Promise<void> {
-  const [fv, cev, nextv] = [await readAndDispose(f), await readAndDispose(ce), await readAndDispose(next)];
+async function scatter(out: Evaluation, rows: number[], f: tf.Tensor, ce: tf.Tensor): Promise<void> {
+  const [fv, cev] = [await readAndDispose(f), await readAndDispose(ce)];
   rows.forEach((r, i) => {
     out.f[r] = fv[i]!;
     out.ce[r] = cev[i]!;
-    out.argmaxNext[r] = nextv[i]!;
   });
 }
 

@@ -103,5 +103,4 @@ describe('the tfjs engine', () => {
     const dflt = await engine.gradients(golden.prompts, golden.lambdas, resid, 20);
     for (const t of dflt.topk) expect(t).toBeLessThan(engine.tokenizer.vocabSize); // 300: ids 300..319 are padding
   });
-
 });

@@ -47,14 +47,13 @@ describe.each(FIXTURE_NAMES)('prefix reuse on %s', (name) => {
   hint.from.push(0);
 
   it.each(golden.objectives.map((o) => [o.objective.kind, toObjective(o.objective)] as const))(
-    'gives the f, CE and next token of a whole forward for the %s objective',
+    'gives the f and CE of a whole forward for the %s objective',
     async (_kind, objective: Objective) => {
       const whole = await engine.evaluate(children, objective);
       for (const e of [engine, small]) {
         const reused = await e.evaluate(children, objective, { prefix: hint });
         expect(scaledMaxDiff(reused.f, whole.f)).toBeLessThan(TOL);
         expect(scaledMaxDiff(reused.ce, whole.ce)).toBeLessThan(TOL);
-        expect(Array.from(reused.argmaxNext)).toEqual(Array.from(whole.argmaxNext));
       }
     },
   );
