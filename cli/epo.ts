@@ -20,7 +20,7 @@ import { addEngineOptions } from './engine-options.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
 import { checkSeqLen } from '../core/model/config.js';
-import { readConfig } from '../core/model/load.js';
+import { readConfig, readTokenizer } from '../core/model/load.js';
 
 // The run's files carry the names a sweep unit's have in the store (core/sweep/layout.ts).
 const FILES = {
@@ -104,40 +104,45 @@ type EpoCliOptions = Partial<Record<(typeof EPO_KNOBS)[number]['key'], number | 
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   // Options are checked before anything is loaded or written: a refused run leaves no --out behind.
+  // The objective and the config need only the model's config.json and tokenizer, not its weights: a mistake is
+  // reported before a big model loads.
   if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
-  checkSeqLen(readConfig(o.model), o.seqLen as number, '--seq-len');
+  const cfg = readConfig(o.model);
+  checkSeqLen(cfg, o.seqLen as number, '--seq-len');
+  const shape = { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab };
+  const objective = parseObjective(o.objective, shape, readTokenizer(o.model, cfg));
+  // Key order as before (the initial prompt first): the history records the config as JSON.
+  let config: Partial<EpoConfig> = {
+    initText: o.initText,
+    initIds: o.initIds?.split(',').map(int('init-ids')),
+    ...(Object.fromEntries(EPO_KNOBS.map((k) => [k.key, o[k.key]])) as Partial<EpoConfig>),
+  };
+  if (o.gcg) config = gcg(config);
+  const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
+
+  resolveEpoConfig(config, shape.dVocab);
+  const ckFile = path.join(o.out, FILES.checkpoint);
+  let resume: EpoState | undefined;
+  if (o.resume) {
+    if (!existsSync(ckFile)) throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} does not exist; run without --resume to start`);
+    const ck = decodeCheckpoint(readFileSync(ckFile), ckFile);
+    if (JSON.stringify(ck.info) !== JSON.stringify(info)) {
+      throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} was made for another objective or model; use the same --model and --objective, or another --out`);
+    }
+    if (ck.state.iteration > o.iters) {
+      throw new UserError(
+        'E_EPO_RESUME',
+        `--resume: the run in ${o.out} has done ${ck.state.iteration} iterations, more than --iters ${o.iters}; give --iters ${ck.state.iteration} or more`,
+      );
+    }
+    resume = ck.state;
+  } else if (existsSync(ckFile)) {
+    throw new UserError('E_EPO_OUT_EXISTS', `${o.out} already holds a run (${FILES.checkpoint}); pass --resume to continue it, or choose another --out`);
+  }
+
   const engine = await loadEngine(o);
   process.stderr.write(`dreamsweep: backend ${await describeEngine(engine)}\n`);
   try {
-    const objective = parseObjective(o.objective, engine.shape, engine.tokenizer);
-    // Key order as before (the initial prompt first): the history records the config as JSON.
-    let config: Partial<EpoConfig> = {
-      initText: o.initText,
-      initIds: o.initIds?.split(',').map(int('init-ids')),
-      ...(Object.fromEntries(EPO_KNOBS.map((k) => [k.key, o[k.key]])) as Partial<EpoConfig>),
-    };
-    if (o.gcg) config = gcg(config);
-    const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
-
-    resolveEpoConfig(config, engine.shape.dVocab);
-    const ckFile = path.join(o.out, FILES.checkpoint);
-    let resume: EpoState | undefined;
-    if (o.resume) {
-      if (!existsSync(ckFile)) throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} does not exist; run without --resume to start`);
-      const ck = decodeCheckpoint(readFileSync(ckFile), ckFile);
-      if (JSON.stringify(ck.info) !== JSON.stringify(info)) {
-        throw new UserError('E_EPO_RESUME', `--resume: ${ckFile} was made for another objective or model; use the same --model and --objective, or another --out`);
-      }
-      if (ck.state.iteration > o.iters) {
-        throw new UserError(
-          'E_EPO_RESUME',
-          `--resume: the run in ${o.out} has done ${ck.state.iteration} iterations, more than --iters ${o.iters}; give --iters ${ck.state.iteration} or more`,
-        );
-      }
-      resume = ck.state;
-    } else if (existsSync(ckFile)) {
-      throw new UserError('E_EPO_OUT_EXISTS', `${o.out} already holds a run (${FILES.checkpoint}); pass --resume to continue it, or choose another --out`);
-    }
     mkdirSync(o.out, { recursive: true });
 
     const bar = o.quiet

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isUserError } from '../core/errors.js';
-import { stateDir } from '../infra/embedded.js';
+import { stateDir } from '../infra/state-dir.js';
 
 const FS_REASONS: Record<string, string> = {
   ENOENT: 'no such file or directory',

@@ -3,33 +3,40 @@
 // process and returns its exit code (the bad-input suite calls it directly); bin/dreamsweep.js exits with it.
 import { Command, CommanderError } from 'commander';
 import { ending } from './failure.js';
-import { registerBackends } from './backends.js';
-import { registerBaseline } from './baseline.js';
-import { registerEpo } from './epo.js';
-import { registerInspect } from './inspect.js';
-import { registerReport } from './report.js';
-import { registerScan } from './scan.js';
-import { registerSweep } from './sweep.js';
-import { registerWorker } from './worker.js';
 
-// Subcommands register themselves here, one module each (inspect, epo, baseline, scan, sweep, worker, report, backends).
-const registrations: Array<(p: Command) => void> = [registerEpo, registerInspect, registerBaseline, registerScan, registerSweep, registerWorker, registerReport, registerBackends];
+type Register = (p: Command) => void;
 
-export function buildProgram(): Command {
+// Subcommands register themselves here, one module each, in the order the help lists them. Each is imported only
+// when it runs (or for the help): their libraries (tfjs, the Temporal client and worker, the S3 client) take
+// seconds to load, and `dreamsweep epo` needs none of the sweep's.
+const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
+  epo: async () => (await import('./epo.js')).registerEpo,
+  inspect: async () => (await import('./inspect.js')).registerInspect,
+  baseline: async () => (await import('./baseline.js')).registerBaseline,
+  scan: async () => (await import('./scan.js')).registerScan,
+  sweep: async () => (await import('./sweep.js')).registerSweep,
+  worker: async () => (await import('./worker.js')).registerWorker,
+  report: async () => (await import('./report.js')).registerReport,
+  backends: async () => (await import('./backends.js')).registerBackends,
+};
+
+/** The program with the subcommand `args` names registered, or every subcommand (help, a mistyped name). */
+export async function buildProgram(args: string[] = []): Promise<Command> {
   const program = new Command('dreamsweep')
     .description('Fluent dreaming for language models: EPO sweeps, baselines and z-score reports')
     // One line after a usage mistake, not the whole help: epo alone has some forty options.
     .showHelpAfterError('(add --help to list the options)')
     // Commander prints its own message; a usage mistake exits 2 like every other user mistake.
     .exitOverride();
-  for (const register of registrations) register(program);
+  const named = args[0] !== undefined && Object.hasOwn(SUBCOMMANDS, args[0]) ? [args[0]] : Object.keys(SUBCOMMANDS);
+  for (const register of await Promise.all(named.map((name) => SUBCOMMANDS[name]!()))) register(program);
   return program;
 }
 
 /** Runs `args` (without node and the script); returns the exit code after printing any error's one line. */
 export async function runCli(args: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(args, { from: 'user' });
+    await (await buildProgram(args)).parseAsync(args, { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;

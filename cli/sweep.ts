@@ -10,8 +10,8 @@ import { UserError } from '../core/errors.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
 import { preflightLocal } from '../core/sweep/preflight.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
-import { connectOrStartEmbedded, runningEmbedded, stateDir, type EmbeddedTemporal } from '../infra/embedded.js';
-import { startLocalWorkers } from '../infra/local-workers.js';
+import { connectOrStartEmbedded, runningEmbedded, type EmbeddedTemporal } from '../infra/embedded.js';
+import { stateDir } from '../infra/state-dir.js';
 import { temporalConnectionOptions, type TemporalTarget } from '../workers/connection.js';
 import { rootCause } from '../workers/user-errors.js';
 import { progressQuery, sweepWorkflow, unitList, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/sweep.js';
@@ -184,7 +184,8 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
   // The embedded default's workers share this filesystem: check the sweep's files before any server starts.
   if (!configuredAddress(o, spec)) await preflightLocal(spec);
   const session = await openSession(o, spec);
-  const local = session.embedded ? startLocalWorkers(session.target, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
+  // Imported here: the local workers load the worker SDK and tfjs, which `sweep status|cancel|list` never need.
+  const local = session.embedded ? (await import('../infra/local-workers.js')).startLocalWorkers(session.target, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
   try {
     const sweepId = sweepIdOf(spec);
     const input: SweepInput = { spec };

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startTemporal } from './servers.js';
+import { stateDir } from './state-dir.js';
 import { describeSource, findTemporal } from './temporal-cli.js';
 
 export interface EmbeddedTemporal {
@@ -14,10 +15,6 @@ export interface EmbeddedTemporal {
   /** True when this process started the server (and must stop it). */
   owned: boolean;
   stop(): Promise<void>;
-}
-
-export function stateDir(): string {
-  return path.resolve(process.env.DREAMSWEEP_STATE_DIR ?? '.dreamsweep');
 }
 
 async function answers(address: string): Promise<boolean> {

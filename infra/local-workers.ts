@@ -10,7 +10,7 @@ import { requestedBackend } from '../core/model/backend.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import type { TemporalTarget } from '../workers/connection.js';
 import { runWorker } from '../workers/worker.js';
-import { stateDir } from './embedded.js';
+import { stateDir } from './state-dir.js';
 
 /**
  * How many model worker processes the embedded default starts. wasm and cpu compute on one core per

@@ -48,7 +48,7 @@ describe('dreamsweep epo', () => {
     expect(again.stderr).toMatch(/already holds a run.*--resume/);
   });
 
-  it('explains a bad objective or knob in one line, exit code 2, no stack trace', async () => {
+  it('explains a bad objective or knob in one line, exit code 2, no stack trace, before loading the model', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--objective', 'resid:9:random:1'], /layer 9 is out of range \[0, 2\]/],
       [['--objective', 'banana:1'], /unknown objective kind "banana"/],
@@ -62,6 +62,7 @@ describe('dreamsweep epo', () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr).not.toMatch(/dreamsweep: backend/); // printed once the engine has loaded
     }
   }, 120_000); // five processes at once: on a busy machine they may take past the default 60 s
 });
