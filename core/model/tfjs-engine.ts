@@ -85,7 +85,7 @@ export class TfjsEngine implements Engine {
     const hint = options.prefix && this.prefixReuse ? checkPrefixHint(ids, options.prefix) : undefined;
     // Prompts by the first position they compute: 0 for whole prompts, p for a child that shares p with its parent.
     // (Unlike the torch engine, no merging of nearby starts: on wasm a group costs little besides its positions, and
-    // merging starts with bench/epo.ts's cost model made an iteration 1.25x slower.)
+    // merging them by the torch engine's rule made an iteration 1.25x slower in bench/epo.ts.)
     const byFrom = new Map<number, number[]>();
     ids.forEach((_, b) => {
       const from = hint && hint.parentOf[b]! >= 0 ? hint.from[b]! : 0;
