@@ -103,9 +103,9 @@ type EpoCliOptions = Partial<Record<(typeof EPO_KNOBS)[number]['key'], number | 
 };
 
 async function runEpoCommand(o: EpoCliOptions): Promise<void> {
-  // Options are checked before anything is loaded or written: a refused run leaves no --out behind.
-  // The objective and the config need only the model's config.json and tokenizer, not its weights: a mistake is
-  // reported before a big model loads.
+  // Options are checked before anything is loaded or written: a refused run leaves no --out behind, and the
+  // objective and the config need only the model's config.json and tokenizer, so a mistake is reported before the
+  // weights load.
   if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
   const cfg = readConfig(o.model);
   checkSeqLen(cfg, o.seqLen as number, '--seq-len');
