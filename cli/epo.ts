@@ -19,7 +19,7 @@ import { loadEngine, maxBatchOption } from './baseline.js';
 import { addEngineOptions } from './engine-options.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
-import { checkSeqLen } from '../core/model/config.js';
+import { checkSeqLen, modelShape } from '../core/model/config.js';
 import { readConfig, readTokenizer } from '../core/model/load.js';
 
 // The run's files carry the names a sweep unit's have in the store (core/sweep/layout.ts).
@@ -109,7 +109,7 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
   const cfg = readConfig(o.model);
   checkSeqLen(cfg, o.seqLen as number, '--seq-len');
-  const shape = { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab };
+  const shape = modelShape(cfg);
   const objective = parseObjective(o.objective, shape, readTokenizer(o.model, cfg));
   // Key order as before (the initial prompt first): the history records the config as JSON.
   let config: Partial<EpoConfig> = {

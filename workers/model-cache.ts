@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ModelProvider, ModelSpec, StorageSpec } from '../activities/context.js';
 import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
-import { parseNeoXConfig } from '../core/model/config.js';
+import { modelShape, parseNeoXConfig } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
 import { describeEngine, openEngine, resolveEngine } from '../core/model/open-engine.js';
 import { resolveBackendName } from '../core/model/backend.js';
@@ -63,7 +63,7 @@ export function createModelCache(
       const configPath = path.join(d, 'config.json');
       if (!existsSync(configPath)) throw new UserError('E_MODEL_MISSING_FILE', `${configPath}: file not found; is ${model.path} a Hugging Face model directory?`);
       const cfg = parseNeoXConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
-      return { shape: { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab }, modelId: modelIdentity(d) };
+      return { shape: modelShape(cfg), modelId: modelIdentity(d) };
     },
     loaded: () => [...engines.keys()],
     /** Frees every loaded engine (a pool's threads would otherwise keep the process alive). */

@@ -1,5 +1,6 @@
 // GPT-NeoX configuration: Hugging Face config.json (both dialects) -> TransformerLens-named fields, derived
 // and validated in one place (mirrors TransformerLens's HookedTransformerConfig for the NeoX family).
+import type { ModelShape } from '../engine.js';
 import { UserError } from '../errors.js';
 
 /** The model's hyperparameters under the names interpretability code already speaks. */
@@ -115,6 +116,11 @@ export function parseNeoXConfig(raw: unknown, file = 'config.json'): NeoXConfig 
 }
 
 /** Refuses prompts or windows longer than the model was trained for: their positions are out of distribution. */
+/** The model's shape as the engine protocol reports it (core/engine.ts ModelShape). */
+export function modelShape(cfg: NeoXConfig): ModelShape {
+  return { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab };
+}
+
 export function checkSeqLen(cfg: NeoXConfig, seqLen: number, what: string): void {
   if (cfg.maxPositions !== undefined && seqLen > cfg.maxPositions) {
     throw new UserError('E_SEQ_LEN', `${what}: ${seqLen} tokens exceeds the model's max_position_embeddings (${cfg.maxPositions}); use at most ${cfg.maxPositions}`);

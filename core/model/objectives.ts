@@ -5,6 +5,7 @@ import type { Objective } from '../engine.js';
 import { UserError } from '../errors.js';
 import type { NeoXConfig } from './config.js';
 import { actName, type Tap } from './neox.js';
+import { hiddenLastLogits, type Unembed } from './unembed.js';
 
 /** Checks an objective against the model's shape; a mismatch is the caller's mistake. */
 export function validateObjective(obj: Objective, cfg: NeoXConfig): void {
@@ -39,12 +40,15 @@ export function standardise(x: tf.Tensor2D): tf.Tensor2D {
   return tf.div(centred, tf.sqrt(variance));
 }
 
-/** f per prompt [B]: taps hold [B, dim] at the last token, lastLogits is [B, dVocab] when the objective needs it. */
-/** Only the logit objective reads the last position's logits: evaluating the others skips that unembedding. */
-export function usesLastLogits(obj: Objective): boolean {
-  return obj.kind === 'logit';
+/**
+ * The last position's logits [B, dVocab] from final hidden states [B, n, dModel], for the objective that reads them
+ * (logit); undefined for the others, which so skip that unembedding.
+ */
+export function objectiveLastLogits(obj: Objective, u: Unembed, hidden: tf.Tensor3D): tf.Tensor2D | undefined {
+  return obj.kind === 'logit' ? hiddenLastLogits(u, hidden) : undefined;
 }
 
+/** f per prompt [B]: taps hold [B, dim] at the last token, lastLogits is [B, dVocab] when the objective needs it. */
 export function objectiveValue(obj: Objective, taps: Map<string, tf.Tensor2D>, lastLogits: tf.Tensor2D | undefined): tf.Tensor1D {
   switch (obj.kind) {
     case 'resid': {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
 import { deserialiseError, UserError, type SerialisedError } from '../errors.js';
-import { parseNeoXConfig } from './config.js';
+import { modelShape, parseNeoXConfig } from './config.js';
 import { readTokenizer } from './load.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
 import { resolveBackendName } from './backend.js';
@@ -54,8 +54,7 @@ export class PoolEngine implements Engine {
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
     const spawn = () => new Worker(boot, { workerData: { dir, options: { ...engineOptions, backend } } });
-    const { nLayers, dModel, dMlp, dVocab } = cfg;
-    const pool = new PoolEngine(spawn, Math.max(1, threads), { nLayers, dModel, dMlp, dVocab }, tokenizer, backend);
+    const pool = new PoolEngine(spawn, Math.max(1, threads), modelShape(cfg), tokenizer, backend);
     try {
       await Promise.all(pool.threads.map((t) => t.ready));
     } catch (e) {

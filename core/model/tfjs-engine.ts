@@ -3,11 +3,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, PrefixHint, TapOptions, TapValues } from '../engine.js';
 import { initBackend } from './backend.js';
+import { modelShape } from './config.js';
 import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
 import { embedIds, embedOneHot, forward, lastLogits, meanNextTokenCE, parseTap, tapDim, type NeoXModel, type Tap } from './neox.js';
 import { hiddenLastLogits, hiddenMeanCE, hiddenNextTokenCE, unembedAt, unembedLogSumExp } from './unembed.js';
-import { objectiveTaps, objectiveValue, usesLastLogits, validateObjective } from './objectives.js';
+import { objectiveLastLogits, objectiveTaps, objectiveValue, validateObjective } from './objectives.js';
 import type { KV } from './attention.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
 
@@ -57,8 +58,7 @@ export class TfjsEngine implements Engine {
     readonly backend: string,
     options: TfjsEngineOptions,
   ) {
-    const { nLayers, dModel, dMlp, dVocab } = model.cfg;
-    this.shape = { nLayers, dModel, dMlp, dVocab };
+    this.shape = modelShape(model.cfg);
     this.maxChunkFloats = options.maxChunkFloats ?? chunkFloatsFor(backend);
     this.maxBatch = options.maxBatch ?? Number.MAX_SAFE_INTEGER;
     this.prefixReuse = options.prefixReuse ?? true;
@@ -98,7 +98,7 @@ export class TfjsEngine implements Engine {
       const [f, ce] = tf.tidy(() => {
         const idsT = tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
         const res = forward(this.model, embedIds(this.model, idsT), { taps: objectiveTaps(objective), logits: 'hidden' });
-        const last = usesLastLogits(objective) ? hiddenLastLogits(this.model.weights.unembed, res.hidden!) : undefined;
+        const last = objectiveLastLogits(objective, this.model.weights.unembed, res.hidden!);
         return [objectiveValue(objective, res.taps, last), hiddenMeanCE(this.model.weights.unembed, res.hidden!, idsT)];
       });
       await scatter(out, whole.slice(start, start + rows.length), f!, ce!);
@@ -149,7 +149,7 @@ export class TfjsEngine implements Engine {
             const past: KV[] = parent.ks.map((k, l) => ({ k: prefixOf(k), v: prefixOf(parent.vs[l]!) }));
             const tail = tf.tensor2d(rows, [b, q], 'int32'); // the child's tokens from..n-1
             const res = forward(this.model, embedIds(this.model, tail), { taps: objectiveTaps(objective), logits: 'hidden', past });
-            const last = usesLastLogits(objective) ? hiddenLastLogits(u, res.hidden!) : undefined;
+            const last = objectiveLastLogits(objective, u, res.hidden!);
             // Targets 1..from-1: the parent's; target `from`: the parent's prediction at from-1.
             const prefixCE = from >= 2 ? tf.reshape(tf.slice(tf.gather(parent.cum, parentIdx), [0, from - 2], [b, 1]), [b]) : tf.zeros([b]);
             const row = tf.tensor1d(

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlignVectors, Engine, EvaluateOptions, Evaluation, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues, Tokenizer } from '../engine.js';
 import { isUserError, UserError } from '../errors.js';
-import { parseNeoXConfig, type NeoXConfig } from './config.js';
+import { modelShape, parseNeoXConfig, type NeoXConfig } from './config.js';
 import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
 import { readTokenizer } from './load.js';
 import { parseTap, tapDim } from './neox.js';
@@ -272,8 +272,7 @@ export class TorchEngine implements Engine {
     readonly hello: TorchHello,
     options: TorchEngineOptions,
   ) {
-    const { nLayers, dModel, dMlp, dVocab } = cfg;
-    this.shape = { nLayers, dModel, dMlp, dVocab };
+    this.shape = modelShape(cfg);
     this.prefixReuse = options.prefixReuse ?? true;
   }
 
