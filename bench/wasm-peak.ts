@@ -5,7 +5,7 @@
 import v8 from 'node:v8';
 import wabtModule from 'wabt';
 
-const ACCUMULATORS = 12; // enough to hide the FMA's latency at two per cycle
+const ACCUMULATORS = 12; // enough to keep both FMA ports busy (4-cycle latency); 8 to 24 measure the same
 const FLOPS_PER_UPDATE = 8; // four lanes, a multiply and an add each
 
 function peakModule(fused: boolean): string {
