@@ -14,8 +14,7 @@ import { epo } from '../core/epo/epo.js';
 import { describeBackend } from '../core/model/backend.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { parseObjective } from '../core/objectives/spec.js';
-import { makeCheckpoint } from '../test/fixtures/make-checkpoint.js';
-import { pythiaConfig } from './pythia.js';
+import { pythiaConfig, writeRandomCheckpoint } from './pythia.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,18 +29,7 @@ if (!(iters >= 2)) throw new Error(`--iters: expected at least 2 (the first iter
 const cfg = pythiaConfig(args.preset);
 const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-bench-epo-profile-'));
 try {
-  makeCheckpoint(dir, {
-    dModel: cfg.dModel,
-    nHeads: cfg.nHeads,
-    nLayers: cfg.nLayers,
-    dVocab: cfg.dVocab,
-    tokenizerVocab: 1024,
-    rotaryPct: 0.25,
-    parallel: true,
-    dialect: 'classic',
-    dtype: 'F32',
-    seed: 12,
-  });
+  writeRandomCheckpoint(dir, cfg);
   const engine = await TfjsEngine.load(dir, { backend: args.backend, prefixReuse: args.prefix === 'on' });
   const objective = parseObjective(`resid:${Math.floor(cfg.nLayers / 2)}:random:1`, engine.shape, engine.tokenizer);
   // The profile's kernel list grows as kernels run: its length when the first iteration ends marks where the steady ones start.
@@ -66,6 +54,7 @@ try {
   const steady = iters - 1;
   // Only registered kernels: tf.profile also lists scopes (custom gradients, named ops) around kernels it lists too.
   const kernels = info.kernels.slice(firstEnd).filter((k) => tf.getKernel(k.name, tf.getBackend()));
+  const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
   const byName = new Map<string, { ms: number; calls: number }>();
   let matmulFlops = 0;
   for (const k of kernels) {
@@ -75,7 +64,6 @@ try {
     byName.set(k.name, v);
     if (k.name === 'BatchMatMul') {
       // 2 m n k per product whatever the transposes: k = |a| / (batch m) and batch m = |out| / n.
-      const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
       const out = k.outputShapes[0]!;
       matmulFlops += 2 * size(out) * (size(k.inputShapes[0]!) / (size(out) / out[out.length - 1]!));
     }

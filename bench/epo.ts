@@ -21,8 +21,7 @@ import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
 import type { TorchDtype } from '../core/model/torch-env.js';
 import { parseObjective } from '../core/objectives/spec.js';
-import { makeCheckpoint } from '../test/fixtures/make-checkpoint.js';
-import { forwardFlopsPerPosition, idTokenizer, pythiaConfig, PYTHIA_TOKENIZER_VOCAB } from './pythia.js';
+import { forwardFlopsPerPosition, idTokenizer, pythiaConfig, PYTHIA_TOKENIZER_VOCAB, writeRandomCheckpoint } from './pythia.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,18 +100,7 @@ async function makeEngine(
   const cfg = args.preset
     ? pythiaConfig(args.preset)
     : { ...pythiaConfig('70m'), dModel: Number(args['d-model']), nLayers: Number(args.layers), nHeads: 4, dHead: Number(args['d-model']) / 4, dMlp: 4 * Number(args['d-model']) };
-  makeCheckpoint(dir, {
-    dModel: cfg.dModel,
-    nHeads: cfg.nHeads,
-    nLayers: cfg.nLayers,
-    dVocab: cfg.dVocab,
-    tokenizerVocab: 1024,
-    rotaryPct: 0.25,
-    parallel: true,
-    dialect: 'classic',
-    dtype: 'F32',
-    seed: 12,
-  });
+  writeRandomCheckpoint(dir, cfg);
   // --threads N > 1: a pool of N worker threads, one wasm backend each (as `dreamsweep epo --threads`).
   const threads = Number(args.threads ?? 1);
   if (threads > 1) {

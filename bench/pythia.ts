@@ -1,7 +1,8 @@
 // Pythia's real shapes (EleutherAI's configs) as bench presets, for engines that build random weights of a shape
-// on the device (the torch engine), and the FLOP counts the benches report.
+// on the device (the torch engine), the tfjs EPO benches' random checkpoint, and the FLOP counts the benches report.
 import type { Tokenizer } from '../core/engine.js';
 import type { NeoXConfig } from '../core/model/config.js';
+import { makeCheckpoint } from '../test/fixtures/make-checkpoint.js';
 
 const SHAPES = {
   '70m': { dModel: 512, nLayers: 6, nHeads: 8, dVocab: 50304 },
@@ -54,4 +55,20 @@ export function idTokenizer(vocabSize: number): Tokenizer {
 export function forwardFlopsPerPosition(cfg: NeoXConfig, n: number): number {
   const { dModel: d, dMlp, dVocab: V, nLayers: L } = cfg;
   return 2 * (L * (4 * d * d + 2 * d * dMlp + n * d) + d * V);
+}
+
+/** The EPO benches' model: a checkpoint of `cfg`'s shape in `dir`, seeded random float32 weights, a 1024-token tokenizer. */
+export function writeRandomCheckpoint(dir: string, cfg: NeoXConfig): void {
+  makeCheckpoint(dir, {
+    dModel: cfg.dModel,
+    nHeads: cfg.nHeads,
+    nLayers: cfg.nLayers,
+    dVocab: cfg.dVocab,
+    tokenizerVocab: 1024,
+    rotaryPct: 0.25,
+    parallel: true,
+    dialect: 'classic',
+    dtype: 'F32',
+    seed: 12,
+  });
 }
