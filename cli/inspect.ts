@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { describeEngine, openEngine } from '../core/model/open-engine.js';
+import { rawEngine } from '../core/model/bos.js';
 import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
 import { tapNames } from '../core/model/neox.js';
 import { int } from './baseline.js';
@@ -31,13 +32,14 @@ export function registerInspect(program: Command): void {
     .command('inspect')
     .description('run a model on prompts: next-token logits, cross-entropy and every tap at the last token')
     .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
-    .option('--ids <ids>', 'token ids, comma-separated; several prompts separated by ";" (e.g. "1,2,3;4,5,6")')
-    .option('--text <text...>', "prompt text(s), tokenized with the model's tokenizer.json")
+    .option('--ids <ids>', 'token ids, comma-separated, computed exactly as given (no BOS added); several prompts separated by ";" (e.g. "1,2,3;4,5,6")')
+    .option('--text <text...>', "prompt text(s), tokenized with the model's tokenizer.json as its post-processing does (a BOS first where it adds one)")
     .option('--backend <name>', 'wasm (default), cpu, webgpu or tensorflow; else env DREAMSWEEP_BACKEND')
     .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, mlp_post')
     .option('--top <k>', 'next tokens to list per prompt in the summary', int('top', 1), 5);
   addEngineOptions(cmd).action(async (opts: InspectOptions) => {
-    const engine = await openEngine(opts.model, opts);
+    // Ids exactly as parsePrompts gives them: the engine adds no BOS of its own here.
+    const engine = rawEngine(await openEngine(opts.model, opts));
     try {
       if (!opts.json) process.stderr.write(`backend: ${await describeEngine(engine)}\n`);
       const prompts = parsePrompts(opts, engine);
@@ -56,7 +58,8 @@ function parsePrompts(opts: InspectOptions, engine: Engine): number[][] {
   }
   if (opts.text) {
     return opts.text.map((t, i) => {
-      const ids = engine.tokenizer.encode(t);
+      const bos = engine.tokenizer.bos;
+      const ids = [...(bos === undefined ? [] : [bos]), ...engine.tokenizer.encode(t)];
       if (ids.length === 0) throw new UserError('E_CLI_USAGE', `--text #${i + 1}: the text encodes to no tokens`);
       return ids;
     });

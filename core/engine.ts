@@ -66,6 +66,11 @@ export interface Tokenizer {
   readonly vocabSize: number;
   /** Ids of special tokens (excluded from random prompts). */
   readonly specialIds: ReadonlySet<number>;
+  /**
+   * The beginning-of-sequence token the tokenizer's post-processing puts before every text (Llama 3, Gemma), if
+   * any. Prompts and windows never hold it: core/model/bos.ts puts it in front of every row an engine computes.
+   */
+  readonly bos?: number;
 }
 
 /** The model's shape as the algorithms need it (TransformerLens names). */

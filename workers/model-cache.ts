@@ -8,6 +8,7 @@ import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { modelShape, parseNeoXConfig } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
+import { withBos } from '../core/model/bos.js';
 import { describeEngine, openEngine, resolveEngine } from '../core/model/open-engine.js';
 import { resolveBackendName } from '../core/model/backend.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
@@ -49,7 +50,9 @@ export function createModelCache(
           // torch computes in its own process: those are opened as they are.
           const name = resolveBackendName(backend);
           const pooled = resolveEngine(engine) === 'tfjs' && (name === 'wasm' || name === 'cpu');
-          const e = pooled ? await PoolEngine.load(d, { threads: options.threads ?? 1, backend: name }) : await openEngine(d, { engine, backend, dtype, device: options.device });
+          const e = pooled
+            ? withBos(await PoolEngine.load(d, { threads: options.threads ?? 1, backend: name }))
+            : await openEngine(d, { engine, backend, dtype, device: options.device });
           log(`loaded ${model.path} on ${await describeEngine(e)}${pooled && (options.threads ?? 1) > 1 ? ` x ${options.threads} threads` : ''}`);
           return e;
         });

@@ -205,19 +205,22 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], align: Rec
   if (taps.ce.length !== B) throw new Error(`scan: the evaluator returned ${taps.ce.length} CE values for ${B} windows`);
   const n = state.config.n;
   const positions = taps.cePositions;
-  if (!positions || positions.length !== B * (n - 1)) {
+  // n - 1 predicted positions per window, or n behind a BOS, which predicts the first token too (core/model/bos.ts).
+  const per = positions ? positions.length / B : NaN;
+  if (!positions || (per !== n - 1 && per !== n)) {
     throw new Error(`scan: the evaluator returned ${positions?.length ?? 'no'} per-position CE values for ${B} windows of ${n} tokens`);
   }
+  const bos = per - (n - 1);
   for (let b = 0; b < B; b++) {
     const ce = taps.ce[b]!;
     if (!Number.isFinite(ce)) throw new Error(`scan: the evaluator returned CE ${ce} for window ${JSON.stringify(batch[b]!.source)}`);
     state.ce.add(ce);
     state.ceHistogram[Math.min(CE_HISTOGRAM.bins - 1, Math.max(0, Math.floor(ce / CE_HISTOGRAM.width)))]!++;
-    // Prefix CE of the first m tokens: the mean of the first m - 1 positions (the model is causal).
+    // Prefix CE of the first m tokens (m = 2..n): the mean of the positions that predict them (the model is causal).
     let sum = 0;
-    for (let i = 0; i < n - 1; i++) {
-      sum += positions[b * (n - 1) + i]!;
-      state.ceByLength[i]!.add(sum / (i + 1));
+    for (let i = 0; i < per; i++) {
+      sum += positions[b * per + i]!;
+      if (i + 1 - bos >= 1) state.ceByLength[i - bos]!.add(sum / (i + 1));
     }
   }
   const rows = targetAlignments(taps, targets, align, B, (b) => `window ${JSON.stringify(batch[b]!.source)}`);

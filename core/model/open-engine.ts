@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { Engine } from '../engine.js';
 import { UserError } from '../errors.js';
+import { rawEngine, withBos } from './bos.js';
 import type { TorchEngine } from './torch-engine.js';
 import { torchPythonAvailable, type TorchDtype } from './torch-env.js';
 
@@ -44,8 +45,15 @@ export function resolveEngine(option?: string): 'tfjs' | 'torch' {
   return name as 'tfjs' | 'torch';
 }
 
-/** Loads the model directory on the chosen engine (each engine's code is imported only when chosen). */
+/**
+ * Loads the model directory on the chosen engine (each engine's code is imported only when chosen), with the
+ * tokenizer's BOS put before every row where it has one (bos.ts).
+ */
 export async function openEngine(dir: string, o: OpenEngineOptions = {}): Promise<Engine> {
+  return withBos(await openRawEngine(dir, o));
+}
+
+async function openRawEngine(dir: string, o: OpenEngineOptions): Promise<Engine> {
   if (resolveEngine(o.engine) === 'torch') {
     const { TorchEngine } = await import('./torch-engine.js');
     return TorchEngine.load(dir, {
@@ -61,7 +69,8 @@ export async function openEngine(dir: string, o: OpenEngineOptions = {}): Promis
 }
 
 /** For logs: "torch 2.15.0, cuda:0 (NVIDIA H200), bfloat16" or "wasm (simd)". */
-export async function describeEngine(e: Engine): Promise<string> {
+export async function describeEngine(engine: Engine): Promise<string> {
+  const e = rawEngine(engine);
   if (e.backend === 'torch') return (e as TorchEngine).describe();
   return (await import('./backend.js')).describeBackend() ?? e.backend;
 }

@@ -1,5 +1,7 @@
-// The tokenizer: a Hugging Face tokenizer.json (byte-level BPE for GPT-NeoX) through @huggingface/tokenizers,
-// behind the engine's Tokenizer interface. Encoding adds no special tokens; decoding keeps them verbatim.
+// The tokenizer: a Hugging Face tokenizer.json (byte-level BPE, or whatever its model is) through
+// @huggingface/tokenizers, behind the engine's Tokenizer interface. Encoding adds no special tokens; decoding keeps
+// them verbatim. The BOS is what the tokenizer's own post-processing puts before a text (Llama 3, Gemma): found by
+// asking the library, so every post-processor kind it knows counts, and no template is parsed here.
 import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import type { Tokenizer } from '../engine.js';
@@ -14,6 +16,7 @@ interface TokenizerJson {
 export class HfJsonTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly specialIds: ReadonlySet<number>;
+  readonly bos?: number;
   private readonly tok: HfTokenizer;
 
   private constructor(json: TokenizerJson, config: object, file: string) {
@@ -35,6 +38,20 @@ export class HfJsonTokenizer implements Tokenizer {
     } catch (e) {
       throw new UserError('E_TOKENIZER', `${file}: cannot build a tokenizer: ${(e as Error).message}`, { cause: e });
     }
+    const bos = this.addedBefore(file);
+    if (bos !== undefined) this.bos = bos;
+  }
+
+  /** The one token post-processing adds before a text, if any (more than one is refused: no model needs it). */
+  private addedBefore(file: string): number | undefined {
+    const plain = this.encode('a');
+    const full = this.encodeWithSpecialTokens('a');
+    const at = full.findIndex((_, i) => full.slice(i, i + plain.length).every((id, j) => id === plain[j]));
+    if (at <= 0) return undefined;
+    if (at > 1) {
+      throw new UserError('E_TOKENIZER', `${file}: post_processor adds ${at} tokens before a text (${full.slice(0, at).join(', ')}); dreamsweep supports one (a BOS)`);
+    }
+    return full[0];
   }
 
   /** Reads `tokenizer.json` (and `tokenizer_config.json` beside it when present). */
@@ -64,6 +81,11 @@ export class HfJsonTokenizer implements Tokenizer {
   /** Text -> ids, with no special tokens added (prompts are raw token sequences). */
   encode(text: string): number[] {
     return this.tok.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** Text -> ids as the tokenizer's own post-processing makes them (a BOS first where it adds one). */
+  encodeWithSpecialTokens(text: string): number[] {
+    return this.tok.encode(text, { add_special_tokens: true }).ids;
   }
 
   /** Ids -> text; `decode([])` is the empty string (the library throws on an empty list). */

@@ -1,0 +1,76 @@
+// The BOS rule (core/model/bos.ts): every row an engine computes starts with the tokenizer's BOS; callers never
+// see it (top-k, gradients and prefix hints are shifted back), and engines of tokenizers without one are unchanged.
+import { describe, expect, it } from 'vitest';
+import type { Engine, EvaluateOptions, GradientOptions, Objective, TapOptions, Tokenizer } from '../../../core/engine.js';
+import { rawEngine, withBos } from '../../../core/model/bos.js';
+
+const V = 5;
+const objective: Objective = { kind: 'logit', token: 1 };
+
+/** Records what it was asked; answers gradients with top-k / grads that name their own (row, position). */
+function recorder(bos?: number) {
+  const calls: Array<{ op: string; ids: number[][]; options?: EvaluateOptions | GradientOptions | TapOptions }> = [];
+  const tokenizer: Tokenizer = { vocabSize: V, specialIds: new Set(), encode: () => [], decode: () => '', ...(bos === undefined ? {} : { bos }) };
+  const engine: Engine = {
+    shape: { nLayers: 1, dModel: 2, dMlp: 2, dVocab: V },
+    tokenizer,
+    backend: 'fake',
+    evaluate: (ids, _o, options) => {
+      calls.push({ op: 'evaluate', ids, ...(options ? { options } : {}) });
+      return Promise.resolve({ f: new Float32Array(ids.length), ce: new Float32Array(ids.length) });
+    },
+    gradients: (ids, _l, _o, k) => {
+      calls.push({ op: 'gradients', ids });
+      const n = ids[0]!.length;
+      const topk = Int32Array.from({ length: ids.length * n * k }, (_, i) => Math.floor(i / k)); // (b * n + p)
+      const grads = Float32Array.from({ length: ids.length * n * V }, (_, i) => Math.floor(i / V));
+      return Promise.resolve({ f: new Float32Array(ids.length), ce: new Float32Array(ids.length), topk, k, grads });
+    },
+    taps: (ids, _names, options) => {
+      calls.push({ op: 'taps', ids, ...(options ? { options } : {}) });
+      return Promise.resolve({ values: {}, dims: {}, ce: new Float32Array(ids.length) });
+    },
+    dispose: () => {},
+  };
+  return { engine, calls };
+}
+
+describe('withBos', () => {
+  it('leaves an engine whose tokenizer adds no BOS as it is', () => {
+    const { engine } = recorder();
+    expect(withBos(engine)).toBe(engine);
+  });
+
+  it('puts the BOS before every row of evaluate, gradients and taps, and shifts prefix hints past it', async () => {
+    const { engine, calls } = recorder(4);
+    const e = withBos(engine);
+    expect(rawEngine(e)).toBe(engine);
+    expect(withBos(e)).toBe(e);
+    await e.evaluate([[1, 2, 3]], objective, { prefix: { parents: [[1, 2, 0]], parentOf: [0], from: [2] } });
+    await e.taps([[3, 2, 1]], ['logits'], { cePositions: true });
+    expect(calls[0]).toEqual({ op: 'evaluate', ids: [[4, 1, 2, 3]], options: { prefix: { parents: [[4, 1, 2, 0]], parentOf: [0], from: [3] } } });
+    expect(calls[1]!.ids).toEqual([[4, 3, 2, 1]]);
+  });
+
+  it("drops the BOS position's top-k and gradients, keeping each row's own positions in order", async () => {
+    const { engine, calls } = recorder(4);
+    const k = 2;
+    const g = await withBos(engine).gradients(
+      [
+        [1, 2],
+        [3, 0],
+      ],
+      [1, 1],
+      objective,
+      k,
+      { full: true },
+    );
+    expect(calls[0]!.ids).toEqual([
+      [4, 1, 2],
+      [4, 3, 0],
+    ]);
+    // The inner engine saw 3 positions per row; row b's positions 1 and 2 are flat (b * 3 + 1), (b * 3 + 2).
+    expect(Array.from(g.topk)).toEqual([1, 1, 2, 2, 4, 4, 5, 5]);
+    expect(Array.from(g.grads!)).toEqual([1, 2, 4, 5].flatMap((r) => Array<number>(V).fill(r)));
+  });
+});
