@@ -2,7 +2,10 @@
 // see it (top-k, gradients and prefix hints are shifted back), and engines of tokenizers without one are unchanged.
 import { describe, expect, it } from 'vitest';
 import type { Engine, EvaluateOptions, GradientOptions, Objective, TapOptions, Tokenizer } from '../../../core/engine.js';
+import { join } from 'node:path';
 import { rawEngine, withBos } from '../../../core/model/bos.js';
+import { HfJsonTokenizer } from '../../../core/model/tokenizer.js';
+import { MODELS, readGolden } from './helpers.js';
 
 const V = 5;
 const objective: Objective = { kind: 'logit', token: 1 };
@@ -72,5 +75,26 @@ describe('withBos', () => {
     // The inner engine saw 3 positions per row; row b's positions 1 and 2 are flat (b * 3 + 1), (b * 3 + 2).
     expect(Array.from(g.topk)).toEqual([1, 1, 2, 2, 4, 4, 5, 5]);
     expect(Array.from(g.grads!)).toEqual([1, 2, 4, 5].flatMap((r) => Array<number>(V).fill(r)));
+  });
+});
+
+describe('the BOS the tokenizer adds', () => {
+  it.each([
+    ['tiny-llama3', true],
+    ['tiny-llama3-tied-bf16', true],
+    ['tiny-gpt2', false],
+    ['tiny-qwen2-bf16', false],
+    ['tiny-parallel', false],
+  ] as const)("%s: found from its own post-processing (has one: %s), and --text ids equal the Python tokenizer's", (name, has) => {
+    const dir = join(MODELS, name);
+    const tok = HfJsonTokenizer.fromFile(join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json'));
+    const golden = readGolden(name) as ReturnType<typeof readGolden> & { bos?: number | null; texts: Array<{ ids_special?: number[] }> };
+    expect(tok.bos !== undefined).toBe(has);
+    if (golden.bos !== undefined) expect(tok.bos ?? null).toBe(golden.bos);
+    for (const t of golden.texts) {
+      expect(tok.encode(t.text)).toEqual(t.ids);
+      if (t.ids_special) expect(tok.encodeWithSpecialTokens(t.text)).toEqual(t.ids_special);
+      if (t.ids_special) expect([...(tok.bos === undefined ? [] : [tok.bos]), ...tok.encode(t.text)]).toEqual(t.ids_special);
+    }
   });
 });
