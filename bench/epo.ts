@@ -15,7 +15,7 @@ import type { Engine, EvaluateOptions, Objective } from '../core/engine.js';
 import { EPO_DEFAULTS } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
 import { describeBackend } from '../core/model/backend.js';
-import type { NeoXConfig } from '../core/model/config.js';
+import type { ModelConfig } from '../core/model/config.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
@@ -83,7 +83,7 @@ async function makeEngine(
   slabColumns: number | undefined,
   prefixGroupOverhead: number | undefined,
   dir: string,
-): Promise<{ engine: Engine; cfg: NeoXConfig; describe: string }> {
+): Promise<{ engine: Engine; cfg: ModelConfig; describe: string }> {
   if (args.engine === 'torch') {
     const cfg = pythiaConfig(args.preset ?? '70m');
     const e = await TorchEngine.random(cfg, idTokenizer(PYTHIA_TOKENIZER_VOCAB), 12, {
@@ -114,7 +114,7 @@ async function makeEngine(
 const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-bench-epo-'));
 const runs: unknown[] = [];
 let engineLine = '';
-let model: NeoXConfig | undefined;
+let model: ModelConfig | undefined;
 try {
   const modes = prefixModes.flatMap((r) => slabModes.flatMap((s) => overheadModes.map((o) => [r, s, o] as const)));
   for (const [reuse, slabColumns, groupOverhead] of modes) {

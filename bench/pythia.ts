@@ -1,7 +1,7 @@
 // Pythia's real shapes (EleutherAI's configs) as bench presets, for engines that build random weights of a shape
 // on the device (the torch engine), the tfjs EPO benches' random checkpoint, and the FLOP counts the benches report.
 import type { Tokenizer } from '../core/engine.js';
-import type { NeoXConfig } from '../core/model/config.js';
+import type { ModelConfig } from '../core/model/config.js';
 import { makeCheckpoint } from '../test/fixtures/make-checkpoint.js';
 
 const SHAPES = {
@@ -19,20 +19,30 @@ export const PYTHIA_PRESETS = Object.keys(SHAPES) as PythiaPreset[];
 /** The tokenizer's size for every Pythia model (the embedding is padded past it). */
 export const PYTHIA_TOKENIZER_VOCAB = 50277;
 
-export function pythiaConfig(preset: string): NeoXConfig {
+export function pythiaConfig(preset: string): ModelConfig {
   const s = SHAPES[preset as PythiaPreset];
   if (!s) throw new Error(`--preset: expected one of ${PYTHIA_PRESETS.join(', ')}, got "${preset}"`);
   const dHead = s.dModel / s.nHeads;
   return {
+    family: 'gpt_neox',
+    architecture: 'GPTNeoXForCausalLM',
     ...s,
+    nKvHeads: s.nHeads,
     dHead,
     dMlp: 4 * s.dModel,
+    normalization: 'LN',
+    eps: 1e-5,
+    positional: 'rotary',
     rotaryDim: Math.floor(dHead * 0.25),
     rotaryBase: 10000,
+    act: 'gelu',
+    gatedMlp: false,
     parallelAttnMlp: true,
-    lnEps: 1e-5,
+    qkvBias: true,
+    attnOutBias: true,
+    mlpBias: true,
+    qkNorm: false,
     tieEmbeddings: false,
-    attentionBias: true,
   };
 }
 
@@ -52,13 +62,13 @@ export function idTokenizer(vocabSize: number): Tokenizer {
 }
 
 /** Forward FLOPs per token position (2 per multiply-add): the blocks' matrices and attention over n, plus the unembedding. */
-export function forwardFlopsPerPosition(cfg: NeoXConfig, n: number): number {
+export function forwardFlopsPerPosition(cfg: ModelConfig, n: number): number {
   const { dModel: d, dMlp, dVocab: V, nLayers: L } = cfg;
   return 2 * (L * (4 * d * d + 2 * d * dMlp + n * d) + d * V);
 }
 
 /** The EPO benches' model: a checkpoint of `cfg`'s shape in `dir`, seeded random float32 weights, a 1024-token tokenizer. */
-export function writeRandomCheckpoint(dir: string, cfg: NeoXConfig): void {
+export function writeRandomCheckpoint(dir: string, cfg: ModelConfig): void {
   makeCheckpoint(dir, {
     dModel: cfg.dModel,
     nHeads: cfg.nHeads,

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PrefixHint } from '../core/engine.js';
-import { tapNames } from '../core/model/neox.js';
+import { tapNames } from '../core/model/taps.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
 import type { TorchDtype } from '../core/model/torch-env.js';
 import { FIXTURE_NAMES, MODELS, flat, readGolden, scaledMaxDiff, toObjective } from '../test/core/model/helpers.js';

@@ -6,7 +6,7 @@ import { UserError } from '../core/errors.js';
 import { describeEngine, openEngine } from '../core/model/open-engine.js';
 import { rawEngine } from '../core/model/bos.js';
 import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
-import { tapNames } from '../core/model/neox.js';
+import { tapNames } from '../core/model/taps.js';
 import { int } from './baseline.js';
 
 interface InspectOptions extends EngineCliOptions {

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../core/model/backend.js';
-import { parseNeoXConfig } from '../core/model/config.js';
+import { parseModelConfig } from '../core/model/families/index.js';
 import { writeSafetensors } from '../core/model/safetensors.js';
 import { HfJsonTokenizer } from '../core/model/tokenizer.js';
 import { hfConfigJson, initTrainable, toHfTensors, trainableVariables, type NeoXArchitecture } from './training/model.js';
@@ -51,7 +51,7 @@ const options = {
   evalEvery: 100,
 };
 const evalWindows = consecutiveWindows(heldout, options.seqLen, 512);
-const cfg = parseNeoXConfig(hfConfigJson(DEMO_ARCHITECTURE));
+const cfg = parseModelConfig(hfConfigJson(DEMO_ARCHITECTURE));
 const model = initTrainable(cfg, options.seed);
 const log = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
 log({ backend, trainTokens: train.length, heldoutTokens: heldout.length, options });

@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { ModelProvider, ModelSpec, StorageSpec } from '../activities/context.js';
 import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
-import { modelShape, parseNeoXConfig } from '../core/model/config.js';
+import { modelShape } from '../core/model/config.js';
+import { parseModelConfig } from '../core/model/families/index.js';
 import { modelIdentity } from '../core/model/identity.js';
 import { withBos } from '../core/model/bos.js';
 import { describeEngine, openEngine, resolveEngine } from '../core/model/open-engine.js';
@@ -65,7 +66,7 @@ export function createModelCache(
       const d = await dir(model, storage);
       const configPath = path.join(d, 'config.json');
       if (!existsSync(configPath)) throw new UserError('E_MODEL_MISSING_FILE', `${configPath}: file not found; is ${model.path} a Hugging Face model directory?`);
-      const cfg = parseNeoXConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
+      const cfg = parseModelConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
       return { shape: modelShape(cfg), modelId: modelIdentity(d) };
     },
     loaded: () => [...engines.keys()],

@@ -1,133 +1,178 @@
-// GPT-NeoX configuration: Hugging Face config.json (both dialects) -> TransformerLens-named fields, derived
-// and validated in one place (mirrors TransformerLens's HookedTransformerConfig for the NeoX family).
+// The model configuration every family parses its Hugging Face config.json into (TransformerLens names), and the
+// small readers the families share. The same object goes to the torch engine as JSON (torch-engine.ts).
 import type { ModelShape } from '../engine.js';
 import { UserError } from '../errors.js';
 
-/** The model's hyperparameters under the names interpretability code already speaks. */
-export interface NeoXConfig {
+/** The registry's keys (families/index.ts). */
+export type FamilyKey = 'gpt_neox' | 'gpt2' | 'llama' | 'qwen2' | 'qwen3' | 'mistral';
+
+/** llama3 scaling of the rotary inverse frequencies (transformers' _compute_llama3_parameters). */
+export interface Llama3RopeScaling {
+  type: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositions: number;
+}
+
+/** A model's hyperparameters, whatever its family: what the forward pass and both engines read. */
+export interface ModelConfig {
+  family: FamilyKey;
+  /** Hugging Face architectures[0] (or implied by model_type), e.g. 'LlamaForCausalLM'. */
+  architecture: string;
   dModel: number;
   nHeads: number;
+  /** Key/value heads (grouped-query attention); nHeads when every query head has its own. */
+  nKvHeads: number;
+  /** Not always dModel / nHeads (Qwen 3, some Llamas). */
   dHead: number;
   nLayers: number;
+  /** The embedding's rows: may exceed the tokenizer's ids (padded vocabularies). */
   dVocab: number;
   dMlp: number;
-  /** Dimensions of each head that get rotary embeddings: floor(dHead * rotary_pct) (Pythia: 0.25). */
+  /** LN: LayerNorm (weight and bias, biased variance); RMS: x * rsqrt(mean(x^2) + eps) * w, in float32. */
+  normalization: 'LN' | 'RMS';
+  eps: number;
+  positional: 'rotary' | 'learned';
+  /** The learned position table's rows (GPT-2's n_positions). */
+  nCtx?: number;
+  /** Dimensions of each head that rotate (rotate_half convention); 0 for learned positions. */
   rotaryDim: number;
   rotaryBase: number;
-  /** Pythia uses `x + attn(ln1(x)) + mlp(ln2(x))`; false means the serial `x = x + attn; x = x + mlp`. */
+  ropeScaling?: Llama3RopeScaling;
+  /** gelu: exact (erf); gelu_new: the tanh approximation. */
+  act: 'gelu' | 'gelu_new' | 'silu';
+  /** down(act(gate(x)) * up(x)) rather than out(act(in(x))). */
+  gatedMlp: boolean;
+  /** Pythia's x + attn(ln1(x)) + mlp(ln2(x)); false: the serial h = x + attn(ln1(x)); h + mlp(ln2(h)). */
   parallelAttnMlp: boolean;
-  lnEps: number;
-  /** When true, the unembedding reuses `embed_in` (no `embed_out.weight` in the checkpoint). */
+  qkvBias: boolean;
+  attnOutBias: boolean;
+  mlpBias: boolean;
+  /** Qwen 3: per-head RMSNorm (weight [dHead]) of queries and keys before rotary. */
+  qkNorm: boolean;
+  /** The unembedding is the embedding's transpose (the checkpoint may lack lm_head). */
   tieEmbeddings: boolean;
-  /** Attention dense and QKV layers carry biases (always true for GPT-NeoX checkpoints seen so far). */
-  attentionBias: boolean;
-  /** max_position_embeddings: the longest sequence the model was trained on (absent in some configs). */
+  /** The longest sequence the model may see (max_position_embeddings, or less: a sliding window, n_positions). */
   maxPositions?: number;
 }
 
-type Json = Record<string, unknown>;
-
-/** Parses a config.json object (classic Pythia keys or newer `rope_parameters`) into a checked NeoXConfig. */
-export function parseNeoXConfig(raw: unknown, file = 'config.json'): NeoXConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new UserError('E_MODEL_CONFIG', `${file}: expected a JSON object, got ${describe(raw)}`);
-  }
-  const c = raw as Json;
-  const modelType = c['model_type'];
-  const archs = Array.isArray(c['architectures']) ? (c['architectures'] as unknown[]) : [];
-  if (modelType !== 'gpt_neox' && !archs.includes('GPTNeoXForCausalLM')) {
-    throw new UserError('E_MODEL_NOT_NEOX', `${file}: model_type: expected "gpt_neox", got ${describe(modelType)}; dreamsweep runs GPT-NeoX (Pythia) models only`);
-  }
-  const int = (key: string): number => {
-    const v = c[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new UserError('E_MODEL_CONFIG', `${file}: ${key}: expected a positive integer, got ${describe(v)}`);
-    }
-    return v;
-  };
-  const num = (key: string, v: unknown, fallback: number): number => {
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new UserError('E_MODEL_CONFIG', `${file}: ${key}: expected a number, got ${describe(v)}`);
-    }
-    return v;
-  };
-  const bool = (key: string, fallback: boolean): boolean => {
-    const v = c[key];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') {
-      throw new UserError('E_MODEL_CONFIG', `${file}: ${key}: expected true or false, got ${describe(v)}`);
-    }
-    return v;
-  };
-
-  const dModel = int('hidden_size');
-  const nHeads = int('num_attention_heads');
-  const nLayers = int('num_hidden_layers');
-  const dVocab = int('vocab_size');
-  const dMlp = int('intermediate_size');
-  if (dModel % nHeads !== 0) {
-    throw new UserError('E_MODEL_CONFIG', `${file}: hidden_size (${dModel}) must be a multiple of num_attention_heads (${nHeads})`);
-  }
-  const dHead = dModel / nHeads;
-
-  // Newer transformers write `rope_parameters: {rope_theta, partial_rotary_factor, rope_type}`; Pythia's own
-  // files use `rotary_pct` and `rotary_emb_base`. Transformers' defaults are 0.25 and 10000.
-  const rope = (typeof c['rope_parameters'] === 'object' && c['rope_parameters'] !== null ? c['rope_parameters'] : {}) as Json;
-  const ropeType = rope['rope_type'] ?? (c['rope_scaling'] as Json | null | undefined)?.['rope_type'];
-  if (ropeType !== undefined && ropeType !== null && ropeType !== 'default') {
-    throw new UserError('E_MODEL_CONFIG', `${file}: rope_type: expected "default", got ${describe(ropeType)}; scaled rotary embeddings are not supported`);
-  }
-  const rotaryPct = num('partial_rotary_factor', rope['partial_rotary_factor'] ?? c['partial_rotary_factor'] ?? c['rotary_pct'], 0.25);
-  const rotaryBase = num('rope_theta', rope['rope_theta'] ?? c['rope_theta'] ?? c['rotary_emb_base'], 10000);
-  if (!(rotaryPct >= 0 && rotaryPct <= 1)) {
-    throw new UserError('E_MODEL_CONFIG', `${file}: rotary_pct: expected a number in [0, 1], got ${rotaryPct}`);
-  }
-  // Transformers: int(head_size * rotary_pct); an odd count cannot be split in halves by rotate_half.
-  const rotaryDim = Math.floor(dHead * rotaryPct);
-  if (rotaryDim % 2 !== 0) {
-    throw new UserError('E_MODEL_CONFIG', `${file}: rotary dimension floor(${dHead} * ${rotaryPct}) = ${rotaryDim} is odd; rotary needs an even count`);
-  }
-
-  const lnEps = num('layer_norm_eps', c['layer_norm_eps'], 1e-5);
-  if (!(lnEps > 0)) throw new UserError('E_MODEL_CONFIG', `${file}: layer_norm_eps: expected a positive number (Pythia: 1e-5), got ${lnEps}`);
-  if (!(rotaryBase > 0)) throw new UserError('E_MODEL_CONFIG', `${file}: rotary_emb_base (rope_theta): expected a positive number (Pythia: 10000), got ${rotaryBase}`);
-
-  const act = c['hidden_act'] ?? 'gelu';
-  if (act !== 'gelu') {
-    throw new UserError('E_MODEL_CONFIG', `${file}: hidden_act: expected "gelu" (exact erf gelu, as Pythia), got ${describe(act)}`);
-  }
-
-  return {
-    dModel,
-    nHeads,
-    dHead,
-    nLayers,
-    dVocab,
-    dMlp,
-    rotaryDim,
-    rotaryBase,
-    parallelAttnMlp: bool('use_parallel_residual', true),
-    lnEps,
-    tieEmbeddings: bool('tie_word_embeddings', false),
-    attentionBias: bool('attention_bias', true),
-    ...(c['max_position_embeddings'] !== undefined && c['max_position_embeddings'] !== null ? { maxPositions: int('max_position_embeddings') } : {}),
-  };
-}
-
-/** Refuses prompts or windows longer than the model was trained for: their positions are out of distribution. */
 /** The model's shape as the engine protocol reports it (core/engine.ts ModelShape). */
-export function modelShape(cfg: NeoXConfig): ModelShape {
+export function modelShape(cfg: ModelConfig): ModelShape {
   return { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab };
 }
 
-export function checkSeqLen(cfg: NeoXConfig, seqLen: number, what: string): void {
+/** Refuses prompts or windows longer than the model was trained for: their positions are out of distribution. */
+export function checkSeqLen(cfg: ModelConfig, seqLen: number, what: string): void {
   if (cfg.maxPositions !== undefined && seqLen > cfg.maxPositions) {
-    throw new UserError('E_SEQ_LEN', `${what}: ${seqLen} tokens exceeds the model's max_position_embeddings (${cfg.maxPositions}); use at most ${cfg.maxPositions}`);
+    throw new UserError('E_SEQ_LEN', `${what}: ${seqLen} tokens exceeds the model's ${cfg.maxPositions} positions (config.json); use at most ${cfg.maxPositions}`);
   }
 }
 
-function describe(v: unknown): string {
+export type Json = Record<string, unknown>;
+
+/** Typed reads of one config.json object; every failure is an E_MODEL_CONFIG naming the file and the key. */
+export class ConfigReader {
+  constructor(
+    readonly raw: Json,
+    readonly file: string,
+  ) {}
+
+  fail(key: string, what: string): UserError {
+    return new UserError('E_MODEL_CONFIG', `${this.file}: ${key}: ${what}`);
+  }
+
+  /** A positive integer; `fallback` when the key is absent or null (none: required). */
+  int(key: string, fallback?: number): number {
+    const v = this.raw[key];
+    if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw this.fail(key, `expected a positive integer, got ${describe(v)}`);
+    return v;
+  }
+
+  /** A finite number (`v` when given: a value read from elsewhere, e.g. inside rope_parameters). */
+  num(key: string, fallback: number, v: unknown = this.raw[key]): number {
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw this.fail(key, `expected a number, got ${describe(v)}`);
+    return v;
+  }
+
+  /** A positive number. */
+  positive(key: string, fallback: number, v: unknown = this.raw[key]): number {
+    const n = this.num(key, fallback, v);
+    if (!(n > 0)) throw this.fail(key, `expected a positive number, got ${n}`);
+    return n;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') throw this.fail(key, `expected true or false, got ${describe(v)}`);
+    return v;
+  }
+
+  /** A key that must be absent, null or one of `allowed` (a feature dreamsweep does not implement otherwise). */
+  only(key: string, allowed: unknown[], why: string): void {
+    const v = this.raw[key];
+    if (v === undefined || v === null || allowed.includes(v)) return;
+    throw this.fail(key, `expected ${allowed.map((a) => JSON.stringify(a)).join(' or ')}, got ${describe(v)}; ${why}`);
+  }
+
+  /** hidden_act (or another key) as one of the activations the MLP implements. */
+  act(key: string, fallback: ModelConfig['act'], allowed: Array<ModelConfig['act']>): ModelConfig['act'] {
+    const v = this.raw[key] ?? fallback;
+    // transformers' names for the same functions: gelu_pytorch_tanh is gelu_new's formula, swish is silu.
+    const name = v === 'gelu_pytorch_tanh' ? 'gelu_new' : v === 'swish' ? 'silu' : v;
+    if (typeof name === 'string' && (allowed as string[]).includes(name)) return name as ModelConfig['act'];
+    throw this.fail(key, `expected ${allowed.map((a) => `"${a}"`).join(' or ')}, got ${describe(v)}`);
+  }
+
+  /**
+   * Rotary settings in both dialects: transformers 5's `rope_parameters` {rope_type, rope_theta,
+   * partial_rotary_factor, ...}, or 4's top-level `rope_theta` / `rope_scaling` (and `aliases`, e.g. Pythia's
+   * rotary_emb_base and rotary_pct). Supported: the default and llama3 rope types.
+   */
+  rope(defaults: { base: number; partial: number }, aliases: { base?: string; partial?: string } = {}): { base: number; partial: number; scaling?: Llama3RopeScaling } {
+    const params = this.object('rope_parameters');
+    const scaling = this.object('rope_scaling');
+    const p = params ?? scaling ?? {};
+    const type = p['rope_type'] ?? p['type'] ?? 'default';
+    const base = this.positive('rope_theta', defaults.base, params?.['rope_theta'] ?? this.raw['rope_theta'] ?? (aliases.base ? this.raw[aliases.base] : undefined));
+    const partial = this.num(
+      'partial_rotary_factor',
+      defaults.partial,
+      params?.['partial_rotary_factor'] ?? this.raw['partial_rotary_factor'] ?? (aliases.partial ? this.raw[aliases.partial] : undefined),
+    );
+    if (!(partial >= 0 && partial <= 1)) throw this.fail('partial_rotary_factor', `expected a number in [0, 1], got ${partial}`);
+    if (type === 'default') return { base, partial };
+    if (type !== 'llama3') throw this.fail('rope_type', `expected "default" or "llama3", got ${describe(type)}; other scaled rotary embeddings are not supported`);
+    const key = params ? 'rope_parameters' : 'rope_scaling';
+    const field = (name: string) => {
+      const v = p[name];
+      if (typeof v !== 'number' || !(v > 0)) throw this.fail(`${key}.${name}`, `expected a positive number (llama3 rope scaling), got ${describe(v)}`);
+      return v;
+    };
+    const out: Llama3RopeScaling = {
+      type: 'llama3',
+      factor: field('factor'),
+      lowFreqFactor: field('low_freq_factor'),
+      highFreqFactor: field('high_freq_factor'),
+      originalMaxPositions: field('original_max_position_embeddings'),
+    };
+    if (!(out.highFreqFactor > out.lowFreqFactor)) throw this.fail(`${key}.high_freq_factor`, `must exceed low_freq_factor (${out.lowFreqFactor}), got ${out.highFreqFactor}`);
+    return { base, partial, scaling: out };
+  }
+
+  private object(key: string): Json | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) throw this.fail(key, `expected an object, got ${describe(v)}`);
+    return v as Json;
+  }
+}
+
+/** A value as an error message shows it. */
+export function describe(v: unknown): string {
   if (v === undefined) return 'nothing (key missing)';
   if (v === null) return 'null';
   if (typeof v === 'string') return `"${v}" (string)`;

@@ -2,6 +2,13 @@
 // mistakes with the same words.
 import type { PrefixHint } from '../engine.js';
 import { UserError } from '../errors.js';
+import { checkSeqLen, type ModelConfig } from './config.js';
+
+/** Ids must form a rectangle of the model's token ids; learned positions end at their table's last row. */
+export function checkModelIds(ids: number[][], cfg: ModelConfig): void {
+  checkIds(ids, cfg.dVocab);
+  if (cfg.positional === 'learned') checkSeqLen(cfg, ids[0]!.length, 'ids');
+}
 
 /** Ids must form a rectangle of valid token ids. */
 export function checkIds(ids: number[][], dVocab: number): void {

@@ -1,21 +1,25 @@
-// Loading a Hugging Face GPT-NeoX directory (config.json, model.safetensors or shards + index, tokenizer.json)
-// into tfjs tensors. Every failure is a UserError with a stable code and the offending file in its message.
+// Loading a Hugging Face model directory (config.json, model.safetensors or shards + index, tokenizer.json) of any
+// family (families/) into tfjs tensors. Every failure is a UserError with a stable code and the offending file in
+// its message.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import { parseNeoXConfig, type NeoXConfig } from './config.js';
+import type { ModelConfig } from './config.js';
+import { family, parseModelConfig } from './families/index.js';
+import type { HostArray, HostNorm } from './families/family.js';
 import { readSafetensorsDir, type FloatTensor } from './safetensors.js';
 import { HfJsonTokenizer } from './tokenizer.js';
-import type { NeoXModel, NeoXWeights } from './neox.js';
+import type { Model, Weights } from './transformer.js';
 import type { BlockWeights } from './block.js';
+import type { NormWeights } from './norm.js';
 import { linearFrom, type Linear } from './linear.js';
 import { unembedFrom } from './unembed.js';
 
 /** Host-side weights (float32, HF layout) before they become tensors: what a worker thread can be sent. */
 export interface HostCheckpoint {
   dir: string;
-  cfg: NeoXConfig;
+  cfg: ModelConfig;
   tensors: Map<string, FloatTensor>;
   files: Map<string, string>;
 }
@@ -29,7 +33,7 @@ export function readCheckpoint(dir: string): HostCheckpoint {
 }
 
 /** Reads and checks a model directory's config.json alone: cheap, for checking options before any work. */
-export function readConfig(dir: string): NeoXConfig {
+export function readConfig(dir: string): ModelConfig {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) {
     throw new UserError('E_MODEL_MISSING_FILE', `${configPath}: file not found; is ${dir} a Hugging Face model directory?`);
@@ -48,11 +52,11 @@ export function readConfig(dir: string): NeoXConfig {
   } catch (e) {
     throw new UserError('E_MODEL_CONFIG', `${configPath}: not valid JSON`, { cause: e });
   }
-  return parseNeoXConfig(raw, configPath);
+  return parseModelConfig(raw, configPath);
 }
 
 /** Loads the tokenizer and checks it fits the model (its ids must be embeddable). */
-export function readTokenizer(dir: string, cfg: NeoXConfig): HfJsonTokenizer {
+export function readTokenizer(dir: string, cfg: ModelConfig): HfJsonTokenizer {
   const path = join(dir, 'tokenizer.json');
   if (!existsSync(path)) {
     throw new UserError('E_MODEL_MISSING_FILE', `${path}: file not found; a model directory needs tokenizer.json`);
@@ -68,49 +72,16 @@ export function readTokenizer(dir: string, cfg: NeoXConfig): HfJsonTokenizer {
   return tok;
 }
 
-/** Expected HF tensor names and shapes ([out, in] for linear layers, as torch stores them). */
-function expectedShapes(cfg: NeoXConfig): Map<string, number[]> {
-  const { dModel: d, dMlp, dVocab: V } = cfg;
-  const m = new Map<string, number[]>();
-  m.set('gpt_neox.embed_in.weight', [V, d]);
-  for (let l = 0; l < cfg.nLayers; l++) {
-    const p = `gpt_neox.layers.${l}.`;
-    for (const ln of ['input_layernorm', 'post_attention_layernorm']) {
-      m.set(`${p}${ln}.weight`, [d]);
-      m.set(`${p}${ln}.bias`, [d]);
-    }
-    m.set(`${p}attention.query_key_value.weight`, [3 * d, d]);
-    m.set(`${p}attention.dense.weight`, [d, d]);
-    if (cfg.attentionBias) {
-      m.set(`${p}attention.query_key_value.bias`, [3 * d]);
-      m.set(`${p}attention.dense.bias`, [d]);
-    }
-    m.set(`${p}mlp.dense_h_to_4h.weight`, [dMlp, d]);
-    m.set(`${p}mlp.dense_h_to_4h.bias`, [dMlp]);
-    m.set(`${p}mlp.dense_4h_to_h.weight`, [d, dMlp]);
-    m.set(`${p}mlp.dense_4h_to_h.bias`, [d]);
-  }
-  m.set('gpt_neox.final_layer_norm.weight', [d]);
-  m.set('gpt_neox.final_layer_norm.bias', [d]);
-  return m;
-}
-
-/** The unembedding's name: Pythia files say `embed_out.weight`, transformers 5 may write `lm_head.weight`. */
-function unembedName(cfg: NeoXConfig, tensors: Map<string, FloatTensor>): string | undefined {
-  if (tensors.has('embed_out.weight')) return 'embed_out.weight';
-  if (tensors.has('lm_head.weight')) return 'lm_head.weight';
-  return cfg.tieEmbeddings ? undefined : 'embed_out.weight';
-}
-
-function checkShapes(cfg: NeoXConfig, tensors: Map<string, FloatTensor>, files: Map<string, string>, dir: string): void {
-  const expected = expectedShapes(cfg);
-  const un = unembedName(cfg, tensors);
-  if (un) expected.set(un, [cfg.dVocab, cfg.dModel]);
+function checkShapes(cfg: ModelConfig, tensors: Map<string, FloatTensor>, files: Map<string, string>, dir: string): void {
+  const expected = family(cfg.family).tensors(cfg, new Set(tensors.keys()));
   const weightsFile = files.values().next().value ?? join(dir, 'model.safetensors');
   for (const [name, shape] of expected) {
     const t = tensors.get(name);
     if (!t) {
-      throw new UserError('E_MODEL_MISSING_TENSOR', `${weightsFile}: tensor ${name} is missing (expected shape [${shape}]); not a GPT-NeoX checkpoint matching config.json?`);
+      throw new UserError(
+        'E_MODEL_MISSING_TENSOR',
+        `${weightsFile}: tensor ${name} is missing (expected shape [${shape}]); not a ${cfg.architecture} checkpoint matching config.json?`,
+      );
     }
     if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
       throw new UserError('E_MODEL_SHAPE', `${files.get(name)}: tensor ${name}: expected shape [${shape}] from config.json, got [${t.shape}]`);
@@ -118,87 +89,50 @@ function checkShapes(cfg: NeoXConfig, tensors: Map<string, FloatTensor>, files: 
   }
 }
 
-/** [rows, cols] row-major -> [cols, rows]. */
-function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
-  return out;
-}
-
-/** Maps fused-QKV output index from HF's per-head [H, 3, dHead] to [3, H, dHead]: new index -> old index. */
-function qkvPermutation(cfg: NeoXConfig): Int32Array {
-  const { nHeads: H, dHead: dh, dModel: d } = cfg;
-  const perm = new Int32Array(3 * d);
-  for (let j = 0; j < 3; j++) for (let h = 0; h < H; h++) for (let c = 0; c < dh; c++) perm[j * d + h * dh + c] = h * 3 * dh + j * dh + c;
-  return perm;
-}
-
 /**
- * Turns host weights into tfjs tensors on the current backend ([in, out] matrices, QKV reordered). `slabColumns`:
- * the unembedding's column slabs (unembed.ts; absent: one slab).
+ * Turns host weights into tfjs tensors on the current backend, through the family's mapping onto the shared
+ * layout (one weight at a time). `slabColumns`: the unembedding's column slabs (unembed.ts; absent: one slab).
  */
-export function toModel(ck: HostCheckpoint, options: { slabColumns?: number } = {}): NeoXModel {
+export function toModel(ck: HostCheckpoint, options: { slabColumns?: number } = {}): Model {
   const { cfg, tensors } = ck;
-  const get = (name: string) => tensors.get(name)!;
-  const vec = (name: string) => tf.tensor1d(get(name).data);
-  const zeros = (n: number) => tf.zeros([n]) as tf.Tensor1D;
-  const linear = (name: string) => {
-    const [out, inn] = get(name).shape as [number, number];
-    return linearFrom(tf.tensor2d(transpose(get(name).data, out, inn), [inn, out]));
-  };
-  const d = cfg.dModel;
-  const perm = qkvPermutation(cfg);
-  const blocks: BlockWeights[] = [];
-  for (let l = 0; l < cfg.nLayers; l++) {
-    const p = `gpt_neox.layers.${l}.`;
-    const qkvT = transpose(get(`${p}attention.query_key_value.weight`).data, 3 * d, d); // [d, 3d]
-    const qkvW = new Float32Array(3 * d * d);
-    for (let r = 0; r < d; r++) for (let c = 0; c < 3 * d; c++) qkvW[r * 3 * d + c] = qkvT[r * 3 * d + perm[c]!]!;
-    const qkvB = new Float32Array(3 * d);
-    if (cfg.attentionBias) {
-      const b = get(`${p}attention.query_key_value.bias`).data;
-      for (let c = 0; c < 3 * d; c++) qkvB[c] = b[perm[c]!]!;
-    }
-    blocks.push({
-      ln1: { w: vec(`${p}input_layernorm.weight`), b: vec(`${p}input_layernorm.bias`) },
-      ln2: { w: vec(`${p}post_attention_layernorm.weight`), b: vec(`${p}post_attention_layernorm.bias`) },
-      attn: {
-        qkvW: linearFrom(tf.tensor2d(qkvW, [d, 3 * d])),
-        qkvB: tf.tensor1d(qkvB),
-        denseW: linear(`${p}attention.dense.weight`),
-        denseB: cfg.attentionBias ? vec(`${p}attention.dense.bias`) : zeros(d),
-      },
-      mlp: {
-        inW: linear(`${p}mlp.dense_h_to_4h.weight`),
-        inB: vec(`${p}mlp.dense_h_to_4h.bias`),
-        outW: linear(`${p}mlp.dense_4h_to_h.weight`),
-        outB: vec(`${p}mlp.dense_4h_to_h.bias`),
-      },
-    });
-  }
-  const un = unembedName(cfg, tensors);
-  const embed = linearFrom(tf.tensor2d(get('gpt_neox.embed_in.weight').data, [cfg.dVocab, d]));
+  const host = family(cfg.family).weights(cfg, tensors);
+  const vec = (h: HostArray) => tf.tensor1d(h.data());
+  const mat = (h: HostArray) => tf.tensor2d(h.data(), h.shape as [number, number]);
+  const linear = (h: HostArray) => linearFrom(mat(h));
+  // Optional weights (biases, q/k norms): present keys only, as the weight types declare them optional.
+  const optional = (hs: Record<string, HostArray | undefined>) => Object.fromEntries(Object.entries(hs).flatMap(([k, h]) => (h ? [[k, vec(h)]] : [])));
+  const normW = (n: HostNorm) => ({ w: vec(n.w), ...optional({ b: n.b }) }) as NormWeights;
+  const blocks = host.blocks.map((b): BlockWeights => ({
+    ln1: normW(b.ln1),
+    ln2: normW(b.ln2),
+    attn: { wQKV: linear(b.wQKV), wO: linear(b.wO), ...optional({ bQKV: b.bQKV, bO: b.bO, qNorm: b.qNorm, kNorm: b.kNorm }) },
+    mlp: { wIn: linear(b.wIn), wOut: linear(b.wOut), ...optional({ bIn: b.bIn, bOut: b.bOut }) },
+  }));
+  const embed = linear(host.wE);
   // Tied: the unembedding is the embedding's transpose; share the tensors (the slabs are copies).
-  const unLinear = un ? linear(un) : { w: embed.wT, wT: embed.w };
+  const unLinear = host.wU ? linear(host.wU) : { w: embed.wT, wT: embed.w };
   const unembed = unembedFrom(unLinear.w, unLinear.wT, options.slabColumns);
-  if (un && unembed.slabs[0] !== unLinear.w) unLinear.w.dispose(); // the slabs hold it now
-  const weights: NeoXWeights = {
+  if (host.wU && unembed.slabs[0] !== unLinear.w) unLinear.w.dispose(); // the slabs hold it now
+  const weights: Weights = {
     embed,
+    ...(host.wPos ? { pos: mat(host.wPos) } : {}),
     blocks,
-    lnFinal: { w: vec('gpt_neox.final_layer_norm.weight'), b: vec('gpt_neox.final_layer_norm.bias') },
+    lnFinal: normW(host.lnFinal),
     unembed,
   };
   return { cfg, weights };
 }
 
 /** Every tensor a model holds, for dispose(). */
-export function modelTensors(model: NeoXModel): tf.Tensor[] {
+export function modelTensors(model: Model): tf.Tensor[] {
   const w = model.weights;
   const lin = (l: Linear) => [l.w, l.wT];
-  const out: tf.Tensor[] = [...lin(w.embed), ...w.unembed.slabs, w.unembed.wT, w.lnFinal.w, w.lnFinal.b];
+  const some = (...ts: Array<tf.Tensor | undefined>) => ts.filter((t): t is tf.Tensor => t !== undefined);
+  const out: tf.Tensor[] = [...lin(w.embed), ...w.unembed.slabs, w.unembed.wT, ...some(w.pos, w.lnFinal.w, w.lnFinal.b)];
   for (const b of w.blocks) {
-    out.push(b.ln1.w, b.ln1.b, b.ln2.w, b.ln2.b, ...lin(b.attn.qkvW), b.attn.qkvB, ...lin(b.attn.denseW), b.attn.denseB);
-    out.push(...lin(b.mlp.inW), b.mlp.inB, ...lin(b.mlp.outW), b.mlp.outB);
+    const { attn: a, mlp: m } = b;
+    out.push(...some(b.ln1.w, b.ln1.b, b.ln2.w, b.ln2.b), ...lin(a.wQKV), ...lin(a.wO), ...some(a.bQKV, a.bO, a.qNorm, a.kNorm));
+    out.push(...lin(m.wIn), ...lin(m.wOut), ...some(m.bIn, m.bOut));
   }
   return [...new Set(out)]; // tied weights appear twice
 }

@@ -3,12 +3,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Objective } from '../engine.js';
 import { UserError } from '../errors.js';
-import type { NeoXConfig } from './config.js';
-import { actName, type Tap } from './neox.js';
+import type { ModelConfig } from './config.js';
+import { actName, type Tap } from './taps.js';
 import { hiddenLastLogits, type Unembed } from './unembed.js';
 
 /** Checks an objective against the model's shape; a mismatch is the caller's mistake. */
-export function validateObjective(obj: Objective, cfg: NeoXConfig): void {
+export function validateObjective(obj: Objective, cfg: ModelConfig): void {
   const bad = (msg: string) => new UserError('E_OBJECTIVE', `objective ${obj.kind}: ${msg}`);
   switch (obj.kind) {
     case 'resid':

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
 import { deserialiseError, UserError, type SerialisedError } from '../errors.js';
-import { modelShape, parseNeoXConfig } from './config.js';
+import { modelShape } from './config.js';
+import { parseModelConfig } from './families/index.js';
 import { readTokenizer } from './load.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
 import { resolveBackendName } from './backend.js';
@@ -50,7 +51,7 @@ export class PoolEngine implements Engine {
   static async load(dir: string, options: TfjsEngineOptions & { threads: number }): Promise<PoolEngine> {
     const { threads, ...engineOptions } = options;
     const backend = resolveBackendName(options.backend);
-    const cfg = parseNeoXConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
+    const cfg = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
     const spawn = () => new Worker(boot, { workerData: { dir, options: { ...engineOptions, backend } } });

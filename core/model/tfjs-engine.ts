@@ -1,12 +1,13 @@
-// The TensorFlow.js engine: a loaded GPT-NeoX model behind the engine protocol of core/engine.ts. Batches are
+// The TensorFlow.js engine: a loaded model (any family) behind the engine protocol of core/engine.ts. Batches are
 // split into chunks that bound the largest tensor ([rows, n, dVocab] logits and one-hot gradients).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, PrefixHint, TapOptions, TapValues } from '../engine.js';
 import { initBackend } from './backend.js';
 import { modelShape } from './config.js';
-import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
+import { checkGradientInputs, checkModelIds, checkPrefixHint } from './engine-input.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
-import { embedIds, embedOneHot, forward, lastLogits, meanNextTokenCE, parseTap, tapDim, type NeoXModel, type Tap } from './neox.js';
+import { embedIds, embedOneHot, forward, lastLogits, meanNextTokenCE, type Model } from './transformer.js';
+import { parseTap, tapDim, type Tap } from './taps.js';
 import { hiddenLastLogits, hiddenMeanCE, hiddenNextTokenCE, unembedAt, unembedLogSumExp } from './unembed.js';
 import { objectiveLastLogits, objectiveTaps, objectiveValue, validateObjective } from './objectives.js';
 import type { KV } from './attention.js';
@@ -44,7 +45,7 @@ export function slabColumnsFor(backend: string): number | undefined {
   return wantsBigProducts(backend) ? undefined : 1024;
 }
 
-/** A GPT-NeoX model on a tfjs backend, serving evaluate / gradients / taps. */
+/** A model on a tfjs backend, serving evaluate / gradients / taps. */
 export class TfjsEngine implements Engine {
   readonly shape: ModelShape;
   private readonly maxChunkFloats: number;
@@ -53,7 +54,7 @@ export class TfjsEngine implements Engine {
   private disposed = false;
 
   private constructor(
-    readonly model: NeoXModel,
+    readonly model: Model,
     readonly tokenizer: HfJsonTokenizer,
     readonly backend: string,
     options: TfjsEngineOptions,
@@ -64,7 +65,7 @@ export class TfjsEngine implements Engine {
     this.prefixReuse = options.prefixReuse ?? true;
   }
 
-  /** Loads a Hugging Face GPT-NeoX directory onto the chosen backend. */
+  /** Loads a Hugging Face model directory onto the chosen backend. */
   static async load(dir: string, options: TfjsEngineOptions = {}): Promise<TfjsEngine> {
     const ck = readCheckpoint(dir);
     const tokenizer = readTokenizer(dir, ck.cfg);
@@ -269,10 +270,10 @@ export class TfjsEngine implements Engine {
     tf.dispose(modelTensors(this.model));
   }
 
-  /** Ids must form a rectangle of valid token ids. */
+  /** Ids must form a rectangle of the model's token ids (checkModelIds). */
   private check(ids: number[][]): void {
     if (this.disposed) throw new Error('TfjsEngine: used after dispose()');
-    checkIds(ids, this.model.cfg.dVocab);
+    checkModelIds(ids, this.model.cfg);
   }
 
   /** Splits a batch so [rows, positions, dVocab] stays under maxChunkFloats: yields (start index, rows). */

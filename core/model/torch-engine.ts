@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlignVectors, Engine, EvaluateOptions, Evaluation, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues, Tokenizer } from '../engine.js';
 import { isUserError, UserError } from '../errors.js';
-import { modelShape, parseNeoXConfig, type NeoXConfig } from './config.js';
-import { checkGradientInputs, checkIds, checkPrefixHint } from './engine-input.js';
+import { modelShape, type ModelConfig } from './config.js';
+import { parseModelConfig } from './families/index.js';
+import { checkGradientInputs, checkModelIds, checkPrefixHint } from './engine-input.js';
 import { readTokenizer } from './load.js';
-import { parseTap, tapDim } from './neox.js';
+import { parseTap, tapDim } from './taps.js';
 import { validateObjective } from './objectives.js';
 import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type TorchDtype } from './torch-env.js';
 import { encodeFrame, FrameReader, type Frame, type WireArray } from './torch-wire.js';
@@ -67,7 +68,7 @@ export class TorchEngineError extends Error {
 }
 
 interface LoadRequest {
-  config: NeoXConfig;
+  config: ModelConfig;
   dir?: string;
   random?: boolean;
   seed?: number;
@@ -256,7 +257,7 @@ function objectiveFields(o: Objective): { header: Record<string, unknown>; array
   return { header: { ...o }, arrays: [] };
 }
 
-/** A GPT-NeoX model in a PyTorch process. */
+/** A model of any family (families/) in a PyTorch process. */
 export class TorchEngine implements Engine {
   readonly shape: ModelShape;
   readonly backend = 'torch';
@@ -265,7 +266,7 @@ export class TorchEngine implements Engine {
   private readonly alignKeys = new WeakMap<Float32Array, string>();
 
   private constructor(
-    readonly cfg: NeoXConfig,
+    readonly cfg: ModelConfig,
     readonly tokenizer: Tokenizer,
     private readonly proc: EngineProcess,
     /** The handshake of the process as first started: device, dtype, versions. */
@@ -276,7 +277,7 @@ export class TorchEngine implements Engine {
     this.prefixReuse = options.prefixReuse ?? true;
   }
 
-  /** Loads a Hugging Face GPT-NeoX directory in a new engine process. */
+  /** Loads a Hugging Face model directory in a new engine process. */
   static async load(dir: string, options: TorchEngineOptions = {}): Promise<TorchEngine> {
     const configPath = join(dir, 'config.json');
     let raw: unknown;
@@ -290,17 +291,17 @@ export class TorchEngine implements Engine {
         { cause: e },
       );
     }
-    const cfg = parseNeoXConfig(raw, configPath);
+    const cfg = parseModelConfig(raw, configPath);
     const tokenizer = readTokenizer(dir, cfg);
     return TorchEngine.start(cfg, tokenizer, { config: cfg, dir }, options);
   }
 
   /** An engine with random weights of the given shape, built on the device (benchmarks; no checkpoint). */
-  static async random(cfg: NeoXConfig, tokenizer: Tokenizer, seed: number, options: TorchEngineOptions = {}): Promise<TorchEngine> {
+  static async random(cfg: ModelConfig, tokenizer: Tokenizer, seed: number, options: TorchEngineOptions = {}): Promise<TorchEngine> {
     return TorchEngine.start(cfg, tokenizer, { config: cfg, random: true, seed }, options);
   }
 
-  private static async start(cfg: NeoXConfig, tokenizer: Tokenizer, load: LoadRequest, options: TorchEngineOptions): Promise<TorchEngine> {
+  private static async start(cfg: ModelConfig, tokenizer: Tokenizer, load: LoadRequest, options: TorchEngineOptions): Promise<TorchEngine> {
     if (options.dtype !== undefined && options.dtype !== 'auto' && !(TORCH_DTYPES as readonly string[]).includes(options.dtype)) {
       throw new UserError('E_TORCH_DTYPE', `dtype: expected auto, ${TORCH_DTYPES.join(', ')}, got "${options.dtype}"`);
     }
@@ -336,7 +337,7 @@ export class TorchEngine implements Engine {
   }
 
   async evaluate(ids: number[][], objective: Objective, options: EvaluateOptions = {}): Promise<Evaluation> {
-    checkIds(ids, this.cfg.dVocab);
+    checkModelIds(ids, this.cfg);
     validateObjective(objective, this.cfg);
     const n = ids[0]!.length;
     const obj = objectiveFields(objective);
@@ -357,7 +358,7 @@ export class TorchEngine implements Engine {
   }
 
   async gradients(ids: number[][], lambdas: number[], objective: Objective, k: number, options: GradientOptions = {}): Promise<GradientResult> {
-    checkIds(ids, this.cfg.dVocab);
+    checkModelIds(ids, this.cfg);
     validateObjective(objective, this.cfg);
     const V = this.cfg.dVocab;
     const allowed = checkGradientInputs(ids.length, lambdas, k, V, this.tokenizer.vocabSize, options.allowed);
@@ -379,7 +380,7 @@ export class TorchEngine implements Engine {
   }
 
   async taps(ids: number[][], names: string[], options: TapOptions = {}): Promise<TapValues> {
-    checkIds(ids, this.cfg.dVocab);
+    checkModelIds(ids, this.cfg);
     const dims: Record<string, number> = {};
     for (const name of names) dims[name] = tapDim(parseTap(name, this.cfg), this.cfg);
     const n = ids[0]!.length;

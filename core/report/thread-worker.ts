@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Engine } from '../engine.js';
-import { parseNeoXConfig } from '../model/config.js';
+import { parseModelConfig } from '../model/families/index.js';
 import { readTokenizer } from '../model/load.js';
 import type { ArtifactStore } from '../store/index.js';
 import { aggregateSweep } from './aggregate.js';
@@ -61,7 +61,7 @@ const store: ArtifactStore = {
 
 async function run(): Promise<void> {
   const configPath = join(job.modelDir, 'config.json');
-  const tokenizer = readTokenizer(job.modelDir, parseNeoXConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath));
+  const tokenizer = readTokenizer(job.modelDir, parseModelConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath));
   const engine: Engine = {
     shape: job.shape,
     tokenizer,

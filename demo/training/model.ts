@@ -4,9 +4,10 @@
 // mirrors core/model's attention/block/NeoX step for step (layerNorm, gelu, the rotary tables and the loss are
 // imported from there), and test/demo/train.test.ts checks its logits against TfjsEngine's on the saved files.
 import * as tf from '@tensorflow/tfjs-core';
-import type { NeoXConfig } from '../../core/model/config.js';
-import { attentionContext, rotary, type AttentionContext } from '../../core/model/attention.js';
-import { layerNorm, type LayerNormWeights } from '../../core/model/block.js';
+import type { ModelConfig } from '../../core/model/config.js';
+import { attentionContext, type AttentionContext } from '../../core/model/attention.js';
+import { layerNorm, type LayerNormWeights } from '../../core/model/norm.js';
+import { rotary } from '../../core/model/rotary.js';
 import { gelu } from '../../core/model/mlp.js';
 import type { TensorToWrite, Dtype } from '../../core/model/safetensors.js';
 import { Rng } from '../../core/rng.js';
@@ -32,7 +33,7 @@ export interface BlockVars {
 
 /** Every trainable weight of an untied GPT-NeoX. */
 export interface TrainableNeoX {
-  cfg: NeoXConfig;
+  cfg: ModelConfig;
   /** [dVocab, dModel] */
   embed: tf.Variable;
   blocks: BlockVars[];
@@ -42,8 +43,8 @@ export interface TrainableNeoX {
 }
 
 /** Why: a seeded initialisation (GPT-NeoX's: normal 0.02, output projections scaled down by depth). */
-export function initTrainable(cfg: NeoXConfig, seed: number): TrainableNeoX {
-  if (cfg.tieEmbeddings || !cfg.attentionBias) throw new Error('initTrainable: expects untied embeddings and biases (Pythia)');
+export function initTrainable(cfg: ModelConfig, seed: number): TrainableNeoX {
+  if (cfg.tieEmbeddings || !cfg.qkvBias) throw new Error('initTrainable: expects untied embeddings and biases (Pythia)');
   const rng = Rng.seeded(seed);
   const { dModel: d, dMlp, dVocab: V } = cfg;
   const normal = (shape: number[], std: number) => {
@@ -121,7 +122,7 @@ function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return tf.add(matMulTrain(x, w as tf.Tensor2D), b);
 }
 
-function attention(x: tf.Tensor3D, w: BlockVars, cfg: NeoXConfig, ctx: AttentionContext): tf.Tensor3D {
+function attention(x: tf.Tensor3D, w: BlockVars, cfg: ModelConfig, ctx: AttentionContext): tf.Tensor3D {
   const [B, n, d] = x.shape;
   const H = cfg.nHeads;
   const dh = cfg.dHead;
@@ -154,15 +155,15 @@ export function trainForward(m: TrainableNeoX, ids: tf.Tensor2D, ctx: AttentionC
   const oneHot = tf.cast(tf.oneHot(tf.reshape(ids, [B * n]), cfg.dVocab), 'float32') as tf.Tensor2D;
   let x = tf.reshape(matMulTrain(oneHot, m.embed as tf.Tensor2D), [B, n, d]) as tf.Tensor3D;
   for (const w of m.blocks) {
-    const attnOut = attention(layerNorm(x, lnw(w.ln1), cfg.lnEps), w, cfg, ctx);
+    const attnOut = attention(layerNorm(x, lnw(w.ln1), cfg.eps), w, cfg, ctx);
     if (cfg.parallelAttnMlp) {
-      x = tf.add(tf.add(mlp(layerNorm(x, lnw(w.ln2), cfg.lnEps), w), attnOut), x);
+      x = tf.add(tf.add(mlp(layerNorm(x, lnw(w.ln2), cfg.eps), w), attnOut), x);
     } else {
       const mid = tf.add(attnOut, x) as tf.Tensor3D;
-      x = tf.add(mlp(layerNorm(mid, lnw(w.ln2), cfg.lnEps), w), mid);
+      x = tf.add(mlp(layerNorm(mid, lnw(w.ln2), cfg.eps), w), mid);
     }
   }
-  const normed = layerNorm(x, lnw(m.lnFinal), cfg.lnEps);
+  const normed = layerNorm(x, lnw(m.lnFinal), cfg.eps);
   return tf.reshape(matMulTrain(tf.reshape(normed, [B * n, d]) as tf.Tensor2D, m.unembed as tf.Tensor2D), [B, n, cfg.dVocab]);
 }
 

@@ -3,7 +3,7 @@
 // next-token cross-entropy as the loss. Emits events; never prints.
 import * as tf from '@tensorflow/tfjs-core';
 import { attentionContext } from '../../core/model/attention.js';
-import { meanNextTokenCE } from '../../core/model/neox.js';
+import { meanNextTokenCE } from '../../core/model/transformer.js';
 import { Rng } from '../../core/rng.js';
 import { trainableVariables, trainForward, type TrainableNeoX } from './model.js';
 

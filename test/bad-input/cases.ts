@@ -246,10 +246,10 @@ export const CASES: BadCase[] = [
   },
   {
     group: 'model directories',
-    name: 'not GPT-NeoX',
-    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, model_type: 'llama', architectures: ['LlamaForCausalLM'] }))),
+    name: 'an architecture dreamsweep does not run',
+    setup: (d) => brokenModel(d, (m) => editConfig(m, (c) => ({ ...c, model_type: 'bert', architectures: ['BertForMaskedLM'] }))),
     args: (d) => epo(d, [], path.join(d, 'model')),
-    code: 'E_MODEL_NOT_NEOX',
+    code: 'E_MODEL_ARCH',
   },
   {
     group: 'model directories',

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../core/model/backend.js';
-import { parseNeoXConfig } from '../../core/model/config.js';
-import { lastLogits, meanNextTokenCE } from '../../core/model/neox.js';
+import { parseModelConfig } from '../../core/model/families/index.js';
+import { lastLogits, meanNextTokenCE } from '../../core/model/transformer.js';
 import { writeSafetensors } from '../../core/model/safetensors.js';
 import { TfjsEngine } from '../../core/model/tfjs-engine.js';
 import { hfConfigJson, initTrainable, toHfTensors, trainableVariables, trainForward, type NeoXArchitecture, type TrainableNeoX } from '../../demo/training/model.js';
@@ -15,7 +15,7 @@ import { learningRate, trainLM } from '../../demo/training/train.js';
 import { DEMO_MODEL_DIR } from '../../demo/data.js';
 
 const ARCH: NeoXArchitecture = { dModel: 32, nHeads: 4, nLayers: 2, dVocab: 1024, dMlp: 64, rotaryPct: 0.25, maxPositions: 64, eosId: 0 };
-const cfg = parseNeoXConfig(hfConfigJson(ARCH));
+const cfg = parseModelConfig(hfConfigJson(ARCH));
 /** A stream with structure to learn: a repeating 7-token phrase with noise. */
 const stream = Int32Array.from({ length: 4000 }, (_, i) => (i % 7 === 3 ? (i * 31) % 1024 : 100 + (i % 7)));
 const dispose = (m: TrainableNeoX) => trainableVariables(m).forEach((v) => v.dispose());

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describeBackend } from '../../../core/model/backend.js';
 import { PoolEngine } from '../../../core/model/pool-engine.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
-import { tapNames } from '../../../core/model/neox.js';
+import { tapNames } from '../../../core/model/taps.js';
 import { FIXTURE_NAMES, MODELS, expectSameEpoChoices, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
 
 const TOL = 1e-4;

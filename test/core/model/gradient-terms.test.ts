@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
-import { embedOneHot, forward, lastLogits, meanNextTokenCE } from '../../../core/model/neox.js';
+import { embedOneHot, forward, lastLogits, meanNextTokenCE } from '../../../core/model/transformer.js';
 import { objectiveTaps, objectiveValue } from '../../../core/model/objectives.js';
 import { FIXTURE_NAMES, MODELS, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
 

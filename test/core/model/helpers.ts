@@ -9,7 +9,18 @@ import { epo } from '../../../core/epo/epo.js';
 const FIXTURES = process.env['DREAMSWEEP_FIXTURES'] || join(import.meta.dirname, '../../fixtures');
 export const MODELS = join(FIXTURES, 'models');
 export const GOLDEN = join(FIXTURES, 'golden');
-export const FIXTURE_NAMES = ['tiny-parallel', 'tiny-serial-rope1', 'tiny-fp16', 'tiny-sharded-bf16'];
+export const FIXTURE_NAMES = [
+  'tiny-parallel',
+  'tiny-serial-rope1',
+  'tiny-fp16',
+  'tiny-sharded-bf16',
+  'tiny-gpt2',
+  'tiny-llama3',
+  'tiny-llama3-tied-bf16',
+  'tiny-qwen2-bf16',
+  'tiny-qwen3',
+  'tiny-mistral-f16',
+];
 
 export interface GoldenObjective {
   objective: { kind: 'resid'; layer: number; vector: number[] } | { kind: 'neuron'; layer: number; index: number } | { kind: 'logit'; token: number };
@@ -30,7 +41,12 @@ export interface Golden {
   taps: Record<string, number[][]>;
   lambdas: number[];
   objectives: GoldenObjective[];
-  texts: Array<{ text: string; ids: number[] }>;
+  /** ids: without special tokens; ids_special: with the tokenizer's post-processing (newer goldens). */
+  texts: Array<{ text: string; ids: number[]; ids_special?: number[] }>;
+  /** The registry key (families/index.ts); goldens written before the other families lack it. */
+  family?: string;
+  /** The BOS the tokenizer's post-processor adds, or null (newer goldens). */
+  bos?: number | null;
 }
 
 export function readGolden(name: string): Golden {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, truncateSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpoint, readTokenizer } from '../../../core/model/load.js';
-import { parseNeoXConfig } from '../../../core/model/config.js';
+import { parseModelConfig } from '../../../core/model/families/index.js';
 import { readSafetensors, writeSafetensors } from '../../../core/model/safetensors.js';
 import { FIXTURES, makeCheckpoint, type CheckpointSpec } from '../../fixtures/make-checkpoint.js';
 import { isUserError } from '../../../core/errors.js';
@@ -78,13 +78,14 @@ describe('loading a model directory', () => {
     expectUserError(() => load(dir), 'E_MODEL_MISSING_FILE', 'model-00002-of-00002.safetensors');
   });
 
-  it('rejects a config that is not GPT-NeoX', () => {
+  it('rejects an architecture it does not run, listing those it does', () => {
     const dir = fixture();
     editConfig(dir, (c) => {
-      c['model_type'] = 'llama';
-      c['architectures'] = ['LlamaForCausalLM'];
+      c['model_type'] = 'bert';
+      c['architectures'] = ['BertForMaskedLM'];
     });
-    expectUserError(() => load(dir), 'E_MODEL_NOT_NEOX', join(dir, 'config.json'));
+    expectUserError(() => load(dir), 'E_MODEL_ARCH', join(dir, 'config.json'));
+    expect(() => load(dir)).toThrow(/GPTNeoXForCausalLM, GPT2LMHeadModel, LlamaForCausalLM/);
   });
 
   it('rejects an unsupported dtype, naming the weights file', () => {
@@ -121,9 +122,9 @@ describe('loading a model directory', () => {
 describe('the config parser', () => {
   it('reads rotary settings from both dialects and defaults like transformers', () => {
     const base = { model_type: 'gpt_neox', hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 10, intermediate_size: 256 };
-    expect(parseNeoXConfig(base)).toMatchObject({ rotaryDim: 4, rotaryBase: 10000, parallelAttnMlp: true, lnEps: 1e-5, tieEmbeddings: false });
-    expect(parseNeoXConfig({ ...base, rotary_pct: 1, rotary_emb_base: 5 })).toMatchObject({ rotaryDim: 16, rotaryBase: 5 });
-    expect(parseNeoXConfig({ ...base, rope_parameters: { rope_type: 'default', partial_rotary_factor: 0.5, rope_theta: 7 } })).toMatchObject({
+    expect(parseModelConfig(base)).toMatchObject({ rotaryDim: 4, rotaryBase: 10000, parallelAttnMlp: true, eps: 1e-5, tieEmbeddings: false });
+    expect(parseModelConfig({ ...base, rotary_pct: 1, rotary_emb_base: 5 })).toMatchObject({ rotaryDim: 16, rotaryBase: 5 });
+    expect(parseModelConfig({ ...base, rope_parameters: { rope_type: 'default', partial_rotary_factor: 0.5, rope_theta: 7 } })).toMatchObject({
       rotaryDim: 8,
       rotaryBase: 7,
     });
@@ -131,8 +132,8 @@ describe('the config parser', () => {
 
   it('rejects a hidden size that the heads do not divide and a non-gelu activation', () => {
     const base = { model_type: 'gpt_neox', hidden_size: 64, num_attention_heads: 5, num_hidden_layers: 2, vocab_size: 10, intermediate_size: 256 };
-    expect(() => parseNeoXConfig(base)).toThrow(/num_attention_heads/);
-    expect(() => parseNeoXConfig({ ...base, num_attention_heads: 4, hidden_act: 'relu' })).toThrow(/hidden_act/);
+    expect(() => parseModelConfig(base)).toThrow(/num_attention_heads/);
+    expect(() => parseModelConfig({ ...base, num_attention_heads: 4, hidden_act: 'relu' })).toThrow(/hidden_act/);
   });
 });
 

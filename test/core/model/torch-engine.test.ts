@@ -9,7 +9,7 @@ import type { Objective, PrefixHint } from '../../../core/engine.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../../core/epo/checkpoint.js';
 import { epo } from '../../../core/epo/epo.js';
 import { encodeHistory } from '../../../core/epo/history.js';
-import { tapNames } from '../../../core/model/neox.js';
+import { tapNames } from '../../../core/model/taps.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { TorchEngine, TorchEngineError } from '../../../core/model/torch-engine.js';
 import { TORCH_INSTALL_HINT, torchPythonAvailable } from '../../../core/model/torch-env.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isUserError } from '../../../core/errors.js';
-import { parseNeoXConfig } from '../../../core/model/config.js';
+import { parseModelConfig } from '../../../core/model/families/index.js';
 import { readTokenizer } from '../../../core/model/load.js';
 import { aggregateSweep } from '../../../core/report/aggregate.js';
 import { attributeBestPrompts } from '../../../core/report/attribution.js';
@@ -18,7 +18,7 @@ import { buildFixture } from './fixture.js';
 
 // The thread reads its tokenizer from the model directory; the engine here has the same one.
 const MODEL = path.resolve('test/fixtures/models/tiny-parallel');
-const tokenizer = readTokenizer(MODEL, parseNeoXConfig(JSON.parse(readFileSync(path.join(MODEL, 'config.json'), 'utf8')), 'config.json'));
+const tokenizer = readTokenizer(MODEL, parseModelConfig(JSON.parse(readFileSync(path.join(MODEL, 'config.json'), 'utf8')), 'config.json'));
 const engine = () => ({ ...fakeEngine({ vocab: tokenizer.vocabSize, seqLen: 6, seed: 3 }), tokenizer });
 
 describe('buildReportInThread', () => {

@@ -1,72 +1,34 @@
-// The GPT-NeoX forward pass (mirrors transformers' GPTNeoXForCausalLM), with TransformerLens-style taps read at
-// the last token: `resid_pre.L` (residual entering block L; L = nLayers is the residual before the final
-// layer norm), `mlp_post.L` (gelu output entering block L's MLP output projection) and `logits`.
+// The forward pass of every family (families/ map their checkpoints onto these weights): embeddings, learned
+// positions (GPT-2) or rotary ones (in attention), blocks, the final norm and the unembedding, with the taps of
+// taps.ts read at the last token. Also the next-token cross-entropy the engines differentiate.
 import * as tf from '@tensorflow/tfjs-core';
-import type { NeoXConfig } from './config.js';
+import type { ModelConfig } from './config.js';
 import { attentionContext, sliceContext, type KV } from './attention.js';
-import { block, layerNorm, type BlockWeights, type LayerNormWeights } from './block.js';
-import { UserError } from '../errors.js';
+import { block, type BlockWeights } from './block.js';
 import { matMulConst, type Linear } from './linear.js';
+import { norm, type NormWeights } from './norm.js';
+import { actName, blocksFor, type Tap } from './taps.js';
 import { unembedLogits, type Unembed } from './unembed.js';
 
 /** All weights as tfjs tensors, matrices stored [in, out]. */
-export interface NeoXWeights {
-  /** w: [dVocab, dModel] (the lookup table), wT: [dModel, dVocab] */
+export interface Weights {
+  /** W_E: w [dVocab, dModel] (the lookup table), wT [dModel, dVocab] */
   embed: Linear;
+  /** W_pos [nCtx, dModel] (learned positions) */
+  pos?: tf.Tensor2D;
   blocks: BlockWeights[];
-  lnFinal: LayerNormWeights;
+  lnFinal: NormWeights;
   /** W_U [dModel, dVocab] in column slabs (the transposed embedding when tied) */
   unembed: Unembed;
 }
 
-export interface NeoXModel {
-  cfg: NeoXConfig;
-  weights: NeoXWeights;
-}
-
-export type TapKind = 'resid_pre' | 'mlp_post' | 'logits';
-export interface Tap {
-  kind: TapKind;
-  /** Block index; absent for logits. */
-  layer?: number;
-}
-
-/** A tap's name from its parts: actName('resid_pre', 3) === 'resid_pre.3'. */
-export function actName(kind: TapKind, layer?: number): string {
-  return kind === 'logits' ? 'logits' : `${kind}.${layer}`;
-}
-
-/** Every tap this model has, in forward order. */
-export function tapNames(cfg: Pick<NeoXConfig, 'nLayers'>): string[] {
-  const names: string[] = [];
-  for (let l = 0; l <= cfg.nLayers; l++) names.push(actName('resid_pre', l));
-  for (let l = 0; l < cfg.nLayers; l++) names.push(actName('mlp_post', l));
-  names.push('logits');
-  return names;
-}
-
-/** Parses a tap name, or throws a UserError listing the valid names. */
-export function parseTap(name: string, cfg: NeoXConfig): Tap {
-  const m = /^(resid_pre|mlp_post)\.(\d+)$/.exec(name);
-  if (name === 'logits') return { kind: 'logits' };
-  if (m) {
-    const layer = Number(m[2]);
-    const kind = m[1] as TapKind;
-    if (layer <= (kind === 'resid_pre' ? cfg.nLayers : cfg.nLayers - 1)) return { kind, layer };
-  }
-  throw new UserError(
-    'E_TAP_UNKNOWN',
-    `tap "${name}" does not exist in this ${cfg.nLayers}-layer model; valid taps: resid_pre.0 .. resid_pre.${cfg.nLayers}, ` + `mlp_post.0 .. mlp_post.${cfg.nLayers - 1}, logits`,
-  );
-}
-
-/** Width of a tap's values at one token. */
-export function tapDim(tap: Tap, cfg: NeoXConfig): number {
-  return tap.kind === 'resid_pre' ? cfg.dModel : tap.kind === 'mlp_post' ? cfg.dMlp : cfg.dVocab;
+export interface Model {
+  cfg: ModelConfig;
+  weights: Weights;
 }
 
 /** Token ids [B, n] -> embeddings [B, n, dModel] by lookup (no gradient needed). */
-export function embedIds(model: NeoXModel, ids: tf.Tensor2D): tf.Tensor3D {
+export function embedIds(model: Model, ids: tf.Tensor2D): tf.Tensor3D {
   return tf.gather(model.weights.embed.w, ids) as unknown as tf.Tensor3D;
 }
 
@@ -75,7 +37,7 @@ export function embedIds(model: NeoXModel, ids: tf.Tensor2D): tf.Tensor3D {
  * are the one-hot's tokens: the value is then a row lookup (exactly one_hot @ W_E, without its 2*B*n*dVocab*dModel
  * FLOPs), and the gradient is dy @ W_E^T as for the product.
  */
-export function embedOneHot(model: NeoXModel, oneHot: tf.Tensor3D, ids?: tf.Tensor2D): tf.Tensor3D {
+export function embedOneHot(model: Model, oneHot: tf.Tensor3D, ids?: tf.Tensor2D): tf.Tensor3D {
   const [B, n, V] = oneHot.shape;
   const d = model.cfg.dModel;
   if (!ids) return tf.reshape(matMulConst(tf.reshape(oneHot, [B * n, V]), model.weights.embed), [B, n, d]);
@@ -90,14 +52,14 @@ export function embedOneHot(model: NeoXModel, oneHot: tf.Tensor3D, ids?: tf.Tens
 }
 
 export interface ForwardRequest {
-  /** resid_pre / mlp_post taps to read at the last token. */
+  /** Taps other than logits to read at the last token. */
   taps: Tap[];
   /**
    * `all` for cross-entropy, `last` for the last position only, `none` to stop after the last tapped block,
    * `hidden` for the final layer norm's output at every position instead of logits (unembed.ts takes it from there).
    */
   logits: 'none' | 'last' | 'all' | 'hidden';
-  /** Keys/values of positions 0..p-1 per block ([B, H, p, dHead]): x then holds positions p..n-1 only. */
+  /** Keys/values of positions 0..p-1 per block ([B, nKvHeads, p, dHead]): x then holds positions p..n-1 only. */
   past?: KV[];
   /** Return every block's keys/values (for reuse by prompts that share this one's prefix). */
   keepKV?: boolean;
@@ -114,36 +76,40 @@ export interface ForwardResult {
   kv?: KV[];
 }
 
-/** Runs the model on embeddings x: [B, n, dModel]; call inside tf.tidy. */
-export function forward(model: NeoXModel, x: tf.Tensor3D, req: ForwardRequest): ForwardResult {
+/**
+ * Runs the model on token embeddings x: [B, n, dModel] at positions p..p+n-1 (p: the past's length, 0 without
+ * one); call inside tf.tidy.
+ */
+export function forward(model: Model, x: tf.Tensor3D, req: ForwardRequest): ForwardResult {
   const { cfg, weights } = model;
   const [B, n, d] = x.shape;
   const lastToken = (t: tf.Tensor3D) => tf.reshape(tf.slice(t, [0, n - 1, 0], [B, 1, t.shape[2]]), [B, t.shape[2]]) as tf.Tensor2D;
   const want = new Set(req.taps.map((t) => actName(t.kind, t.layer)));
-  // Blocks needed: all for logits, else up to the deepest tap (resid_pre.L needs blocks < L; mlp_post.L needs L).
-  let nBlocks = cfg.nLayers;
-  if (req.logits === 'none') {
-    nBlocks = 0;
-    for (const t of req.taps) nBlocks = Math.max(nBlocks, t.kind === 'mlp_post' ? t.layer! + 1 : t.layer!);
-  }
+  const taps = new Map<string, tf.Tensor2D>();
+  const read = (kind: Tap['kind'], layer: number, t: tf.Tensor3D) => {
+    const name = actName(kind, layer);
+    if (want.has(name)) taps.set(name, lastToken(t));
+  };
+  const nBlocks = req.logits === 'none' ? Math.max(0, ...req.taps.map((t) => blocksFor(t, cfg.nLayers))) : cfg.nLayers;
   const p = req.past?.[0]?.k.shape[2] ?? 0; // positions before x's first
   const ctx = sliceContext(attentionContext(cfg, p + n), p);
-  const taps = new Map<string, tf.Tensor2D>();
   const kv: KV[] = [];
-  let resid = x; // [B, n, d]
+  let resid = weights.pos ? (tf.add(x, tf.slice(weights.pos, [p, 0], [n, d])) as tf.Tensor3D) : x; // [B, n, d]
   for (let l = 0; l < nBlocks; l++) {
-    if (want.has(actName('resid_pre', l))) taps.set(actName('resid_pre', l), lastToken(resid));
+    read('resid_pre', l, resid);
     const out = block(resid, weights.blocks[l]!, cfg, ctx, req.past?.[l]);
-    if (want.has(actName('mlp_post', l))) taps.set(actName('mlp_post', l), lastToken(out.mlpPost));
+    read('mlp_post', l, out.mlpPost);
+    read('mlp_out', l, out.mlpOut);
+    read('resid_post', l, out.resid);
     if (req.keepKV) kv.push(out.kv);
     resid = out.resid;
   }
-  if (want.has(actName('resid_pre', nBlocks))) taps.set(actName('resid_pre', nBlocks), lastToken(resid));
+  read('resid_pre', nBlocks, resid);
   const kept = req.keepKV ? { kv } : {};
   if (req.logits === 'none') return { taps, ...kept };
 
-  const finalIn = req.logits === 'last' ? tf.reshape(lastToken(resid), [B, 1, d]) : resid;
-  const normed = layerNorm(finalIn as tf.Tensor3D, weights.lnFinal, cfg.lnEps); // [B, n or 1, d]
+  const finalIn = req.logits === 'last' ? (tf.reshape(lastToken(resid), [B, 1, d]) as tf.Tensor3D) : resid;
+  const normed = norm(finalIn, weights.lnFinal, cfg); // [B, n or 1, d]
   if (req.logits === 'hidden') return { taps, hidden: normed, ...kept };
   const rows = normed.shape[1];
   const logits = unembedLogits(weights.unembed, tf.reshape(normed, [B * rows, d])); // [B*rows, V]
