@@ -62,7 +62,7 @@ export const maxBatchOption = () =>
 /** Why: one definition of --model/--layers/--vectors/--random-vectors/--seed/--backend/--threads for baseline and scan. */
 export function addTargetOptions(cmd: Command): Command {
   return addEngineOptions(cmd)
-    .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, *.safetensors, tokenizer.json; docs/models.md lists the families)')
     .option('--layers <list>', 'comma-separated layers whose resid_pre is read, e.g. 4,8 (default with --vectors: every layer in the file)', parseLayers)
     .option('--vectors <file>', 'JSON mapping layer -> list of vectors (as for `epo`)')
     .option('--random-vectors <N>', "N seeded random unit vectors per layer (the sweeps' randomVectorSet)", int('random-vectors', 1))

@@ -46,7 +46,7 @@ export function registerEpo(program: Command): void {
   const cmd = program
     .command('epo')
     .description('optimise prompts for one objective with EPO (or GCG) and write history, checkpoints and the Pareto frontier')
-    .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, *.safetensors, tokenizer.json; docs/models.md lists the families)')
     .requiredOption(
       '--objective <spec>',
       'resid:<layer>:random:<seed> | resid:<layer>:<vectors.json>#<i> | resid:<layer>:<file.safetensors|.npy>#[<tensor>:]<row> | neuron:<layer>:<index> | logit:<token text or #id>',

@@ -1,4 +1,4 @@
-// `dreamsweep inspect`: run a GPT-NeoX model on a few prompts and show what the engine sees: next-token
+// `dreamsweep inspect`: run a model on a few prompts and show what the engine sees: next-token
 // logits, cross-entropy and every tap at the last token (JSON for tests and scripts, a summary for people).
 import type { Command } from 'commander';
 import type { Engine } from '../core/engine.js';
@@ -6,7 +6,7 @@ import { UserError } from '../core/errors.js';
 import { describeEngine, openEngine } from '../core/model/open-engine.js';
 import { rawEngine } from '../core/model/bos.js';
 import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
-import { tapNames } from '../core/model/taps.js';
+import { parseTap, tapNames, type TapKind } from '../core/model/taps.js';
 import { int } from './baseline.js';
 
 interface InspectOptions extends EngineCliOptions {
@@ -24,18 +24,20 @@ export interface InspectReport {
   ce: number[];
   logits_last: number[][];
   resid_pre: Record<string, number[][]>;
+  resid_post: Record<string, number[][]>;
   mlp_post: Record<string, number[][]>;
+  mlp_out: Record<string, number[][]>;
 }
 
 export function registerInspect(program: Command): void {
   const cmd = program
     .command('inspect')
     .description('run a model on prompts: next-token logits, cross-entropy and every tap at the last token')
-    .requiredOption('--model <dir>', 'Hugging Face GPT-NeoX directory (config.json, *.safetensors, tokenizer.json)')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, *.safetensors, tokenizer.json; docs/models.md lists the families)')
     .option('--ids <ids>', 'token ids, comma-separated, computed exactly as given (no BOS added); several prompts separated by ";" (e.g. "1,2,3;4,5,6")')
     .option('--text <text...>', "prompt text(s), tokenized with the model's tokenizer.json as its post-processing does (a BOS first where it adds one)")
     .option('--backend <name>', 'wasm (default), cpu, webgpu or tensorflow; else env DREAMSWEEP_BACKEND')
-    .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, mlp_post')
+    .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, resid_post, mlp_post, mlp_out')
     .option('--top <k>', 'next tokens to list per prompt in the summary', int('top', 1), 5);
   addEngineOptions(cmd).action(async (opts: InspectOptions) => {
     // Ids exactly as parsePrompts gives them: the engine adds no BOS of its own here.
@@ -78,10 +80,11 @@ function parsePrompts(opts: InspectOptions, engine: Engine): number[][] {
 /** Runs every tap on the prompts; prompts of different lengths run as separate batches. */
 export async function inspect(engine: Engine, prompts: number[][]): Promise<InspectReport> {
   const names = tapNames(engine.shape);
-  const { nLayers } = engine.shape;
-  const report: InspectReport = { prompts, ce: [], logits_last: [], resid_pre: {}, mlp_post: {} };
-  for (let l = 0; l <= nLayers; l++) report.resid_pre[String(l)] = [];
-  for (let l = 0; l < nLayers; l++) report.mlp_post[String(l)] = [];
+  const report: InspectReport = { prompts, ce: [], logits_last: [], resid_pre: {}, resid_post: {}, mlp_post: {}, mlp_out: {} };
+  // Every tap but the logits, by kind then layer (layer keys are strings, as JSON objects need).
+  const layered = names.map((name) => ({ name, tap: parseTap(name, engine.shape) })).filter(({ tap }) => tap.kind !== 'logits');
+  const into = (kind: TapKind) => report[kind as Exclude<TapKind, 'logits'>];
+  for (const { tap } of layered) into(tap.kind)[String(tap.layer)] = [];
   const byLength = new Map<number, number[]>();
   prompts.forEach((p, i) => byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]));
   const rows = new Array<{ ce: number; values: Record<string, number[]> }>(prompts.length);
@@ -102,8 +105,7 @@ export async function inspect(engine: Engine, prompts: number[][]): Promise<Insp
   for (const row of rows) {
     report.ce.push(row.ce);
     report.logits_last.push(row.values['logits']!);
-    for (let l = 0; l <= nLayers; l++) report.resid_pre[String(l)]!.push(row.values[`resid_pre.${l}`]!);
-    for (let l = 0; l < nLayers; l++) report.mlp_post[String(l)]!.push(row.values[`mlp_post.${l}`]!);
+    for (const { name, tap } of layered) into(tap.kind)[String(tap.layer)]!.push(row.values[name]!);
   }
   return report;
 }

@@ -30,6 +30,25 @@ describe('dreamsweep inspect', () => {
     }
   });
 
+  it('on a Llama 3 model: --ids computed as given (the golden prompts hold their BOS), every tap kind; --text puts the BOS first', async () => {
+    const golden = readGolden('tiny-llama3') as ReturnType<typeof readGolden> & { texts: Array<{ text: string; ids_special: number[] }> };
+    const model = join(MODELS, 'tiny-llama3');
+    const env = { ...process.env, DREAMSWEEP_BACKEND: 'wasm' };
+    const ids = golden.prompts.map((p) => p.join(',')).join(';');
+    const report = JSON.parse((await run(process.execPath, [BIN, 'inspect', '--model', model, '--ids', ids, '--json'], { env })).stdout) as InspectReport;
+    expect(report.prompts).toEqual(golden.prompts);
+    expect(scaledMaxDiff(report.ce, golden.ce)).toBeLessThan(1e-4);
+    for (const kind of ['resid_pre', 'resid_post', 'mlp_post', 'mlp_out'] as const) {
+      expect(Object.keys(report[kind]).length, kind).toBeGreaterThan(0);
+      for (const [layer, rows] of Object.entries(report[kind])) {
+        expect(scaledMaxDiff(flat(rows), flat(golden.taps[`${kind}.${layer}`]!)), `${kind}.${layer}`).toBeLessThan(1e-4);
+      }
+    }
+    const text = golden.texts[0]!;
+    const fromText = JSON.parse((await run(process.execPath, [BIN, 'inspect', '--model', model, '--text', text.text, '--json'], { env })).stdout) as InspectReport;
+    expect(fromText.prompts).toEqual([text.ids_special]);
+  });
+
   it('exits 2 with the file named when the model directory is incomplete', async () => {
     const err = await run(process.execPath, [BIN, 'inspect', '--model', '/nonexistent-model', '--ids', '1,2', '--json']).catch((e: unknown) => e);
     expect((err as { code: number }).code).toBe(2);

@@ -5,7 +5,9 @@ import type { Engine, EvaluateOptions, GradientOptions, Objective, TapOptions, T
 import { join } from 'node:path';
 import { rawEngine, withBos } from '../../../core/model/bos.js';
 import { HfJsonTokenizer } from '../../../core/model/tokenizer.js';
-import { MODELS, readGolden } from './helpers.js';
+import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
+import { epo } from '../../../core/epo/epo.js';
+import { MODELS, readGolden, scaledMaxDiff } from './helpers.js';
 
 const V = 5;
 const objective: Objective = { kind: 'logit', token: 1 };
@@ -95,6 +97,32 @@ describe('the BOS the tokenizer adds', () => {
       expect(tok.encode(t.text)).toEqual(t.ids);
       if (t.ids_special) expect(tok.encodeWithSpecialTokens(t.text)).toEqual(t.ids_special);
       if (t.ids_special) expect([...(tok.bos === undefined ? [] : [tok.bos]), ...tok.encode(t.text)]).toEqual(t.ids_special);
+    }
+  });
+});
+
+describe('EPO on a model whose tokenizer adds a BOS (tiny-llama3, wasm)', () => {
+  it('keeps prompts of seqLen tokens without the BOS, and every f and CE is the engine on BOS + prompt', async () => {
+    const raw = await TfjsEngine.load(join(MODELS, 'tiny-llama3'), { backend: 'wasm' });
+    try {
+      const engine = withBos(raw);
+      const bos = raw.tokenizer.bos!;
+      const n = 5;
+      const { history } = await epo(engine, { kind: 'neuron', layer: 1, index: 3 }, { seqLen: n, iters: 3, population: 4, children: 4, topk: 8, seed: 7 });
+      const { ids, f, ce, rows } = history.flat();
+      const prompts = Array.from({ length: rows }, (_, r) => Array.from(ids.subarray(r * n, (r + 1) * n)));
+      const again = await raw.evaluate(
+        prompts.map((p) => [bos, ...p]),
+        { kind: 'neuron', layer: 1, index: 3 },
+      );
+      expect(prompts.every((p) => p.length === n)).toBe(true);
+      expect(scaledMaxDiff(f, again.f)).toBeLessThan(1e-5);
+      expect(scaledMaxDiff(ce, again.ce)).toBeLessThan(1e-5);
+      // The gradient's top-k is for the prompt's own positions only.
+      const g = await engine.gradients([prompts[0]!], [1], { kind: 'neuron', layer: 1, index: 3 }, 4);
+      expect(g.topk.length).toBe(n * 4);
+    } finally {
+      raw.dispose();
     }
   });
 });
