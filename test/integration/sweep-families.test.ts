@@ -1,0 +1,43 @@
+// A whole sweep (random baseline, scan, EPO on residual directions, a neuron and a token, the report) on the other
+// families' fixtures against the real servers: a Llama-3-style model (its tokenizer adds a BOS) and GPT-2 (learned
+// positions, tied unembedding). The sweep and the report never ask which family runs.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
+import { readSweepPlan } from '../../core/sweep/plans.js';
+import { resultKey } from '../../core/sweep/plan.js';
+import { runCli } from '../helpers/cli.js';
+import { testLogDir } from '../helpers/servers.js';
+import { createBucket, s3Env, writeSweep } from '../helpers/sweeps.js';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/workers.js';
+
+const workers: WorkerProcess[] = [];
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+});
+
+describe.each(['tiny-llama3', 'tiny-gpt2'])('a sweep on %s', (model) => {
+  it('runs every unit and writes the report', async () => {
+    const servers = inject('servers');
+    const env = s3Env(servers);
+    const smoke = parse(readFileSync('sweeps/smoke.yaml', 'utf8'));
+    smoke.name = `family-${model}`;
+    smoke.model.path = path.resolve('test/fixtures/models', model);
+    smoke.methods.scan.corpus = path.resolve('sweeps', smoke.methods.scan.corpus);
+    smoke.targets.tokens = [{ token: '#42' }];
+    const bucket = `family-${model}-${Date.now()}`;
+    await createBucket(servers, bucket);
+    const sweep = writeSweep(servers, bucket, model, smoke);
+    workers.push(startWorkerProcess({ address: servers.temporalAddress, queues: [sweep.queues.model, sweep.queues.aux], logDir: testLogDir(`family-${model}`), name: model, env }));
+
+    const r = await runCli(['sweep', 'launch', sweep.file, '--wait'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const [sweepId] = r.stdout.trim().split('\n');
+    const plan = await readSweepPlan(sweep.store, sweepId!);
+    expect(new Set(plan.units.map((u) => u.id.split('/')[0]))).toEqual(new Set(['random', 'scan', 'epo', 'neuron', 'logit', 'report']));
+    for (const u of plan.units) expect(await sweep.store.exists(resultKey(u)), u.id).toBe(true);
+    const html = Buffer.from((await sweep.store.get(`sweeps/${sweepId}/report/report.html`))!).toString('utf8');
+    expect(html).toMatch(/<svg/);
+  });
+});
