@@ -6,6 +6,7 @@ import { RANDOM_DEFAULTS } from '../baselines/random.js';
 import type { ModelShape } from '../engine.js';
 import type { EpoTarget } from '../objectives/target.js';
 import { canonicalJson } from '../canonical-json.js';
+import { epoResultKnobs } from './epo-method.js';
 import { unitPrefix } from './layout.js';
 import type { SweepSpec } from './spec.js';
 
@@ -178,9 +179,8 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
 
   const epo = spec.methods.epo;
   if (epo) {
-    const { checkpointEvery: _ce, runsPerVector: _r, seeds: _s, ...knobs } = epo;
     const seeds = epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i);
-    const key = epoKeyOf(modelId, n, knobs, vectorsKey);
+    const key = epoKeyOf(modelId, n, epoResultKnobs(epo), vectorsKey);
     const add = (target: EpoTarget, seed: number, id: string, method: Method, layer?: number) => {
       units.push({ id, key: key(target, seed), kind: 'epo', method, layer, queue: 'model', spec: { kind: 'epo', target, seed } });
     };
