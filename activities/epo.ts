@@ -11,7 +11,7 @@ import { describeObjective } from '../core/objectives/spec.js';
 import { resolveTarget } from '../core/objectives/target.js';
 import { epoRunConfig } from '../core/sweep/epo-method.js';
 import { resultKey, unitFileKey } from '../core/sweep/layout.js';
-import type { SweepPlan, UnitSpec } from '../core/sweep/plan.js';
+import type { PlannedUnit, SweepPlan } from '../core/sweep/plan.js';
 import type { ArtifactStore } from '../core/store/index.js';
 import { heartbeatWhile, jsonBytes, loadVectors, type ActivityDeps } from './context.js';
 
@@ -23,9 +23,7 @@ export interface EpoUnitResult {
   resumedFrom: number;
 }
 
-type EpoUnit = SweepPlan['units'][number] & { spec: Extract<UnitSpec, { kind: 'epo' }> };
-
-export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan: SweepPlan, unit: EpoUnit, moved = 0): Promise<EpoUnitResult> {
+export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit<'epo'>, moved = 0): Promise<EpoUnitResult> {
   const ctx = Context.current();
   const engine = await heartbeatWhile(deps.models.engine(plan.spec.model, plan.spec.storage), { loading: plan.spec.model.path });
   const method = plan.spec.methods.epo!;

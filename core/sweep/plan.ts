@@ -99,8 +99,14 @@ export interface SweepPlan {
   shape: ModelShape;
   /** Store key of the vector set (`{layer: [[d floats]...]}`), named by its content hash. */
   vectorsKey: string;
-  units: Array<Unit & { spec: UnitSpec }>;
+  units: PlannedUnit[];
 }
+
+/**
+ * A unit of a plan: the workflow's Unit with the spec an activity runs it from. `PlannedUnit<'epo'>` is an EPO
+ * unit; the plain type is the union of every kind, narrowed by `kind` (which always equals `spec.kind`).
+ */
+export type PlannedUnit<K extends UnitSpec['kind'] = UnitSpec['kind']> = K extends UnitSpec['kind'] ? Unit & { kind: K; spec: Extract<UnitSpec, { kind: K }> } : never;
 
 export function sha256(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
