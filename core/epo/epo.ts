@@ -21,8 +21,6 @@ export interface EpoProgress {
    * the frontier, which is the lambda-grid winners over the whole history (frontier.ts, frontier.json).
    */
   nonDominated: number;
-  /** @deprecated the same count as nonDominated, under its old name. */
-  frontierSize: number;
   /** Engine calls so far in this process (not in the history: it differs after a resume). */
   evaluated: number;
   backward: number;
@@ -139,15 +137,13 @@ export async function epo(engine: Engine, objective: Objective, partialConfig: P
 
     // 8) Report and checkpoint.
     const elapsed = (Date.now() - started) / 1000;
-    const nonDominated = nonDominatedCount(state.population);
     const reply = options.onProgress?.({
       iteration: state.iteration,
       iters: cfg.iters,
       slotF: state.population.map((m) => m.f),
       slotCe: state.population.map((m) => m.ce),
       restarted: !Number.isNaN(restartLambda),
-      nonDominated,
-      frontierSize: nonDominated,
+      nonDominated: nonDominatedCount(state.population),
       evaluated: counters.evaluated,
       backward: counters.backward,
       itersPerSecond: elapsed > 0 ? (state.iteration - startIteration) / elapsed : 0,
