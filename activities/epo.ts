@@ -3,14 +3,15 @@
 // On cancellation or worker shutdown it checkpoints before giving up, so nothing finished is lost.
 import { Context } from '@temporalio/activity';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
-import { resultConfig, type EpoConfig } from '../core/epo/config.js';
+import { resultConfig } from '../core/epo/config.js';
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
 import { describeObjective } from '../core/objectives/spec.js';
 import { resolveTarget } from '../core/objectives/target.js';
+import { epoRunConfig } from '../core/sweep/epo-method.js';
 import { resultKey, unitFileKey } from '../core/sweep/layout.js';
-import type { SweepPlan, UnitSpec } from '../core/sweep/plan.js';
+import type { PlannedUnit, SweepPlan } from '../core/sweep/plan.js';
 import type { ArtifactStore } from '../core/store/index.js';
 import { heartbeatWhile, jsonBytes, loadVectors, type ActivityDeps } from './context.js';
 
@@ -22,9 +23,7 @@ export interface EpoUnitResult {
   resumedFrom: number;
 }
 
-type EpoUnit = SweepPlan['units'][number] & { spec: Extract<UnitSpec, { kind: 'epo' }> };
-
-export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan: SweepPlan, unit: EpoUnit, moved = 0): Promise<EpoUnitResult> {
+export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit<'epo'>, moved = 0): Promise<EpoUnitResult> {
   const ctx = Context.current();
   const engine = await heartbeatWhile(deps.models.engine(plan.spec.model, plan.spec.storage), { loading: plan.spec.model.path });
   const method = plan.spec.methods.epo!;
@@ -32,10 +31,7 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
 
   const vectors = target.kind === 'resid' ? await loadVectors(store, plan) : undefined;
   const objective = resolveTarget(target, engine.tokenizer, vectors, plan.spec.source, engine.shape.dVocab);
-  const bannedText = (target.kind === 'logit' ? target.bannedText : undefined) ?? method.bannedText;
-
-  const { runsPerVector: _r, seeds: _s, ...knobs } = method;
-  const config: Partial<EpoConfig> = { ...knobs, bannedText, seqLen: plan.spec.study.seqLen, seed };
+  const config = epoRunConfig(method, { seqLen: plan.spec.study.seqLen, seed, bannedText: target.kind === 'logit' ? target.bannedText : undefined });
   const info = { unit: unit.id, key: unit.key, modelId: plan.modelId, objective: describeObjective(objective) };
 
   const ckKey = unitFileKey(unit, 'epoCheckpoint');

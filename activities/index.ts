@@ -3,7 +3,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { UserError } from '../core/errors.js';
 import { resultKey, writerKey } from '../core/sweep/layout.js';
-import type { SweepPlan } from '../core/sweep/plan.js';
+import type { PlannedUnit, SweepPlan } from '../core/sweep/plan.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
 import type { ArtifactStore } from '../core/store/index.js';
 import { jsonBytes, loadPlan, noMetrics, type ActivityDeps, type StorageSpec } from './context.js';
@@ -33,21 +33,19 @@ export type UnitResult =
   | { cached: false; recovered: true }
   | ({ cached: false } & (EpoUnitResult | BaselineUnitResult | ReportUnitResult));
 
-type PlannedUnit = SweepPlan['units'][number];
-
 export function createActivities(deps: ActivityDeps) {
   const metrics = deps.metrics ?? noMetrics;
 
   const run = async (store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit, moved: number): Promise<EpoUnitResult | BaselineUnitResult | ReportUnitResult> => {
-    switch (unit.spec.kind) {
+    switch (unit.kind) {
       case 'epo':
-        return runEpoUnit(deps, store, plan, unit as Parameters<typeof runEpoUnit>[3], moved);
+        return runEpoUnit(deps, store, plan, unit, moved);
       case 'random':
-        return runRandomUnit(deps, store, plan, unit as Parameters<typeof runRandomUnit>[3]);
+        return runRandomUnit(deps, store, plan, unit);
       case 'scan-shard':
-        return runScanShard(deps, store, plan, unit as Parameters<typeof runScanShard>[3]);
+        return runScanShard(deps, store, plan, unit);
       case 'scan-merge':
-        return runScanMerge(store, plan, unit as Parameters<typeof runScanMerge>[2]);
+        return runScanMerge(store, plan, unit);
       case 'report':
         return runReportUnit(deps, store, plan, unit);
     }

@@ -1,7 +1,8 @@
 // The random-prompt baseline (paper section 5, method 1): P prompts of n tokens drawn uniformly from the
 // tokenizer's regular vocabulary (special tokens excluded), seeded; for every (layer, vector) pair at once the
 // exact mean, unbiased std and max of the alignment, and the best prompts. Its mean and std define every
-// z-score in the report. Standardise-and-dot, statistics and top-K are the scan's own (core/corpus).
+// z-score in the report. Standardise-and-dot and top-K are the scan's own (core/corpus), and so is the per-pair
+// accumulation (core/stats/pairs.ts).
 import type { Engine } from '../engine.js';
 import { UserError } from '../errors.js';
 import { regularVocabulary } from '../epo/epo.js';
@@ -10,6 +11,7 @@ import { alignOption, targetAlignments } from '../corpus/scan.js';
 import { TopK } from '../corpus/topk.js';
 import { Rng } from '../rng.js';
 import { Moments } from '../stats/moments.js';
+import { accumulatePairs } from '../stats/pairs.js';
 
 export const RANDOM_BASELINE_FORMAT = 'dreamsweep.random';
 export const RANDOM_BASELINE_VERSION = 1;
@@ -83,23 +85,12 @@ export async function randomBaseline(o: RandomBaselineOptions): Promise<RandomBa
     // 3. One forward pass for every layer; 4. alignments, statistics and top-K for every pair.
     const taps = await engine.taps(ids, names, { align });
     const rows = targetAlignments(taps, targets, align, B, (b) => `random prompt ${start + b}`);
-    let pair = 0;
-    for (const [ti, t] of targets.entries()) {
-      const J = t.vectors.length;
-      const a = rows[ti]!;
-      for (let b = 0; b < B; b++) {
-        for (let j = 0; j < J; j++) {
-          const alignment = a[b * J + j]!;
-          const p = pairs[pair + j]!;
-          p.moments.add(alignment);
-          if (p.top.mightAccept(alignment)) {
-            const i = start + b;
-            p.top.offer({ ids: ids[b]!, alignment, ce: taps.ce[b]!, source: { file: RANDOM_SOURCE_FILE, byteOffset: 0, token: i * n } });
-          }
-        }
-      }
-      pair += J;
-    }
+    accumulatePairs(pairs, targets, rows, B, (b, alignment) => ({
+      ids: ids[b]!,
+      alignment,
+      ce: taps.ce[b]!,
+      source: { file: RANDOM_SOURCE_FILE, byteOffset: 0, token: (start + b) * n },
+    }));
     o.onProgress?.({ prompts: start + B, of: P });
   }
 

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import type { AlignVectors, TapOptions, TapValues, Tokenizer } from '../engine.js';
 import { UserError } from '../errors.js';
+import { accumulatePairs } from '../stats/pairs.js';
 import { DEFAULT_TEXT_FIELD, type Shard } from './read.js';
 import {
   canonicalShard,
@@ -224,23 +225,7 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], align: Rec
     }
   }
   const rows = targetAlignments(taps, targets, align, B, (b) => `window ${JSON.stringify(batch[b]!.source)}`);
-  let pair = 0;
-  for (const [ti, t] of targets.entries()) {
-    const J = t.vectors.length;
-    const a = rows[ti]!;
-    for (let b = 0; b < B; b++) {
-      for (let j = 0; j < J; j++) {
-        const alignment = a[b * J + j]!;
-        const p = state.pairs[pair + j]!;
-        p.moments.add(alignment);
-        if (p.top.mightAccept(alignment)) {
-          const w = batch[b]!;
-          p.top.offer({ ids: w.ids, alignment, ce: taps.ce[b]!, source: w.source });
-        }
-      }
-    }
-    pair += J;
-  }
+  accumulatePairs(state.pairs, targets, rows, B, (b, alignment) => ({ ids: batch[b]!.ids, alignment, ce: taps.ce[b]!, source: batch[b]!.source }));
 }
 
 /**

@@ -1,55 +1,14 @@
 // EPO's configuration: its type, the defaults (the paper's Table 1) and the validation, both derived from
 // the knobs declared in knobs.ts.
 import { UserError } from '../errors.js';
-import { EPO_KNOBS, EPO_RULES, knobType } from './knobs.js';
+import { EPO_KNOBS, EPO_RULES, knobType, type EpoKnobValues } from './knobs.js';
 
-export interface EpoConfig {
-  /** T: iterations. */
-  iters: number;
-  /** M: population slots, each with its own lambda. */
-  population: number;
-  /** r: children per member per iteration. */
-  children: number;
-  /** k: candidate tokens per position, by gradient. */
-  topk: number;
-  /** Slot lambdas are gridded log-uniformly on [lambdaMin, lambdaMax] (as dreamy: exp(linspace(log, log))). */
-  lambdaMin: number;
-  lambdaMax: number;
-  /** T_restart: every this many iterations, counted from iteration 0, the population collapses to one prompt. 0 = never. */
-  restartEvery: number;
-  /** lambda_r is drawn uniformly from [restartLambdaMin, restartLambdaMax] at each restart. */
-  restartLambdaMin: number;
-  restartLambdaMax: number;
-  /** n: prompt length in tokens. */
-  seqLen: number;
-  seed: number;
-  /** Prompts per engine call. */
-  batchSize: number;
-  /** Initial prompt (every slot starts from it); random tokens when absent. */
+/** EPO's options: every knob of knobs.ts (optional where it has no default), and the initial prompt. */
+export type EpoConfig = EpoKnobValues & {
+  /** Initial prompt (every slot starts from it); random tokens when absent. Not knobs: `dreamsweep epo` parses them itself. */
   initIds?: number[];
   initText?: string;
-  /** A prompt whose decoded text contains this (case-insensitive) can never be selected. */
-  bannedText?: string;
-  /** A prompt whose decode-then-encode differs from its ids can never be selected. */
-  retokenize: boolean;
-  /**
-   * Special tokens (`<|endoftext|>`, ...) are never proposed as mutations. Off by default: the paper's code lets them
-   * in through top-k. Random initial prompts never use them either way. Recorded only when on.
-   */
-  excludeSpecialTokens?: boolean;
-  // The paper's proposed improvements (section 6), each off unless set, and recorded only when set.
-  /** Top-k schedule: mutations pick among the best `topkStart` tokens at first, rising geometrically to `topk` by iteration `topkRamp`. */
-  topkStart?: number;
-  topkRamp?: number;
-  /** Fraction of children that change two adjacent positions (words made of two tokens). */
-  twoTokenFraction?: number;
-  /** Fraction of children that delete one token and insert another elsewhere (the rest shifts; the length stays n). */
-  shiftFraction?: number;
-  /** ARCA-style: each member's gradient is averaged with this many random one-token neighbours' before top-k. */
-  gradientNeighbours?: number;
-  /** Checkpoint every K iterations (and at the end); 0 = only at the end. */
-  checkpointEvery: number;
-}
+};
 
 /** Table 1 of the paper, plus the engineering knobs (from EPO_KNOBS). */
 export const EPO_DEFAULTS: EpoConfig = Object.fromEntries(EPO_KNOBS.filter((k) => k.default !== undefined).map((k) => [k.key, k.default])) as unknown as EpoConfig;
@@ -98,9 +57,9 @@ export function resolveEpoConfig(partial: Partial<EpoConfig>, dVocab: number): E
     const bad = c.initIds.find((id) => !Number.isInteger(id) || id < 0 || id >= dVocab);
     if (bad !== undefined) throw new UserError('E_EPO_CONFIG', `EPO option initIds: id ${bad} is outside the model's vocabulary [0, ${dVocab})`);
   }
-  // Off is the default for these: not recorded, so a run without them has the config it always had.
-  if (c.excludeSpecialTokens === false) delete c.excludeSpecialTokens;
-  for (const key of ['twoTokenFraction', 'shiftFraction', 'gradientNeighbours'] as const) if (c[key] === 0) delete c[key];
+  // A knob without a default is off unless given, and false or 0 are off too: not recorded, so a run without it has
+  // the config it always had.
+  for (const k of EPO_KNOBS) if (k.default === undefined && (c[k.key] === false || c[k.key] === 0)) delete c[k.key];
   if (c.bannedText !== undefined && c.bannedText.length === 0) {
     throw new UserError('E_EPO_CONFIG', 'EPO option bannedText: an empty string would ban every prompt; omit it instead');
   }

@@ -21,8 +21,6 @@ export interface EpoProgress {
    * the frontier, which is the lambda-grid winners over the whole history (frontier.ts, frontier.json).
    */
   nonDominated: number;
-  /** @deprecated the same count as nonDominated, under its old name. */
-  frontierSize: number;
   /** Engine calls so far in this process (not in the history: it differs after a resume). */
   evaluated: number;
   backward: number;
@@ -124,7 +122,7 @@ export async function epo(engine: Engine, objective: Objective, partialConfig: P
       const winner = argmaxScore(rows, restartLambda, 0);
       keep = keep.map(() => winner);
     }
-    const mutations = cfg.twoTokenFraction || cfg.shiftFraction ? children.map((c) => c.kind) : undefined;
+    const mutations = mutationsOn(cfg) ? children.map((c) => c.kind) : undefined;
     state.history.push(toRecord(rows, n, keep, restartLambda, M, mutations));
 
     // 7) The new population. A slot whose member is unchanged keeps its gradients.
@@ -139,15 +137,13 @@ export async function epo(engine: Engine, objective: Objective, partialConfig: P
 
     // 8) Report and checkpoint.
     const elapsed = (Date.now() - started) / 1000;
-    const nonDominated = nonDominatedCount(state.population);
     const reply = options.onProgress?.({
       iteration: state.iteration,
       iters: cfg.iters,
       slotF: state.population.map((m) => m.f),
       slotCe: state.population.map((m) => m.ce),
       restarted: !Number.isNaN(restartLambda),
-      nonDominated,
-      frontierSize: nonDominated,
+      nonDominated: nonDominatedCount(state.population),
       evaluated: counters.evaluated,
       backward: counters.backward,
       itersPerSecond: elapsed > 0 ? (state.iteration - startIteration) / elapsed : 0,
@@ -178,25 +174,55 @@ interface Child {
   kind: number;
 }
 
-/** One child of `member`: the paper's single substitution, or a two-token or shift mutation when enabled. */
+/**
+ * The mutations besides the paper's single substitution, each made for its knob's fraction of the children: a new
+ * one is a row here (and its knob in knobs.ts), and the draw, the choice and the history's column follow.
+ */
+const MUTATIONS: ReadonlyArray<{
+  kind: number;
+  fraction: Extract<keyof EpoConfig, `${string}Fraction`>;
+  /** The child's ids and the first position it changed; `candidate(p)` draws a top-k token for position p. */
+  apply(ids: number[], n: number, candidate: (p: number) => number, rng: Rng): { ids: number[]; pos: number };
+}> = [
+  {
+    kind: MUTATION.twoToken,
+    fraction: 'twoTokenFraction',
+    apply(parent, n, candidate, rng) {
+      const pos = rng.int(n - 1);
+      const ids = parent.slice();
+      ids[pos] = candidate(pos);
+      ids[pos + 1] = candidate(pos + 1);
+      return { ids, pos };
+    },
+  },
+  {
+    kind: MUTATION.shift,
+    fraction: 'shiftFraction',
+    apply(parent, n, candidate, rng) {
+      const del = rng.int(n);
+      const at = rng.int(n);
+      const ids = parent.filter((_, p) => p !== del);
+      ids.splice(at, 0, candidate(at)); // the inserted token: a top-k candidate for the position it lands at
+      return { ids, pos: Math.min(del, at) };
+    },
+  },
+];
+
+/** Whether any mutation option is on: only then does a child draw its kind, and the history record it. */
+function mutationsOn(cfg: EpoConfig): boolean {
+  return MUTATIONS.some((m) => cfg[m.fraction]);
+}
+
+/** One child of `member`: the paper's single substitution, or one of MUTATIONS when enabled. */
 function mutate(member: Member, slot: number, n: number, cfg: EpoConfig, k: number, rng: Rng): Child {
   const K = cfg.topk;
   const candidate = (p: number) => member.topk![p * K + rng.int(k)]!;
   // The draw is made only when an option is on, so the paper's algorithm consumes the generator as it always did.
-  const u = cfg.twoTokenFraction || cfg.shiftFraction ? rng.float() : 1;
-  if (u < (cfg.twoTokenFraction ?? 0)) {
-    const pos = rng.int(n - 1);
-    const ids = member.ids.slice();
-    ids[pos] = candidate(pos);
-    ids[pos + 1] = candidate(pos + 1);
-    return { ids, parent: slot, pos, kind: MUTATION.twoToken };
-  }
-  if (u < (cfg.twoTokenFraction ?? 0) + (cfg.shiftFraction ?? 0)) {
-    const del = rng.int(n);
-    const at = rng.int(n);
-    const ids = member.ids.filter((_, p) => p !== del);
-    ids.splice(at, 0, candidate(at)); // the inserted token: a top-k candidate for the position it lands at
-    return { ids, parent: slot, pos: Math.min(del, at), kind: MUTATION.shift };
+  const u = mutationsOn(cfg) ? rng.float() : 1;
+  let upTo = 0;
+  for (const m of MUTATIONS) {
+    upTo += cfg[m.fraction] ?? 0;
+    if (u < upTo) return { ...m.apply(member.ids, n, candidate, rng), parent: slot, kind: m.kind };
   }
   const pos = rng.int(n);
   const ids = member.ids.slice();

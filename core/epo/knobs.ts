@@ -1,13 +1,17 @@
 // Every EPO knob, declared once: its type, default, range and help. The engine's defaults and checks
 // (config.ts), the sweep file's methods.epo schema (core/sweep/spec.ts), `dreamsweep epo`'s options
 // (cli/epo.ts) and the table in docs/sweep-file.md are all derived from this list; so are the rules that
-// tie two knobs together.
+// tie two knobs together, and EpoConfig's type itself (EpoKnobValues below).
 import type { EpoConfig } from './config.js';
 
-export interface Knob {
-  key: keyof EpoConfig;
+/** A knob as the table declares it; `Knob` is the same with its key checked against EpoConfig. */
+interface KnobSpec {
+  key: string;
   type: 'int' | 'number' | 'bool' | 'text';
-  /** Absent: the knob is off or unset unless given. */
+  /**
+   * Absent: the knob is optional in EpoConfig and off unless given; false or 0 also mean off, and resolveEpoConfig
+   * drops them, so a run without the knob records the config it always had.
+   */
   default?: number | boolean;
   /** Smallest allowed value (int, number). */
   min?: number;
@@ -27,8 +31,12 @@ export interface Knob {
   cli?: false;
 }
 
+export interface Knob extends KnobSpec {
+  key: keyof EpoConfig;
+}
+
 // In this order: EPO_DEFAULTS takes it, and a history records its config as JSON (same keys, same bytes).
-export const EPO_KNOBS: readonly Knob[] = [
+const KNOB_TABLE = [
   { key: 'iters', type: 'int', default: 300, min: 1, symbol: 'T', help: 'iterations' },
   { key: 'population', type: 'int', default: 8, min: 1, symbol: 'M', help: 'population slots, each with its own lambda', why: ' (M = 0 leaves nothing to optimise)' },
   { key: 'children', type: 'int', default: 32, min: 1, symbol: 'r', help: 'children per member per iteration' },
@@ -66,7 +74,16 @@ export const EPO_KNOBS: readonly Knob[] = [
     help: "ARCA-style: average each member's gradient with this many random one-token neighbours' before top-k (each costs a backward pass)",
   },
   { key: 'checkpointEvery', type: 'int', default: 10, min: 0, help: 'iterations between checkpoints; 0 = only at the end' },
-];
+] as const satisfies readonly KnobSpec[];
+
+export const EPO_KNOBS: readonly Knob[] = KNOB_TABLE;
+
+type TableKnob = (typeof KNOB_TABLE)[number];
+type KnobValue<K extends TableKnob> = K['type'] extends 'bool' ? boolean : K['type'] extends 'text' ? string : number;
+/** The knobs' values as EpoConfig holds them: required where the knob has a default, optional where it has none. */
+export type EpoKnobValues = { [K in Extract<TableKnob, { default: unknown }> as K['key']]: KnobValue<K> } & {
+  [K in Exclude<TableKnob, { default: unknown }> as K['key']]?: KnobValue<K>;
+};
 
 /** A rule between knobs: `broken` says what is expected when the values break it, else undefined. */
 export interface KnobRule {

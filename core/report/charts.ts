@@ -52,77 +52,82 @@ function methodScale(methods: ResidMethod[], thr: number) {
   return { domain: methods.map((m) => methodLabel(m, thr)), range: methods.map((m) => COLORS[m]) };
 }
 
-/** Why: one list of figures, built from ReportData alone, so report.json holds every number drawn. */
-export function figures(data: ReportData): Figure[] {
+/** Fig. 5d / 5e: per-vector max z by method, one panel per layer. */
+function maxZFigure(data: ReportData, id: string, title: string, methods: ResidMethod[], caption: string): Figure {
   const thr = data.settings.ceThreshold;
-  const out: Figure[] = [];
-
-  // Fig. 5d / 5e: per-vector max z by method, one panel per layer.
-  const maxZFigure = (id: string, title: string, methods: ResidMethod[], caption: string): Figure => {
-    const values = data.pairs.flatMap((p) =>
-      methods
-        .filter((m) => p.maxZ[m] !== null)
-        .map((m) => {
-          const r = p.best[m];
-          return {
-            layer: p.layer,
-            vector: p.vector,
-            target: p.label,
-            method: methodLabel(m, thr),
-            z: p.maxZ[m],
-            f: r?.f ?? null,
-            ce: r?.ce ?? null,
-            prompt: r?.text ?? null,
-            tip: promptTip(p.label, r, [['method', methodLabel(m, thr)]]),
-            href: `#${rowIds.best(p.layer, p.vector, m)}`,
-          };
-        }),
-    );
-    const enc = {
-      x: { field: 'method', type: 'nominal', sort: methods.map((m) => methodLabel(m, thr)), title: null, axis: { labelAngle: -30 } },
-      y: { field: 'z', type: 'quantitative', title: 'max z (sigma of random prompts)' },
-      color: { field: 'method', type: 'nominal', scale: methodScale(methods, thr), legend: null },
-    } as const;
-    return {
-      id,
-      title,
-      caption,
-      spec: values.length
-        ? ({
-            config: CONFIG,
-            background: 'white',
-            data: { values },
-            facet: { column: { field: 'layer', type: 'ordinal', title: 'layer', sort: 'ascending' } },
-            spec: {
-              width: Math.max(90, 40 * methods.length),
-              height: 240,
-              layer: [
-                { mark: { type: 'boxplot', extent: 'min-max', size: 22, opacity: 0.5 }, encoding: enc },
-                { mark: { type: 'tick', thickness: 1.5, size: 14 }, encoding: { ...enc, ...explorable(['target', 'method', 'prompt', 'z', 'f', 'ce']) } },
-              ],
-            },
-          } as unknown as vl.TopLevelSpec)
-        : null,
-    };
+  const values = data.pairs.flatMap((p) =>
+    methods
+      .filter((m) => p.maxZ[m] !== null)
+      .map((m) => {
+        const r = p.best[m];
+        return {
+          layer: p.layer,
+          vector: p.vector,
+          target: p.label,
+          method: methodLabel(m, thr),
+          z: p.maxZ[m],
+          f: r?.f ?? null,
+          ce: r?.ce ?? null,
+          prompt: r?.text ?? null,
+          tip: promptTip(p.label, r, [['method', methodLabel(m, thr)]]),
+          href: `#${rowIds.best(p.layer, p.vector, m)}`,
+        };
+      }),
+  );
+  const enc = {
+    x: { field: 'method', type: 'nominal', sort: methods.map((m) => methodLabel(m, thr)), title: null, axis: { labelAngle: -30 } },
+    y: { field: 'z', type: 'quantitative', title: 'max z (sigma of random prompts)' },
+    color: { field: 'method', type: 'nominal', scale: methodScale(methods, thr), legend: null },
+  } as const;
+  return {
+    id,
+    title,
+    caption,
+    spec: values.length
+      ? ({
+          config: CONFIG,
+          background: 'white',
+          data: { values },
+          facet: { column: { field: 'layer', type: 'ordinal', title: 'layer', sort: 'ascending' } },
+          spec: {
+            width: Math.max(90, 40 * methods.length),
+            height: 240,
+            layer: [
+              { mark: { type: 'boxplot', extent: 'min-max', size: 22, opacity: 0.5 }, encoding: enc },
+              { mark: { type: 'tick', thickness: 1.5, size: 14 }, encoding: { ...enc, ...explorable(['target', 'method', 'prompt', 'z', 'f', 'ce']) } },
+            ],
+          },
+        } as unknown as vl.TopLevelSpec)
+      : null,
   };
-  out.push(
-    maxZFigure(
-      'fig-5d',
-      'Max z-score per vector, by method and layer (paper Fig. 5d)',
-      ['random', 'scan', 'epo'],
-      'For each target vector, the highest alignment each method found, as a z-score against the random prompts of that (layer, vector). Boxes span min to max over vectors; ticks are vectors.',
-    ),
-  );
-  out.push(
-    maxZFigure(
-      'fig-5e',
-      `Max z-score with EPO limited to CE < ${thr} (paper Fig. 5e)`,
-      ['random', 'scan', 'epoFluent'],
-      `As Fig. 5d, but EPO counts only prompts with cross-entropy below ${thr}; the scan and random prompts are not restricted.`,
-    ),
-  );
+}
 
-  // Fig. 6: mean and std of max z per layer for each method.
+/** Fig. 5d: the best z of every method. */
+function fig5d(data: ReportData): Figure {
+  return maxZFigure(
+    data,
+    'fig-5d',
+    'Max z-score per vector, by method and layer (paper Fig. 5d)',
+    ['random', 'scan', 'epo'],
+    'For each target vector, the highest alignment each method found, as a z-score against the random prompts of that (layer, vector). Boxes span min to max over vectors; ticks are vectors.',
+  );
+}
+
+/** Fig. 5e: as 5d, EPO restricted to fluent prompts. */
+function fig5e(data: ReportData): Figure {
+  const thr = data.settings.ceThreshold;
+  return maxZFigure(
+    data,
+    'fig-5e',
+    `Max z-score with EPO limited to CE < ${thr} (paper Fig. 5e)`,
+    ['random', 'scan', 'epoFluent'],
+    `As Fig. 5d, but EPO counts only prompts with cross-entropy below ${thr}; the scan and random prompts are not restricted.`,
+  );
+}
+
+/** Fig. 6: mean and std of max z per layer for each method. */
+function fig6(data: ReportData): Figure {
+  const thr = data.settings.ceThreshold;
   const f6 = data.layers.flatMap((l) =>
     RESID_METHODS.filter((m) => l.maxZ[m].mean !== null).map((m) => {
       const s = l.maxZ[m];
@@ -137,7 +142,7 @@ export function figures(data: ReportData): Figure[] {
       return { layer: l.layer, method: methodLabel(m, thr), mean: s.mean, lo: s.mean! - sd, hi: s.mean! + sd, n: s.n, tip: tipText, href: `#${rowIds.summary(l.layer)}` };
     }),
   );
-  out.push({
+  return {
     id: 'fig-6',
     title: 'Mean and standard deviation of max z per layer (paper Fig. 6)',
     caption: 'Points: mean over vectors of the per-vector max z; bars: plus and minus one (unbiased) standard deviation.',
@@ -159,9 +164,11 @@ export function figures(data: ReportData): Figure[] {
           ],
         } as unknown as vl.TopLevelSpec)
       : null,
-  });
+  };
+}
 
-  // Fig. 5b: slack curve.
+/** Fig. 5b: the slack curve. */
+function fig5b(data: ReportData): Figure {
   const slack = data.slack.slack;
   const curve = [
     ...data.slack.byLayer.flatMap((c) =>
@@ -187,7 +194,7 @@ export function figures(data: ReportData): Figure[] {
       ]),
     }));
   const seriesOrder = [...data.slack.byLayer.map((c) => `L${c.layer}`), 'all layers'];
-  out.push({
+  return {
     id: 'fig-5b',
     title: 'Slack curve: lowest CE within s sigma of the best EPO prompt (paper Fig. 5b)',
     caption: 'For each vector, among all valid EPO prompts with z at least (max z - s), the lowest cross-entropy; averaged over vectors, per layer and over all layers.',
@@ -207,14 +214,17 @@ export function figures(data: ReportData): Figure[] {
           layer: [{ mark: { type: 'line', strokeWidth: 2 } }, { mark: { type: 'point', filled: true, size: 30 }, encoding: explorable(['series', 'slack', 'ce', 'vectors']) }],
         } as unknown as vl.TopLevelSpec)
       : null,
-  });
+  };
+}
 
-  // Fig. 5c: CE at slack 3 beside the corpus's n-token windows.
+/** Fig. 5c: CE at slack 3 beside the corpus's n-token windows. */
+function fig5c(data: ReportData): Figure {
+  const thr = data.settings.ceThreshold;
   const bins = data.ce.epoAtSlack3;
   const corpus = data.ce.corpus;
-  const layers5c: unknown[] = [];
+  const layers: unknown[] = [];
   if (bins.length) {
-    layers5c.push({
+    layers.push({
       data: { values: bins },
       mark: { type: 'bar', opacity: 0.75, binSpacing: 1 },
       encoding: {
@@ -232,7 +242,7 @@ export function figures(data: ReportData): Figure[] {
       { ce: bin.lo, density: bin.density },
       { ce: bin.hi, density: bin.density },
     ]);
-    layers5c.push({
+    layers.push({
       data: { values: outline },
       mark: { type: 'line', strokeWidth: 2 },
       encoding: {
@@ -242,36 +252,38 @@ export function figures(data: ReportData): Figure[] {
       },
     });
   }
-  if (layers5c.length) {
-    layers5c.push({
+  if (layers.length) {
+    layers.push({
       data: { values: [{ ce: thr }] },
       mark: { type: 'rule', strokeDash: [4, 3], color: '#555' },
       encoding: { x: { field: 'ce', type: 'quantitative' } },
     });
   }
-  out.push({
+  return {
     id: 'fig-5c',
     title: 'Cross-entropy of EPO prompts at slack 3 beside the corpus (paper Fig. 5c)',
     caption:
       `Bars: per vector, the lowest CE among EPO prompts within 3 sigma of its best (density). Line: the CE histogram of the corpus's ${corpus?.seqLen ?? data.settings.seqLen}-token windows` +
       (corpus ? ` (${corpus.windows} windows; mean ${corpus.mean.toFixed(2)}, std ${corpus.std.toFixed(2)}), on the same bins` : ' (no finished scan: not drawn)') +
       `. Dashed: the CE threshold ${thr}.`,
-    spec: layers5c.length
+    spec: layers.length
       ? ({
           config: CONFIG,
           background: 'white',
           width: 420,
           height: 240,
-          layer: layers5c,
+          layer: layers,
           resolve: { scale: { color: 'shared' } },
           encoding: {},
         } as unknown as vl.TopLevelSpec)
       : null,
-  });
+  };
+}
 
-  // Fig. 5a: the corpus's CE against the number of tokens, with one- and two-sigma bands.
+/** Fig. 5a: the corpus's CE against the number of tokens, with one- and two-sigma bands. */
+function fig5a(data: ReportData): Figure {
   const lengths = data.ce.byLength.map((l) => ({ ...l, lo1: l.mean - l.std, hi1: l.mean + l.std, lo2: l.mean - 2 * l.std, hi2: l.mean + 2 * l.std }));
-  out.push({
+  return {
     id: 'fig-5a',
     title: 'Corpus cross-entropy against prompt length (paper Fig. 5a)',
     caption: lengths.length
@@ -298,9 +310,12 @@ export function figures(data: ReportData): Figure[] {
           ],
         } as unknown as vl.TopLevelSpec)
       : null,
-  });
+  };
+}
 
-  // The neuron/logit frontiers (Tables 2, 5 drawn): f against CE per target.
+/** The neuron/logit frontiers (Tables 2, 5 drawn): f against CE per target; absent when the sweep has no targets. */
+function figTargets(data: ReportData): Figure | null {
+  if (!data.targets.length) return null;
   const tf = data.targets.flatMap((t, ti) =>
     t.frontier.map((p, i) => ({
       target: t.label,
@@ -316,37 +331,42 @@ export function figures(data: ReportData): Figure[] {
       href: `#${rowIds.targetFrontier(ti, i)}`,
     })),
   );
-  if (data.targets.length) {
-    out.push({
-      id: 'fig-targets',
-      title: 'Pareto frontiers of the neuron and logit targets (paper Tables 2, 5)',
-      caption: "Each target's frontier across its seeds: the objective against cross-entropy, one panel per target.",
-      spec: tf.length
-        ? ({
-            config: CONFIG,
-            background: 'white',
-            data: { values: tf },
-            facet: { field: 'target', type: 'nominal', title: null, sort: data.targets.map((t) => t.label) },
-            columns: 3,
-            resolve: { scale: { x: 'independent', y: 'independent' } },
-            spec: {
-              width: 200,
-              height: 160,
-              encoding: {
-                x: { field: 'ce', type: 'quantitative', title: 'CE', scale: { zero: false } },
-                y: { field: 'f', type: 'quantitative', title: 'f', scale: { zero: false } },
-                order: { field: 'lambda', type: 'quantitative' },
-              },
-              layer: [
-                { mark: { type: 'line', color: '#c0392b' } },
-                { mark: { type: 'point', filled: true, color: '#c0392b' }, encoding: explorable(['target', 'prompt', 'f', 'ce', 'lambda', 'seed']) },
-              ],
+  return {
+    id: 'fig-targets',
+    title: 'Pareto frontiers of the neuron and logit targets (paper Tables 2, 5)',
+    caption: "Each target's frontier across its seeds: the objective against cross-entropy, one panel per target.",
+    spec: tf.length
+      ? ({
+          config: CONFIG,
+          background: 'white',
+          data: { values: tf },
+          facet: { field: 'target', type: 'nominal', title: null, sort: data.targets.map((t) => t.label) },
+          columns: 3,
+          resolve: { scale: { x: 'independent', y: 'independent' } },
+          spec: {
+            width: 200,
+            height: 160,
+            encoding: {
+              x: { field: 'ce', type: 'quantitative', title: 'CE', scale: { zero: false } },
+              y: { field: 'f', type: 'quantitative', title: 'f', scale: { zero: false } },
+              order: { field: 'lambda', type: 'quantitative' },
             },
-          } as unknown as vl.TopLevelSpec)
-        : null,
-    });
-  }
-  return out;
+            layer: [
+              { mark: { type: 'line', color: '#c0392b' } },
+              { mark: { type: 'point', filled: true, color: '#c0392b' }, encoding: explorable(['target', 'prompt', 'f', 'ce', 'lambda', 'seed']) },
+            ],
+          },
+        } as unknown as vl.TopLevelSpec)
+      : null,
+  };
+}
+
+/** The page's figures, in page order; a builder returns null for a figure the sweep has nothing to show in. */
+const FIGURES: ReadonlyArray<(data: ReportData) => Figure | null> = [fig5d, fig5e, fig6, fig5b, fig5c, fig5a, figTargets];
+
+/** Why: one list of figures, built from ReportData alone, so report.json holds every number drawn. */
+export function figures(data: ReportData): Figure[] {
+  return FIGURES.map((build) => build(data)).filter((fig): fig is Figure => fig !== null);
 }
 
 /** Why: figures go into one self-contained page; element ids get the figure's prefix so SVGs never clash. */

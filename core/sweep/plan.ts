@@ -6,6 +6,7 @@ import { RANDOM_DEFAULTS } from '../baselines/random.js';
 import type { ModelShape } from '../engine.js';
 import type { EpoTarget } from '../objectives/target.js';
 import { canonicalJson } from '../canonical-json.js';
+import { epoResultKnobs } from './epo-method.js';
 import { unitPrefix } from './layout.js';
 import type { SweepSpec } from './spec.js';
 
@@ -98,8 +99,14 @@ export interface SweepPlan {
   shape: ModelShape;
   /** Store key of the vector set (`{layer: [[d floats]...]}`), named by its content hash. */
   vectorsKey: string;
-  units: Array<Unit & { spec: UnitSpec }>;
+  units: PlannedUnit[];
 }
+
+/**
+ * A unit of a plan: the workflow's Unit with the spec an activity runs it from. `PlannedUnit<'epo'>` is an EPO
+ * unit; the plain type is the union of every kind, narrowed by `kind` (which always equals `spec.kind`).
+ */
+export type PlannedUnit<K extends UnitSpec['kind'] = UnitSpec['kind']> = K extends UnitSpec['kind'] ? Unit & { kind: K; spec: Extract<UnitSpec, { kind: K }> } : never;
 
 export function sha256(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
@@ -178,9 +185,8 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
 
   const epo = spec.methods.epo;
   if (epo) {
-    const { checkpointEvery: _ce, runsPerVector: _r, seeds: _s, ...knobs } = epo;
     const seeds = epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i);
-    const key = epoKeyOf(modelId, n, knobs, vectorsKey);
+    const key = epoKeyOf(modelId, n, epoResultKnobs(epo), vectorsKey);
     const add = (target: EpoTarget, seed: number, id: string, method: Method, layer?: number) => {
       units.push({ id, key: key(target, seed), kind: 'epo', method, layer, queue: 'model', spec: { kind: 'epo', target, seed } });
     };

@@ -9,6 +9,7 @@ import { isUserError, UserError } from '../errors.js';
 import { checkSeqLen } from '../model/config.js';
 import { readConfig } from '../model/load.js';
 import { readVectorSource } from '../objectives/vectors.js';
+import { epoRunConfig } from './epo-method.js';
 import { checkPlanSize } from './limits.js';
 import type { SweepSpec } from './spec.js';
 
@@ -25,9 +26,8 @@ export function checkStudyFitsModel(spec: SweepSpec, shape: ModelShape): void {
   }
   // As every EPO unit will resolve them (activities/epo.ts): refused here, before any unit runs and fails.
   if (spec.methods.epo) {
-    const { runsPerVector: _r, seeds: _s, ...knobs } = spec.methods.epo;
     try {
-      resolveEpoConfig({ ...knobs, seqLen: spec.study.seqLen, seed: 0 }, shape.dVocab);
+      resolveEpoConfig(epoRunConfig(spec.methods.epo, { seqLen: spec.study.seqLen, seed: 0 }), shape.dVocab);
     } catch (e) {
       if (!isUserError(e)) throw e;
       throw new UserError('E_SWEEP_MODEL', `${spec.source}: methods.epo: ${e.message} (${spec.model.path})`, { cause: e });

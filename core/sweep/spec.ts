@@ -11,6 +11,7 @@ import { EPO_KNOBS, EPO_RULES, type Knob } from '../epo/knobs.js';
 import { UserError, isUserError } from '../errors.js';
 import { expandIndices, formatIndices, indexCount, MAX_INDICES, parseRange, type IndexSet } from '../objectives/indices.js';
 import { isMatrixFile, type MatrixSource } from '../objectives/matrix-file.js';
+import { epoRunConfig } from './epo-method.js';
 import { formatPath, locate, problemMessage, want, zodProblems, type Problem, type SweepIssue } from './issues.js';
 
 export type { SweepIssue } from './issues.js';
@@ -648,8 +649,7 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
   if (e) {
     // A safety net with the EPO core's own checks; the vocabulary is unknown here, so it is taken as unbounded.
     try {
-      const { runsPerVector: _r, seeds: _s, ...knobs } = e;
-      resolveEpoConfig({ ...knobs, seqLen: spec.study.seqLen, seed: 0 }, Number.MAX_SAFE_INTEGER);
+      resolveEpoConfig(epoRunConfig(e, { seqLen: spec.study.seqLen, seed: 0 }), Number.MAX_SAFE_INTEGER);
     } catch (err) {
       if (!isUserError(err)) throw err;
       problems.push({ path: ['methods', 'epo'], text: `${err.message}; fix it under methods.epo` });
