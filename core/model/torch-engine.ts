@@ -18,7 +18,7 @@ import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type Tor
 import { encodeFrame, FrameReader, type Frame, type WireArray } from './torch-wire.js';
 
 /** Must equal PROTOCOL in engines/torch/dreamsweep_torch/__init__.py. */
-export const TORCH_PROTOCOL = 3;
+export const TORCH_PROTOCOL = 4;
 
 export interface TorchEngineOptions {
   /** `auto` (default: CUDA when torch sees a device, else the CPU), `cpu`, `cuda`, `cuda:N`. */

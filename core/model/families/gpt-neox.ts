@@ -45,11 +45,13 @@ function parseConfig(c: ConfigReader): ModelConfig {
   };
 }
 
-/** Pythia files say embed_out.weight; transformers 5 may write lm_head.weight; tied checkpoints may have neither. */
+/**
+ * Pythia files say embed_out.weight; transformers 5 may write lm_head.weight. Tied: the embedding, whatever the file
+ * holds besides (as transformers ties them).
+ */
 function unembedName(cfg: ModelConfig, names: ReadonlySet<string>): string | undefined {
-  if (names.has('embed_out.weight')) return 'embed_out.weight';
-  if (names.has('lm_head.weight')) return 'lm_head.weight';
-  return cfg.tieEmbeddings ? undefined : 'embed_out.weight';
+  if (cfg.tieEmbeddings) return undefined;
+  return names.has('lm_head.weight') && !names.has('embed_out.weight') ? 'lm_head.weight' : 'embed_out.weight';
 }
 
 function tensors(cfg: ModelConfig, names: ReadonlySet<string>): Map<string, number[]> {

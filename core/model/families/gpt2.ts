@@ -68,7 +68,8 @@ function tensors(cfg: ModelConfig, names: ReadonlySet<string>): Map<string, numb
   }
   m.set(`${P}ln_f.weight`, [d]);
   m.set(`${P}ln_f.bias`, [d]);
-  if (names.has('lm_head.weight') || !cfg.tieEmbeddings) m.set('lm_head.weight', [V, d]);
+  // Tied: the unembedding is W_E whatever the file holds besides (transformers ties lm_head to the embedding).
+  if (!cfg.tieEmbeddings) m.set('lm_head.weight', [V, d]);
   return m;
 }
 
@@ -93,7 +94,7 @@ function weights(cfg: ModelConfig, ts: Tensors): HostWeights {
       bOut: t(`${p}mlp.c_proj.bias`),
     };
   });
-  const head = ts.get('lm_head.weight');
+  const head = cfg.tieEmbeddings ? undefined : get('lm_head.weight');
   return {
     wE: t('wte.weight'),
     wPos: t('wpe.weight'),

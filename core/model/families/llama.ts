@@ -70,7 +70,7 @@ function parseConfig(v: LlamaVariant, c: ConfigReader): ModelConfig {
   };
 }
 
-function tensors(cfg: ModelConfig, names: ReadonlySet<string>): Map<string, number[]> {
+function tensors(cfg: ModelConfig, _names: ReadonlySet<string>): Map<string, number[]> {
   const { dModel: d, dMlp, dVocab: V, dHead: dh } = cfg;
   const [q, kv] = [cfg.nHeads * dh, cfg.nKvHeads * dh];
   const m = new Map<string, number[]>([['model.embed_tokens.weight', [V, d]]]);
@@ -102,7 +102,8 @@ function tensors(cfg: ModelConfig, names: ReadonlySet<string>): Map<string, numb
     }
   }
   m.set('model.norm.weight', [d]);
-  if (names.has('lm_head.weight') || !cfg.tieEmbeddings) m.set('lm_head.weight', [V, d]);
+  // Tied: the unembedding is W_E whatever the file holds besides (transformers ties lm_head to the embedding).
+  if (!cfg.tieEmbeddings) m.set('lm_head.weight', [V, d]);
   return m;
 }
 
@@ -125,7 +126,7 @@ function weights(cfg: ModelConfig, ts: Tensors): HostWeights {
       wOut: linearsT(mlp('down', 'weight')),
     };
   });
-  const head = ts.get('lm_head.weight');
+  const head = cfg.tieEmbeddings ? undefined : get('lm_head.weight');
   return {
     wE: asIs(get('model.embed_tokens.weight')),
     blocks,

@@ -45,8 +45,12 @@ def main():
         header, _ = read_frame(IN)
         write_frame(OUT, {"id": header.get("id", 0), **fail("E_TORCH_MISSING", f"{sys.executable}: cannot import torch ({e})")})
         return
+    from . import families
     from .engine import Engine
-    from .model import NeoX, EngineUserError, describe_device, load_weights, random_weights
+    from .errors import EngineUserError
+    from .model import Transformer, describe_device
+    from .taps import parse_tap
+    from .weights import load_weights, random_weights
 
     dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -86,15 +90,16 @@ def main():
         if device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = False  # float32 means float32 (the parity mode)
             torch.backends.cudnn.allow_tf32 = False
-        cfg = req["config"]
+        cfg = req["config"]  # the ModelConfig of core/model (TransformerLens names), with its `family`
         dtype = dtypes[name]
+        params = families.params(cfg)
         if req.get("random"):
-            weights = random_weights(cfg, device, dtype, int(req.get("seed", 0)))
+            weights = random_weights(params, device, dtype, int(req.get("seed", 0)))
         else:
-            weights = load_weights(req["dir"], cfg, device, dtype)
+            weights = load_weights(req["dir"], cfg, params, device, dtype)
         # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
-        return Engine(NeoX(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns")), {
+        return Engine(Transformer.build(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns")), {
             "protocol": PROTOCOL,
             "engine": __version__,
             "torch": torch.__version__,
@@ -116,7 +121,8 @@ def main():
     vector_sets = collections.OrderedDict()
     VECTOR_SETS = 32
 
-    def align_vectors(req, arrays, dev):
+    def align_vectors(req, arrays, dev, parsed):
+        """{Tap: vectors [J, d] float64} for the request's `align` entries; parsed: {name: Tap}."""
         align = {}
         for a in req.get("align", []):
             key = a["key"]
@@ -127,7 +133,7 @@ def main():
             if key not in vector_sets:
                 raise EngineUserError("E_ALIGN_UNKNOWN", f"taps: align vectors {key} are not on the engine; send them with the request")
             vector_sets.move_to_end(key)
-            align[a["name"]] = vector_sets[key]
+            align[parsed[a["name"]]] = vector_sets[key]
         return align
 
     def serve(engine, req, arrays):
@@ -153,9 +159,15 @@ def main():
                 out.append(raw("grads", grads))
             return {}, out
         if op == "taps":
-            align = align_vectors(req, arrays, dev)
-            values, alignments, ce, positions = engine.taps(ids, req["names"], bool(req.get("ce", True)), bool(req.get("cePositions")), align)
-            out = [raw("tap:" + k, v) for k, v in values.items()] + [raw("align:" + k, v) for k, v in alignments.items()] + [raw("ce", ce)]
+            # Tap names are parsed here, once; the replies carry the names as the client sent them.
+            n_layers = engine.model.cfg["nLayers"]
+            taps = {name: parse_tap(name, n_layers) for name in req["names"]}
+            aligned = {a["name"]: parse_tap(a["name"], n_layers) for a in req.get("align", [])}
+            align = align_vectors(req, arrays, dev, aligned)
+            values, alignments, ce, positions = engine.taps(ids, list(taps.values()), bool(req.get("ce", True)), bool(req.get("cePositions")), align)
+            out = [raw("tap:" + name, values[tap]) for name, tap in taps.items() if tap in values]
+            out += [raw("align:" + name, alignments[tap]) for name, tap in aligned.items()]
+            out.append(raw("ce", ce))
             if positions is not None:
                 out.append(raw("cePositions", positions))
             return {}, out

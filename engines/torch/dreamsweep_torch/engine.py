@@ -1,18 +1,26 @@
-"""The engine protocol of core/engine.ts on a NeoX model: evaluate (with the prefix-reuse hint), gradients (the
-one-hot gradient reduced to top-k on the device) and taps. Inputs arrive checked by the TypeScript client."""
+"""The engine protocol of core/engine.ts on a model.Transformer of any family: evaluate (with the prefix-reuse
+hint), gradients (the one-hot gradient reduced to top-k on the device) and taps. Inputs arrive checked by the
+TypeScript client."""
 
 import torch
 import torch.nn.functional as F
 
-from .model import EngineUserError
+from .errors import EngineUserError
+from .taps import LOGITS, Tap
+
+
+def objective_tap(obj):
+    """The tap an objective reads, or None (the logit objective reads the last logits)."""
+    if obj["kind"] == "resid":
+        return Tap("resid_pre", obj["layer"])
+    if obj["kind"] == "neuron":
+        return Tap("mlp_post", obj["layer"])
+    return None
 
 
 def objective_taps(obj):
-    if obj["kind"] == "resid":
-        return [f"resid_pre.{obj['layer']}"]
-    if obj["kind"] == "neuron":
-        return [f"mlp_post.{obj['layer']}"]
-    return []
+    tap = objective_tap(obj)
+    return [] if tap is None else [tap]
 
 
 def _lse_(x):
@@ -118,9 +126,9 @@ class Engine:
     def objective_value(self, obj, taps, last_logits):
         """f per prompt, float32 [B]. last_logits: [B, V] (any dtype), read by the logit objective only (None for others)."""
         if obj["kind"] == "resid":
-            return standardise(taps[f"resid_pre.{obj['layer']}"].float()) @ self._vector(obj)
+            return standardise(taps[objective_tap(obj)].float()) @ self._vector(obj)
         if obj["kind"] == "neuron":
-            return taps[f"mlp_post.{obj['layer']}"][:, obj["index"]].float()
+            return taps[objective_tap(obj)][:, obj["index"]].float()
         last = last_logits.float()
         others = last.clone()
         others[:, obj["token"]] = -torch.inf
@@ -255,30 +263,31 @@ class Engine:
 
     # ---- taps ----
 
-    def taps(self, ids, names, want_ce, want_positions, align=None):
-        """align: {tap: vectors [J, d] float64}; those taps come back as alignments [B, J] (float64: the product is
-        tiny next to the forward, and the values then match the TypeScript rule to rounding), not as values."""
+    def taps(self, ids, taps, want_ce, want_positions, align=None):
+        """taps: Taps to return as values; align: {Tap: vectors [J, d] float64}, those taps come back as alignments
+        [B, J] (float64: the product is tiny next to the forward, and the values then match the TypeScript rule to
+        rounding), not as values. -> ({Tap: [B, dim]}, {Tap: [B, J]}, ce [B] (empty without), positions or None)."""
         m = self.model
         B, n = ids.shape
         align = align or {}
         want_positions = want_ce and want_positions and n >= 2
-        want_logits = "logits" in names
-        raw = [t for t in names if t not in align]
-        inner = list(dict.fromkeys([t for t in names if t != "logits"] + list(align)))
+        want_logits = LOGITS in taps
+        raw = list(dict.fromkeys(t for t in taps if t not in align))
+        inner = list(dict.fromkeys([t for t in taps if t != LOGITS] + list(align)))
         mode = "hidden" if want_ce else "last" if want_logits else "none"
-        out = {name: [] for name in raw}
-        aligned = {name: [] for name in align}
+        out = {tap: [] for tap in raw}
+        aligned = {tap: [] for tap in align}
         ces, pos = [], []
         with torch.no_grad():
             for c in self.chunks(B, n):
-                taps, res = m.forward(m.W_E[ids[c]], inner, mode)
-                for name in raw:
-                    if name != "logits":
-                        out[name].append(taps[name].float())
-                for name, vectors in align.items():
-                    aligned[name].append(standardise(taps[name].double()) @ vectors.T)
+                got, res = m.forward(m.W_E[ids[c]], inner, mode)
+                for tap in raw:
+                    if tap != LOGITS:
+                        out[tap].append(got[tap].float())
+                for tap, vectors in align.items():
+                    aligned[tap].append(standardise(got[tap].double()) @ vectors.T)
                 if want_logits:
-                    out["logits"].append((self.unembed.logits(res[:, -1]) if want_ce else res).float())
+                    out[LOGITS].append((self.unembed.logits(res[:, -1]) if want_ce else res).float())
                 if want_ce:
                     if n < 2:
                         ces.append(torch.full((ids[c].shape[0],), float("nan"), device=ids.device))
@@ -287,8 +296,8 @@ class Engine:
                         ces.append(pce.mean(-1))
                         if want_positions:
                             pos.append(pce)
-        values = {name: torch.cat(v) for name, v in out.items()}
-        alignments = {name: torch.cat(v) for name, v in aligned.items()}
+        values = {tap: torch.cat(v) for tap, v in out.items()}
+        alignments = {tap: torch.cat(v) for tap, v in aligned.items()}
         ce = torch.cat(ces) if want_ce else torch.empty(0, device=ids.device)
         positions = torch.cat(pos) if want_positions else None
         return values, alignments, ce, positions
