@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 ACTS = {
     "gelu": F.gelu,  # exact (erf)
-    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),  # GPT-2's tanh approximation
+    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),  # GPT-2's tanh approximation (Gemma's gelu_pytorch_tanh)
     "silu": F.silu,
 }
 
@@ -32,22 +32,33 @@ class LayerNorm(nn.Module):
 
 
 class RMSNorm(nn.Module):
-    """x * rsqrt(mean(x^2) + eps) in float32, cast back, times the weight (transformers' LlamaRMSNorm)."""
+    """x * rsqrt(mean(x^2) + eps) in float32, cast back, times the weight (transformers' LlamaRMSNorm); plus_one
+    (Gemma): x * rsqrt(mean(x^2) + eps) * (1 + w) all in float32, then cast (Gemma2RMSNorm, Gemma3RMSNorm)."""
 
-    def __init__(self, d, eps):
+    def __init__(self, d, eps, plus_one=False):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(d))
         self.eps = eps
+        self.plus_one = plus_one
 
     def forward(self, x):
         dtype = x.dtype
         x = x.float()
         x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+        if self.plus_one:
+            return (x * (1.0 + self.weight.float())).to(dtype)
         return self.weight * x.to(dtype)
 
 
 def norm(cfg, d):
-    return LayerNorm(d, cfg["eps"]) if cfg["normalization"] == "LN" else RMSNorm(d, cfg["eps"])
+    if cfg["normalization"] == "LN":
+        return LayerNorm(d, cfg["eps"])
+    return RMSNorm(d, cfg["eps"], bool(cfg.get("normPlusOne")))
+
+
+def softcap(x, c):
+    """tanh(x / c) * c in float32 (Gemma's soft-capping of attention scores and final logits); c falsy: x as is."""
+    return torch.tanh(x.float() / c) * c if c else x
 
 
 def llama3_inv_freq(inv, s):
@@ -64,12 +75,14 @@ def llama3_inv_freq(inv, s):
 
 class Rotary:
     """cos, sin tables [n, r] computed in float32 as transformers does, cast to the compute dtype; rotate_half on
-    the first r dims of each head (split halves, not interleaved), the rest pass through."""
+    the first r dims of each head (split halves, not interleaved), the rest pass through. Scaling: llama3, or
+    linear (inverse frequencies divided by the factor). base/scaling override the config's (Gemma 3's sliding
+    layers: localRotaryBase, no scaling)."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, base=None, scaling="config"):
         self.r = cfg["rotaryDim"]
-        self.base = cfg["rotaryBase"]
-        self.scaling = cfg.get("ropeScaling")
+        self.base = cfg["rotaryBase"] if base is None else base
+        self.scaling = cfg.get("ropeScaling") if scaling == "config" else scaling
         self._tables = None  # (cos, sin) for positions 0..n-1; a longer request recomputes (same values)
 
     def tables(self, start, m, device, dtype):
@@ -77,7 +90,9 @@ class Rotary:
         if self._tables is None or self._tables[0].shape[0] < n or self._tables[0].device != device or self._tables[0].dtype != dtype:
             r = self.r
             inv = 1.0 / (self.base ** (torch.arange(0, r, 2, dtype=torch.int64, device=device).float() / r))  # [r/2]
-            if self.scaling:
+            if self.scaling and self.scaling["type"] == "linear":
+                inv = inv / self.scaling["factor"]
+            elif self.scaling:
                 inv = llama3_inv_freq(inv, self.scaling)
             freqs = torch.outer(torch.arange(n, device=device, dtype=torch.float32), inv)  # [n, r/2]
             emb = torch.cat([freqs, freqs], dim=-1)  # [n, r]
@@ -96,16 +111,23 @@ class Rotary:
 
 class Attention(nn.Module):
     """Causal self-attention, one fused projection for q, k, v (rows [q heads | k heads | v heads]); grouped-query
-    (key/value head j serves query heads j*H/Hkv .. (j+1)*H/Hkv-1); Qwen 3's per-head RMSNorm of q and k before
-    rotary; scale 1/sqrt(dh)."""
+    (key/value head j serves query heads j*H/Hkv .. (j+1)*H/Hkv-1); per-head RMSNorm of q and k before rotary
+    (Qwen 3, Gemma 3); scale attnScale (Gemma: query_pre_attn_scalar^-0.5), else 1/sqrt(dh); Gemma 2's soft-capped
+    scores (tanh(s / c) * c before the mask, in float32); on a sliding layer key j is visible from query i iff
+    i - W < j <= i."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, sliding=False):
         super().__init__()
         d, self.H, self.Hkv, self.dh = cfg["dModel"], cfg["nHeads"], cfg["nKvHeads"], cfg["dHead"]
         self.qkv = nn.Linear(d, (self.H + 2 * self.Hkv) * self.dh, bias=cfg["qkvBias"])
         self.out = nn.Linear(self.H * self.dh, d, bias=cfg["attnOutBias"])
-        self.q_norm = RMSNorm(self.dh, cfg["eps"]) if cfg["qkNorm"] else None
-        self.k_norm = RMSNorm(self.dh, cfg["eps"]) if cfg["qkNorm"] else None
+        plus_one = bool(cfg.get("normPlusOne"))
+        self.q_norm = RMSNorm(self.dh, cfg["eps"], plus_one) if cfg["qkNorm"] else None
+        self.k_norm = RMSNorm(self.dh, cfg["eps"], plus_one) if cfg["qkNorm"] else None
+        self.scale = cfg.get("attnScale") or 1.0 / math.sqrt(self.dh)
+        self.sdpa_scale = {"scale": self.scale} if cfg.get("attnScale") else {}  # SDPA's default is 1/sqrt(dh); `scale` needs torch 2.1
+        self.softcap = cfg.get("attnSoftcap")
+        self.window = cfg.get("slidingWindow") if sliding else None
 
     def forward(self, x, rotary, start, past, keep):
         """x [B, m, d] (normed) at positions start..start+m-1; past: (K, V) [B, Hkv, start, dh] of the positions
@@ -127,13 +149,24 @@ class Attention(nn.Module):
             keep.append((k, v))
         if Hkv != H:
             k, v = k.repeat_interleave(H // Hkv, dim=1), v.repeat_interleave(H // Hkv, dim=1)  # [B, H, start+m, dh]
-        if start == 0:
-            z = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        n = start + m
+        mask = None
+        if start > 0 or self.window or self.softcap:
+            # Query start+i sees keys 0..start+i (SDPA's is_causal aligns top-left, so spell the mask out), on a
+            # sliding layer only the last W of them; absolute positions, so prefix reuse sees the same window.
+            qpos = torch.arange(start, n, device=x.device)[:, None]
+            kpos = torch.arange(n, device=x.device)[None, :]
+            mask = kpos <= qpos
+            if self.window and self.window < n:
+                mask = mask & (kpos > qpos - self.window)
+        if self.softcap:
+            s = softcap(q @ k.transpose(-1, -2) * self.scale, self.softcap)  # [B, H, m, n] float32
+            s = s.masked_fill(~mask, -torch.inf)
+            z = torch.softmax(s, -1).to(v.dtype) @ v
+        elif mask is None:
+            z = F.scaled_dot_product_attention(q, k, v, is_causal=True, **self.sdpa_scale)
         else:
-            # Query start+i sees keys 0..start+i (SDPA's is_causal aligns top-left, so spell the mask out).
-            qpos = torch.arange(start, start + m, device=x.device)[:, None]
-            mask = torch.arange(start + m, device=x.device)[None, :] <= qpos
-            z = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            z = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, **self.sdpa_scale)
         return self.out(z.transpose(1, 2).reshape(B, m, H * dh))
 
 
@@ -160,19 +193,28 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Serial: x + attn(ln1(x)), then + mlp(ln2(.)); parallel (NeoX/Pythia): x + attn(ln1(x)) + mlp(ln2(x))."""
+    """Serial: x + attn(ln1(x)), then + mlp(ln2(.)); parallel (NeoX/Pythia): x + attn(ln1(x)) + mlp(ln2(x));
+    postNorms (Gemma): h = x + post_attn_norm(attn(ln1(x))), then h + post_mlp_norm(mlp(ln2(h))), the mlp_out tap
+    after post_mlp_norm. sliding: this layer attends within the sliding window (layerTypes)."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, sliding=False):
         super().__init__()
         self.ln1 = norm(cfg, cfg["dModel"])
-        self.attn = Attention(cfg)
+        self.attn = Attention(cfg, sliding)
         self.ln2 = norm(cfg, cfg["dModel"])
         self.mlp = MLP(cfg)
         self.parallel = cfg["parallelAttnMlp"]
+        post = bool(cfg.get("postNorms"))
+        self.post_attn_norm = norm(cfg, cfg["dModel"]) if post else None
+        self.post_mlp_norm = norm(cfg, cfg["dModel"]) if post else None
 
     def forward(self, x, rotary, start, past, keep):
         """x [B, m, d] -> (resid_post [B, m, d], mlp_post [B, m, M], mlp_out [B, m, d])"""
         a = self.attn(self.ln1(x), rotary, start, past, keep)
+        if self.post_attn_norm is not None:
+            a = self.post_attn_norm(a)
         h = x if self.parallel else a + x
         post, out = self.mlp(self.ln2(h))
+        if self.post_mlp_norm is not None:
+            out = self.post_mlp_norm(out)
         return (out + a + x if self.parallel else out + h), post, out

@@ -5,6 +5,7 @@ TypeScript client."""
 import torch
 import torch.nn.functional as F
 
+from .blocks import softcap
 from .errors import EngineUserError
 from .taps import LOGITS, Tap
 
@@ -23,9 +24,12 @@ def objective_taps(obj):
     return [] if tap is None else [tap]
 
 
-def _lse_(x):
-    """log-sum-exp over the last axis, overwriting x (a slab's logits): no temporaries, so the slab stays in cache."""
+def _lse_(x, cap=None):
+    """log-sum-exp over the last axis, overwriting x (a slab's logits, soft-capped first when cap): no temporaries,
+    so the slab stays in cache."""
     x = x.float()
+    if cap:
+        x.div_(cap).tanh_().mul_(cap)
     m = x.amax(-1, keepdim=True)
     return x.sub_(m).exp_().sum(-1).log_().add_(m[:, 0])
 
@@ -34,25 +38,27 @@ class Unembed:
     """Cross-entropy from the final hidden states. On a CPU the [rows, dVocab] logits of a batch fall out of cache, and
     log_softmax over them runs at memory speed; with W_U in slabs of `columns` rows, each slab's log-sum-exp runs while
     its logits are in cache, the slabs' combine exactly, and a target's logit is one dot product with its row of W_U,
-    so the whole logits never exist. On a GPU one product and cross_entropy are faster: columns None, no slabs."""
+    so the whole logits never exist. On a GPU one product and cross_entropy are faster: columns None, no slabs.
+    cap (Gemma 2's finalSoftcap): every logit here is tanh(l / cap) * cap, in float32."""
 
-    def __init__(self, W_U, columns):
+    def __init__(self, W_U, columns, cap=None):
         self.W_U = W_U  # [V, d]
+        self.cap = cap
         V = W_U.shape[0]
         self.slabs = [W_U[i : i + columns].t().contiguous() for i in range(0, V, columns)] if columns and columns < V else None
 
     def logits(self, h):
-        return F.linear(h, self.W_U)
+        return softcap(F.linear(h, self.W_U), self.cap)
 
     def at(self, h, targets):
         """logits[r, targets[r]] in float32: h [R, d], targets [R] -> [R]."""
-        return (h.float() * self.W_U[targets].float()).sum(-1)
+        return softcap((h.float() * self.W_U[targets].float()).sum(-1), self.cap)
 
     def lse(self, h):
         """log(sum(exp(logits))) per row in float32: h [R, d] -> [R]."""
         if self.slabs is None:
             return torch.logsumexp(self.logits(h).float(), -1)
-        return torch.stack([_lse_(h @ s) for s in self.slabs], -1).logsumexp(-1)
+        return torch.stack([_lse_(h @ s, self.cap) for s in self.slabs], -1).logsumexp(-1)
 
     def nll(self, h, targets):
         """-log_softmax(logits)[target] in float32: h [R, d], targets [R] -> [R]."""
@@ -104,7 +110,7 @@ class Engine:
         # took 0.80x the time of one product and cross_entropy on one thread, 0.76x on two.
         if slab_columns is None:
             slab_columns = 0 if model.device.type == "cuda" else 1024
-        self.unembed = Unembed(model.W_U, slab_columns)
+        self.unembed = Unembed(model.W_U, slab_columns, model.final_softcap)
         self.max_chunk_floats = max_chunk_floats
         # A group of prefix-reuse rows costs about this many token positions on top of its own (launches, small
         # matrix products): more on a GPU, where a position is cheap. 0 groups rows by their exact start.

@@ -6,14 +6,17 @@ the vocabulary and the objective's reductions run in float32."""
 import torch
 import torch.nn as nn
 
-from .blocks import Block, Rotary, norm
+from .blocks import Block, Rotary, norm, softcap
 from .errors import EngineUserError
 from .taps import Tap
 
 
 class Transformer(nn.Module):
     """W_E [V, d]; W_pos [nCtx, d] (learned positions only); blocks; the final norm; W_U [V, d] (W_E when tied).
-    The token embedding happens outside (the engine differentiates through it): forward takes embeddings."""
+    The token embedding happens outside (the engine differentiates through it): forward takes embeddings (and
+    applies embedScale itself, so the one-hot gradient path is scaled too). Per layer: sliding or full attention
+    (layerTypes), and its rotary tables (Gemma 3's sliding layers: localRotaryBase, unscaled). finalSoftcap applies
+    to the logits returned here; the engine's Unembed applies it to its own."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -21,10 +24,15 @@ class Transformer(nn.Module):
         self.cfg = cfg
         self.W_E = nn.Parameter(torch.empty(V, d))
         self.W_pos = nn.Parameter(torch.empty(cfg["nCtx"], d)) if cfg["positional"] == "learned" else None
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg["nLayers"]))
+        sliding = [t == "sliding" for t in cfg.get("layerTypes") or ["full"] * cfg["nLayers"]]
+        self.blocks = nn.ModuleList(Block(cfg, sliding[l]) for l in range(cfg["nLayers"]))
         self.ln_f = norm(cfg, d)
         self.W_U = None if cfg["tieEmbeddings"] else nn.Parameter(torch.empty(V, d))
-        self.rotary = Rotary(cfg) if cfg["positional"] == "rotary" and cfg["rotaryDim"] > 0 else None
+        rotary = Rotary(cfg) if cfg["positional"] == "rotary" and cfg["rotaryDim"] > 0 else None
+        local = Rotary(cfg, cfg["localRotaryBase"], None) if rotary and cfg.get("localRotaryBase") else rotary
+        self.rotaries = [local if s else rotary for s in sliding]  # per layer
+        self.embed_scale = d**0.5 if cfg.get("embedScale") else None
+        self.final_softcap = cfg.get("finalSoftcap")
 
     @classmethod
     def build(cls, cfg, tensors, device, dtype):
@@ -33,7 +41,10 @@ class Transformer(nn.Module):
             model = cls(cfg)
         for target, t in tensors.items():
             *path, leaf = target.split(".")
-            owner = model.get_submodule(".".join(path)) if path else model
+            try:
+                owner = model.get_submodule(".".join(path)) if path else model
+            except AttributeError:
+                owner = None  # e.g. a post-norm's weight for a config without postNorms
             if not isinstance(getattr(owner, leaf, None), nn.Parameter):
                 raise RuntimeError(f"family {cfg['family']}: {target} is not a parameter of the model")
             if tuple(getattr(owner, leaf).shape) != tuple(t.shape):
@@ -57,6 +68,8 @@ class Transformer(nn.Module):
         if out == "none":
             n_blocks = max((t.blocks_needed() for t in want), default=0)
         m = x.shape[1]
+        if self.embed_scale is not None:
+            x = x * torch.tensor(self.embed_scale, dtype=x.dtype, device=x.device)  # sqrt(d) rounded to the dtype, as transformers
         if self.W_pos is not None:
             if start + m > self.W_pos.shape[0]:
                 raise EngineUserError("E_SEQ_LEN", f"{start + m} positions exceed the model's {self.W_pos.shape[0]} learned positions")
@@ -65,7 +78,7 @@ class Transformer(nn.Module):
         for l in range(n_blocks):
             if Tap("resid_pre", l) in want:
                 got[Tap("resid_pre", l)] = x[:, -1]
-            x, post, mlp_out = self.blocks[l](x, self.rotary, start, past[l] if past else None, keep)
+            x, post, mlp_out = self.blocks[l](x, self.rotaries[l], start, past[l] if past else None, keep)
             for kind, value in (("mlp_post", post), ("mlp_out", mlp_out), ("resid_post", x)):
                 if Tap(kind, l) in want:
                     got[Tap(kind, l)] = value[:, -1]
@@ -76,7 +89,7 @@ class Transformer(nn.Module):
         h = self.ln_f(x[:, -1:] if out == "last" else x)
         if out == "hidden":
             return got, h
-        logits = nn.functional.linear(h, self.W_U)
+        logits = softcap(nn.functional.linear(h, self.W_U), self.final_softcap)
         return got, (logits[:, 0] if out == "last" else logits)
 
 

@@ -4,7 +4,7 @@ shared one (model.py), configured by the ModelConfig; a family that needs a new 
 a config field. Adding a family: engines/torch/README.md."""
 
 from ..errors import EngineUserError
-from . import gpt2, llama, neox
+from . import gemma, gpt2, llama, neox
 
 FAMILIES = {
     "gpt_neox": neox,
@@ -13,6 +13,8 @@ FAMILIES = {
     "qwen2": llama,
     "qwen3": llama,
     "mistral": llama,
+    "gemma2": gemma,
+    "gemma3": gemma,
 }
 
 
