@@ -3,7 +3,7 @@
 For each entry of FIXTURES this writes test/fixtures/models/<name>/: the model's config.json, generation_config.json
 and safetensors (model.save_pretrained, in the entry's dtype, sharded where the entry says so), plus a tokenizer of the
 family's kind trained with the `tokenizers` library on TRAINING_TEXT (tokenizer.json, tokenizer_config.json).
-Weights are random from a fixed seed and scaled up (DESIGN.md section 8) so outputs are far from uniform: embeddings
+Weights are random from a fixed seed and scaled up so outputs are far from uniform: embeddings
 with std 1, linear weights with std 1/sqrt(fan_in) (q/k 2/sqrt(fan_in) for sharper attention, an untied unembedding
 2/sqrt(d)), norm weights 1 + 0.1 N(0, 1) (the final norm's times 0.3 where the unembedding is the std-1 embedding),
 biases 0.1 N(0, 1). Everything is deterministic: a rerun writes the same bytes.
