@@ -1,9 +1,10 @@
 // Causal self-attention for every family (mirrors transformers' eager attention): one fused QKV product, optional
-// per-head q/k RMSNorm (Qwen 3), rotary embeddings (or none: learned positions), grouped-query attention (key/value
-// head j serves query heads j*g .. j*g+g-1, g = nHeads / nKvHeads, as repeat_kv), scores scaled by 1/sqrt(dHead)
-// in float32, additive causal mask.
+// per-head q/k RMSNorm (Qwen 3, Gemma 3), rotary embeddings (or none: learned positions), grouped-query attention
+// (key/value head j serves query heads j*g .. j*g+g-1, g = nHeads / nKvHeads, as repeat_kv), scores scaled by
+// 1/sqrt(dHead) (or the config's attnScale) in float32, soft-capped (Gemma 2), additive causal mask (on sliding
+// layers, a window of the last slidingWindow keys).
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from './config.js';
+import type { LayerType, ModelConfig } from './config.js';
 import { matMulConst, type Linear } from './linear.js';
 import { rmsNorm } from './norm.js';
 import { rotary, rotaryTables } from './rotary.js';
@@ -21,12 +22,12 @@ export interface AttentionWeights {
   kNorm?: tf.Tensor1D;
 }
 
-/** Per-forward constants shared by every layer: rotary cos/sin (absent without rotary) and the causal mask. */
+/** Per-forward constants shared by the layers of one kind: rotary cos/sin (absent without rotary) and the mask. */
 export interface AttentionContext {
   /** [n, rotaryDim] */
   cos?: tf.Tensor2D;
   sin?: tf.Tensor2D;
-  /** [n, n]: 0 where key <= query, a large negative number above the diagonal. */
+  /** [n, n]: 0 where key j is visible from query i (j <= i, and i - W < j on sliding layers), else a large negative number. */
   mask: tf.Tensor2D;
 }
 
@@ -36,11 +37,21 @@ export interface KV {
   v: tf.Tensor4D;
 }
 
-/** Rotary tables and causal mask for n positions; built outside any differentiated function. */
-export function attentionContext(cfg: Pick<ModelConfig, 'rotaryDim' | 'rotaryBase' | 'ropeScaling'>, n: number): AttentionContext {
+/**
+ * Rotary tables and mask for n positions (absolute: 0..n-1) on layers of `type`; built outside any differentiated
+ * function. Sliding layers see the last slidingWindow keys, and rotate by localRotaryBase (unscaled) when given.
+ */
+export function attentionContext(
+  cfg: Pick<ModelConfig, 'rotaryDim' | 'rotaryBase' | 'ropeScaling' | 'slidingWindow' | 'localRotaryBase'>,
+  n: number,
+  type: LayerType = 'full',
+): AttentionContext {
+  const sliding = type === 'sliding';
+  const window = sliding && cfg.slidingWindow !== undefined ? cfg.slidingWindow : Infinity;
   const mask = new Float32Array(n * n);
-  for (let q = 0; q < n; q++) for (let k = q + 1; k < n; k++) mask[q * n + k] = -1e9;
-  return { ...(cfg.rotaryDim > 0 ? rotaryTables(cfg, n) : {}), mask: tf.tensor2d(mask, [n, n]) };
+  for (let q = 0; q < n; q++) for (let k = 0; k < n; k++) if (k > q || k <= q - window) mask[q * n + k] = -1e9;
+  const rope = sliding && cfg.localRotaryBase !== undefined ? { rotaryDim: cfg.rotaryDim, rotaryBase: cfg.localRotaryBase } : cfg;
+  return { ...(cfg.rotaryDim > 0 ? rotaryTables(rope, n) : {}), mask: tf.tensor2d(mask, [n, n]) };
 }
 
 /** The context of query positions from..n-1 of an n-position context (keys still span 0..n-1). */
@@ -75,11 +86,27 @@ export function attention(x: tf.Tensor3D, w: AttentionWeights, cfg: ModelConfig,
   const n = k.shape[2];
   // A key/value head's g query heads are adjacent: [B, H, q, dh] is [B*Hkv, g*q, dh], no copies of k and v.
   const scores = tf.matMul(tf.reshape(query, [B * Hkv, g * q, dh]), tf.reshape(k, [B * Hkv, n, dh]), false, true);
-  const scaled = tf.add(tf.mul(tf.reshape(scores, [B * H, q, n]), tf.scalar(1 / Math.sqrt(dh))), ctx.mask);
+  let scaled = tf.mul(tf.reshape(scores, [B * H, q, n]), tf.scalar(cfg.attnScale ?? 1 / Math.sqrt(dh)));
+  if (cfg.attnSoftcap !== undefined) scaled = softcap(scaled, cfg.attnSoftcap);
+  scaled = tf.add(scaled, ctx.mask);
   const probs = tf.reshape(tf.softmax(scaled, -1), [B * Hkv, g * q, n]);
   const z = tf.matMul(probs, tf.reshape(v, [B * Hkv, n, dh])); // [B*Hkv, g*q, dh] = [B, H, q, dh]
   const merged = tf.reshape(tf.transpose(tf.reshape(z, [B, H, q, dh]), [0, 2, 1, 3]), [B * q, H * dh]) as tf.Tensor2D;
   let out = matMulConst(merged, w.wO); // [B*q, d]
   if (w.bO) out = tf.add(out, w.bO);
   return { out: tf.reshape(out, [B, q, d]), kv: { k, v } };
+}
+
+/**
+ * tanh(x / c) * c: Gemma's soft-capping of attention scores and logits. Its gradient, dy * (1 - (y / c)^2), needs
+ * the output alone: for [rows, dVocab] logits the backward pass keeps one such array, not three.
+ */
+export function softcap<T extends tf.Tensor>(x: T, c: number): T {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const y = tf.mul(tf.tanh(tf.div(input, c)), c);
+    save([y]);
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.sub(1, tf.square(tf.div(saved[0]!, c)))) };
+  });
+  return f(x) as T;
 }

@@ -4,7 +4,7 @@ import type { ModelShape } from '../engine.js';
 import { UserError } from '../errors.js';
 
 /** The registry's keys (families/index.ts). */
-export type FamilyKey = 'gpt_neox' | 'gpt2' | 'llama' | 'qwen2' | 'qwen3' | 'mistral';
+export type FamilyKey = 'gpt_neox' | 'gpt2' | 'llama' | 'qwen2' | 'qwen3' | 'mistral' | 'gemma2' | 'gemma3';
 
 /** llama3 scaling of the rotary inverse frequencies (transformers' _compute_llama3_parameters). */
 export interface Llama3RopeScaling {
@@ -14,6 +14,17 @@ export interface Llama3RopeScaling {
   highFreqFactor: number;
   originalMaxPositions: number;
 }
+
+/** Linear scaling (transformers' _compute_linear_scaling_rope_parameters): inverse frequencies divided by factor. */
+export interface LinearRopeScaling {
+  type: 'linear';
+  factor: number;
+}
+
+export type RopeScaling = Llama3RopeScaling | LinearRopeScaling;
+
+/** An attention layer's kind: full causal attention, or a sliding window of `slidingWindow` keys. */
+export type LayerType = 'full' | 'sliding';
 
 /** A model's hyperparameters, whatever its family: what the forward pass and both engines read. */
 export interface ModelConfig {
@@ -39,7 +50,8 @@ export interface ModelConfig {
   /** Dimensions of each head that rotate (rotate_half convention); 0 for learned positions. */
   rotaryDim: number;
   rotaryBase: number;
-  ropeScaling?: Llama3RopeScaling;
+  /** The inverse frequencies' scaling (full-attention layers only when localRotaryBase is given). */
+  ropeScaling?: RopeScaling;
   /** gelu: exact (erf); gelu_new: the tanh approximation. */
   act: 'gelu' | 'gelu_new' | 'silu';
   /** down(act(gate(x)) * up(x)) rather than out(act(in(x))). */
@@ -55,6 +67,30 @@ export interface ModelConfig {
   tieEmbeddings: boolean;
   /** The longest sequence the model may see (max_position_embeddings, or less: a sliding window, n_positions). */
   maxPositions?: number;
+  // Gemma 2 / 3 (absent: off).
+  /** Embeddings times sqrt(dModel), that factor rounded to float32 (the one-hot path too). */
+  embedScale?: boolean;
+  /** Every RMSNorm (q/k norms too) multiplies by (1 + w) rather than w (the loader folds the 1 into the weights). */
+  normPlusOne?: boolean;
+  /** h = x + postAttnNorm(attn(ln1(x))); out = h + postMlpNorm(mlp(ln2(h))): norms after attention and the MLP too. */
+  postNorms?: boolean;
+  /** Attention scores times this (Gemma: query_pre_attn_scalar ** -0.5); absent: 1 / sqrt(dHead). */
+  attnScale?: number;
+  /** Attention scores -> tanh(s / c) * c before the mask (Gemma 2's attn_logit_softcapping). */
+  attnSoftcap?: number;
+  /** Logits -> tanh(l / c) * c: everything downstream (CE, the logit objective, gradients) sees capped logits. */
+  finalSoftcap?: number;
+  /** On sliding layers key j is visible from query i iff i - W < j <= i (W keys, the query's own included). */
+  slidingWindow?: number;
+  /** One per layer; absent: every layer full. */
+  layerTypes?: LayerType[];
+  /** Sliding layers' rotary base, without scaling (Gemma 3); full layers use rotaryBase and ropeScaling. */
+  localRotaryBase?: number;
+}
+
+/** Layer l's attention kind. */
+export function layerType(cfg: Pick<ModelConfig, 'layerTypes'>, l: number): LayerType {
+  return cfg.layerTypes?.[l] ?? 'full';
 }
 
 /** The model's shape as the engine protocol reports it (core/engine.ts ModelShape). */
@@ -130,13 +166,16 @@ export class ConfigReader {
   /**
    * Rotary settings in both dialects: transformers 5's `rope_parameters` {rope_type, rope_theta,
    * partial_rotary_factor, ...}, or 4's top-level `rope_theta` / `rope_scaling` (and `aliases`, e.g. Pythia's
-   * rotary_emb_base and rotary_pct). Supported: the default and llama3 rope types.
+   * rotary_emb_base and rotary_pct). Supported: the default rope type and the scalings in `allowed` (llama3 unless
+   * the family says otherwise).
    */
-  rope(defaults: { base: number; partial: number }, aliases: { base?: string; partial?: string } = {}): { base: number; partial: number; scaling?: Llama3RopeScaling } {
+  rope(
+    defaults: { base: number; partial: number },
+    aliases: { base?: string; partial?: string } = {},
+    allowed: Array<RopeScaling['type']> = ['llama3'],
+  ): { base: number; partial: number; scaling?: RopeScaling } {
     const params = this.object('rope_parameters');
     const scaling = this.object('rope_scaling');
-    const p = params ?? scaling ?? {};
-    const type = p['rope_type'] ?? p['type'] ?? 'default';
     const base = this.positive('rope_theta', defaults.base, params?.['rope_theta'] ?? this.raw['rope_theta'] ?? (aliases.base ? this.raw[aliases.base] : undefined));
     const partial = this.num(
       'partial_rotary_factor',
@@ -144,26 +183,43 @@ export class ConfigReader {
       params?.['partial_rotary_factor'] ?? this.raw['partial_rotary_factor'] ?? (aliases.partial ? this.raw[aliases.partial] : undefined),
     );
     if (!(partial >= 0 && partial <= 1)) throw this.fail('partial_rotary_factor', `expected a number in [0, 1], got ${partial}`);
-    if (type === 'default') return { base, partial };
-    if (type !== 'llama3') throw this.fail('rope_type', `expected "default" or "llama3", got ${describe(type)}; other scaled rotary embeddings are not supported`);
-    const key = params ? 'rope_parameters' : 'rope_scaling';
-    const field = (name: string) => {
-      const v = p[name];
-      if (typeof v !== 'number' || !(v > 0)) throw this.fail(`${key}.${name}`, `expected a positive number (llama3 rope scaling), got ${describe(v)}`);
-      return v;
-    };
-    const out: Llama3RopeScaling = {
-      type: 'llama3',
-      factor: field('factor'),
-      lowFreqFactor: field('low_freq_factor'),
-      highFreqFactor: field('high_freq_factor'),
-      originalMaxPositions: field('original_max_position_embeddings'),
-    };
-    if (!(out.highFreqFactor > out.lowFreqFactor)) throw this.fail(`${key}.high_freq_factor`, `must exceed low_freq_factor (${out.lowFreqFactor}), got ${out.highFreqFactor}`);
-    return { base, partial, scaling: out };
+    const s = this.ropeScaling(params ?? scaling ?? {}, params ? 'rope_parameters' : 'rope_scaling', allowed);
+    return { base, partial, ...(s ? { scaling: s } : {}) };
   }
 
-  private object(key: string): Json | undefined {
+  /**
+   * The scaling an object of rope settings names (`key`: where it sits, for messages): none for the default rope
+   * type, else one of `allowed` (the family's); any other type is refused.
+   */
+  ropeScaling(p: Json, key: string, allowed: Array<RopeScaling['type']>): RopeScaling | undefined {
+    const type = p['rope_type'] ?? p['type'] ?? 'default';
+    if (type === 'default') return undefined;
+    if (!(allowed as unknown[]).includes(type)) {
+      const names = ['default', ...allowed].map((a) => `"${a}"`).join(' or ');
+      throw this.fail(
+        key === 'rope_parameters' || key === 'rope_scaling' ? 'rope_type' : `${key}.rope_type`,
+        `expected ${names}, got ${describe(type)}; other scaled rotary embeddings are not supported`,
+      );
+    }
+    const field = (name: string, what: string) => {
+      const v = p[name];
+      if (typeof v !== 'number' || !(v > 0)) throw this.fail(`${key}.${name}`, `expected a positive number (${what} rope scaling), got ${describe(v)}`);
+      return v;
+    };
+    if (type === 'linear') return { type: 'linear', factor: field('factor', 'linear') };
+    const out: Llama3RopeScaling = {
+      type: 'llama3',
+      factor: field('factor', 'llama3'),
+      lowFreqFactor: field('low_freq_factor', 'llama3'),
+      highFreqFactor: field('high_freq_factor', 'llama3'),
+      originalMaxPositions: field('original_max_position_embeddings', 'llama3'),
+    };
+    if (!(out.highFreqFactor > out.lowFreqFactor)) throw this.fail(`${key}.high_freq_factor`, `must exceed low_freq_factor (${out.lowFreqFactor}), got ${out.highFreqFactor}`);
+    return out;
+  }
+
+  /** An object-valued key, or undefined when absent or null. */
+  object(key: string): Json | undefined {
     const v = this.raw[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'object' || Array.isArray(v)) throw this.fail(key, `expected an object, got ${describe(v)}`);

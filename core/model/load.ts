@@ -105,13 +105,15 @@ export function toModel(ck: HostCheckpoint, options: { slabColumns?: number } = 
   const blocks = host.blocks.map((b): BlockWeights => ({
     ln1: normW(b.ln1),
     ln2: normW(b.ln2),
+    ...(b.postAttnNorm ? { postAttnNorm: normW(b.postAttnNorm) } : {}),
+    ...(b.postMlpNorm ? { postMlpNorm: normW(b.postMlpNorm) } : {}),
     attn: { wQKV: linear(b.wQKV), wO: linear(b.wO), ...optional({ bQKV: b.bQKV, bO: b.bO, qNorm: b.qNorm, kNorm: b.kNorm }) },
     mlp: { wIn: linear(b.wIn), wOut: linear(b.wOut), ...optional({ bIn: b.bIn, bOut: b.bOut }) },
   }));
   const embed = linear(host.wE);
   // Tied: the unembedding is the embedding's transpose; share the tensors (the slabs are copies).
   const unLinear = host.wU ? linear(host.wU) : { w: embed.wT, wT: embed.w };
-  const unembed = unembedFrom(unLinear.w, unLinear.wT, options.slabColumns);
+  const unembed = unembedFrom(unLinear.w, unLinear.wT, options.slabColumns, cfg.finalSoftcap);
   if (host.wU && unembed.slabs[0] !== unLinear.w) unLinear.w.dispose(); // the slabs hold it now
   const weights: Weights = {
     embed,
@@ -131,7 +133,7 @@ export function modelTensors(model: Model): tf.Tensor[] {
   const out: tf.Tensor[] = [...lin(w.embed), ...w.unembed.slabs, w.unembed.wT, ...some(w.pos, w.lnFinal.w, w.lnFinal.b)];
   for (const b of w.blocks) {
     const { attn: a, mlp: m } = b;
-    out.push(...some(b.ln1.w, b.ln1.b, b.ln2.w, b.ln2.b), ...lin(a.wQKV), ...lin(a.wO), ...some(a.bQKV, a.bO, a.qNorm, a.kNorm));
+    out.push(...some(b.ln1.w, b.ln1.b, b.ln2.w, b.ln2.b, b.postAttnNorm?.w, b.postMlpNorm?.w), ...lin(a.wQKV), ...lin(a.wO), ...some(a.bQKV, a.bO, a.qNorm, a.kNorm));
     out.push(...lin(m.wIn), ...lin(m.wOut), ...some(m.bIn, m.bOut));
   }
   return [...new Set(out)]; // tied weights appear twice

@@ -1,6 +1,6 @@
 // Rotary position embeddings, rotate_half convention (GPT-NeoX, Llama and kin): the first rotaryDim dims of each
 // head rotate, the rest pass through. Inverse frequencies as transformers computes them in float32, with Llama 3's
-// frequency scaling (_compute_llama3_parameters).
+// frequency scaling (_compute_llama3_parameters) or linear scaling (Gemma 3's full-attention layers).
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config.js';
 
@@ -14,6 +14,11 @@ export function inverseFrequencies(cfg: Pick<ModelConfig, 'rotaryDim' | 'rotaryB
   for (let i = 0; i < r / 2; i++) inv[i] = f(1 / f(cfg.rotaryBase ** f((2 * i) / r)));
   const s = cfg.ropeScaling;
   if (!s) return inv;
+  if (s.type === 'linear') {
+    // transformers: inv_freq /= factor (float32).
+    for (let i = 0; i < inv.length; i++) inv[i] = f(inv[i]! / f(s.factor));
+    return inv;
+  }
   // Wavelengths below high_freq_wavelen keep their frequency, above low_freq_wavelen divide it by factor, and in
   // between interpolate. torch's `scalar / t` is reciprocal(t) * scalar; scalars meet float32 tensors as float32.
   const lowWavelen = f(s.originalMaxPositions / s.lowFreqFactor);

@@ -1,9 +1,9 @@
 // The forward pass of every family (families/ map their checkpoints onto these weights): embeddings, learned
-// positions (GPT-2) or rotary ones (in attention), blocks, the final norm and the unembedding, with the taps of
+// positions (GPT-2) or rotary ones (in attention), blocks, the final norm and the unembedding (soft-capped for Gemma 2), with the taps of
 // taps.ts read at the last token. Also the next-token cross-entropy the engines differentiate.
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from './config.js';
-import { attentionContext, sliceContext, type KV } from './attention.js';
+import { layerType, type LayerType, type ModelConfig } from './config.js';
+import { attentionContext, sliceContext, type AttentionContext, type KV } from './attention.js';
 import { block, type BlockWeights } from './block.js';
 import { matMulConst, type Linear } from './linear.js';
 import { norm, type NormWeights } from './norm.js';
@@ -29,7 +29,15 @@ export interface Model {
 
 /** Token ids [B, n] -> embeddings [B, n, dModel] by lookup (no gradient needed). */
 export function embedIds(model: Model, ids: tf.Tensor2D): tf.Tensor3D {
-  return tf.gather(model.weights.embed.w, ids) as unknown as tf.Tensor3D;
+  return scaleEmbedding(model, tf.gather(model.weights.embed.w, ids) as unknown as tf.Tensor3D);
+}
+
+/**
+ * Gemma's embeddings times sqrt(dModel), that factor rounded to float32 as transformers rounds it to the compute
+ * dtype; the one-hot gradient passes through the same product.
+ */
+function scaleEmbedding(model: Model, x: tf.Tensor3D): tf.Tensor3D {
+  return model.cfg.embedScale ? tf.mul(x, tf.scalar(Math.fround(Math.sqrt(model.cfg.dModel)))) : x;
 }
 
 /**
@@ -40,7 +48,7 @@ export function embedIds(model: Model, ids: tf.Tensor2D): tf.Tensor3D {
 export function embedOneHot(model: Model, oneHot: tf.Tensor3D, ids?: tf.Tensor2D): tf.Tensor3D {
   const [B, n, V] = oneHot.shape;
   const d = model.cfg.dModel;
-  if (!ids) return tf.reshape(matMulConst(tf.reshape(oneHot, [B * n, V]), model.weights.embed), [B, n, d]);
+  if (!ids) return scaleEmbedding(model, tf.reshape(matMulConst(tf.reshape(oneHot, [B * n, V]), model.weights.embed), [B, n, d]));
   const embed = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc) => {
     void x;
     return {
@@ -48,7 +56,7 @@ export function embedOneHot(model: Model, oneHot: tf.Tensor3D, ids?: tf.Tensor2D
       gradFunc: (dy: tf.Tensor) => tf.reshape(tf.matMul(tf.reshape(dy, [B * n, d]), model.weights.embed.wT), [B, n, V]),
     };
   });
-  return embed(oneHot) as tf.Tensor3D;
+  return scaleEmbedding(model, embed(oneHot) as tf.Tensor3D);
 }
 
 export interface ForwardRequest {
@@ -92,12 +100,19 @@ export function forward(model: Model, x: tf.Tensor3D, req: ForwardRequest): Forw
   };
   const nBlocks = req.logits === 'none' ? Math.max(0, ...req.taps.map((t) => blocksFor(t, cfg.nLayers))) : cfg.nLayers;
   const p = req.past?.[0]?.k.shape[2] ?? 0; // positions before x's first
-  const ctx = sliceContext(attentionContext(cfg, p + n), p);
+  // One context per layer kind (full, sliding), over absolute positions 0..p+n-1, its rows p.. for x's positions.
+  const contexts = new Map<LayerType, AttentionContext>();
+  const ctxFor = (l: number) => {
+    const type = layerType(cfg, l);
+    let ctx = contexts.get(type);
+    if (!ctx) contexts.set(type, (ctx = sliceContext(attentionContext(cfg, p + n, type), p)));
+    return ctx;
+  };
   const kv: KV[] = [];
   let resid = weights.pos ? (tf.add(x, tf.slice(weights.pos, [p, 0], [n, d])) as tf.Tensor3D) : x; // [B, n, d]
   for (let l = 0; l < nBlocks; l++) {
     read('resid_pre', l, resid);
-    const out = block(resid, weights.blocks[l]!, cfg, ctx, req.past?.[l]);
+    const out = block(resid, weights.blocks[l]!, cfg, ctxFor(l), req.past?.[l]);
     read('mlp_post', l, out.mlpPost);
     read('mlp_out', l, out.mlpOut);
     read('resid_post', l, out.resid);

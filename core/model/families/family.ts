@@ -19,6 +19,9 @@ export interface HostNorm {
 export interface HostBlock {
   ln1: HostNorm;
   ln2: HostNorm;
+  /** Gemma: norms of the attention's and the MLP's outputs before the residual adds (postNorms). */
+  postAttnNorm?: HostNorm;
+  postMlpNorm?: HostNorm;
   /** [dModel, (nHeads + 2 nKvHeads) dHead]: columns [query heads | key heads | value heads], dHead each. */
   wQKV: HostArray;
   bQKV?: HostArray;
@@ -110,5 +113,18 @@ export function getter(tensors: Tensors): (name: string) => FloatTensor {
     const t = tensors.get(name);
     if (!t) throw new Error(`tensor ${name} missing after the shape check`);
     return t;
+  };
+}
+
+/** RMSNorm weights w as (1 + w) in float32 (normPlusOne: transformers' Gemma norms multiply by 1 + w). */
+export function plusOne(h: HostArray): HostArray {
+  return {
+    shape: h.shape,
+    data: () => {
+      const w = h.data();
+      const out = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i++) out[i] = 1 + w[i]!; // rounded to float32 as torch's 1.0 + w.float()
+      return out;
+    },
   };
 }

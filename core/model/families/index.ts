@@ -3,6 +3,7 @@
 import { UserError } from '../../errors.js';
 import { ConfigReader, describe, type FamilyKey, type ModelConfig } from '../config.js';
 import type { Family } from './family.js';
+import { gemma2, gemma3 } from './gemma.js';
 import { gpt2 } from './gpt2.js';
 import { gptNeoX } from './gpt-neox.js';
 import { llama } from './llama.js';
@@ -10,7 +11,7 @@ import { mistral } from './mistral.js';
 import { qwen2 } from './qwen2.js';
 import { qwen3 } from './qwen3.js';
 
-const FAMILIES: readonly Family[] = [gptNeoX, gpt2, llama, qwen2, qwen3, mistral];
+const FAMILIES: readonly Family[] = [gptNeoX, gpt2, llama, qwen2, qwen3, mistral, gemma2, gemma3];
 
 /** The family of a parsed config (what a worker thread or the loader needs after parsing). */
 export function family(key: FamilyKey): Family {

@@ -70,7 +70,8 @@ function parseConfig(v: LlamaVariant, c: ConfigReader): ModelConfig {
   };
 }
 
-function tensors(cfg: ModelConfig, _names: ReadonlySet<string>): Map<string, number[]> {
+/** The tensors of a Llama-like checkpoint (Gemma's add to them). */
+export function llamaTensors(cfg: ModelConfig, _names: ReadonlySet<string>): Map<string, number[]> {
   const { dModel: d, dMlp, dVocab: V, dHead: dh } = cfg;
   const [q, kv] = [cfg.nHeads * dh, cfg.nKvHeads * dh];
   const m = new Map<string, number[]>([['model.embed_tokens.weight', [V, d]]]);
@@ -107,7 +108,8 @@ function tensors(cfg: ModelConfig, _names: ReadonlySet<string>): Map<string, num
   return m;
 }
 
-function weights(cfg: ModelConfig, ts: Tensors): HostWeights {
+/** A Llama-like checkpoint's weights in the shared layout (Gemma's remap its norms). */
+export function llamaWeights(cfg: ModelConfig, ts: Tensors): HostWeights {
   const get = getter(ts);
   const blocks = Array.from({ length: cfg.nLayers }, (_, l): HostBlock => {
     const p = `model.layers.${l}.`;
@@ -137,7 +139,7 @@ function weights(cfg: ModelConfig, ts: Tensors): HostWeights {
 
 /** A Llama-like family from its differences. */
 export function llamaFamily(v: LlamaVariant): Family {
-  return { key: v.key, architecture: v.architecture, modelType: v.modelType, parseConfig: (c) => parseConfig(v, c), tensors, weights };
+  return { key: v.key, architecture: v.architecture, modelType: v.modelType, parseConfig: (c) => parseConfig(v, c), tensors: llamaTensors, weights: llamaWeights };
 }
 
 export const llama = llamaFamily({

@@ -87,6 +87,8 @@ describe('the BOS the tokenizer adds', () => {
     ['tiny-gpt2', false],
     ['tiny-qwen2-bf16', false],
     ['tiny-parallel', false],
+    ['tiny-gemma2', true],
+    ['tiny-gemma3-bf16', true],
   ] as const)("%s: found from its own post-processing (has one: %s), and --text ids equal the Python tokenizer's", (name, has) => {
     const dir = join(MODELS, name);
     const tok = HfJsonTokenizer.fromFile(join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json'));

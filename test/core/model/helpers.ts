@@ -20,6 +20,10 @@ export const FIXTURE_NAMES = [
   'tiny-qwen2-bf16',
   'tiny-qwen3',
   'tiny-mistral-f16',
+  'tiny-gemma2',
+  'tiny-gemma2-bf16',
+  'tiny-gemma3',
+  'tiny-gemma3-bf16',
 ];
 
 export interface GoldenObjective {

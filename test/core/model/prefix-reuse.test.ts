@@ -1,6 +1,8 @@
 // Prefix reuse (the engine protocol's PrefixHint): a child that differs from its parent from position p on is
 // computed from p with the parent's keys/values, and must give the values a whole forward gives. Children at
-// every p (0, 1 and n-1 included), mixed with hint-less prompts, split over several chunks.
+// every p (0, 1 and n-1 included), mixed with hint-less prompts, split over several chunks. On sliding-window models
+// (Gemma) the prompts are longer than the window, so children are edited both before the last query's window (the
+// parent's keys there still matter to earlier positions) and inside it: the mask must use absolute positions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Objective, PrefixHint } from '../../../core/engine.js';
@@ -57,6 +59,11 @@ describe.each(FIXTURE_NAMES)('prefix reuse on %s', (name) => {
       }
     },
   );
+
+  it('covers edits before and inside the sliding window where the model has one', () => {
+    const { slidingWindow: W, layerTypes } = engine.model.cfg;
+    if (layerTypes?.includes('sliding')) expect(W!).toBeLessThan(n - 1);
+  });
 
   it('refuses a hint that does not describe the batch', async () => {
     const objective = toObjective(golden.objectives[0]!.objective);
