@@ -1,6 +1,7 @@
 // A whole sweep (random baseline, scan, EPO on residual directions, a neuron and a token, the report) on the other
-// families' fixtures against the real servers: a Llama-3-style model (its tokenizer adds a BOS) and GPT-2 (learned
-// positions, tied unembedding). The sweep and the report never ask which family runs.
+// families' fixtures against the real servers: a Llama-3-style model (its tokenizer adds a BOS), GPT-2 (learned
+// positions, tied unembedding) and Gemma 2 (soft-capping; sliding windows shorter than the prompts). The sweep and
+// the report never ask which family runs.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -17,7 +18,7 @@ afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
 });
 
-describe.each(['tiny-llama3', 'tiny-gpt2'])('a sweep on %s', (model) => {
+describe.each(['tiny-llama3', 'tiny-gpt2', 'tiny-gemma2'])('a sweep on %s', (model) => {
   it('runs every unit and writes the report', async () => {
     const servers = inject('servers');
     const env = s3Env(servers);
