@@ -22,6 +22,8 @@ export interface OpenEngineOptions {
   device?: string;
   /** tfjs: most prompts per backend call (--max-batch). */
   maxBatch?: number;
+  /** torch: the engine process's log lines (the device `auto` chose, chunks shrunk after out of memory). */
+  log?: (line: string) => void;
 }
 
 /** Whether this machine shows an NVIDIA GPU to its processes (no CUDA library is loaded to find out). */
@@ -52,6 +54,7 @@ export async function openEngine(dir: string, o: OpenEngineOptions = {}): Promis
       ...(o.dtype !== undefined && { dtype: o.dtype as TorchDtype }),
       ...(o.device !== undefined && { device: o.device }),
       ...(o.threads !== undefined && { threads: o.threads }),
+      ...(o.log !== undefined && { log: o.log }),
     });
   }
   const threads = o.threads ?? 1;
