@@ -282,7 +282,21 @@ describe('Kubernetes manifests (infra/k8s)', () => {
   it('the model worker runs the agreed command line', () => {
     const dep = loadYaml(path.join(BASE, 'worker-gpu.yaml'))[0]!;
     const args = dep.spec.template.spec.containers[0].args;
-    expect(args).toEqual(['worker', '--queues', '$(DREAMSWEEP_MODEL_QUEUE)', '--concurrency', '1', '--engine', 'torch', '--device', 'cuda', '--shutdown-grace', '60', '--metrics-port', '9464']);
+    expect(args).toEqual([
+      'worker',
+      '--queues',
+      '$(DREAMSWEEP_MODEL_QUEUE)',
+      '--concurrency',
+      '1',
+      '--engine',
+      'torch',
+      '--device',
+      'cuda',
+      '--shutdown-grace',
+      '60',
+      '--metrics-port',
+      '9464',
+    ]);
     expect(dep.spec.template.spec.terminationGracePeriodSeconds).toBe(120);
   });
 
