@@ -132,14 +132,16 @@ class Engine:
         self._parents_cache = (None, None)  # EPO sends one batch of children after another with the same parents
 
     def run_chunks(self, op, B, n, run):
-        """Calls run(rows slice) over B rows in chunks that keep [rows, n, dVocab] under the cap. On out of memory the
-        failed chunk's tensors are freed first (the exception and its traceback dropped, then the cache emptied), the
-        chunk halved and retried, down to one row (whose failure is the caller's); the size that worked is logged,
-        kept in self.shrunk for the reply, and caps the op's later calls."""
+        """Calls run(rows slice) over B rows in chunks that keep [rows, n, dVocab] under the cap, split evenly (a scan
+        batch of 512 rows under a cap of 300 runs as 256 + 256, not 300 + 212). On out of memory the failed chunk's
+        tensors are freed first (the exception and its traceback dropped, then the cache emptied), the chunk halved
+        and retried, down to one row (whose failure is the caller's); the size that worked is logged, kept in
+        self.shrunk for the reply, and caps the op's later calls."""
         size = max(1, min(self.max_chunk_floats, self.oom_cap.get(op, self.max_chunk_floats)) // (n * self.V))
         s = 0
         while s < B:
-            c = slice(s, min(B, s + size))
+            pieces = -(-(B - s) // size)
+            c = slice(s, s + -(-(B - s) // pieces))
             rows = c.stop - c.start
             try:
                 if self.test_oom_above is not None and rows > self.test_oom_above:

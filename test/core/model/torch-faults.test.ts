@@ -111,6 +111,23 @@ describe.skipIf(!available)(
       }
     });
 
+    it('splits a batch evenly under the memory cap (8 rows under a cap of 5: 4 + 4, not 5 + 3)', async () => {
+      const lines: string[] = [];
+      const V = reference.shape.dVocab;
+      const n = prompts[0]!.length;
+      // A chunk of more than 4 rows would fail: the even split never makes one.
+      const e = await TorchEngine.load(MODEL, { ...base, maxChunkFloats: 5 * n * V, testFaults: 'oom-above=4', log: (l) => lines.push(l) });
+      try {
+        const [tp, tp0] = [await e.taps(prompts, ['resid_pre.1']), await reference.taps(prompts, ['resid_pre.1'])];
+        const [ev, ev0] = [await e.evaluate(prompts, objective), await reference.evaluate(prompts, objective)];
+        expect(scaledMaxDiff(tp.values['resid_pre.1']!, tp0.values['resid_pre.1']!)).toBeLessThan(1e-6);
+        expect(scaledMaxDiff(ev.f, ev0.f)).toBeLessThan(1e-6);
+        expect(lines.filter((l) => l.includes('out of memory'))).toEqual([]);
+      } finally {
+        e.dispose();
+      }
+    });
+
     it('fails retryably (kind oom) only when one row does not fit, and the process lives on', async () => {
       const e = await TorchEngine.load(MODEL, { ...base, testFaults: 'oom-above=0' });
       try {
