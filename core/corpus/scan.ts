@@ -21,7 +21,28 @@ import {
   type ScanTarget,
 } from './result.js';
 import { isRemote, type CorpusStore } from './source.js';
+import { SkipLog, type SkipRecord } from './skips.js';
 import { checkWindowOptions, corpusWindows, type ScanPosition, type TokenWindow } from './windows.js';
+
+/** A batch read from the corpus, with what reading it did to the counts (applied when its results are). */
+interface Collected {
+  windows: TokenWindow[];
+  /** The budget or the corpus's end was reached while reading it: the last batch. */
+  stopped?: 'end' | 'budget';
+  documents: number;
+  documentTokens: number;
+  skips: SkipLog;
+  /** Reading failed: thrown in the batch's turn (after the batches before it), as it would be without read-ahead. */
+  error?: unknown;
+}
+
+/** The skip log the reader sees: records go to the batch being read (scanCorpus swaps `into` per batch). */
+class BatchSkips extends SkipLog {
+  into = new SkipLog();
+  override record(r: SkipRecord): void {
+    this.into.record(r);
+  }
+}
 
 /**
  * A batch of windows [B][n] -> the windows' CE, per position too, and per tap either the alignments with
@@ -88,17 +109,23 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
   const state = new ScanState(config, resume?.partial);
   let position: ScanPosition = resume?.position ?? { shard: 0, byteOffset: shards[0]?.start ?? 0, window: 0 };
 
+  // The next batch is read, and sent to the evaluator, while the current one's results are awaited and added up:
+  // two requests in flight, so an engine in another process (torch) never waits on the pipe or on this side.
+  // What reading a batch counts (documents, skips) is kept with it and applied with its results, so a checkpoint
+  // holds exactly the batches before its position.
+  const skips = new BatchSkips();
+  let reading: Collected = { windows: [], documents: 0, documentTokens: 0, skips: skips.into };
   const windows = corpusWindows(shards, options.tokenizer, {
     n,
     stride,
     textField: config.textField,
     skipBad: config.skipBad,
-    skips: state.skips,
+    skips,
     ...(options.store ? { store: options.store } : {}),
     ...(resume ? { from: resume.position } : {}),
     onDocument: (tokens) => {
-      state.documents++;
-      state.documentTokens += tokens;
+      reading.documents++;
+      reading.documentTokens += tokens;
     },
   });
   const names = [...new Set(targets.map((t) => `resid_pre.${t.layer}`))];
@@ -114,30 +141,68 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
 
   let stoppedBy: 'end' | 'budget' | undefined;
   let batches = 0;
-  try {
-    while (!stoppedBy) {
-      options.signal?.throwIfAborted();
-      // 1. Collect a batch, stopping at the budget or the corpus's end.
-      const batch: TokenWindow[] = [];
-      while (batch.length < batchSize) {
-        if (tokenBudget !== null && (state.windows + batch.length + 1) * n > tokenBudget) {
-          stoppedBy = 'budget';
+  let collected = state.windows;
+  /** 1. Collect a batch, stopping at the budget or the corpus's end. */
+  const collect = async (): Promise<Collected> => {
+    skips.into = new SkipLog();
+    reading = { windows: [], documents: 0, documentTokens: 0, skips: skips.into };
+    const batch = reading;
+    try {
+      while (batch.windows.length < batchSize) {
+        if (tokenBudget !== null && (collected + batch.windows.length + 1) * n > tokenBudget) {
+          batch.stopped = 'budget';
           break;
         }
         const next = await windows.next();
         if (next.done) {
-          stoppedBy = 'end';
+          batch.stopped = 'end';
           break;
         }
-        batch.push(next.value);
+        batch.windows.push(next.value);
       }
-      if (batch.length === 0) break;
-      // 2. One forward pass; 3. alignments, statistics and top-K for every pair.
-      const taps = await options.evaluate(
-        batch.map((w) => w.ids),
-        names,
-        { cePositions: true, align },
-      );
+    } catch (e) {
+      batch.error = e;
+    }
+    collected += batch.windows.length;
+    return batch;
+  };
+  // 2. One forward pass per batch.
+  const send = (batch: Collected): Promise<TapValues> | undefined => {
+    if (batch.windows.length === 0) return undefined;
+    const p = options.evaluate(
+      batch.windows.map((w) => w.ids),
+      names,
+      { cePositions: true, align },
+    );
+    p.catch(() => {}); // awaited in its turn; not an unhandled rejection meanwhile
+    return p;
+  };
+  try {
+    options.signal?.throwIfAborted();
+    let current = await collect();
+    let pending = current.error === undefined ? send(current) : undefined;
+    // (pending is set whenever `current` has windows and no error: the only batches the loop evaluates.)
+    for (;;) {
+      // A batch whose reading failed is not evaluated: the error comes in its turn, after the batches before it.
+      if (current.error !== undefined) throw current.error;
+      if (current.windows.length === 0) {
+        // The corpus's tail gave no window; the documents and skips read there still count.
+        state.documents += current.documents;
+        state.documentTokens += current.documentTokens;
+        state.skips.merge(current.skips);
+        stoppedBy = current.stopped;
+        break;
+      }
+      options.signal?.throwIfAborted();
+      const readAhead = current.stopped === undefined;
+      const next: Collected = readAhead ? await collect() : { windows: [], documents: 0, documentTokens: 0, skips: new SkipLog() };
+      const nextPending = readAhead && next.error === undefined ? send(next) : undefined;
+      // 3. Alignments, statistics and top-K for every pair.
+      const batch = current.windows;
+      const taps = await pending!;
+      state.documents += current.documents;
+      state.documentTokens += current.documentTokens;
+      state.skips.merge(current.skips);
       accumulate(state, targets, align, batch, taps);
       state.windows += batch.length;
       state.tokens += batch.length * n;
@@ -153,10 +218,16 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
         shards: shards.length,
       });
       // 4. Checkpoint.
-      if (!stoppedBy && options.checkpointEvery && options.onCheckpoint && batches % options.checkpointEvery === 0) {
+      if (!current.stopped && options.checkpointEvery && options.onCheckpoint && batches % options.checkpointEvery === 0) {
         await options.onCheckpoint(checkpoint());
         options.onEvent?.({ type: 'checkpoint', windows: state.windows, tokens: state.tokens, position });
       }
+      if (current.stopped) {
+        stoppedBy = current.stopped;
+        break;
+      }
+      current = next;
+      pending = nextPending;
     }
   } finally {
     await windows.return(undefined);

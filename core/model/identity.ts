@@ -8,6 +8,16 @@ import { UserError } from '../errors.js';
 
 const memo = new Map<string, string>();
 
+/** The files of a model directory that make its identity, in the order they are hashed. */
+export function identityFiles(names: string[]): string[] {
+  return names.filter((f) => f === 'config.json' || f === 'tokenizer.json' || f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json')).sort();
+}
+
+/** Records an identity computed elsewhere (hashed while downloading: workers/model-cache.ts) for `dir`. */
+export function rememberIdentity(dir: string, id: string): void {
+  memo.set(path.resolve(dir), id);
+}
+
 export function modelIdentity(dir: string): string {
   const abs = path.resolve(dir);
   const known = memo.get(abs);
@@ -18,7 +28,7 @@ export function modelIdentity(dir: string): string {
   } catch {
     throw new UserError('E_MODEL_MISSING_FILE', `${dir}: model directory not found`);
   }
-  const files = names.filter((f) => f === 'config.json' || f === 'tokenizer.json' || f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json')).sort();
+  const files = identityFiles(names);
   const hash = createHash('sha256');
   const buf = Buffer.alloc(1 << 22);
   for (const f of files) {

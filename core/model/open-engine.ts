@@ -23,6 +23,8 @@ export interface OpenEngineOptions {
   device?: string;
   /** tfjs: most prompts per backend call (--max-batch). */
   maxBatch?: number;
+  /** torch: the engine process's log lines (the device `auto` chose, chunks shrunk after out of memory). */
+  log?: (line: string) => void;
 }
 
 /** Whether this machine shows an NVIDIA GPU to its processes (no CUDA library is loaded to find out). */
@@ -60,6 +62,7 @@ async function openRawEngine(dir: string, o: OpenEngineOptions): Promise<Engine>
       ...(o.dtype !== undefined && { dtype: o.dtype as TorchDtype }),
       ...(o.device !== undefined && { device: o.device }),
       ...(o.threads !== undefined && { threads: o.threads }),
+      ...(o.log !== undefined && { log: o.log }),
     });
   }
   const threads = o.threads ?? 1;

@@ -1,7 +1,10 @@
 // The PyTorch engine: core/engine.ts served by a Python process (engines/torch) over a framed stdio protocol
 // (core/model/torch-wire.ts). One process per engine; requests go one at a time, in order. If the process dies
 // (a crash, the kernel's OOM killer) the calls in flight fail with a retryable error and the next call starts
-// a fresh process; a CUDA out-of-memory error is retryable too and leaves the process running.
+// a fresh process; a CUDA out-of-memory error is retryable too and leaves the process running (the engine first
+// retries inside itself in smaller chunks). A sticky CUDA error (a device-side assert, an illegal address) leaves
+// the CUDA context unusable: the process answers it with a `fatal` error frame and exits, and the call fails as
+// after a crash (retryable; the next call starts a fresh process).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -40,6 +43,13 @@ export interface TorchEngineOptions {
   prefixGroupOverhead?: number;
   /** Rows of W_U per slab for the cross-entropy (default 1024 on the CPU, none on CUDA; 0: none). */
   slabColumns?: number;
+  /** Receives the process's log lines: the device `auto` chose, chunks shrunk after out of memory. */
+  log?: (line: string) => void;
+  /**
+   * Tests only: faults the process simulates so that a CPU shows the GPU's failures (DREAMSWEEP_TORCH_TEST_FAULTS,
+   * engines/torch/dreamsweep_torch/__main__.py): `cuda-error@N`, `oom-above=R`, `fd1-noise`, comma-separated.
+   */
+  testFaults?: string;
 }
 
 /** What the process reports at start. */
@@ -60,7 +70,10 @@ export class TorchEngineError extends Error {
   override readonly name = 'TorchEngineError';
   constructor(
     message: string,
-    /** `crash` (the process ended), `oom` (CUDA out of memory) or `internal` (an exception in the engine). */
+    /**
+     * `crash` (the process ended, or exited after a sticky CUDA error), `oom` (CUDA out of memory even at one row
+     * per chunk) or `internal` (an exception in the engine).
+     */
     readonly kind: 'crash' | 'oom' | 'internal',
   ) {
     super(message);
@@ -84,16 +97,23 @@ export interface WireBytes {
 }
 
 interface ErrorBody {
-  kind: 'user' | 'oom' | 'internal';
+  /** fatal: a sticky CUDA error; the process exits after this frame. */
+  kind: 'user' | 'oom' | 'internal' | 'fatal';
   code: string;
   message: string;
 }
+
+type Waiter = { resolve: (f: Frame) => void; reject: (e: Error) => void };
+
+/** Lines of the process's stderr with this prefix are its log (TorchEngineOptions.log). */
+const LOG_PREFIX = 'dreamsweep_torch: ';
 
 /** One engine process: spawn, handshake, one request at a time; restarted on the next call after it died. */
 class EngineProcess {
   private proc: ChildProcessWithoutNullStreams | undefined;
   private ready: Promise<TorchHello> | undefined;
-  private waiting: Array<{ resolve: (f: Frame) => void; reject: (e: Error) => void }> = [];
+  /** The replies each process owes, in order (per process: a retired one's exit must not fail its successor's calls). */
+  private readonly waiting = new WeakMap<ChildProcessWithoutNullStreams, Waiter[]>();
   private queue: Promise<unknown> = Promise.resolve();
   private stderrTail: string[] = [];
   private nextId = 1;
@@ -116,23 +136,26 @@ class EngineProcess {
   }
 
   private spawn(): Promise<TorchHello> {
-    const env = { ...process.env, PYTHONPATH: [torchEngineDir(), process.env['PYTHONPATH']].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: [torchEngineDir(), process.env['PYTHONPATH']].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' };
+    if (this.options.testFaults !== undefined) env['DREAMSWEEP_TORCH_TEST_FAULTS'] = this.options.testFaults;
     const proc = spawn(this.python, ['-m', 'dreamsweep_torch'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = proc;
+    const waiting: Waiter[] = [];
+    this.waiting.set(proc, waiting);
     this.stderrTail = [];
     this.known = new Set();
     const reader = new FrameReader();
     proc.stdout.on('data', (chunk: Buffer) => {
       this.bytes.received += chunk.length;
-      for (const frame of reader.push(chunk)) this.waiting.shift()?.resolve(frame);
+      for (const frame of reader.push(chunk)) waiting.shift()?.resolve(frame);
     });
     proc.stderr.on('data', (chunk: Buffer) => {
-      this.stderrTail.push(
-        ...chunk
-          .toString('utf8')
-          .split('\n')
-          .filter((l) => l.trim()),
-      );
+      const lines = chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim());
+      for (const l of lines) if (l.startsWith(LOG_PREFIX)) this.options.log?.(`torch engine: ${l.slice(LOG_PREFIX.length)}`);
+      this.stderrTail.push(...lines);
       this.stderrTail = this.stderrTail.slice(-20);
     });
     proc.stdin.on('error', () => {}); // EPIPE when the process is gone: the exit handler reports it
@@ -155,7 +178,7 @@ class EngineProcess {
               '; the next call starts a new one',
             'crash',
           );
-      for (const w of this.waiting.splice(0)) w.reject(why);
+      for (const w of waiting.splice(0)) w.reject(why);
     });
     const hello = this.exchange(proc, {
       op: 'load',
@@ -187,14 +210,31 @@ class EngineProcess {
   /** Writes one frame and waits for its reply; error replies become errors. */
   private exchange(proc: ChildProcessWithoutNullStreams, header: Record<string, unknown>, arrays: Array<[string, WireArray, number[]]> = []): Promise<Frame> {
     return new Promise<Frame>((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      this.waiting.get(proc)!.push({ resolve, reject });
       const frame = encodeFrame({ ...header, id: this.nextId++ }, arrays);
       this.bytes.sent += frame.length;
       proc.stdin.write(frame);
     }).then((f) => {
-      if (f.header['ok'] === false) throw toError(f.header['error'] as ErrorBody);
+      if (f.header['ok'] === false) {
+        const body = f.header['error'] as ErrorBody;
+        if (body.kind === 'fatal') this.retire(proc);
+        throw toError(body);
+      }
       return f;
     });
+  }
+
+  /**
+   * After a fatal error frame the process exits by itself: the next call starts a fresh one at once, without
+   * waiting for the exit to be seen (killed if it lingers).
+   */
+  private retire(proc: ChildProcessWithoutNullStreams): void {
+    if (this.proc === proc) {
+      this.proc = undefined;
+      this.ready = undefined;
+    }
+    proc.stdin.end();
+    setTimeout(() => proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL'), 5000).unref();
   }
 
   /**
@@ -222,13 +262,18 @@ class EngineProcess {
     return result;
   }
 
-  /** Closes stdin: the process ends at EOF (killed if it has not within 5 s). */
-  close(): void {
+  /** Closes stdin: the process ends at EOF (killed if it has not within 5 s). Resolves when it has exited. */
+  close(): Promise<void> {
     this.closed = true;
     const proc = this.proc;
-    if (!proc) return;
+    if (!proc) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) resolve();
+      else proc.once('close', () => resolve());
+    });
     proc.stdin.end();
     setTimeout(() => proc.exitCode === null && proc.kill('SIGKILL'), 5000).unref();
+    return exited;
   }
 
   /** The process id, for tests that kill it. */
@@ -239,6 +284,7 @@ class EngineProcess {
 
 function toError(e: ErrorBody): Error {
   if (e.kind === 'user') return new UserError(e.code, e.message.includes('import torch') ? `${e.message}; ${TORCH_INSTALL_HINT}` : e.message);
+  if (e.kind === 'fatal') return new TorchEngineError(`torch engine: ${e.message}; the process exited and the next call starts a new one`, 'crash');
   if (e.kind === 'oom') return new TorchEngineError(`torch engine: out of memory (${e.message}); a smaller batch or model.dtype bfloat16 may fit`, 'oom');
   return new TorchEngineError(`torch engine: ${e.message}`, 'internal');
 }
@@ -310,7 +356,7 @@ export class TorchEngine implements Engine {
       const hello = await proc.start();
       return new TorchEngine(cfg, tokenizer, proc, hello, options);
     } catch (e) {
-      proc.close();
+      void proc.close();
       throw e;
     }
   }
@@ -427,7 +473,12 @@ export class TorchEngine implements Engine {
   }
 
   dispose(): void {
-    this.proc.close();
+    void this.proc.close();
+  }
+
+  /** dispose(), resolving once the process has exited (its device memory is then free for another engine). */
+  disposeAndWait(): Promise<void> {
+    return this.proc.close();
   }
 }
 

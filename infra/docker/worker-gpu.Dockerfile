@@ -67,4 +67,6 @@ USER dreamsweep
 EXPOSE 9464
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/dreamsweep.js"]
-CMD ["worker", "--queues", "dreamsweep-model", "--concurrency", "1", "--engine", "torch", "--shutdown-grace", "60", "--metrics-port", "9464"]
+# --device cuda: a node whose driver is too old for the wheel's CUDA fails loudly (E_TORCH_DEVICE) instead of
+# running a 12b unit on the CPU about a thousand times slower.
+CMD ["worker", "--queues", "dreamsweep-model", "--concurrency", "1", "--engine", "torch", "--device", "cuda", "--shutdown-grace", "60", "--metrics-port", "9464"]

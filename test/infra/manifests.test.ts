@@ -182,6 +182,7 @@ function checkBundle(docs: Obj[], secrets: Obj[], where: string): void {
       expect(gpus, `${w}: ${GPU} limit`).toBe(1);
       expect(args.get('--concurrency'), `${w}: one unit per GPU`).toBe('1');
       expect(args.get('--engine') === 'torch' || ['tensorflow', 'webgpu'].includes(args.get('--backend')!), `${w}: the torch engine or a GPU backend`).toBe(true);
+      if (args.get('--engine') === 'torch') expect(args.get('--device'), `${w}: CUDA asked for explicitly (no silent CPU fallback)`).toBe('cuda');
       expect(
         (pod.tolerations as Obj[]).map((t) => t.key),
         `${w}: tolerates GPU taints`,
@@ -281,7 +282,21 @@ describe('Kubernetes manifests (infra/k8s)', () => {
   it('the model worker runs the agreed command line', () => {
     const dep = loadYaml(path.join(BASE, 'worker-gpu.yaml'))[0]!;
     const args = dep.spec.template.spec.containers[0].args;
-    expect(args).toEqual(['worker', '--queues', '$(DREAMSWEEP_MODEL_QUEUE)', '--concurrency', '1', '--engine', 'torch', '--shutdown-grace', '60', '--metrics-port', '9464']);
+    expect(args).toEqual([
+      'worker',
+      '--queues',
+      '$(DREAMSWEEP_MODEL_QUEUE)',
+      '--concurrency',
+      '1',
+      '--engine',
+      'torch',
+      '--device',
+      'cuda',
+      '--shutdown-grace',
+      '60',
+      '--metrics-port',
+      '9464',
+    ]);
     expect(dep.spec.template.spec.terminationGracePeriodSeconds).toBe(120);
   });
 
@@ -378,6 +393,7 @@ describe('docker compose cluster (infra/compose)', () => {
     expect(s['worker-model'].deploy.replicas).toBeGreaterThanOrEqual(2);
     expect(s['worker-gpu'].profiles).toEqual(['gpu']);
     expect(s['worker-gpu'].deploy.resources.reservations.devices[0].driver).toBe('nvidia');
+    expect(parseWorkerArgs(s['worker-gpu'].command).get('--device'), 'compose worker-gpu: --device cuda').toBe('cuda');
   });
 });
 
@@ -440,6 +456,7 @@ describe.each([
     checkWorkerFlags(args, name);
     expect(args.get(flag)).toBe(value);
     expect(env(final)[envKey]).toBe(value);
+    if (value === 'torch') expect(args.get('--device'), `${name}: --device cuda (no silent CPU fallback)`).toBe('cuda');
     expect(ins.some((i) => i.op === 'RUN' && /apt-get install [^&]*\btini\b/.test(i.args))).toBe(true);
     expect(last(final, 'EXPOSE')).toBe(String(METRICS_PORT));
   });

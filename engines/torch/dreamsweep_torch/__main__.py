@@ -1,6 +1,7 @@
 """`python -m dreamsweep_torch`: the engine process. The first frame from the client says what to load; the
 reply is the handshake (protocol version, device, dtype, model shape). Then one reply per request, in order,
-until stdin closes. Frames go over stdout; anything printed goes to stderr."""
+until stdin closes. Frames go over a private duplicate of stdout (fd 1), and fd 1 itself is pointed at stderr, so
+neither a stray print nor native code (CUDA, a BLAS) writing to fd 1 can corrupt them."""
 
 import collections
 import ctypes
@@ -9,12 +10,54 @@ import sys
 import traceback
 
 from . import PROTOCOL, __version__
-from .wire import Closed, read_frame, write_frame
+from .wire import Closed, FdWriter, read_frame, write_frame
 
-OUT_TEXT = sys.stdout
-OUT = sys.stdout.buffer
+OUT_TEXT = sys.stdout  # --probe's one line
+OUT = None  # the frames' writer, made by private_stdout()
 IN = sys.stdin.buffer
 sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+
+# Messages of CUDA errors after which the context is unusable ("sticky": every later call fails too). torch
+# raises them as torch.AcceleratorError (2.8 and later) or RuntimeError, with cudaGetErrorString's text.
+STICKY_CUDA_ERRORS = (
+    "device-side assert",
+    "illegal memory access",
+    "illegal instruction",
+    "misaligned address",
+    "unspecified launch failure",
+    "launch timed out",
+    "uncorrectable ecc error",
+    "hardware stop",
+    "cublas_status_execution_failed",
+    "cuda error: unknown error",
+)
+
+# Tests only: DREAMSWEEP_TORCH_TEST_FAULTS makes the CPU show the GPU's failures. Comma-separated:
+#   cuda-error@N    the Nth request after load raises a sticky CUDA error (as a device-side assert does)
+#   oom-above=R     a chunk of more than R rows raises torch's out-of-memory error (engine.py's chunk loop)
+#   fd1-noise       each request writes bytes to fd 1 first, as native code may
+TEST_FAULTS = {}
+for _f in filter(None, os.environ.get("DREAMSWEEP_TORCH_TEST_FAULTS", "").split(",")):
+    _k, _, _v = _f.replace("@", "=", 1).partition("=")
+    TEST_FAULTS[_k] = _v
+
+
+def log(line):
+    """One line for the client's log (core/model/torch-engine.ts forwards lines with this prefix)."""
+    print(f"dreamsweep_torch: {line}", file=sys.stderr, flush=True)
+
+
+def private_stdout():
+    """The frames' writer on a private duplicate of fd 1; fd 1 then points at stderr."""
+    fd = os.dup(1)  # not inheritable (PEP 446)
+    os.dup2(2, 1)
+    return FdWriter(fd)
+
+
+def is_sticky_cuda_error(torch, e):
+    """Any CUDA runtime error (torch.AcceleratorError) or one of the sticky messages; out of memory is not one."""
+    text = str(e).lower()
+    return isinstance(e, getattr(torch, "AcceleratorError", ())) or any(m in text for m in STICKY_CUDA_ERRORS)
 
 
 def fail(code, message, kind="user"):
@@ -36,9 +79,11 @@ def probe():
 
 
 def main():
+    global OUT
     if "--probe" in sys.argv:
         probe()
         return
+    OUT = private_stdout()
     try:
         import torch
     except Exception as e:  # noqa: BLE001 - any failure to import torch is reported the same way
@@ -67,7 +112,8 @@ def main():
 
     def load(req):
         dev = req.get("device") or "auto"
-        if dev == "auto":
+        auto = dev == "auto"
+        if auto:
             dev = "cuda" if torch.cuda.is_available() else "cpu"
         if dev.startswith("cuda") and not torch.cuda.is_available():
             raise EngineUserError(
@@ -87,9 +133,21 @@ def main():
             raise EngineUserError("E_TORCH_DTYPE", f"dtype {name}: expected float32, bfloat16 or float16")
         if req.get("threads"):
             torch.set_num_threads(int(req["threads"]))
+        if auto:
+            # A GPU worker must not drift onto the CPU unseen (a driver older than the wheel's CUDA makes torch see
+            # no device): say what auto chose; the GPU image, compose and k8s files ask for device cuda instead.
+            why = (
+                f"torch sees {torch.cuda.device_count()} CUDA device(s)"
+                if device.type == "cuda"
+                else f"torch {torch.__version__} (built for CUDA {torch.version.cuda}) sees no CUDA device; "
+                "ask for device cuda to fail instead"
+            )
+            log(f"device auto -> {describe_device(device)}: {why}")
         if device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = False  # float32 means float32 (the parity mode)
             torch.backends.cudnn.allow_tf32 = False
+            # bf16 products accumulate in float32 all the way (cuBLAS may otherwise reduce split-K partials in bf16).
+            torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
         cfg = req["config"]  # the ModelConfig of core/model (TransformerLens names), with its `family`
         dtype = dtypes[name]
         params = families.params(cfg)
@@ -99,7 +157,11 @@ def main():
             weights = load_weights(req["dir"], cfg, params, device, dtype)
         # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
-        return Engine(Transformer.build(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns")), {
+        engine = Engine(Transformer.build(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns"))
+        engine.log = log
+        if "oom-above" in TEST_FAULTS:
+            engine.test_oom_above = int(TEST_FAULTS["oom-above"])
+        return engine, {
             "protocol": PROTOCOL,
             "engine": __version__,
             "torch": torch.__version__,
@@ -136,9 +198,21 @@ def main():
             align[parsed[a["name"]]] = vector_sets[key]
         return align
 
+    served = [0]
+
+    def test_faults():
+        served[0] += 1
+        if "fd1-noise" in TEST_FAULTS:
+            os.write(1, b"native code writing to fd 1\n")
+        if TEST_FAULTS.get("cuda-error") == str(served[0]):
+            raise RuntimeError("CUDA error: device-side assert triggered (simulated by DREAMSWEEP_TORCH_TEST_FAULTS)")
+
     def serve(engine, req, arrays):
+        if TEST_FAULTS:
+            test_faults()
         dev = engine.model.device
         op = req["op"]
+        engine.shrunk = None
         ids = tensor(arrays, "ids", dev, torch.int64) if "ids" in arrays else None
         if op == "evaluate":
             prefix = None
@@ -179,21 +253,39 @@ def main():
             return {"peakBytes": peak, "totalBytes": torch.cuda.get_device_properties(dev).total_memory}, []
         raise EngineUserError("E_ENGINE_PROTOCOL", f"unknown op {op!r}")
 
+    def served_with_chunk(engine, req, arrays):
+        """serve(), and `chunkRows` in the reply when an out-of-memory error made the engine shrink its chunks."""
+        header, out = serve(engine, req, arrays)
+        return ({**header, "chunkRows": engine.shrunk} if engine.shrunk is not None else header), out
+
     def answer(rid, fn):
         """Runs fn -> (header, arrays) and writes the reply; errors become error frames (the process lives on)."""
         try:
             header, out = fn()
             write_frame(OUT, {"id": rid, "ok": True, **header}, out)
+            return
         except EngineUserError as e:
             write_frame(OUT, {"id": rid, **fail(e.code, str(e))})
+            return
         except Exception as e:  # noqa: BLE001
             oom = isinstance(e, getattr(torch.cuda, "OutOfMemoryError", ())) or "out of memory" in str(e)
-            if oom and torch.cuda.is_available():
-                torch.cuda.empty_cache()
+            sticky = not oom and is_sticky_cuda_error(torch, e)
             detail = "".join(traceback.format_exception_only(type(e), e)).strip()
             if not oom:
                 traceback.print_exc()
-            write_frame(OUT, {"id": rid, **fail("E_TORCH_OOM" if oom else "E_TORCH_INTERNAL", detail, "oom" if oom else "internal")})
+            if sticky:
+                # The CUDA context is gone: every later call would fail. Answer, then exit; the client restarts
+                # the process as after a crash (kind fatal).
+                write_frame(OUT, {"id": rid, **fail("E_TORCH_CUDA_FATAL", detail, "fatal")})
+                log("sticky CUDA error: exiting so that the client starts a fresh process")
+                sys.stderr.flush()
+                os._exit(3)
+            reply = fail("E_TORCH_OOM" if oom else "E_TORCH_INTERNAL", detail, "oom" if oom else "internal")
+        # Out of the except block: the exception and its traceback (which hold the failed call's tensors) are
+        # released, so empty_cache can return their memory.
+        if oom and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        write_frame(OUT, {"id": rid, **reply})
 
     req, _ = read_frame(IN)
     if req.get("protocol") != PROTOCOL:
@@ -210,7 +302,7 @@ def main():
         return
     while True:
         req, arrays = read_frame(IN)
-        answer(req.get("id"), lambda: serve(state["engine"], req, arrays))
+        answer(req.get("id"), lambda: served_with_chunk(state["engine"], req, arrays))
 
 
 if __name__ == "__main__":
@@ -220,7 +312,8 @@ if __name__ == "__main__":
         pass  # the client went away: nothing left to answer
     finally:
         try:
-            OUT.flush()
+            if OUT is not None:
+                OUT.flush()
         except BrokenPipeError:
             pass
     os._exit(0)  # skip interpreter teardown (CUDA contexts, threads): the process has nothing left to do

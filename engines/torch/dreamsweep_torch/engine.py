@@ -61,8 +61,11 @@ class Unembed:
         return torch.stack([_lse_(h @ s, self.cap) for s in self.slabs], -1).logsumexp(-1)
 
     def nll(self, h, targets):
-        """-log_softmax(logits)[target] in float32: h [R, d], targets [R] -> [R]."""
+        """-log_softmax(logits)[target] in float32: h [R, d], targets [R] -> [R]. In bf16/fp16 the target's logit is
+        the float32 dot product (`at`), not the product's output rounded to 8 (11) bits."""
         if self.slabs is None:
+            if self.W_U.dtype != torch.float32:
+                return torch.logsumexp(self.logits(h).float(), -1) - self.at(h, targets)
             return F.cross_entropy(self.logits(h).float(), targets, reduction="none")
         return self.lse(h) - self.at(h, targets)
 
@@ -103,9 +106,33 @@ def group_starts(frm, n, overhead):
     return groups[::-1]
 
 
+def is_oom(e):
+    return isinstance(e, getattr(torch, "OutOfMemoryError", ())) or "out of memory" in str(e)
+
+
+def embed_grad_product(ge, W_E, rows=8192):
+    """ge [..., d] @ W_E^T -> [..., V] in float32. In bf16/fp16 the product's output is float32 (torch.mm's out_dtype on
+    CUDA; else W_E in float32 slabs of `rows` rows), so the one-hot gradient is not rounded to the weights' dtype."""
+    if W_E.dtype == torch.float32:
+        return ge @ W_E.T
+    a = ge.reshape(-1, ge.shape[-1])
+    if a.is_cuda:
+        try:
+            return torch.mm(a, W_E.T, out_dtype=torch.float32).view(*ge.shape[:-1], -1)
+        except (TypeError, NotImplementedError):
+            pass  # a torch without mm's out_dtype (before 2.8)
+    a = a.float()
+    out = torch.cat([a @ W_E[i : i + rows].float().T for i in range(0, W_E.shape[0], rows)], -1)
+    return out.view(*ge.shape[:-1], -1)
+
+
 class Engine:
     def __init__(self, model, max_chunk_floats, group_overhead=None, slab_columns=None):
         self.model = model
+        self.log = lambda line: None  # __main__ sets its log
+        self.test_oom_above = None  # tests only (DREAMSWEEP_TORCH_TEST_FAULTS oom-above=R): chunks above R rows fail
+        self.oom_cap = {}  # op -> floats per chunk that worked after an out-of-memory error
+        self.shrunk = None  # rows per chunk that worked in the last call, when an out-of-memory error shrank it
         # Pythia's unembedding plus CE at 1,332 rows (a chunk of whole prompts) on a 2-core CPU: slabs of 1024 rows
         # took 0.80x the time of one product and cross_entropy on one thread, 0.76x on two.
         if slab_columns is None:
@@ -118,11 +145,36 @@ class Engine:
         self.V = model.cfg["dVocab"]
         self._parents_cache = (None, None)  # EPO sends one batch of children after another with the same parents
 
-    def chunks(self, B, n):
-        """Row slices that keep [rows, n, dVocab] under max_chunk_floats."""
-        size = max(1, self.max_chunk_floats // (n * self.V))
-        for s in range(0, B, size):
-            yield slice(s, min(B, s + size))
+    def run_chunks(self, op, B, n, run):
+        """Calls run(rows slice) over B rows in chunks that keep [rows, n, dVocab] under the cap, split evenly (a scan
+        batch of 512 rows under a cap of 300 runs as 256 + 256, not 300 + 212). On out of memory the failed chunk's
+        tensors are freed first (the exception and its traceback dropped, then the cache emptied), the chunk halved
+        and retried, down to one row (whose failure is the caller's); the size that worked is logged, kept in
+        self.shrunk for the reply, and caps the op's later calls."""
+        size = max(1, min(self.max_chunk_floats, self.oom_cap.get(op, self.max_chunk_floats)) // (n * self.V))
+        s = 0
+        while s < B:
+            pieces = -(-(B - s) // size)
+            c = slice(s, s + -(-(B - s) // pieces))
+            rows = c.stop - c.start
+            try:
+                if self.test_oom_above is not None and rows > self.test_oom_above:
+                    raise torch.OutOfMemoryError(f"CUDA out of memory (simulated above {self.test_oom_above} rows for tests)")
+                run(c)
+                s = c.stop
+                continue
+            except Exception as e:  # noqa: BLE001
+                if not is_oom(e) or rows == 1:
+                    raise
+            # Here, out of the except block, the traceback and the tensors its frames held are gone.
+            if self.model.device.type == "cuda":
+                torch.cuda.empty_cache()
+            size = max(1, rows // 2)
+            self.shrunk = size
+            self.oom_cap[op] = size * n * self.V
+            self.log(f"{op}: out of memory at {rows} rows of {n} positions; retrying in chunks of {size}")
+        if self.shrunk is not None:
+            self.log(f"{op}: chunks of {self.shrunk} rows worked; later {op} calls start there")
 
     def _vector(self, obj):
         if "_vec" not in obj:
@@ -159,13 +211,16 @@ class Engine:
             groups = group_starts(frm, n, self.group_overhead)
         with torch.no_grad():
             for p, rows in groups:
-                for c in self.chunks(len(rows), n - p):
+
+                def run(c, p=p, rows=rows):
                     r = rows[c]
                     if p == 0:
                         fv, cv = self._evaluate_full(ids[r], obj)
                     else:
                         fv, cv = self._evaluate_suffix(ids[r], obj, p, parents, prefix["parentOf"][r])
                     f[r], ce[r] = fv, cv
+
+                self.run_chunks("evaluate", len(rows), n - p, run)
         return f, ce
 
     def _last_logits(self, obj, h):
@@ -246,25 +301,37 @@ class Engine:
         ce = torch.empty(B, device=ids.device)
         top = torch.empty(B, n, k, dtype=torch.int32, device=ids.device)
         grads = torch.empty(B, n, self.V, device=ids.device) if full else None
-        for c in self.chunks(B, n):
+
+        def run(c):
             e = m.W_E[ids[c]].detach().requires_grad_(True)
             with torch.enable_grad():
-                taps, logits = m.forward(e, objective_taps(obj), "all")
+                taps, h = m.forward(e, objective_taps(obj), "hidden")
+                logits = self.unembed.logits(h)
                 last = logits[:, -1]
                 fv = self.objective_value(obj, taps, last)
                 logp = torch.log_softmax(logits.float(), -1)  # [b, n, V]
-                cv = self.position_ce(logp, ids[c]).mean(-1) if n >= 2 else torch.full_like(fv, float("nan"))
+                if n < 2:
+                    cv = torch.full_like(fv, float("nan"))
+                elif m.dtype == torch.float32:
+                    cv = self.position_ce(logp, ids[c]).mean(-1)
+                else:
+                    # The target's logit as a float32 dot product, not read off the bf16/fp16 logits.
+                    b, _, d = h.shape
+                    target = self.unembed.at(h[:, :-1].reshape(-1, d), ids[c][:, 1:].reshape(-1)).view(b, n - 1)
+                    cv = (torch.logsumexp(logits[:, :-1].float(), -1) - target).mean(-1)
                 lam = lambdas[c]
                 loss = (fv - lam * cv).sum() if n >= 2 else fv.sum()
                 (ge,) = torch.autograd.grad(loss, e)
             with torch.no_grad():
-                g = (ge @ m.W_E.T).float()  # [b, n, V]
+                g = embed_grad_product(ge, m.W_E)  # [b, n, V] float32
                 if n >= 2:
                     g[:, 1:] += (lam / (n - 1))[:, None, None] * logp[:, :-1].detach()
                 top[c] = torch.topk(g + bias, k, dim=-1).indices.to(torch.int32)
                 if full:
                     grads[c] = g
                 f[c], ce[c] = fv.detach(), cv.detach()
+
+        self.run_chunks("gradients", B, n, run)
         return f, ce, top, grads
 
     # ---- taps ----
@@ -284,24 +351,32 @@ class Engine:
         out = {tap: [] for tap in raw}
         aligned = {tap: [] for tap in align}
         ces, pos = [], []
+
+        def run(c):
+            # A chunk's results are kept only once all of it is computed (an out-of-memory error retries it whole).
+            got, res = m.forward(m.W_E[ids[c]], inner, mode)
+            o = {tap: got[tap].float() for tap in raw if tap != LOGITS}
+            a = {tap: standardise(got[tap].double()) @ vectors.T for tap, vectors in align.items()}
+            if want_logits:
+                o[LOGITS] = (self.unembed.logits(res[:, -1]) if want_ce else res).float()
+            cv = pce = None
+            if want_ce:
+                if n < 2:
+                    cv = torch.full((ids[c].shape[0],), float("nan"), device=ids.device)
+                else:
+                    pce = self.unembed.next_ce(res, ids[c][:, 1:])
+                    cv = pce.mean(-1)
+            for tap, v in o.items():
+                out[tap].append(v)
+            for tap, v in a.items():
+                aligned[tap].append(v)
+            if cv is not None:
+                ces.append(cv)
+            if want_positions and pce is not None:
+                pos.append(pce)
+
         with torch.no_grad():
-            for c in self.chunks(B, n):
-                got, res = m.forward(m.W_E[ids[c]], inner, mode)
-                for tap in raw:
-                    if tap != LOGITS:
-                        out[tap].append(got[tap].float())
-                for tap, vectors in align.items():
-                    aligned[tap].append(standardise(got[tap].double()) @ vectors.T)
-                if want_logits:
-                    out[LOGITS].append((self.unembed.logits(res[:, -1]) if want_ce else res).float())
-                if want_ce:
-                    if n < 2:
-                        ces.append(torch.full((ids[c].shape[0],), float("nan"), device=ids.device))
-                    else:
-                        pce = self.unembed.next_ce(res, ids[c][:, 1:])
-                        ces.append(pce.mean(-1))
-                        if want_positions:
-                            pos.append(pce)
+            self.run_chunks("taps", B, n, run)
         values = {tap: torch.cat(v) for tap, v in out.items()}
         alignments = {tap: torch.cat(v) for tap, v in aligned.items()}
         ce = torch.cat(ces) if want_ce else torch.empty(0, device=ids.device)

@@ -3,9 +3,30 @@ header, then the raw little-endian bytes of the arrays the header lists under "a
 in order). No torch here, so the server can report a failed `import torch` as a frame."""
 
 import json
+import os
 import struct
 
 DTYPES = {"f32": 4, "f64": 8, "i32": 4, "u8": 1}
+
+
+class FdWriter:
+    """Writes to a file descriptor with os.write, looping on short writes (a pipe takes what fits in its buffer;
+    a raw write may return early). The engine's frames go through one of these on a private duplicate of fd 1,
+    so native code writing to fd 1 (pointed at stderr) cannot interleave with them. `write` is os.write's
+    signature; tests pass one that takes a few bytes at a time."""
+
+    def __init__(self, fd, write=os.write):
+        self.fd = fd
+        self._write = write
+
+    def write(self, data):
+        view = memoryview(data).cast("B")
+        while len(view):
+            n = self._write(self.fd, view)
+            view = view[n:]
+
+    def flush(self):
+        pass  # unbuffered: every write has reached the descriptor when it returns
 
 
 class Closed(Exception):

@@ -213,6 +213,31 @@ describe('scanCorpus', () => {
     expect(single.skipped.count).toBe(2);
   });
 
+  it('keeps two batches in flight (the next is read and sent while the current is awaited), with the same result', async () => {
+    const inner = fakeEvaluator(D_MODEL);
+    let outstanding = 0;
+    let most = 0;
+    const evaluate: ScanOptions['evaluate'] = async (ids, names) => {
+      most = Math.max(most, ++outstanding);
+      await new Promise((r) => setTimeout(r, 2));
+      outstanding--;
+      return inner(ids, names);
+    };
+    const sequential = await scanCorpus(options());
+    expect(json(await scanCorpus(options({ evaluate })))).toBe(json(sequential));
+    expect(most).toBe(2);
+  });
+
+  it('resumes a scan that skipped lines from any checkpoint: what reading ahead skipped is not in the checkpoint', async () => {
+    const docs = wordDocs(40, 5);
+    const bad = tmp.write('bad.jsonl', `${jsonl(docs.slice(0, 20))}not json\n{"other":1}\n${jsonl(docs.slice(20))}not json\n`);
+    const checkpoints: ScanCheckpoint[] = [];
+    const full = await scanCorpus(options({ shards: [bad], skipBad: true, checkpointEvery: 1, onCheckpoint: (c) => void checkpoints.push(JSON.parse(json(c))) }));
+    expect(full.skipped.count).toBe(3);
+    expect(checkpoints.length).toBeGreaterThan(3);
+    for (const c of checkpoints) expect(json(await scanCorpus(options({ shards: [bad], skipBad: true, resume: c })))).toBe(json(full));
+  });
+
   it('runs a CE-only scan with no targets', async () => {
     const r = await scanCorpus(options({ targets: [] }));
     expect(r.pairs).toEqual([]);
