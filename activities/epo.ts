@@ -8,6 +8,7 @@ import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier } from '../core/epo/frontier.js';
 import { encodeHistory } from '../core/epo/history.js';
 import { describeObjective } from '../core/objectives/spec.js';
+import { kindOf } from '../core/objectives/kinds/index.js';
 import { resolveTarget } from '../core/objectives/target.js';
 import { epoRunConfig } from '../core/sweep/epo-method.js';
 import { resultKey, unitFileKey } from '../core/sweep/layout.js';
@@ -29,9 +30,10 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
   const method = plan.spec.methods.epo!;
   const { target, seed } = unit.spec;
 
-  const vectors = target.kind === 'resid' ? await loadVectors(store, plan) : undefined;
-  const objective = resolveTarget(target, engine.tokenizer, vectors, plan.spec.source, engine.shape.dVocab);
-  const config = epoRunConfig(method, { seqLen: plan.spec.study.seqLen, seed, bannedText: target.kind === 'logit' ? target.bannedText : undefined });
+  const kind = kindOf(target.kind);
+  const vectors = kind.usesVectors ? await loadVectors(store, plan) : undefined;
+  const objective = resolveTarget(target, engine.tokenizer, vectors, plan.spec.source, engine.shape.dVocab, engine.shape);
+  const config = epoRunConfig(method, { seqLen: plan.spec.study.seqLen, seed, bannedText: kind.bannedText?.(target) });
   const info = { unit: unit.id, key: unit.key, modelId: plan.modelId, objective: describeObjective(objective) };
 
   const ckKey = unitFileKey(unit, 'epoCheckpoint');

@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { describeEngine } from '../core/model/open-engine.js';
 import { loadEngine, maxBatchOption } from './baseline.js';
 import { addEngineOptions } from './engine-options.js';
+import { OBJECTIVE_FORMS } from '../core/objectives/kinds/index.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
 import { checkSeqLen, modelShape } from '../core/model/config.js';
@@ -47,10 +48,7 @@ export function registerEpo(program: Command): void {
     .command('epo')
     .description('optimise prompts for one objective with EPO (or GCG) and write history, checkpoints and the Pareto frontier')
     .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, *.safetensors, tokenizer.json; docs/models.md lists the families)')
-    .requiredOption(
-      '--objective <spec>',
-      'resid:<layer>:random:<seed> | resid:<layer>:<vectors.json>#<i> | resid:<layer>:<file.safetensors|.npy>#[<tensor>:]<row> | neuron:<layer>:<index> | logit:<token text or #id>',
-    )
+    .requiredOption('--objective <spec>', `the objective (docs/objectives.md): ${OBJECTIVE_FORMS.join(' | ')}`)
     .requiredOption('--out <dir>', 'directory for history, checkpoints and frontier.json')
     .option('--resume', 'continue the run found in --out up to --iters in total');
   // The EPO knobs, from their declarations (core/epo/knobs.ts). Without --children, GCG takes EPO's M x r.

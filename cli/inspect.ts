@@ -1,7 +1,9 @@
 // `dreamsweep inspect`: run a model on a few prompts and show what the engine sees: next-token
 // logits, cross-entropy and every tap at the last token (JSON for tests and scripts, a summary for people).
 import type { Command } from 'commander';
-import type { Engine } from '../core/engine.js';
+import type { Engine, Objective } from '../core/engine.js';
+import { OBJECTIVE_FORMS } from '../core/objectives/kinds/index.js';
+import { parseObjective } from '../core/objectives/spec.js';
 import { UserError } from '../core/errors.js';
 import { describeEngine, openEngine } from '../core/model/open-engine.js';
 import { rawEngine } from '../core/model/bos.js';
@@ -16,6 +18,7 @@ interface InspectOptions extends EngineCliOptions {
   backend?: string;
   json?: boolean;
   top: number;
+  objective: string[];
 }
 
 /** The inspection report, one entry per prompt (layer keys are strings, as JSON objects need). */
@@ -27,6 +30,8 @@ export interface InspectReport {
   resid_post: Record<string, number[][]>;
   mlp_post: Record<string, number[][]>;
   mlp_out: Record<string, number[][]>;
+  /** Per --objective SPEC as written: its value on each prompt (only when some were asked for). */
+  objectives?: Record<string, number[]>;
 }
 
 export function registerInspect(program: Command): void {
@@ -37,7 +42,13 @@ export function registerInspect(program: Command): void {
     .option('--ids <ids>', 'token ids, comma-separated, computed exactly as given (no BOS added); several prompts separated by ";" (e.g. "1,2,3;4,5,6")')
     .option('--text <text...>', "prompt text(s), tokenized with the model's tokenizer.json as its post-processing does (a BOS first where it adds one)")
     .option('--backend <name>', 'wasm (default), cpu, webgpu or tensorflow; else env DREAMSWEEP_BACKEND')
-    .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, resid_post, mlp_post, mlp_out')
+    .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, resid_post, mlp_post, mlp_out (and objectives)')
+    .option(
+      '--objective <spec>',
+      `an objective to evaluate on each prompt, repeatable (docs/objectives.md): ${OBJECTIVE_FORMS.join(' | ')}`,
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--top <k>', 'next tokens to list per prompt in the summary', int('top', 1), 5);
   addEngineOptions(cmd).action(async (opts: InspectOptions) => {
     // Ids exactly as parsePrompts gives them: the engine adds no BOS of its own here.
@@ -45,7 +56,9 @@ export function registerInspect(program: Command): void {
     try {
       if (!opts.json) process.stderr.write(`backend: ${await describeEngine(engine)}\n`);
       const prompts = parsePrompts(opts, engine);
-      const report = await inspect(engine, prompts);
+      // Parsed before anything runs: a bad spec is one line, and nothing else is computed.
+      const objectives = opts.objective.map((spec) => ({ spec, objective: parseObjective(spec, engine.shape, engine.tokenizer) }));
+      const report = await inspect(engine, prompts, objectives);
       if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
       else process.stdout.write(summary(engine, report, opts.top));
     } finally {
@@ -78,7 +91,7 @@ function parsePrompts(opts: InspectOptions, engine: Engine): number[][] {
 }
 
 /** Runs every tap on the prompts; prompts of different lengths run as separate batches. */
-export async function inspect(engine: Engine, prompts: number[][]): Promise<InspectReport> {
+export async function inspect(engine: Engine, prompts: number[][], objectives: Array<{ spec: string; objective: Objective }> = []): Promise<InspectReport> {
   const names = tapNames(engine.shape);
   const report: InspectReport = { prompts, ce: [], logits_last: [], resid_pre: {}, resid_post: {}, mlp_post: {}, mlp_out: {} };
   // Every tap but the logits, by kind then layer (layer keys are strings, as JSON objects need).
@@ -107,6 +120,20 @@ export async function inspect(engine: Engine, prompts: number[][]): Promise<Insp
     report.logits_last.push(row.values['logits']!);
     for (const { name, tap } of layered) into(tap.kind)[String(tap.layer)]!.push(row.values[name]!);
   }
+  if (objectives.length > 0) {
+    report.objectives = {};
+    for (const { spec, objective } of objectives) {
+      const values = new Array<number>(prompts.length);
+      for (const indices of byLength.values()) {
+        const { f } = await engine.evaluate(
+          indices.map((i) => prompts[i]!),
+          objective,
+        );
+        indices.forEach((promptIndex, b) => (values[promptIndex] = f[b]!));
+      }
+      report.objectives[spec] = values;
+    }
+  }
   return report;
 }
 
@@ -128,6 +155,9 @@ function summary(engine: Engine, report: InspectReport, top: number): string {
       const text = t < engine.tokenizer.vocabSize ? JSON.stringify(engine.tokenizer.decode([t])) : '(padding id)';
       lines.push(`    ${String(t).padStart(6)}  ${(100 * p).toFixed(2).padStart(6)}%  ${text}`);
     }
+    const objectives = Object.entries(report.objectives ?? {});
+    if (objectives.length > 0) lines.push('  objectives:');
+    for (const [spec, values] of objectives) lines.push(`    ${values[i]!.toPrecision(6).padStart(12)}  ${spec}`);
   });
   return lines.join('\n') + '\n';
 }

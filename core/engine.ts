@@ -8,7 +8,44 @@ export type Objective =
   /** Activation entering the MLP output projection of block `layer`, unit `index`, last token. */
   | { kind: 'neuron'; layer: number; index: number }
   /** `logit[token] - max over other tokens` at the last position. */
-  | { kind: 'logit'; token: number };
+  | { kind: 'logit'; token: number }
+  /** One SAE latent's activation at the last token (core/objectives/sae.ts reads the SAE; docs/objectives.md). */
+  | SaeObjective;
+
+/**
+ * A sparse autoencoder latent, as its library encodes it: x = the tap at the last token; x -> normalise ->
+ * times inputScale -> minus bDec; pre = x . wEnc + bEnc; f = activation(pre).
+ */
+export interface SaeObjective {
+  kind: 'sae';
+  /** The tap the SAE reads, a canonical tap name: 'resid_pre.L' | 'resid_post.L' | 'mlp_out.L' (core/model/taps.ts). */
+  tap: string;
+  /** SAELens' normalize_activations as it applies them at encode time; 'none' (or absent) leaves x as it is. */
+  normalize?: 'none' | 'constant_norm_rescale' | 'layer_norm';
+  /** A scalar x is multiplied by after normalising (SAELens' stored normalisation factor). */
+  inputScale?: number;
+  /** [d_in], subtracted from x where the SAE does (SAELens apply_b_dec_to_input; sparsify always; Gemma Scope never). */
+  bDec?: Float32Array;
+  /** [d_in]: the latent's encoder column. */
+  wEnc: Float32Array;
+  bEnc: number;
+  activation: SaeActivation;
+  latent: number;
+  dSae: number;
+}
+
+export type SaeActivation =
+  /** relu(pre). */
+  | { kind: 'relu' }
+  /** relu(pre) * (pre > threshold). */
+  | { kind: 'jumprelu'; threshold: number }
+  /**
+   * relu(pre) when the latent is among the k largest pre-activations of all latents, else 0. SAELens selects on
+   * pre and applies relu after, sparsify applies relu before: the two agree (relu is monotone; ties only at 0).
+   * `wEncAll` is the whole encoder [d_in, d_sae] row-major (x @ wEncAll), `bEncAll` [d_sae]. Gradient: the
+   * selection held fixed (straight-through), d f / d pre_latent = 1 when selected and positive, 0 otherwise.
+   */
+  | { kind: 'topk'; k: number; wEncAll: Float32Array; bEncAll: Float32Array; dSae: number; latent: number };
 
 /** What evaluating a batch of prompts yields, one entry per prompt. */
 export interface Evaluation {

@@ -1,35 +1,20 @@
 // Objectives as tensors: f per prompt from the taps and last-position logits a forward pass produced.
 // Semantics follow dreamy: the residual target standardises with the unbiased std over the hidden dim.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Objective } from '../engine.js';
-import { UserError } from '../errors.js';
-import type { ModelConfig } from './config.js';
+import type { Objective, SaeObjective } from '../engine.js';
+import { tapsOf, validateObjectiveShape } from '../objectives/kinds/index.js';
+import { modelShape, type ModelConfig } from './config.js';
 import { actName, type Tap } from './taps.js';
 import { hiddenLastLogits, type Unembed } from './unembed.js';
 
-/** Checks an objective against the model's shape; a mismatch is the caller's mistake. */
+/** Checks an objective against the model's shape (each kind's record, core/objectives/kinds/); a mismatch is the caller's mistake. */
 export function validateObjective(obj: Objective, cfg: ModelConfig): void {
-  const bad = (msg: string) => new UserError('E_OBJECTIVE', `objective ${obj.kind}: ${msg}`);
-  switch (obj.kind) {
-    case 'resid':
-      if (!Number.isInteger(obj.layer) || obj.layer < 0 || obj.layer > cfg.nLayers) throw bad(`layer: expected an integer in 0..${cfg.nLayers}, got ${obj.layer}`);
-      if (obj.vector.length !== cfg.dModel) throw bad(`vector: expected length ${cfg.dModel} (d_model), got ${obj.vector.length}`);
-      return;
-    case 'neuron':
-      if (!Number.isInteger(obj.layer) || obj.layer < 0 || obj.layer >= cfg.nLayers) throw bad(`layer: expected an integer in 0..${cfg.nLayers - 1}, got ${obj.layer}`);
-      if (!Number.isInteger(obj.index) || obj.index < 0 || obj.index >= cfg.dMlp) throw bad(`index: expected an integer in 0..${cfg.dMlp - 1}, got ${obj.index}`);
-      return;
-    case 'logit':
-      if (!Number.isInteger(obj.token) || obj.token < 0 || obj.token >= cfg.dVocab) throw bad(`token: expected an id in 0..${cfg.dVocab - 1}, got ${obj.token}`);
-      return;
-  }
+  validateObjectiveShape(obj, modelShape(cfg));
 }
 
 /** The taps an objective reads (the logit objective reads last-position logits instead). */
 export function objectiveTaps(obj: Objective): Tap[] {
-  if (obj.kind === 'resid') return [{ kind: 'resid_pre', layer: obj.layer }];
-  if (obj.kind === 'neuron') return [{ kind: 'mlp_post', layer: obj.layer }];
-  return [];
+  return tapsOf(obj);
 }
 
 /** (x - mean(x)) / std(x) over the last axis, std unbiased (torch.std's default): x [B, d] -> [B, d]. */
@@ -60,6 +45,8 @@ export function objectiveValue(obj: Objective, taps: Map<string, tf.Tensor2D>, l
       const post = taps.get(actName('mlp_post', obj.layer))!; // [B, dMlp]
       return tf.reshape(tf.slice(post, [0, obj.index], [post.shape[0], 1]), [post.shape[0]]);
     }
+    case 'sae':
+      return saeValue(obj, taps.get(obj.tap)!);
     case 'logit': {
       const l = lastLogits!; // [B, V]
       const [B, V] = l.shape;
@@ -70,4 +57,38 @@ export function objectiveValue(obj: Objective, taps: Map<string, tf.Tensor2D>, l
       return tf.sub(target, others);
     }
   }
+}
+
+/**
+ * An SAE latent's activation from its tap's values x [B, d_in] (core/engine.ts's SaeObjective): normalise, scale,
+ * minus bDec, then the latent's encoder and activation. Every comparison is a step (zero gradient), so the one-hot
+ * gradient flows through the pre-activation where the latent is active and selected, and is zero elsewhere.
+ */
+export function saeValue(obj: SaeObjective, x0: tf.Tensor2D): tf.Tensor1D {
+  const [B, d] = x0.shape;
+  let x = x0;
+  if (obj.normalize === 'constant_norm_rescale') {
+    // SAELens: x * sqrt(d_in) / ||x||.
+    x = tf.mul(x, tf.div(tf.scalar(Math.sqrt(d)), tf.norm(x, 'euclidean', -1, true)));
+  } else if (obj.normalize === 'layer_norm') {
+    // SAELens: (x - mean) / (std + 1e-5), std unbiased (torch's default).
+    const centred = tf.sub(x, tf.mean(x, -1, true));
+    const std = tf.sqrt(tf.div(tf.sum(tf.square(centred), -1, true), d - 1));
+    x = tf.div(centred, tf.add(std, 1e-5));
+  }
+  if (obj.inputScale !== undefined) x = tf.mul(x, obj.inputScale);
+  if (obj.bDec) x = tf.sub(x, tf.tensor1d(obj.bDec));
+  const a = obj.activation;
+  if (a.kind === 'topk') {
+    // Every latent's pre-activation; this one's is a column of it, so it compares with itself exactly.
+    const all = tf.add(tf.matMul(x, tf.tensor2d(a.wEncAll, [d, a.dSae])), tf.tensor1d(a.bEncAll)); // [B, dSae]
+    const pre = tf.slice(all, [0, a.latent], [B, 1]); // [B, 1]
+    // Selected: fewer than k latents strictly above it (ties keep it in).
+    const above = tf.sum(tf.step(tf.sub(all, pre)), -1); // [B]
+    const selected = tf.step(tf.sub(tf.scalar(a.k - 0.5), above));
+    return tf.mul(tf.relu(tf.reshape(pre, [B])), selected) as tf.Tensor1D;
+  }
+  const pre: tf.Tensor1D = tf.add(tf.reshape(tf.matMul(x, tf.tensor2d(obj.wEnc, [d, 1])), [B]), tf.scalar(obj.bEnc));
+  if (a.kind === 'relu') return tf.relu(pre);
+  return tf.mul(tf.relu(pre), tf.step(tf.sub(pre, tf.scalar(a.threshold)))) as tf.Tensor1D;
 }

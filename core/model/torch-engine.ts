@@ -21,7 +21,7 @@ import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type Tor
 import { encodeFrame, FrameReader, type Frame, type WireArray } from './torch-wire.js';
 
 /** Must equal PROTOCOL in engines/torch/dreamsweep_torch/__init__.py. */
-export const TORCH_PROTOCOL = 4;
+export const TORCH_PROTOCOL = 5;
 
 export interface TorchEngineOptions {
   /** `auto` (default: CUDA when torch sees a device, else the CPU), `cpu`, `cuda`, `cuda:N`. */
@@ -252,7 +252,7 @@ class EngineProcess {
       try {
         return await send([...cached.keys()].filter((k) => !this.known.has(k)));
       } catch (e) {
-        if (!(isUserError(e) && e.code === 'E_ALIGN_UNKNOWN')) throw e;
+        if (!(isUserError(e) && (e.code === 'E_ALIGN_UNKNOWN' || e.code === 'E_ARRAY_UNKNOWN'))) throw e;
         for (const k of cached.keys()) this.known.delete(k);
         return send([...cached.keys()]);
       }
@@ -296,11 +296,55 @@ function flat2d(ids: number[][]): Int32Array {
   return out;
 }
 
-function objectiveFields(o: Objective): { header: Record<string, unknown>; arrays: Array<[string, WireArray, number[]]> } {
+/** sha-256 of an array's bytes, 32 hex digits: the content key of arrays a process keeps. */
+function contentKey(a: Float32Array): string {
+  return createHash('sha256')
+    .update(Buffer.from(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Content keys of arrays passed so far, hashed once per array (the arrays must not change: docs in core/engine.ts). */
+const contentKeys = new WeakMap<Float32Array, string>();
+function keyOf(a: Float32Array): string {
+  let key = contentKeys.get(a);
+  if (key === undefined) contentKeys.set(a, (key = contentKey(a)));
+  return key;
+}
+
+/**
+ * An objective as it crosses the wire: a header, its arrays, and `cached` arrays the process keeps by content key
+ * (a TopK SAE's whole encoder, sent once per process: Gemma Scope's 131k latents x 2304 are 1.2 GB).
+ */
+function objectiveFields(o: Objective): { header: Record<string, unknown>; arrays: Array<[string, WireArray, number[]]>; cached: Cached } {
   if (o.kind === 'resid') {
-    return { header: { kind: 'resid', layer: o.layer }, arrays: [['vector', Float32Array.from(o.vector), [o.vector.length]]] };
+    return { header: { kind: 'resid', layer: o.layer }, arrays: [['vector', Float32Array.from(o.vector), [o.vector.length]]], cached: new Map() };
   }
-  return { header: { ...o }, arrays: [] };
+  if (o.kind === 'sae') {
+    const a = o.activation;
+    const arrays: Array<[string, WireArray, number[]]> = [['wEnc', o.wEnc, [o.wEnc.length]]];
+    if (o.bDec) arrays.push(['bDec', o.bDec, [o.bDec.length]]);
+    const cached: Cached = new Map();
+    let activation: Record<string, unknown> = a.kind === 'jumprelu' ? { kind: 'jumprelu', threshold: a.threshold } : { kind: a.kind };
+    if (a.kind === 'topk') {
+      const key = `${keyOf(a.wEncAll)}${keyOf(a.bEncAll)}x${a.dSae}`;
+      cached.set(`sae:${key}:wEncAll`, [a.wEncAll, [a.wEncAll.length / a.dSae, a.dSae]]);
+      cached.set(`sae:${key}:bEncAll`, [a.bEncAll, [a.dSae]]);
+      activation = { kind: 'topk', k: a.k, dSae: a.dSae, latent: a.latent, key };
+    }
+    const header = {
+      kind: 'sae',
+      tap: o.tap,
+      ...(o.normalize !== undefined && { normalize: o.normalize }),
+      ...(o.inputScale !== undefined && { inputScale: o.inputScale }),
+      bEnc: o.bEnc,
+      activation,
+      latent: o.latent,
+      dSae: o.dSae,
+    };
+    return { header, arrays, cached };
+  }
+  return { header: { ...o }, arrays: [], cached: new Map() };
 }
 
 /** A model of any family (families/) in a PyTorch process. */
@@ -399,7 +443,7 @@ export class TorchEngine implements Engine {
         );
       }
     }
-    const f = await this.proc.request({ op: 'evaluate', objective: obj.header }, arrays);
+    const f = await this.proc.request({ op: 'evaluate', objective: obj.header }, arrays, obj.cached);
     return { f: f32(f, 'f'), ce: f32(f, 'ce') };
   }
 
@@ -410,12 +454,11 @@ export class TorchEngine implements Engine {
     const allowed = checkGradientInputs(ids.length, lambdas, k, V, this.tokenizer.vocabSize, options.allowed);
     const n = ids[0]!.length;
     const obj = objectiveFields(objective);
-    const f = await this.proc.request({ op: 'gradients', objective: obj.header, k, full: options.full === true }, [
-      ['ids', flat2d(ids), [ids.length, n]],
-      ['lambdas', Float32Array.from(lambdas), [ids.length]],
-      ['allowed', allowed, [V]],
-      ...obj.arrays,
-    ]);
+    const f = await this.proc.request(
+      { op: 'gradients', objective: obj.header, k, full: options.full === true },
+      [['ids', flat2d(ids), [ids.length, n]], ['lambdas', Float32Array.from(lambdas), [ids.length]], ['allowed', allowed, [V]], ...obj.arrays],
+      obj.cached,
+    );
     return {
       f: f32(f, 'f'),
       ce: f32(f, 'ce'),

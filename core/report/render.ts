@@ -87,7 +87,7 @@ ${rows.flatMap((p) => p.frontier.map((r, i) => `<tr id="${rowIds.frontier(p.laye
   parts.push('</section>');
 
   if (data.targets.length) {
-    parts.push(`<section id="targets"><h2>Neuron and logit targets</h2>
+    parts.push(`<section id="targets"><h2>${data.targets.some((t) => t.method === 'sae') ? 'Neuron, logit and SAE targets' : 'Neuron and logit targets'}</h2>
 <h3>Best prompt with perplexity below ${data.settings.perplexityCap} (paper Table 3)</h3>
 <table><thead><tr><th>target</th><th>seeds</th><th>f</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
 ${data.targets

@@ -3,14 +3,10 @@
 // seeds, CE distributions, per-layer summaries, the neuron/logit tables and the notes. Testable without a
 // store. Words: the *frontier* is the lambda-grid winners (core/epo/frontier.ts, frontier.json); the
 // *non-dominated* rows are the Pareto set in (f up, CE down), a superset of the frontier.
-import path from 'node:path';
 import type { PairJson, ScanResult } from '../corpus/result.js';
 import { paretoFrontier } from '../epo/frontier.js';
 import { History } from '../epo/history.js';
-import { canonicalJson } from '../canonical-json.js';
-import { indexAt } from '../objectives/indices.js';
-import { isMatrixFile } from '../objectives/matrix-file.js';
-import type { EpoTarget } from '../objectives/target.js';
+import { compareTargetsOf, kindOf, targetLabelOf, type EpoTarget } from '../objectives/kinds/index.js';
 import type { SweepPlan } from '../sweep/plan.js';
 import type { SweepSpec } from '../sweep/spec.js';
 import {
@@ -228,7 +224,7 @@ export function targetReport(target: Exclude<EpoTarget, { kind: 'resid' }>, runs
   const best = argmaxF(validRows(runs), (ce) => Math.exp(ce) < cap);
   return {
     label: targetLabel(target),
-    method: target.kind,
+    method: kindOf(target.kind).method as TargetReport['method'],
     target,
     seeds: { finished: runs.length, planned },
     frontier,
@@ -367,31 +363,16 @@ export function notesFor(
   return notes;
 }
 
-/**
- * A residual direction named as the sweep file chose it: `L3 v0` (random), `L3 vector 2 of vectors.json`,
- * `L3 row 1234 of W_dec in blocks.3.hook_resid_pre/sae_weights.safetensors` (the file's folder and name).
- */
-export function vectorLabel(vectors: SweepSpec['study']['vectors'] | undefined, layer: number, vector: number): string {
-  if (!vectors || !('file' in vectors)) return `L${layer} v${vector}`;
-  const file = path.join(path.basename(path.dirname(vectors.file)), path.basename(vectors.file));
-  if (!isMatrixFile(vectors.file)) return `L${layer} vector ${vector} of ${file}`;
-  const row = vectors.rows === undefined ? vector : indexAt(vectors.rows, vector);
-  return `L${layer} row ${row} of ${vectors.file.toLowerCase().endsWith('.npy') ? file : `${vectors.tensor ?? 'W_dec'} in ${file}`}`;
-}
+export { vectorLabel } from '../objectives/kinds/resid.js';
 
-/** `resid L3 row 12 of ...`, `neuron L1.N3`, `logit " fox"`: a target as the user named it. */
+/** `resid L3 row 12 of ...`, `neuron L1.N3`, `logit " fox"`, `sae <folder>/<file> #12`: a target as the user named it (its kind's record). */
 export function targetLabel(t: EpoTarget, vectors?: SweepSpec['study']['vectors']): string {
-  if (t.kind === 'resid') return `resid ${vectorLabel(vectors, t.layer, t.vector)}`;
-  if (t.kind === 'neuron') return `neuron L${t.layer}.N${t.index}`;
-  return `logit ${JSON.stringify(t.token)}`;
+  return targetLabelOf(t, vectors);
 }
 
+/** Targets in the table's kind order, then each kind's own order. */
 export function compareTargets(a: EpoTarget, b: EpoTarget): number {
-  const rank = { resid: 0, neuron: 1, logit: 2 } as const;
-  if (a.kind !== b.kind) return rank[a.kind] - rank[b.kind];
-  if (a.kind === 'neuron' && b.kind === 'neuron') return a.layer - b.layer || a.index - b.index;
-  if (a.kind === 'logit' && b.kind === 'logit') return cmp(a.token, b.token) || cmp(a.bannedText ?? '', b.bannedText ?? '');
-  return cmp(canonicalJson(a), canonicalJson(b));
+  return compareTargetsOf(a, b);
 }
 
 export const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

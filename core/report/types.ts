@@ -1,7 +1,7 @@
 // The report's data: everything the z-score report shows (paper section 3.5, Figs. 5 and 6, Tables 2, 3, 5),
 // computed from a sweep's artifacts by aggregateSweep and drawn by buildReport. Plain JSON-able records:
 // no NaN or Infinity anywhere (a number that does not exist is null), arrays in a stable order.
-import type { EpoTarget, Method } from '../sweep/plan.js';
+import type { EpoTarget, Method, TargetMethod } from '../sweep/plan.js';
 
 export const REPORT_FORMAT = 'dreamsweep.report';
 /** 3: pairs carry their label (how the sweep file named the direction). */
@@ -102,11 +102,11 @@ export interface CeDistribution {
   byLength: Array<{ tokens: number; windows: number; mean: number; std: number }>;
 }
 
-/** A neuron or logit target (paper Tables 2, 3, 5): its frontier across seeds and its best fluent prompt. */
+/** A neuron, logit or SAE-latent target (paper Tables 2, 3, 5): its frontier across seeds and its best fluent prompt. */
 export interface TargetReport {
-  /** `neuron L1.N3` or `logit " model"`. */
+  /** `neuron L1.N3`, `logit " model"`, `sae <folder>/<file> #12`. */
   label: string;
-  method: Extract<Method, 'neuron' | 'logit'>;
+  method: TargetMethod;
   target: EpoTarget;
   seeds: { finished: number; planned: number };
   frontier: FrontierRow[];

@@ -1,6 +1,7 @@
 // What a plan will hold, estimated from the sweep file and the model's width before anything is built, so
 // that an absurd size (vectors.count: 1e9) is refused with its numbers instead of filling a worker's memory.
 import { UserError } from '../errors.js';
+import { sweepTargetCount } from '../objectives/kinds/index.js';
 import type { SweepSpec } from './spec.js';
 
 /** Most units one sweep may plan (its plan and progress travel through Temporal), and most vector bytes. */
@@ -16,7 +17,7 @@ export function estimatePlan(spec: SweepSpec, dModel: number, vectorCount: numbe
   const layers = spec.study.layers.length;
   const epo = spec.methods.epo;
   const seeds = epo ? (epo.seeds?.length ?? epo.runsPerVector) : 0;
-  const targetRuns = epo ? (spec.targets.neurons.length + spec.targets.tokens.length) * spec.targets.seeds.length : 0;
+  const targetRuns = epo ? sweepTargetCount(spec) * spec.targets.seeds.length : 0;
   const units = (spec.methods.random ? layers : 0) + (spec.methods.scan ? spec.methods.scan.shards + 1 : 0) + layers * vectorCount * seeds + targetRuns + 1;
   return { units, vectorBytes: layers * vectorCount * dModel * 4 };
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { RANDOM_DEFAULTS } from '../baselines/random.js';
 import type { ModelShape } from '../engine.js';
-import type { EpoTarget } from '../objectives/target.js';
+import { kindOf, sweepTargets, targetKeyJson, type EpoTarget, type Kind } from '../objectives/kinds/index.js';
 import { canonicalJson } from '../canonical-json.js';
 import { epoResultKnobs } from './epo-method.js';
 import { unitPrefix } from './layout.js';
@@ -68,7 +68,10 @@ export type UnitSpec =
   | { kind: 'epo'; target: EpoTarget; seed: number }
   | { kind: 'report' };
 
-export type Method = 'random' | 'scan' | 'epo' | 'neuron' | 'logit' | 'report';
+/** A unit's method: `epo` for the residual study's EPO units, a target kind's own (core/objectives/kinds/) for the others. */
+export type Method = 'random' | 'scan' | 'epo' | 'report' | TargetMethod;
+/** The methods of the target kinds (every kind but resid, whose units are the residual study's `epo`). */
+export type TargetMethod = Exclude<Kind, 'resid'>;
 
 /** A unit as the workflow sees it: no parameters, just what it needs to schedule and report. */
 export interface Unit {
@@ -132,14 +135,7 @@ export function epoKeyOf(modelId: string, seqLen: number, knobs: unknown, vector
   const head = `{"format":${UNIT_FORMAT.epo},"kind":"epo","modelId":${JSON.stringify(modelId)},"what":{"kind":"epo","knobs":${canonicalJson(knobs)},"seed":`;
   const resid = `,"vectorsKey":${JSON.stringify(vectorsKey)}}}`;
   return (target, seed) =>
-    unitPrefix('epo', sha256(`${head}${JSON.stringify(seed)},"seqLen":${seqLen},"target":${targetJson(target)}${target.kind === 'resid' ? resid : '}}'}`).slice(0, 32));
-}
-
-/** canonicalJson(target), written out (keys in sorted order). */
-function targetJson(t: EpoTarget): string {
-  if (t.kind === 'resid') return `{"kind":"resid","layer":${JSON.stringify(t.layer)},"vector":${JSON.stringify(t.vector)}}`;
-  if (t.kind === 'neuron') return `{"index":${JSON.stringify(t.index)},"kind":"neuron","layer":${JSON.stringify(t.layer)}}`;
-  return `{${t.bannedText === undefined ? '' : `"bannedText":${JSON.stringify(t.bannedText)},`}"kind":"logit","token":${JSON.stringify(t.token)}}`;
+    unitPrefix('epo', sha256(`${head}${JSON.stringify(seed)},"seqLen":${seqLen},"target":${targetKeyJson(target)}${kindOf(target.kind).usesVectors ? resid : '}}'}`).slice(0, 32));
 }
 
 /** A unit's key: the hash of everything that determines its result (see epoKeyOf for EPO units' fast path). */
@@ -185,23 +181,11 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
 
   const epo = spec.methods.epo;
   if (epo) {
-    const seeds = epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i);
     const key = epoKeyOf(modelId, n, epoResultKnobs(epo), vectorsKey);
-    const add = (target: EpoTarget, seed: number, id: string, method: Method, layer?: number) => {
-      units.push({ id, key: key(target, seed), kind: 'epo', method, layer, queue: 'model', spec: { kind: 'epo', target, seed } });
-    };
-    for (const layer of spec.study.layers) {
-      const count = vectorCounts.get(layer) ?? 0;
-      for (let vector = 0; vector < count; vector++) {
-        for (const seed of seeds) add({ kind: 'resid', layer, vector }, seed, `epo/L${layer}/v${vector}/s${seed}`, 'epo', layer);
-      }
-    }
-    for (const { layer, index } of spec.targets.neurons) {
-      for (const seed of spec.targets.seeds) add({ kind: 'neuron', layer, index }, seed, `neuron/L${layer}.N${index}/s${seed}`, 'neuron', layer);
-    }
-    for (const { token, bannedText } of spec.targets.tokens) {
-      for (const seed of spec.targets.seeds) {
-        add({ kind: 'logit', token, bannedText }, seed, `logit/${JSON.stringify(token)}/s${seed}`, 'logit');
+    // Every kind's targets, in the table's order (resid, neuron, logit, sae), each with its seeds.
+    for (const { target, seeds, id, layer, kind } of sweepTargets(spec, vectorCounts)) {
+      for (const seed of seeds) {
+        units.push({ id: id(seed), key: key(target, seed), kind: 'epo', method: kind.method, layer, queue: 'model', spec: { kind: 'epo', target, seed } });
       }
     }
   }

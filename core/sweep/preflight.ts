@@ -8,22 +8,20 @@ import type { ModelShape } from '../engine.js';
 import { isUserError, UserError } from '../errors.js';
 import { checkSeqLen } from '../model/config.js';
 import { readConfig } from '../model/load.js';
+import { checkSweepTargets } from '../objectives/kinds/index.js';
 import { readVectorSource } from '../objectives/vectors.js';
 import { epoRunConfig } from './epo-method.js';
 import { checkPlanSize } from './limits.js';
 import type { SweepSpec } from './spec.js';
 
-/** study.layers and targets.neurons must exist in the model, and EPO's knobs fit it (top-k, initial ids). */
+/** study.layers and the targets (neurons, SAEs) must exist in the model, and EPO's knobs fit it (top-k, initial ids). */
 export function checkStudyFitsModel(spec: SweepSpec, shape: ModelShape): void {
   const bad = spec.study.layers.filter((L) => L > shape.nLayers);
   if (bad.length) {
     throw new UserError('E_SWEEP_MODEL', `${spec.source}: study.layers ${bad.join(', ')} exceed the model's resid_pre range [0, ${shape.nLayers}] (${spec.model.path})`);
   }
-  for (const { layer, index } of spec.targets.neurons) {
-    if (layer >= shape.nLayers || index >= shape.dMlp) {
-      throw new UserError('E_SWEEP_MODEL', `${spec.source}: targets.neurons L${layer}.N${index} is outside the model (${shape.nLayers} layers, ${shape.dMlp} neurons each)`);
-    }
-  }
+  // Each kind's targets (neurons in the MLPs, SAEs that fit their taps): core/objectives/kinds/.
+  checkSweepTargets(spec, shape);
   // As every EPO unit will resolve them (activities/epo.ts): refused here, before any unit runs and fails.
   if (spec.methods.epo) {
     try {

@@ -9,10 +9,12 @@ import { RANDOM_DEFAULTS } from '../baselines/random.js';
 import { resolveEpoConfig, type EpoConfig } from '../epo/config.js';
 import { EPO_KNOBS, EPO_RULES, type Knob } from '../epo/knobs.js';
 import { UserError, isUserError } from '../errors.js';
-import { expandIndices, formatIndices, indexCount, MAX_INDICES, parseRange, type IndexSet } from '../objectives/indices.js';
+import { SWEEP_TARGET_LISTS } from '../objectives/kinds/index.js';
+import type { SweepTargetLists, TargetListKey } from '../objectives/kinds/types.js';
 import { isMatrixFile, type MatrixSource } from '../objectives/matrix-file.js';
 import { epoRunConfig } from './epo-method.js';
 import { formatPath, locate, problemMessage, want, zodProblems, type Problem, type SweepIssue } from './issues.js';
+import { distinct, indexSet, int, obj, text } from './schema.js';
 
 export type { SweepIssue } from './issues.js';
 
@@ -44,10 +46,10 @@ export interface SweepSpec {
     epo?: EpoMethod;
   };
   /**
-   * Neurons and tokens to dream on with EPO besides residual directions (paper Tables 2, 3, 5); ranges and
-   * lists of neurons are expanded here, one entry per target, in the order written.
+   * Seeds, and each kind's list of targets to dream on with EPO besides residual directions (paper Tables 2, 3,
+   * 5): core/objectives/kinds/types.ts's SweepTargetLists, expanded there one entry per target.
    */
-  targets: { neurons: Array<{ layer: number; index: number }>; tokens: Array<{ token: string; bannedText?: string }>; seeds: number[] };
+  targets: SweepTargetLists & { seeds: number[] };
   /** uri: an absolute local directory or s3://bucket/prefix. */
   storage: { uri: string; endpoint?: string; region?: string; forcePathStyle: boolean };
   /** TLS fields are absolute file paths; apiKeyEnv names the environment variable that holds an API key. */
@@ -142,12 +144,6 @@ export function parseSweep(text: string, file: string): SweepSpec {
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-function int(min: number, hint?: string, max?: number) {
-  const e = want(max === undefined ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`, hint);
-  const s = z.number(e).int(e).min(min, e);
-  return max === undefined ? s : s.max(max, e);
-}
-
 /** A finite number >= min (> min when `above`), at most max when given. */
 function num(min: number, hint?: string, above = false, max?: number) {
   if (max !== undefined) {
@@ -158,13 +154,7 @@ function num(min: number, hint?: string, above = false, max?: number) {
   return above ? z.number(e).gt(min, e) : z.number(e).min(min, e);
 }
 
-const text = (expected: string, hint?: string) => z.string(want(expected, hint)).min(1, want(expected, hint));
 const bool = (hint?: string) => z.boolean(want('true or false', hint));
-
-/** Strict: an unknown key is an error (with a "did you mean"). */
-function obj<T extends z.core.$ZodLooseShape>(shape: T, expected: string, hint?: string) {
-  return z.strictObject(shape, want(expected, hint));
-}
 
 /** Why: YAML's `random:` with nothing after it means "on, with defaults". */
 const section = <T extends z.ZodType>(s: T) => z.preprocess((v) => (v === null ? {} : v), s).optional();
@@ -186,19 +176,6 @@ function location(expected: string, hint: string) {
       });
     }
   });
-}
-
-/** Why: duplicates would make two units with one ID; report the repeat, not the first. */
-function distinct(what: string) {
-  return (list: unknown[], ctx: z.RefinementCtx) => {
-    const seen = new Map<string, number>();
-    list.forEach((v, i) => {
-      const k = JSON.stringify(v);
-      const first = seen.get(k);
-      if (first === undefined) seen.set(k, i);
-      else ctx.addIssue({ code: 'custom', path: [i], message: want(`each ${what} once`, `remove this repeat of item [${first}]`).error });
-    });
-  };
 }
 
 /** 100000000, "100_000_000", "100M", "1.5k": a whole count of tokens. */
@@ -228,38 +205,6 @@ const modelSchema = obj(
   'a mapping with the model path',
   'add `model: { path: ./models/pythia-70m }` (a local directory or s3://bucket/prefix)',
 );
-
-/**
- * One index, a list `[1, 5, 9]` or an inclusive range `"0..63"` (YAML reads `0..63` as that string):
- * neuron indices and matrix rows.
- */
-function indexSet(hint: string) {
-  const expected = 'an index, a list such as [1, 5, 9], or a range such as 0..63 (both ends included)';
-  const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-  return z.unknown().transform((v, ctx): IndexSet => {
-    const bad = (h: string) => {
-      ctx.addIssue({ code: 'custom', message: want(expected, h).error });
-      return z.NEVER;
-    };
-    const r = parseRange(v);
-    if (isIndex(r)) return r;
-    if (Array.isArray(r)) {
-      if (r.length === 0) return bad('the list is empty; give at least one index');
-      const wrong = r.findIndex((x) => !isIndex(x));
-      if (wrong >= 0) return bad(`item [${wrong}] (${JSON.stringify(r[wrong])}) is not a whole number >= 0`);
-      const dup = r.findIndex((x, i) => r.indexOf(x) !== i);
-      if (dup >= 0) return bad(`${r[dup]} appears twice (items [${r.indexOf(r[dup])}] and [${dup}]); remove the repeat`);
-      return r as number[];
-    }
-    if (typeof r === 'object' && r !== null && 'from' in r) {
-      const { from, to } = r as { from: number; to: number };
-      if (from > to) return bad(`the range runs backwards; write ${to}..${from}`);
-      if (to - from + 1 > MAX_INDICES) return bad(`the range holds ${to - from + 1} indices, over the ${MAX_INDICES} one set may hold`);
-      return { from, to };
-    }
-    return bad(hint);
-  });
-}
 
 const vectorsSchema = obj(
   {
@@ -390,41 +335,15 @@ const methodsSchema = obj(
 
 const targetsSchema = obj(
   {
-    neurons: z
-      .array(
-        obj(
-          { layer: int(0, 'the MLP block'), index: indexSet('the neuron in that MLP, a list `[1, 5, 9]` or a range `0..63`') },
-          'a mapping { layer, index }',
-          'e.g. `- { layer: 8, index: 120 }` or `- { layer: 8, index: 0..63 }`',
-        ),
-        want('a list of { layer, index }', 'e.g. `neurons: [{ layer: 8, index: 120 }]`'),
-      )
-      .default([]),
-    tokens: z
-      .array(
-        // A bare string is a token target with the default banned text.
-        z.preprocess(
-          (v) => (typeof v === 'string' ? { token: v } : v),
-          obj(
-            {
-              token: text('the text of one token, or #<id>', 'mind the leading space: " dog" and "dog" are different tokens'),
-              bannedText: z.string(want('a string', 'prompts containing it are rejected; "" bans nothing')).optional(),
-            },
-            'a token text, or a mapping { token, bannedText? }',
-            'e.g. `- " dog"` or `- { token: " dog", bannedText: dog }`',
-          ),
-        ),
-        want('a list of token texts or { token }', 'e.g. `tokens: [" dog", " king", "#42"]`'),
-      )
-      .superRefine(distinct('token target'))
-      .default([]),
+    // Each kind's list (neurons, tokens, saes), in the table's order: core/objectives/kinds/.
+    ...(Object.fromEntries(SWEEP_TARGET_LISTS.map((k) => [k.sweepFile.key, k.sweepFile.schema])) as Record<TargetListKey, z.ZodDefault<z.ZodType<unknown[]>>>),
     seeds: z
       .array(int(0), want('a list of seeds', 'EPO runs per target, one per seed; e.g. `seeds: [0, 1]`'))
       .min(1, want('at least one seed', 'e.g. `seeds: [0]`'))
       .superRefine(distinct('seed'))
       .default([0]),
   },
-  'a mapping with neurons, tokens and/or seeds',
+  'a mapping with neurons, tokens, saes and/or seeds',
   'e.g. `targets: { neurons: [{ layer: 8, index: 120 }] }`',
 );
 
@@ -532,7 +451,7 @@ const sweepSchema = obj(
   'a mapping of sweep settings',
   'start from sweeps/smoke.yaml',
 ).superRefine((s, ctx) => {
-  const targets = s.targets.neurons.reduce((n, t) => n + indexCount(t.index), 0) + s.targets.tokens.length;
+  const targets = SWEEP_TARGET_LISTS.reduce((n, k) => n + k.sweepFile.count(s.targets[k.sweepFile.key]), 0);
   const { random, scan, epo } = s.methods;
   if (!random && !scan && !epo && targets === 0) {
     ctx.addIssue({
@@ -569,27 +488,13 @@ function resolveTls(t: NonNullable<RawSweep['temporal']['tls']>, at: (p: string)
   return out;
 }
 
-/** One {layer, index} per neuron target, in the order written; a neuron named twice is a problem at its second entry. */
-function expandNeurons(entries: RawSweep['targets']['neurons'], problems: Problem[]): SweepSpec['targets']['neurons'] {
-  const seen = new Map<string, number>();
-  const out: SweepSpec['targets']['neurons'] = [];
-  entries.forEach(({ layer, index }, i) => {
-    for (const n of expandIndices(index)) {
-      const k = `${layer}.${n}`;
-      const first = seen.get(k);
-      if (first === undefined) {
-        seen.set(k, i);
-        out.push({ layer, index: n });
-      } else {
-        problems.push({
-          path: ['targets', 'neurons', i],
-          expected: 'each neuron once',
-          hint: `L${layer}.N${n} (in index ${formatIndices(index)}) is also in item [${first}]; remove the repeat`,
-        });
-        return;
-      }
-    }
-  });
+/** Each kind's list, in the table's order; a kind's optional list is left out when it builds none. */
+function buildTargetLists(raw: RawSweep['targets'], at: (p: string) => string, problems: Problem[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const k of SWEEP_TARGET_LISTS) {
+    const built = k.sweepFile.build(raw[k.sweepFile.key], { at, problems });
+    if (built !== undefined) out[k.sweepFile.key] = built;
+  }
   return out;
 }
 
@@ -628,14 +533,9 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
       ...(epo && { epo: { ...(epo as unknown as EpoMethod), seeds: epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i) } }),
     },
     targets: {
-      neurons: expandNeurons(r.targets.neurons, problems),
-      // The paper bans prompts containing the target token's text (any case); "" bans nothing; #<id> has no text here.
-      tokens: r.targets.tokens.map(({ token, bannedText }) => {
-        const banned = bannedText ?? (token.startsWith('#') ? undefined : token.trim() || undefined);
-        return banned ? { token, bannedText: banned } : { token };
-      }),
+      ...buildTargetLists(r.targets, at, problems),
       seeds: r.targets.seeds,
-    },
+    } as SweepSpec['targets'],
     storage: { ...r.storage, uri: at(r.storage.uri) },
     temporal: {
       ...r.temporal,

@@ -9,6 +9,7 @@ import { createActivities, type PlanSummary, type UnitInput, type UnitResult } f
 import { openStore } from '../../core/store/index.js';
 import { parseSweep, type SweepSpec } from '../../core/sweep/spec.js';
 import { resultKey, type SweepPlan } from '../../core/sweep/plan.js';
+import { reportKey } from '../../core/sweep/layout.js';
 import { readPlan } from '../../core/sweep/plans.js';
 import { createModelCache } from '../../workers/model-cache.js';
 
@@ -100,5 +101,35 @@ storage: { uri: ./store }
     expect(r.cached).toBe(false);
     const result = JSON.parse(Buffer.from((await openStore(path.join(dir, 'store')).get(resultKey(unit)))!).toString('utf8'));
     expect(result.producer.info.objective).toEqual({ kind: 'logit', token: 5 });
+  });
+});
+
+describe('SAE targets', () => {
+  it('plans, runs and reports an SAE latent (Gemma Scope params.npz on tiny-gemma2)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-acts-'));
+    const npz = path.resolve('test/fixtures/saes/gemma-scope-tiny-gemma2-resid_post.1/params.npz');
+    const body = `name: sae-latent
+model: { path: ${path.resolve('test/fixtures/models/tiny-gemma2')}, engine: tfjs }
+study: { layers: [1], vectors: { count: 1, seed: 0 }, seqLen: 4 }
+methods:${EPO}
+targets: { saes: [{ path: ${npz}, site: resid_post, layer: 1, latents: [7] }], seeds: [0] }
+storage: { uri: ./store }
+`;
+    const spec = sweepFile(dir, body);
+    const w = worker(path.join(dir, 'store'));
+    const plan = await w.plan(spec);
+    const units = await unitsOf(path.join(dir, 'store'), plan);
+    const unit = units.find((u) => u.method === 'sae')!;
+    expect(unit.id).toBe('sae/gemma-scope-tiny-gemma2-resid_post.1/params.npz@resid_post.1#7/s0');
+    expect((await w.run(inputOf(plan, units, unit, spec))).cached).toBe(false);
+    const store = openStore(path.join(dir, 'store'));
+    const result = JSON.parse(Buffer.from((await store.get(resultKey(unit)))!).toString('utf8'));
+    expect(result.producer.info.objective).toMatchObject({ kind: 'sae', tap: 'resid_post.1', latent: 7, dSae: 32, activation: { kind: 'jumprelu' } });
+    const report = units.find((u) => u.kind === 'report')!;
+    await w.run(inputOf(plan, units, report, spec));
+    const json = JSON.parse(Buffer.from((await store.get(reportKey(plan.sweepId, 'report.json')))!).toString('utf8'));
+    expect(json.targets.map((t: { label: string; method: string }) => [t.label, t.method])).toEqual([
+      ['sae gemma-scope-tiny-gemma2-resid_post.1/params.npz at resid_post.1 #7', 'sae'],
+    ]);
   });
 });

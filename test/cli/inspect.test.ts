@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { MODELS, flat, readGolden, scaledMaxDiff } from '../core/model/helpers.js';
+import { readFileSync } from 'node:fs';
+import { GOLDEN, MODELS, flat, readGolden, scaledMaxDiff } from '../core/model/helpers.js';
 import type { InspectReport } from '../../cli/inspect.js';
 
 const run = promisify(execFile);
@@ -47,6 +48,32 @@ describe('dreamsweep inspect', () => {
     const text = golden.texts[0]!;
     const fromText = JSON.parse((await run(process.execPath, [BIN, 'inspect', '--model', model, '--text', text.text, '--json'], { env })).stdout) as InspectReport;
     expect(fromText.prompts).toEqual([text.ids_special]);
+  });
+
+  it('--objective (repeatable) prints each objective on each prompt, every kind; an SAE latent as its library encodes it', async () => {
+    const golden = JSON.parse(readFileSync(join(GOLDEN, 'sae-gemma-scope-tiny-gemma2.json'), 'utf8')) as { prompts: number[][]; acts: number[][] };
+    const npz = join(import.meta.dirname, '../fixtures/saes/gemma-scope-tiny-gemma2-resid_post.1/params.npz');
+    const specs = [`sae:resid_post.1:${npz}#7`, 'neuron:0:3', 'logit:#5', 'resid:1:random:0'];
+    const args = [BIN, 'inspect', '--model', join(MODELS, 'tiny-gemma2'), '--ids', golden.prompts.map((p) => p.join(',')).join(';'), ...specs.flatMap((s) => ['--objective', s])];
+    const env = { ...process.env, DREAMSWEEP_BACKEND: 'wasm' };
+    const report = JSON.parse((await run(process.execPath, [...args, '--json'], { env })).stdout) as InspectReport;
+    expect(Object.keys(report.objectives!)).toEqual(specs);
+    for (const values of Object.values(report.objectives!)) expect(values).toHaveLength(golden.prompts.length);
+    expect(
+      scaledMaxDiff(
+        report.objectives![specs[0]!]!,
+        golden.acts.map((row) => row[7]!),
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      scaledMaxDiff(
+        report.objectives!['neuron:0:3']!,
+        report.mlp_post['0']!.map((row) => row[3]!),
+      ),
+    ).toBeLessThan(1e-6);
+    const text = (await run(process.execPath, args, { env })).stdout;
+    expect(text).toContain('objectives:');
+    expect(text).toContain(`  ${specs[0]}`);
   });
 
   it('exits 2 with the file named when the model directory is incomplete', async () => {

@@ -2,4 +2,4 @@
 
 __version__ = "0.1.0"
 # Bumped whenever a message changes shape; the TypeScript client (core/model/torch-engine.ts) checks it.
-PROTOCOL = 4
+PROTOCOL = 5

@@ -171,10 +171,40 @@ def main():
             "shape": {k: cfg[k] for k in ("nLayers", "dModel", "dMlp", "dVocab", "nHeads")},
         }
 
-    def objective(req, arrays, device):
+    # A TopK SAE's whole encoder (wEncAll [d_in, d_sae], bEncAll [d_sae], float32 on the device) by content key:
+    # the client sends it once per process, not with every call (Gemma Scope's 131k latents x 2304 are 1.2 GB).
+    # The most recent few are kept, fewer past SAE_BYTES; a request naming an evicted key is answered
+    # E_ARRAY_UNKNOWN, on which the client sends the arrays again.
+    sae_sets = collections.OrderedDict()
+    SAE_SETS = 4
+    SAE_BYTES = 2**32
+
+    def sae_encoder(key, arrays, device):
+        w, b = "sae:" + key + ":wEncAll", "sae:" + key + ":bEncAll"
+        if w in arrays and b in arrays:
+            sae_sets[key] = (tensor(arrays, w, device), tensor(arrays, b, device))
+            while len(sae_sets) > 1 and (len(sae_sets) > SAE_SETS or sum(w.numel() * 4 for w, _ in sae_sets.values()) > SAE_BYTES):
+                sae_sets.popitem(last=False)
+        if key not in sae_sets:
+            raise EngineUserError("E_ARRAY_UNKNOWN", f"objective sae: encoder {key} is not on the engine; send it with the request")
+        sae_sets.move_to_end(key)
+        return sae_sets[key]
+
+    def objective(req, arrays, engine):
+        """The request's objective, decoded once: its tensors on the device, an SAE's tap parsed."""
+        device = engine.model.device
         obj = dict(req["objective"])
         if obj["kind"] == "resid":
             obj["_vec"] = tensor(arrays, "vector", device)
+        elif obj["kind"] == "sae":
+            tap = parse_tap(obj["tap"], engine.model.cfg["nLayers"])
+            if tap.kind not in ("resid_pre", "resid_post", "mlp_out"):
+                raise EngineUserError("E_OBJECTIVE", f"objective sae: tap {obj['tap']!r} is not resid_pre, resid_post or mlp_out")
+            obj["_tap"] = tap
+            obj["_wEnc"] = tensor(arrays, "wEnc", device)
+            obj["_bDec"] = tensor(arrays, "bDec", device) if "bDec" in arrays else None
+            if obj["activation"]["kind"] == "topk":
+                obj["_all"] = sae_encoder(obj["activation"]["key"], arrays, device)
         return obj
 
     # The `align` vectors of taps, on the device by content key: the client sends a set once (a scan reuses its
@@ -222,12 +252,12 @@ def main():
                     "parentOf": tensor(arrays, "parentOf", dev, torch.int64),
                     "from": tensor(arrays, "from", dev, torch.int64),
                 }
-            f, ce = engine.evaluate(ids, objective(req, arrays, dev), prefix)
+            f, ce = engine.evaluate(ids, objective(req, arrays, engine), prefix)
             return {}, [raw("f", f), raw("ce", ce)]
         if op == "gradients":
             allowed = tensor(arrays, "allowed", dev).bool()
             lambdas = tensor(arrays, "lambdas", dev)
-            f, ce, top, grads = engine.gradients(ids, lambdas, objective(req, arrays, dev), int(req["k"]), allowed, bool(req.get("full")))
+            f, ce, top, grads = engine.gradients(ids, lambdas, objective(req, arrays, engine), int(req["k"]), allowed, bool(req.get("full")))
             out = [raw("f", f), raw("ce", ce), raw("topk", top)]
             if grads is not None:
                 out.append(raw("grads", grads))

@@ -2,6 +2,8 @@
 hint), gradients (the one-hot gradient reduced to top-k on the device) and taps. Inputs arrive checked by the
 TypeScript client."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -16,6 +18,8 @@ def objective_tap(obj):
         return Tap("resid_pre", obj["layer"])
     if obj["kind"] == "neuron":
         return Tap("mlp_post", obj["layer"])
+    if obj["kind"] == "sae":
+        return obj["_tap"]  # parsed once, where the request arrived
     return None
 
 
@@ -78,6 +82,38 @@ class Unembed:
 def standardise(x):
     """(x - mean) / std over the last axis, std unbiased as dreamy's: the `resid` objective and the alignments."""
     return (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True)
+
+
+def sae_value(obj, x):
+    """An SAE latent's activation from its tap's values x [B, d_in] (core/engine.ts's SaeObjective, the maths of
+    core/model/objectives.ts's saeValue), in float32: normalise, times inputScale, minus bDec, then the latent's
+    encoder and activation. Every comparison is a step (no gradient): the gradient flows through the
+    pre-activation where the latent is active (and, for TopK, selected: the selection held fixed)."""
+    x = x.float()
+    d = x.shape[-1]
+    norm = obj.get("normalize")
+    if norm == "constant_norm_rescale":
+        x = x * (math.sqrt(d) / x.norm(dim=-1, keepdim=True))  # SAELens: x * sqrt(d_in) / ||x||
+    elif norm == "layer_norm":
+        centred = x - x.mean(-1, keepdim=True)  # SAELens: (x - mean) / (std + 1e-5), std unbiased
+        x = centred / (centred.square().sum(-1, keepdim=True).div(d - 1).sqrt() + 1e-5)
+    if obj.get("inputScale") is not None:
+        x = x * float(obj["inputScale"])
+    if obj["_bDec"] is not None:
+        x = x - obj["_bDec"]
+    act = obj["activation"]
+    if act["kind"] == "topk":
+        w_all, b_all = obj["_all"]
+        pre_all = x @ w_all + b_all  # [B, d_sae]; the latent's pre is a column of it, so it compares with itself exactly
+        pre = pre_all[:, int(act["latent"])]
+        above = (pre_all > pre[:, None]).sum(-1)  # selected: fewer than k latents strictly above (ties keep it in)
+        return torch.relu(pre) * (above < int(act["k"])).float()
+    pre = x @ obj["_wEnc"] + float(obj["bEnc"])
+    if act["kind"] == "relu":
+        return torch.relu(pre)
+    if act["kind"] == "jumprelu":
+        return torch.relu(pre) * (pre > float(act["threshold"])).float()
+    raise EngineUserError("E_OBJECTIVE", f"objective sae: unknown activation {act['kind']!r}")
 
 
 def group_starts(frm, n, overhead):
@@ -187,6 +223,8 @@ class Engine:
             return standardise(taps[objective_tap(obj)].float()) @ self._vector(obj)
         if obj["kind"] == "neuron":
             return taps[objective_tap(obj)][:, obj["index"]].float()
+        if obj["kind"] == "sae":
+            return sae_value(obj, taps[objective_tap(obj)])
         last = last_logits.float()
         others = last.clone()
         others[:, obj["token"]] = -torch.inf

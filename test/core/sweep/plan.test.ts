@@ -13,6 +13,8 @@ describe('planUnits', () => {
       { kind: 'neuron', layer: 1, index: 3 },
       { kind: 'logit', token: ' "dog"' },
       { kind: 'logit', token: '#5', bannedText: 'cat' },
+      { kind: 'sae', path: '/saes/layer_1/params.npz', tap: 'resid_post.1', latent: 7 },
+      { kind: 'sae', path: '/saes/blocks.1.hook_resid_pre', latent: 0 },
     ];
     for (const target of targets) {
       const what = { kind: 'epo', target, seed: 4, seqLen: 6, knobs, vectorsKey: target.kind === 'resid' ? 'vectors/v.json' : undefined };
@@ -49,5 +51,36 @@ storage: { uri: /s }
     expect(dependsOn(units[layout.merge]!, units[layout.shards[0]]!)).toBe(true);
     expect(dependsOn(units[layout.report]!, units[0]!)).toBe(true);
     expect(dependsOn(units[0]!, units[layout.shards[0]]!)).toBe(false);
+  });
+
+  it('keeps the keys units had before the objective kinds became one table (finished units are found again)', () => {
+    // Keys written by the code before the table (commit 10dae45): a change here re-runs every finished unit.
+    const spec = parseSweep(
+      `name: s
+model: { path: /m }
+study: { layers: [1, 2], vectors: { count: 2 }, seqLen: 4 }
+methods: { random: {}, scan: { corpus: /c.jsonl, tokens: 100, shards: 3 }, epo: { runsPerVector: 2, seeds: [0, 3] } }
+targets: { neurons: [{ layer: 1, index: 0..2 }, { layer: 0, index: [5, 1] }], tokens: [" dog", { token: "#5", bannedText: cat }, "x"], seeds: [1, 2] }
+storage: { uri: /s }`,
+      '/tmp/s.yaml',
+    );
+    const units = planUnits(
+      spec,
+      'model-1',
+      'vectors/v.json',
+      new Map([
+        [1, 2],
+        [2, 2],
+      ]),
+    );
+    const key = (id: string) => units.find((u) => u.id === id)?.key;
+    expect(units).toHaveLength(31);
+    expect(key('random/L2')).toBe('units/random/e454884272bf603ae29b0668295a9f1d');
+    expect(key('scan/merge')).toBe('units/scan-merge/379a8b8c0269184998959dc405d2bfb6');
+    expect(key('epo/L1/v0/s0')).toBe('units/epo/607b1ad8df2614fe2035cc24ac08978c');
+    expect(key('neuron/L1.N2/s1')).toBe('units/epo/37762f88cf22c37d90b5fee32fb52487');
+    expect(key('logit/"#5"/s2')).toBe('units/epo/90c734838e8312b2b1aefc668e2b76ad');
+    expect(key('report')).toBe('units/report/c0fb20ddd4c80458cf10324efb9567b7');
+    expect(spec.targets).not.toHaveProperty('saes');
   });
 });
