@@ -14,7 +14,7 @@ import { epo } from '../core/epo/epo.js';
 import { describeBackend } from '../core/model/backend.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { parseObjective } from '../core/objectives/spec.js';
-import { pythiaConfig, writeRandomCheckpoint } from './pythia.js';
+import { preset, presetConfig, writeRandomCheckpoint } from './presets.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,10 +26,10 @@ const { values: args } = parseArgs({
 });
 const iters = Number(args.iters);
 if (!(iters >= 2)) throw new Error(`--iters: expected at least 2 (the first iteration is left out), got "${args.iters}"`);
-const cfg = pythiaConfig(args.preset);
+const cfg = presetConfig(args.preset);
 const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-bench-epo-profile-'));
 try {
-  writeRandomCheckpoint(dir, cfg);
+  writeRandomCheckpoint(dir, cfg, preset(args.preset));
   const engine = await TfjsEngine.load(dir, { backend: args.backend, prefixReuse: args.prefix === 'on' });
   const objective = parseObjective(`resid:${Math.floor(cfg.nLayers / 2)}:random:1`, engine.shape, engine.tokenizer);
   // The profile's kernel list grows as kernels run: its length when the first iteration ends marks where the steady ones start.

@@ -26,7 +26,7 @@ import transformers  # noqa: E402
 from dreamy.epo import epo  # noqa: E402
 from dreamy.runners import residual_runner  # noqa: E402
 
-SHAPES = {"70m": (512, 6, 8), "160m": (768, 12, 12), "410m": (1024, 24, 16)}  # d_model, layers, heads (bench/pythia.ts)
+SHAPES = {"70m": (512, 6, 8), "160m": (768, 12, 12), "410m": (1024, 24, 16)}  # d_model, layers, heads (bench/presets.ts)
 d, layers, heads = SHAPES[args.preset]
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)

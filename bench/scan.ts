@@ -3,7 +3,7 @@
 // and 50 vectors per layer at once, and the share of the backend's measured tf.matMul throughput that is.
 // Useful FLOPs per window = 2 * params_used * n, params_used = the blocks' weight matrices (12 d_model^2 per layer)
 // plus the unembedding (d_model * d_vocab, every position, for the windows' CE); the embedding is a lookup.
-// --engine torch runs a Pythia shape (--preset, default 70m) with random weights built on the device instead, in
+// --engine torch runs a preset's shape (--preset, default 70m; bench/presets.ts) with random weights built on the device instead, in
 // --dtype on --device, words hashed to ids; it reports achieved TFLOP/s (and the GPU's peak memory), no matmul share,
 // and the bytes per batch over the pipe: with --align on (the default) the engine returns [B, pairs] alignments, with
 // off [B, dModel] residuals per layer that the scan aligns in TypeScript; --align both measures on, then off (`align_off`).
@@ -22,7 +22,7 @@ import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { randomVectorSet } from '../core/objectives/vectors.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
 import type { TorchDtype } from '../core/model/torch-env.js';
-import { forwardFlopsPerPosition, idTokenizer, pythiaConfig, PYTHIA_TOKENIZER_VOCAB } from './pythia.js';
+import { forwardFlopsPerPosition, presetConfig, presetTokenizer } from './presets.js';
 import { makeCheckpoint, seededRandom } from '../test/fixtures/make-checkpoint.js';
 
 const { values: args } = parseArgs({
@@ -46,7 +46,7 @@ const batch = Number(args.batch);
 const windows = Number(args.windows);
 const threads = Number(args.threads);
 const torch = args.engine === 'torch';
-const SHAPE = torch ? pythiaConfig(args.preset) : { dModel: 512, nHeads: 8, nLayers: 6, dVocab: 50304 };
+const SHAPE = torch ? presetConfig(args.preset) : { dModel: 512, nHeads: 8, nLayers: 6, dVocab: 50304 };
 
 const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-bench-scan-'));
 try {
@@ -65,7 +65,7 @@ try {
   writeFileSync(corpus, lines.join('\n') + '\n');
 
   const engine: Engine = torch
-    ? await TorchEngine.random(pythiaConfig(args.preset), idTokenizer(PYTHIA_TOKENIZER_VOCAB), 70, {
+    ? await TorchEngine.random(presetConfig(args.preset), presetTokenizer(args.preset), 70, {
         ...(args.dtype !== undefined && { dtype: args.dtype as TorchDtype }),
         ...(args.device !== undefined && { device: args.device }),
         ...(args.threads !== undefined && { threads }),
@@ -89,7 +89,7 @@ try {
   const run = (budgetWindows: number, align = true) =>
     scanCorpus({ shards: [corpus], tokenizer: engine.tokenizer, evaluate: evaluator(align), targets, n, k: 16, batchSize: batch, tokenBudget: budgetWindows * n });
   if (engine instanceof TorchEngine) {
-    const flopsPerWindow = forwardFlopsPerPosition(pythiaConfig(args.preset), n) * n;
+    const flopsPerWindow = forwardFlopsPerPosition(presetConfig(args.preset), n) * n;
     const modes = args.align === 'both' ? [true, false] : [args.align === 'on'];
     const measured: Array<Record<string, number>> = [];
     let first: { windows: number; tokens: number } | undefined;
