@@ -1,7 +1,7 @@
 // Real models' shapes as bench presets: their Hugging Face config.json contents, parsed by the model family's own
 // parser (core/model/families/), so a preset never restates a family's rules. For engines that build random weights
 // of a shape on the device (the torch engine), the tfjs benches' random checkpoint, and the FLOP counts the benches
-// report. Pythia (EleutherAI/pythia-*), GPT-2 small, Llama 3.2 1B, Qwen 3 0.6B and 1.7B.
+// report. Pythia (EleutherAI/pythia-*), GPT-2 small, Llama 3.2 1B, Qwen 3 0.6B and 1.7B, Gemma 2 2B.
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer } from '../core/engine.js';
@@ -151,6 +151,41 @@ export const PRESETS: Record<string, Preset> = {
   // 151,643 byte-level BPE tokens and 26 added ones; the embedding is padded to 151,936.
   'qwen3-0.6b': { hfId: 'Qwen/Qwen3-0.6B', config: qwen3(1024, 3072), tokenizerVocab: 151669, bos: false },
   'qwen3-1.7b': { hfId: 'Qwen/Qwen3-1.7B', config: qwen3(2048, 6144), tokenizerVocab: 151669, bos: false },
+  'gemma-2-2b': {
+    hfId: 'google/gemma-2-2b',
+    config: {
+      architectures: ['Gemma2ForCausalLM'],
+      attention_bias: false,
+      attention_dropout: 0.0,
+      attn_logit_softcapping: 50.0,
+      bos_token_id: 2,
+      cache_implementation: 'hybrid',
+      eos_token_id: 1,
+      final_logit_softcapping: 30.0,
+      head_dim: 256,
+      hidden_act: 'gelu_pytorch_tanh',
+      hidden_activation: 'gelu_pytorch_tanh',
+      hidden_size: 2304,
+      initializer_range: 0.02,
+      intermediate_size: 9216,
+      max_position_embeddings: 8192,
+      model_type: 'gemma2',
+      num_attention_heads: 8,
+      num_hidden_layers: 26,
+      num_key_value_heads: 4,
+      pad_token_id: 0,
+      query_pre_attn_scalar: 256,
+      rms_norm_eps: 1e-6,
+      rope_theta: 10000.0,
+      sliding_window: 4096,
+      torch_dtype: 'float32',
+      transformers_version: '4.42.4',
+      use_cache: true,
+      vocab_size: 256000,
+    },
+    tokenizerVocab: 256000,
+    bos: true,
+  },
 };
 export const PRESET_NAMES = Object.keys(PRESETS);
 

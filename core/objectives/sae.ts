@@ -3,6 +3,7 @@
 //   SAELens   a directory with cfg.json + sae_weights.safetensors (standard/ReLU, jumprelu, topk)
 //   Gemma Scope  params.npz (W_enc, W_dec, b_enc, b_dec, threshold: JumpReLU, no b_dec subtraction)
 //   sparsify  a directory with cfg.json + sae.safetensors (EleutherAI's TopK SAEs)
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
@@ -183,6 +184,35 @@ export function readSae(source: string): SaeWeights {
   if (cache.size >= 4) cache.delete(cache.keys().next().value!);
   cache.set(source, { mtimeMs: st.mtimeMs, sae });
   return sae;
+}
+
+const identities = new Map<string, { mtimeMs: number; id: string }>();
+
+/**
+ * An SAE's identity for unit keys: the SHA-256 of the files that make it (cfg.json, *.safetensors, *.npz; a
+ * directory's, its subdirectories' too, by relative path), so a unit is keyed by what it computes with, not by where
+ * the file lies: the same SAE at another path reuses finished units, a replaced one runs again.
+ */
+export function saeIdentity(source: string): string {
+  if (!existsSync(source)) throw bad(source, 'no such file or directory');
+  const st = statSync(source);
+  const hit = identities.get(source);
+  if (hit && hit.mtimeMs === st.mtimeMs) return hit.id;
+  const files: Array<[string, string]> = [];
+  const walk = (dir: string, rel: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) walk(abs, `${rel}${e.name}/`);
+      else if (e.name === 'cfg.json' || e.name.endsWith('.safetensors') || e.name.endsWith('.npz')) files.push([`${rel}${e.name}`, abs]);
+    }
+  };
+  if (st.isDirectory()) walk(source, '');
+  else files.push([path.basename(source), source]);
+  const hash = createHash('sha256');
+  for (const [rel, abs] of files) hash.update(`${rel}\0`).update(readFileSync(abs));
+  const id = `sha256:${hash.digest('hex')}`;
+  identities.set(source, { mtimeMs: st.mtimeMs, id });
+  return id;
 }
 
 /**

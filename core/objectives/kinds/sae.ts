@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { UserError, isUserError } from '../../errors.js';
 import { parseTap, tapDim } from '../../model/taps.js';
-import { readSae, SAE_SITES, saeObjective, saeTap } from '../sae.js';
+import { readSae, SAE_SITES, saeIdentity, saeObjective, saeTap } from '../sae.js';
 import { z } from 'zod';
 import type { Problem } from '../../sweep/issues.js';
 import { indexSet, int, obj, text, want } from '../../sweep/schema.js';
@@ -154,7 +154,8 @@ export const sae: ObjectiveKind<'sae'> = {
       throw new UserError('E_SWEEP_TARGET', `${where}: targets.saes: ${e.message}`, { cause: e });
     }
   },
-  keyJson: (t) => `{"kind":"sae","latent":${JSON.stringify(t.latent)},"path":${JSON.stringify(t.path)}${t.tap === undefined ? '' : `,"tap":${JSON.stringify(t.tap)}`}}`,
+  // By the SAE's contents, not its path (saeIdentity): a unit's key names what it computes with.
+  keyJson: (t) => `{"kind":"sae","latent":${JSON.stringify(t.latent)},"sae":${JSON.stringify(saeIdentity(t.path))}${t.tap === undefined ? '' : `,"tap":${JSON.stringify(t.tap)}`}}`,
   usesVectors: false,
   label: (t: TargetOf<'sae'>) => `sae ${saeName(t.path)}${t.tap ? ` at ${t.tap}` : ''} #${t.latent}`,
   compare: (a, b) => cmp(a.path, b.path) || cmp(a.tap ?? '', b.tap ?? '') || a.latent - b.latent,

@@ -1,8 +1,12 @@
 // Unit keys: the fast EPO path hashes exactly the text the generic one does, so no finished unit's key
 // changes; dependencies and progress groups go by rule.
+import { copyFileSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dependsOn, epoKeyOf, planLayout, planUnits, unitKeyOf, type EpoTarget } from '../../../core/sweep/plan.js';
 import { parseSweep } from '../../../core/sweep/spec.js';
+import { saeIdentity } from '../../../core/objectives/sae.js';
 
 describe('planUnits', () => {
   it('keys EPO units as unitKeyOf does, for every kind of target', () => {
@@ -13,13 +17,28 @@ describe('planUnits', () => {
       { kind: 'neuron', layer: 1, index: 3 },
       { kind: 'logit', token: ' "dog"' },
       { kind: 'logit', token: '#5', bannedText: 'cat' },
-      { kind: 'sae', path: '/saes/layer_1/params.npz', tap: 'resid_post.1', latent: 7 },
-      { kind: 'sae', path: '/saes/blocks.1.hook_resid_pre', latent: 0 },
+      { kind: 'sae', path: 'test/fixtures/saes/gemma-scope-tiny-gemma2-resid_post.1/params.npz', tap: 'resid_post.1', latent: 7 },
+      { kind: 'sae', path: 'test/fixtures/saes/saelens-standard-tiny-llama3-resid_pre.1', latent: 0 },
     ];
     for (const target of targets) {
-      const what = { kind: 'epo', target, seed: 4, seqLen: 6, knobs, vectorsKey: target.kind === 'resid' ? 'vectors/v.json' : undefined };
+      // An SAE is keyed by its contents (saeIdentity), not by its path.
+      const keyed = target.kind === 'sae' ? { kind: 'sae', latent: target.latent, sae: saeIdentity(target.path), ...(target.tap !== undefined && { tap: target.tap }) } : target;
+      const what = { kind: 'epo', target: keyed, seed: 4, seqLen: 6, knobs, vectorsKey: target.kind === 'resid' ? 'vectors/v.json' : undefined };
       expect(fast(target, 4)).toBe(unitKeyOf('epo', 'model-1', what));
     }
+  });
+
+  it("keys an SAE target by the SAE's contents, not its path", () => {
+    const knobs = { iters: 3 };
+    const key = epoKeyOf('model-1', 6, knobs, 'vectors/v.json');
+    const fixture = 'test/fixtures/saes/gemma-scope-tiny-gemma2-resid_post.1/params.npz';
+    const copy = join(mkdtempSync(join(tmpdir(), 'sae-key-')), 'params.npz');
+    copyFileSync(fixture, copy);
+    const at = (path: string) => key({ kind: 'sae', path, tap: 'resid_post.1', latent: 7 }, 0);
+    expect(at(copy)).toBe(at(fixture));
+    writeFileSync(copy, Buffer.concat([readFileSync(fixture), Buffer.from([0])]));
+    utimesSync(copy, new Date(), new Date(Date.now() + 5000)); // a new mtime: the identity is read again
+    expect(at(copy)).not.toBe(at(fixture));
   });
 
   it('orders units so that dependencies go by rule: shards contiguous, the merge after them, the report last', () => {
