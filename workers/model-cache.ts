@@ -1,13 +1,14 @@
 // Models for activities, loaded once per worker process: a local directory is used in place; an s3://
 // prefix is downloaded once into the cache directory (atomically: a half download is never used).
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { ModelProvider, ModelSpec, StorageSpec } from '../activities/context.js';
 import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
-import { modelShape, parseNeoXConfig } from '../core/model/config.js';
+import { modelShape } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
+import { readConfig } from '../core/model/load.js';
 import { describeEngine, openEngine, resolveEngine } from '../core/model/open-engine.js';
 import { resolveBackendName } from '../core/model/backend.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
@@ -43,6 +44,9 @@ export function createModelCache(
       let p = engines.get(key);
       if (!p) {
         p = dir(model, storage).then(async (d) => {
+          // config.json first, read as the CLI reads it: a malformed one is the user's mistake, refused with its code
+          // (not a SyntaxError from an engine's own read, which Temporal would retry as a bug).
+          readConfig(d);
           // wasm and cpu compute synchronously: in worker threads (a pool of `threads`, default 1), so that this
           // process's event loop stays free for workflow tasks, queries and heartbeats while a unit computes.
           // webgpu computes on the device, tensorflow's native addon is not known to load in worker threads, and
@@ -60,9 +64,9 @@ export function createModelCache(
     },
     async describe(model, storage): Promise<{ shape: ModelShape; modelId: string }> {
       const d = await dir(model, storage);
-      const configPath = path.join(d, 'config.json');
-      if (!existsSync(configPath)) throw new UserError('E_MODEL_MISSING_FILE', `${configPath}: file not found; is ${model.path} a Hugging Face model directory?`);
-      const cfg = parseNeoXConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
+      // The same checks, codes and wording as on the launching machine (readConfig): a malformed config.json
+      // fails the plan at once, not after the activity's retries.
+      const cfg = readConfig(d);
       return { shape: modelShape(cfg), modelId: modelIdentity(d) };
     },
     loaded: () => [...engines.keys()],
