@@ -2,6 +2,7 @@
 // filesystem) against the local files it names, made before anything starts: a refused sweep starts no
 // server and writes nothing. On a cluster the plan activity makes the model checks on a worker instead.
 import { statSync } from 'node:fs';
+import path from 'node:path';
 import { resolveShards } from '../corpus/source.js';
 import { resolveEpoConfig } from '../epo/config.js';
 import type { ModelShape } from '../engine.js';
@@ -61,5 +62,17 @@ export async function preflightLocal(spec: SweepSpec): Promise<void> {
       // absent: the store creates it
     }
     if (isFile) throw new UserError('E_SWEEP_STORAGE', `${spec.source}: storage.uri ${spec.storage.uri} is a file; it must be a directory (or absent) or an s3:// URI`);
+    // Under a file ("a/store" where a is a file): no directory can ever be made there.
+    for (let up = path.dirname(path.resolve(dir)); up !== path.dirname(up); up = path.dirname(up)) {
+      const st = statSync(up, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (!st.isDirectory()) {
+        throw new UserError(
+          'E_SWEEP_STORAGE',
+          `${spec.source}: storage.uri ${spec.storage.uri} lies under ${up}, which is a file; the store must be a directory (or absent) or an s3:// URI`,
+        );
+      }
+      break;
+    }
   }
 }

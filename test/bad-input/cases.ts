@@ -605,6 +605,7 @@ export const CASES: BadCase[] = [
       ['vectors file missing', (s: Doc) => (s.study.vectors = { file: '/nonexistent/v.json' }), 'E_VECTORS_FILE'],
       ['scan corpus matching nothing', (s: Doc) => (s.methods.scan = { corpus: '/nonexistent/*.jsonl', tokens: 100, shards: 1, top: 4 }), 'E_CORPUS_EMPTY'],
       ['storage uri is a file', (s: Doc) => (s.storage.uri = CORPUS), 'E_SWEEP_STORAGE'],
+      ['storage uri under a file', (s: Doc) => (s.storage.uri = path.join(CORPUS, 'store')), 'E_SWEEP_STORAGE'],
     ] as Array<[string, (s: Doc) => void, string]>
   ).map(([name, change, code]): BadCase => ({ group: 'sweep files (embedded)', name, setup: (d) => sweepFile(d, change), args: (d) => launchEmbedded(d), code })),
   {
