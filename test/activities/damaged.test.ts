@@ -7,6 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { createActivities, type PlanSummary, type UnitInput, type UnitResult } from '../../activities/index.js';
 import { openStore } from '../../core/store/index.js';
+import { unitFileKey } from '../../core/sweep/layout.js';
 import { resultKey } from '../../core/sweep/plan.js';
 import { readPlan } from '../../core/sweep/plans.js';
 import { parseSweep } from '../../core/sweep/spec.js';
@@ -61,5 +62,30 @@ storage: { uri: ./store }
     expect(redo).toMatchObject({ cached: false });
     expect(redo).not.toHaveProperty('recovered');
     expect(Buffer.from((await store.get(resultKey(units[i]!)))!).equals(good)).toBe(true);
+  }, 60_000);
+
+  it('drops a damaged EPO checkpoint and runs the unit afresh (a checkpoint is a cache)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-damaged-ck-'));
+    const storeDir = path.join(dir, 'store');
+    const body = `name: damaged-ck
+model: { path: ${MODEL}, engine: tfjs }
+study: { layers: [1], vectors: { count: 1, seed: 0 }, seqLen: 4 }
+methods:
+  epo: { runsPerVector: 1, iters: 2, population: 2, children: 4, topk: 8, batchSize: 8, checkpointEvery: 1 }
+storage: { uri: ./store }
+`;
+    const file = path.join(dir, 'sweep.yaml');
+    writeFileSync(file, body);
+    const spec = parseSweep(body, file);
+    const acts = createActivities({ store: () => openStore(storeDir), models: createModelCache({ backend: 'cpu' }), workerName: 'test' });
+    const env = new MockActivityEnvironment();
+    const store = openStore(storeDir);
+    const summary = (await env.run(acts.planSweep, spec)) as PlanSummary;
+    const { units } = await readPlan(store, summary.planKey);
+    const i = units.findIndex((u) => u.kind === 'epo');
+    await store.put(unitFileKey(units[i]!, 'epoCheckpoint'), 'not a checkpoint');
+    const r = (await env.run(acts.runUnit, { sweepId: summary.sweepId, planKey: summary.planKey, unitIndex: i, storage: spec.storage })) as UnitResult;
+    expect(r.cached).toBe(false);
+    expect(await store.exists(resultKey(units[i]!))).toBe(true);
   }, 60_000);
 });

@@ -4,6 +4,8 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from '../../core/epo/checkpoint.js';
+import { encodeTensors } from '../../core/tensor-file.js';
 
 export const REPO = path.join(import.meta.dirname, '../..');
 export const MODEL = path.join(REPO, 'test/fixtures/models/tiny-parallel');
@@ -229,6 +231,17 @@ export const CASES: BadCase[] = [
 
   // --- model directories
   { group: 'model directories', name: 'missing directory', args: (d) => epo(d, [], path.join(d, 'nope')), code: 'E_MODEL_MISSING_FILE' },
+  {
+    group: 'model directories',
+    name: 'model.safetensors is a directory',
+    setup: (d) =>
+      brokenModel(d, (m) => {
+        rmSync(path.join(m, 'model.safetensors'));
+        mkdirSync(path.join(m, 'model.safetensors'));
+      }),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_MISSING_FILE',
+  },
   { group: 'model directories', name: 'a file, not a directory', setup: (d) => json(d, 'm', 'x'), args: (d) => epo(d, [], path.join(d, 'm')), code: 'E_MODEL_MISSING_FILE' },
   {
     group: 'model directories',
@@ -500,6 +513,22 @@ export const CASES: BadCase[] = [
     args: (d) => epo(d, ['--resume']),
     code: 'E_TENSOR_FILE',
   },
+  ...(
+    [
+      ['state is not JSON', 'not json'],
+      ["RNG state is not xoroshiro128+'s", JSON.stringify({ config: {}, iteration: 1, rng: [1, 2], population: [{ ids: [1], hasTopk: false }], info: {} })],
+      ['population member has no ids', JSON.stringify({ config: {}, iteration: 1, rng: [1, 2, 3, 4], population: [{ hasTopk: false }], info: {} })],
+    ] as Array<[string, string]>
+  ).map(([what, state]): BadCase => ({
+    group: 'checkpoints',
+    name: `epo --resume of a checkpoint whose ${what}`,
+    setup: (d) => {
+      mkdirSync(path.join(d, 'out'));
+      writeFileSync(path.join(d, 'out', 'checkpoint.safetensors'), encodeTensors({}, { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, state }));
+    },
+    args: (d) => epo(d, ['--resume']),
+    code: 'E_CHECKPOINT_STATE',
+  })),
   { group: 'checkpoints', name: 'scan --resume without a checkpoint', args: (d) => scan(d, ['--resume']), code: 'E_SCAN_RESUME_MISMATCH' },
   {
     group: 'checkpoints',
