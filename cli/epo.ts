@@ -117,7 +117,18 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
     initIds: o.initIds?.split(',').map(int('init-ids')),
     ...(Object.fromEntries(EPO_KNOBS.map((k) => [k.key, o[k.key]])) as Partial<EpoConfig>),
   };
-  if (o.gcg) config = gcg(config);
+  if (o.gcg) {
+    // GCG is EPO with one member and no fluency term: a population or lambda given with it would be overridden.
+    const given = (['population', 'lambdaMin', 'lambdaMax'] as const).filter((k) => config[k] !== undefined && !(k === 'population' ? config[k] === 1 : config[k] === 0));
+    if (given.length) {
+      const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new UserError(
+        'E_CLI_CONFLICT',
+        `--gcg runs population 1 and lambda 0; ${given.map((k) => `${flag(k)} ${config[k]}`).join(', ')} contradicts it: drop one or the other`,
+      );
+    }
+    config = gcg(config);
+  }
   const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
 
   resolveEpoConfig(config, shape.dVocab);

@@ -18,7 +18,7 @@ export interface BadCase {
   /** Files to create in the sandbox before the run (and before the "nothing changed" snapshot). */
   setup?: (dir: string) => void;
   args: (dir: string) => string[];
-  /** The bracketed code the last line must carry; 'usage' for commander's own usage errors. */
+  /** The bracketed code the last line must carry (E_CLI_USAGE for commander's own usage errors). */
   code: string;
   /** Run as a real child process (commands that install process-wide state, like a Temporal runtime). */
   spawn?: boolean;
@@ -123,7 +123,7 @@ export const CASES: BadCase[] = [
     ['baseline without a subcommand argument', ['baseline', 'random']],
     ['sweep status without an ID', ['sweep', 'status']],
     ['report without a sweep', ['report']],
-  ].map(([name, args]): BadCase => ({ group: 'cli arguments', name: name as string, args: () => args as string[], code: 'usage' })),
+  ].map(([name, args]): BadCase => ({ group: 'cli arguments', name: name as string, args: () => args as string[], code: 'E_CLI_USAGE' })),
   ...[
     ['--iters not a number', ['--iters', 'ten']],
     ['--iters fractional', ['--iters', '2.5']],
@@ -809,6 +809,40 @@ export const CASES: BadCase[] = [
   },
   { group: 'sweep files', name: 'a directory, not a file', args: (d) => ['sweep', 'launch', d, '--temporal-address', '127.0.0.1:1'], code: 'E_SWEEP_FILE' },
   { group: 'sweep files', name: 'empty file', setup: (d) => json(d, 'sweep.yaml', ''), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
+  // --- conflicting or impossible engine options (checked before anything loads)
+  { group: 'cli arguments', name: 'epo --dtype with the tfjs engine (the default)', args: (d) => epo(d, ['--dtype', 'float32']), code: 'E_CLI_CONFLICT' },
+  { group: 'cli arguments', name: 'epo --device with --engine tfjs', args: (d) => epo(d, ['--engine', 'tfjs', '--device', 'cuda']), code: 'E_CLI_CONFLICT' },
+  { group: 'cli arguments', name: 'scan --dtype with the tfjs engine', args: (d) => scan(d, ['--dtype', 'float16']), code: 'E_CLI_CONFLICT' },
+  { group: 'cli arguments', name: 'epo --device gpu', args: (d) => epo(d, ['--engine', 'torch', '--device', 'gpu']), code: 'E_TORCH_DEVICE' },
+  {
+    group: 'cli arguments',
+    name: 'worker --device gpu',
+    args: () => ['worker', '--engine', 'torch', '--device', 'gpu', '--temporal-address', '127.0.0.1:1'],
+    code: 'E_TORCH_DEVICE',
+  },
+  { group: 'cli arguments', name: 'epo --gcg with --population 4', args: (d) => epo(d, ['--gcg', '--population', '4']), code: 'E_CLI_CONFLICT' },
+  { group: 'cli arguments', name: 'epo --gcg with --lambda-max 2', args: (d) => epo(d, ['--gcg', '--lambda-max', '2']), code: 'E_CLI_CONFLICT' },
+  {
+    group: 'cli arguments',
+    name: 'epo --engine torch with a DREAMSWEEP_TORCH_PYTHON that is not Python',
+    args: (d) => epo(d, ['--engine', 'torch']),
+    env: { DREAMSWEEP_TORCH_PYTHON: '/bin/true' },
+    code: 'E_TORCH_PYTHON',
+  },
+  {
+    group: 'cli arguments',
+    name: 'worker --engine torch with a DREAMSWEEP_TORCH_PYTHON that does not exist',
+    args: () => ['worker', '--engine', 'torch', '--temporal-address', '127.0.0.1:1'],
+    env: { DREAMSWEEP_TORCH_PYTHON: '/nonexistent/python3' },
+    code: 'E_TORCH_PYTHON',
+  },
+  {
+    group: 'sweep files',
+    name: 'model.dtype with engine tfjs',
+    setup: (d) => sweepFile(d, (s) => (s.model.dtype = 'float16')),
+    args: (d) => launch(d),
+    code: 'E_SWEEP_FILE',
+  },
   { group: 'sweep files', name: 'layer listed twice', setup: (d) => sweepFile(d, (s) => (s.study.layers = [1, 1])), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
   { group: 'sweep files', name: 'storage uri ftp://', setup: (d) => sweepFile(d, (s) => (s.storage.uri = 'ftp://x/y')), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
   { group: 'storage', name: 'report: --store s3:// without a bucket', args: (d) => ['report', 'x', '--store', 's3://', '--out', path.join(d, 'out')], code: 'E_STORE_URI' },
