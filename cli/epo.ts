@@ -110,7 +110,8 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   const cfg = readConfig(o.model);
   checkSeqLen(cfg, o.seqLen as number, '--seq-len');
   const shape = modelShape(cfg);
-  const objective = parseObjective(o.objective, shape, readTokenizer(o.model, cfg));
+  const tokenizer = readTokenizer(o.model, cfg);
+  const objective = parseObjective(o.objective, shape, tokenizer);
   // Key order as before (the initial prompt first): the history records the config as JSON.
   let config: Partial<EpoConfig> = {
     initText: o.initText,
@@ -131,7 +132,17 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   }
   const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
 
-  resolveEpoConfig(config, shape.dVocab);
+  const resolved = resolveEpoConfig(config, shape.dVocab);
+  // The initial text's length, before the weights load (EPO itself would refuse it only after loading them).
+  if (resolved.initText !== undefined) {
+    const n = tokenizer.encode(resolved.initText).length;
+    if (n !== resolved.seqLen) {
+      throw new UserError(
+        'E_EPO_CONFIG',
+        `--init-text: ${JSON.stringify(resolved.initText)} encodes to ${n} tokens but --seq-len is ${resolved.seqLen}; give --seq-len ${n}, or a text of ${resolved.seqLen} tokens`,
+      );
+    }
+  }
   const ckFile = path.join(o.out, FILES.checkpoint);
   let resume: EpoState | undefined;
   if (o.resume) {

@@ -9,6 +9,7 @@ import type { ModelShape } from '../engine.js';
 import { isUserError, UserError } from '../errors.js';
 import { checkSeqLen } from '../model/config.js';
 import { readConfig } from '../model/load.js';
+import { torchPython } from '../model/torch-env.js';
 import { readVectorSource } from '../objectives/vectors.js';
 import { checkPlanSize } from './limits.js';
 import type { SweepSpec } from './spec.js';
@@ -40,6 +41,15 @@ const isRemote = (uri: string) => /^s3:\/\//.test(uri);
 
 /** Everything the local files let us check: model, seqLen, vectors, plan size, corpus, storage. */
 export async function preflightLocal(spec: SweepSpec): Promise<void> {
+  // The embedded default's workers run here: a torch engine that is not installed fails now, not on every unit.
+  if (spec.model.engine === 'torch') {
+    try {
+      torchPython();
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      throw new UserError(e.code, `${spec.source}: model.engine torch: ${e.message}`, { cause: e });
+    }
+  }
   if (!isRemote(spec.model.path)) {
     const cfg = readConfig(spec.model.path);
     checkStudyFitsModel(spec, cfg);

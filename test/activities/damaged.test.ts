@@ -88,4 +88,31 @@ storage: { uri: ./store }
     expect(r.cached).toBe(false);
     expect(await store.exists(resultKey(units[i]!))).toBe(true);
   }, 60_000);
+
+  it('a scan whose corpus has no window of seqLen tokens is refused like `dreamsweep scan` (E_CORPUS_EMPTY), not a 0-window baseline', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-empty-scan-'));
+    const storeDir = path.join(dir, 'store');
+    writeFileSync(path.join(dir, 'c.jsonl'), `${JSON.stringify({ text: 'hi' })}\n${JSON.stringify({ text: 'ok' })}\n`);
+    const body = `name: empty-scan
+model: { path: ${MODEL}, engine: tfjs }
+study: { layers: [1], vectors: { count: 1, seed: 0 }, seqLen: 8 }
+methods:
+  scan: { corpus: c.jsonl, tokens: 1000, shards: 2, top: 2 }
+storage: { uri: ./store }
+`;
+    const file = path.join(dir, 'sweep.yaml');
+    writeFileSync(file, body);
+    const spec = parseSweep(body, file);
+    const acts = createActivities({ store: () => openStore(storeDir), models: createModelCache({ backend: 'cpu' }), workerName: 'test' });
+    const env = new MockActivityEnvironment();
+    const store = openStore(storeDir);
+    const summary = (await env.run(acts.planSweep, spec)) as PlanSummary;
+    const { units } = await readPlan(store, summary.planKey);
+    const input = (u: (typeof units)[number]) => ({ sweepId: summary.sweepId, planKey: summary.planKey, unitIndex: units.indexOf(u), storage: spec.storage });
+    for (const u of units.filter((u) => u.kind === 'scan-shard')) await env.run(acts.runUnit, input(u));
+    const merge = units.find((u) => u.kind === 'scan-merge')!;
+    const err = await env.run(acts.runUnit, input(merge)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_CORPUS_EMPTY' });
+    expect((err as Error).message).toMatch(/2 document\(s\), none with at least seqLen = 8 tokens/);
+  }, 60_000);
 });

@@ -809,6 +809,22 @@ export const CASES: BadCase[] = [
   },
   { group: 'sweep files', name: 'a directory, not a file', args: (d) => ['sweep', 'launch', d, '--temporal-address', '127.0.0.1:1'], code: 'E_SWEEP_FILE' },
   { group: 'sweep files', name: 'empty file', setup: (d) => json(d, 'sweep.yaml', ''), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
+  {
+    // Checked before the weights load: the (here truncated) weights are never read.
+    group: 'cli arguments',
+    name: 'epo --init-text of the wrong length, before the weights load',
+    setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'model.safetensors'), readFileSync(path.join(m, 'model.safetensors')).subarray(0, 64))),
+    args: (d) => epo(d, ['--init-text', 'hello', '--seq-len', '6'], path.join(d, 'model')),
+    code: 'E_EPO_CONFIG',
+  },
+  {
+    group: 'sweep files (embedded)',
+    name: 'engine torch where the torch engine is not installed',
+    setup: (d) => sweepFile(d, (s) => (s.model.engine = 'torch')),
+    args: (d) => launchEmbedded(d),
+    env: { DREAMSWEEP_CACHE: '/nonexistent/dreamsweep-cache', DREAMSWEEP_TORCH_PYTHON: '' },
+    code: 'E_TORCH_MISSING',
+  },
   // --- conflicting or impossible engine options (checked before anything loads)
   { group: 'cli arguments', name: 'epo --dtype with the tfjs engine (the default)', args: (d) => epo(d, ['--dtype', 'float32']), code: 'E_CLI_CONFLICT' },
   { group: 'cli arguments', name: 'epo --device with --engine tfjs', args: (d) => epo(d, ['--engine', 'tfjs', '--device', 'cuda']), code: 'E_CLI_CONFLICT' },
