@@ -62,7 +62,7 @@ export interface PatienceOptions {
    * wrong address (UserError E_STORE_UNREACHABLE, not retried) rather than an outage (default 30 s).
    */
   neverAnsweredWaitMs?: number;
-  /** A call running this long is reported through `onWait` every second until it ends (default 5 s). */
+  /** A call running this long is reported through `onWait` every second until it ends (default 10 s): a hung server shows, and heartbeats. */
   slowAfterMs?: number;
 }
 
@@ -79,7 +79,7 @@ export function patientStore(store: ArtifactStore, opts: PatienceOptions): Artif
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = opts.now ?? Date.now;
   const neverAnsweredWaitMs = Math.min(opts.neverAnsweredWaitMs ?? 30_000, opts.deadlineMs);
-  const slowAfterMs = opts.slowAfterMs ?? 5_000;
+  const slowAfterMs = opts.slowAfterMs ?? 10_000;
   // Whether the store has answered this process once (anything but a failure to connect).
   let answered = false;
 
@@ -91,7 +91,7 @@ export function patientStore(store: ArtifactStore, opts: PatienceOptions): Artif
       () => {
         const s = Math.round((now() - started) / 1000);
         if (now() - started < slowAfterMs) return;
-        opts.onWait?.(`the store ${store.uri} (no answer for ${s}s)`, !slow);
+        opts.onWait?.(`the store ${store.uri} (a call unfinished after ${s}s)`, !slow);
         slow = true;
       },
       Math.min(1_000, Math.max(10, slowAfterMs)),

@@ -109,7 +109,7 @@ describe('patientStore', () => {
     const patient = patientStore(slow, { deadlineMs: 60_000, slowAfterMs: 50, onWait: (w) => waits.push(w), onRecovered: () => recovered++ });
     await patient.get('a');
     expect(waits.length).toBeGreaterThan(0);
-    expect(waits[0]).toMatch(/^the store file:\/\/.* \(no answer for \d+s\)$/);
+    expect(waits[0]).toMatch(/^the store file:\/\/.* \(a call unfinished after \d+s\)$/);
     expect(recovered).toBe(1);
   });
 });
