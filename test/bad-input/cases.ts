@@ -819,6 +819,16 @@ export const CASES: BadCase[] = [
   },
   {
     group: 'sweep files (embedded)',
+    name: 'scan corpus .jsonl.zst that is not zstd',
+    setup: (d) => {
+      json(d, 'c.jsonl.zst', '{"text": "plain"}\n');
+      sweepFile(d, (s) => (s.methods.scan = { corpus: path.join(d, 'c.jsonl.zst'), tokens: 100, shards: 1, top: 4 }));
+    },
+    args: (d) => launchEmbedded(d),
+    code: 'E_CORPUS_BAD_ZSTD',
+  },
+  {
+    group: 'sweep files (embedded)',
     name: 'engine torch where the torch engine is not installed',
     setup: (d) => sweepFile(d, (s) => (s.model.engine = 'torch')),
     args: (d) => launchEmbedded(d),
