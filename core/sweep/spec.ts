@@ -229,7 +229,11 @@ const modelSchema = obj(
 ).superRefine((m, ctx) => {
   // dtype is the torch engine's: on tfjs it would be ignored, and the sweep run in another precision than asked.
   if (m.dtype !== undefined && m.engine === 'tfjs') {
-    ctx.addIssue({ code: 'custom', path: ['dtype'], message: want('no dtype with engine tfjs (the default)', 'dtype is for the torch engine: add `engine: torch` (or auto), or remove dtype').error });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['dtype'],
+      message: want('no dtype with engine tfjs (the default)', 'dtype is for the torch engine: add `engine: torch` (or auto), or remove dtype').error,
+    });
   }
 });
 
