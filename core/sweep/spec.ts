@@ -227,7 +227,16 @@ const modelSchema = obj(
   },
   'a mapping with the model path',
   'add `model: { path: ./models/pythia-70m }` (a local directory or s3://bucket/prefix)',
-);
+).superRefine((m, ctx) => {
+  // dtype is the torch engine's: on tfjs it would be ignored, and the sweep run in another precision than asked.
+  if (m.dtype !== undefined && m.engine === 'tfjs') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['dtype'],
+      message: want('no dtype with engine tfjs (the default)', 'dtype is for the torch engine: add `engine: torch` (or auto), or remove dtype').error,
+    });
+  }
+});
 
 /**
  * One index, a list `[1, 5, 9]` or an inclusive range `"0..63"` (YAML reads `0..63` as that string):
