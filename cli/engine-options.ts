@@ -11,7 +11,7 @@ export interface EngineCliOptions {
 
 export function addEngineOptions(command: Command): Command {
   return command
-    .addOption(new Option('--engine <name>', 'tfjs, torch, or auto (torch where a GPU and its Python are present); else env DREAMSWEEP_ENGINE, else tfjs').choices([...ENGINES]))
+    .addOption(new Option('--engine <name>', 'tfjs, torch, or auto (torch where installed, else tfjs); else env DREAMSWEEP_ENGINE, else auto').choices([...ENGINES]))
     .addOption(new Option('--dtype <name>', 'torch engine: compute dtype (default bfloat16 on CUDA, float32 on the CPU)').choices([...TORCH_DTYPES]))
     .option('--device <name>', 'torch engine: auto, cpu, cuda or cuda:N (default auto)');
 }

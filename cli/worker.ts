@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { describeBackend, initBackend, requestedBackend } from '../core/model/backend.js';
-import { resolveEngine } from '../core/model/open-engine.js';
+import { autoEngine, resolveEngine } from '../core/model/open-engine.js';
 import { torchPython } from '../core/model/torch-env.js';
 import { connectOrStartEmbedded } from '../infra/embedded.js';
 import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
@@ -72,8 +72,12 @@ export function registerWorker(program: Command): void {
       // once, instead of failing every unit it takes. Without one, each sweep file's model.backend applies.
       // Likewise the torch engine: a missing Python environment is one line now, not one failure per unit.
       const engine = o.engine ?? (process.env['DREAMSWEEP_ENGINE'] || undefined);
-      if (engine !== undefined && resolveEngine(engine) === 'torch') {
+      if (engine !== undefined && resolveEngine(engine, o.backend) === 'torch') {
         process.stderr.write(`dreamsweep worker: engine torch (${torchPython()})\n`);
+      } else if (engine === undefined && requestedBackend(o.backend) === undefined) {
+        // Each sweep file's model.engine applies; its default, auto, is decided on this machine.
+        const auto = autoEngine();
+        process.stderr.write(`dreamsweep worker: engine auto picks ${auto.engine} here: ${auto.why}\n`);
       } else if (requestedBackend(o.backend) !== undefined) {
         await initBackend(o.backend);
         process.stderr.write(`dreamsweep worker: backend ${describeBackend()}\n`);

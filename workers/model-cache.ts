@@ -68,7 +68,7 @@ export function createModelCache(
       const key = `${model.path}|${engine}|${backend ?? ''}|${dtype ?? ''}`;
       let p = engines.get(key);
       if (!p) {
-        const torch = resolveEngine(engine) === 'torch';
+        const torch = resolveEngine(engine, backend) === 'torch';
         const device = options.device ?? 'auto';
         const freed = torch ? freeDevice(device, key) : Promise.resolve();
         if (torch) torchOn.set(device, key);
@@ -78,7 +78,7 @@ export function createModelCache(
           // webgpu computes on the device, tensorflow's native addon is not known to load in worker threads, and
           // torch computes in its own process: those are opened as they are.
           const name = resolveBackendName(backend);
-          const pooled = resolveEngine(engine) === 'tfjs' && (name === 'wasm' || name === 'cpu');
+          const pooled = resolveEngine(engine, backend) === 'tfjs' && (name === 'wasm' || name === 'cpu');
           const e = pooled
             ? withBos(await PoolEngine.load(d, { threads: options.threads ?? 1, backend: name }))
             : await openEngine(d, { engine, backend, dtype, device: options.device, log });

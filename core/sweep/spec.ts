@@ -221,7 +221,9 @@ const count = (hint: string) =>
 const modelSchema = obj(
   {
     path: location('a local model directory or s3://bucket/prefix', 'point it at a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json)'),
-    engine: z.enum(['tfjs', 'torch', 'auto'], want('one of tfjs, torch, auto', 'auto runs torch where a worker has a GPU and the torch engine')).default('tfjs'),
+    engine: z
+      .enum(['tfjs', 'torch', 'auto'], want('one of tfjs, torch, auto', 'auto (the default) runs torch wherever a worker has the torch engine installed, else tfjs'))
+      .default('auto'),
     backend: z.enum(['wasm', 'cpu', 'webgpu', 'tensorflow'], want('one of wasm, cpu, webgpu, tensorflow', 'omit it to let each worker choose')).optional(),
     dtype: z.enum(['float32', 'bfloat16', 'float16'], want('one of float32, bfloat16, float16', 'omit it for bfloat16 on GPUs, float32 on CPUs')).optional(),
   },
