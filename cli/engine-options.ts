@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { Option, type Command } from 'commander';
-import { ENGINES } from '../core/model/open-engine.js';
+import { autoEngine, ENGINES, requestedEngine } from '../core/model/open-engine.js';
 import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchPython } from '../core/model/torch-env.js';
 import { UserError } from '../core/errors.js';
 
@@ -15,11 +15,11 @@ export interface EngineCliOptions {
 
 export function addEngineOptions(command: Command): Command {
   return command
-    .addOption(new Option('--engine <name>', 'tfjs, torch, or auto (torch where a GPU and its Python are present); else env DREAMSWEEP_ENGINE, else tfjs').choices([...ENGINES]))
+    .addOption(new Option('--engine <name>', 'tfjs, torch, or auto (torch where installed, else tfjs); else env DREAMSWEEP_ENGINE, else auto').choices([...ENGINES]))
     .addOption(new Option('--dtype <name>', 'torch engine: compute dtype (default bfloat16 on CUDA, float32 on the CPU)').choices([...TORCH_DTYPES]))
     .option('--device <name>', 'torch engine: auto, cpu, cuda or cuda:N (default auto)')
     .hook('preAction', async (cmd) => {
-      const o = cmd.opts<EngineCliOptions & { threads?: number | string }>();
+      const o = cmd.opts<EngineCliOptions & { threads?: number | string; backend?: string }>();
       checkEngineOptions(o);
       capThreads(cmd, o.threads);
       await checkTorchPython(o);
@@ -40,7 +40,7 @@ export function capThreads(cmd: Command, threads: number | string | undefined): 
 
 /** With the torch engine: its Python must be one (a DREAMSWEEP_TORCH_PYTHON that is not fails here, named, not as a crash). */
 export async function checkTorchPython(o: EngineCliOptions): Promise<void> {
-  const engine = o.engine ?? (process.env['DREAMSWEEP_ENGINE'] || 'tfjs');
+  const engine = o.engine ?? (process.env['DREAMSWEEP_ENGINE'] || 'auto');
   if (engine !== 'torch') return; // auto picks torch only where its Python is found
   const python = torchPython();
   const from = process.env['DREAMSWEEP_TORCH_PYTHON'] ? ' (DREAMSWEEP_TORCH_PYTHON)' : '';
@@ -55,18 +55,22 @@ export async function checkTorchPython(o: EngineCliOptions): Promise<void> {
 const DEVICE = /^(auto|cpu|cuda(:\d+)?)$/;
 
 /**
- * Refuses engine options that would be ignored or cannot work, before anything loads: --dtype or --device with
- * the tfjs engine (they are torch's; tfjs has --backend), and a device name torch does not know (`gpu`).
+ * Refuses engine options that would be ignored or cannot work, before anything loads: --dtype or --device where
+ * the engine is tfjs (they are torch's; tfjs has --backend): tfjs by name (--engine, DREAMSWEEP_ENGINE), or auto
+ * (the default) where it picks tfjs on this machine (torch not installed, or a tfjs backend named); and a device
+ * name torch does not know (`gpu`).
  */
-export function checkEngineOptions(o: EngineCliOptions): void {
-  const engine = o.engine ?? (process.env['DREAMSWEEP_ENGINE'] || 'tfjs');
-  if (engine === 'tfjs') {
-    const given = [o.dtype !== undefined && '--dtype', o.device !== undefined && '--device'].filter(Boolean);
-    if (given.length) {
-      const from = o.engine !== undefined ? '--engine tfjs' : process.env['DREAMSWEEP_ENGINE'] ? 'DREAMSWEEP_ENGINE=tfjs' : 'tfjs, the default';
+export function checkEngineOptions(o: EngineCliOptions & { backend?: string }): void {
+  const given = [o.dtype !== undefined && '--dtype', o.device !== undefined && '--device'].filter(Boolean);
+  if (given.length) {
+    const name = requestedEngine(o.engine);
+    const auto = name === 'auto' ? autoEngine(o.backend) : undefined;
+    if ((auto?.engine ?? name) === 'tfjs') {
+      const named = o.engine !== undefined ? `--engine ${name}` : process.env['DREAMSWEEP_ENGINE'] ? `DREAMSWEEP_ENGINE=${name}` : `${name} (the default)`;
+      const from = auto ? `${named}, which picks tfjs here: ${auto.why}` : named;
       throw new UserError(
         'E_CLI_CONFLICT',
-        `${given.join(' and ')}: options of the torch engine, but the engine is ${from}; add --engine torch (or auto), or drop them (tfjs chooses its hardware with --backend)`,
+        `${given.join(' and ')}: options of the torch engine, but the engine is ${from}; use --engine torch where it is installed, or drop them (tfjs chooses its hardware with --backend)`,
       );
     }
   }

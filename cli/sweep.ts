@@ -186,7 +186,7 @@ function positiveInt(value: string): number {
 
 async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean): Promise<void> {
   // The embedded default's workers share this filesystem: check the sweep's files before any server starts.
-  if (!configuredAddress(o, spec)) await preflightLocal(spec);
+  if (!configuredAddress(o, spec)) await preflightLocal(spec, (line) => process.stderr.write(`dreamsweep: ${line}\n`));
   const session = await openSession(o, spec);
   // Imported here: the local workers load the worker SDK and tfjs, which `sweep status|cancel|list` never need.
   const local = session.embedded ? (await import('../infra/local-workers.js')).startLocalWorkers(session.target, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;

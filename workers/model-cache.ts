@@ -16,7 +16,7 @@ import { modelShape } from '../core/model/config.js';
 import { identityFiles, modelIdentity, rememberIdentity } from '../core/model/identity.js';
 import { rawEngine, withBos } from '../core/model/bos.js';
 import { readConfig } from '../core/model/load.js';
-import { describeEngine, openEngine, resolveEngine } from '../core/model/open-engine.js';
+import { autoEngine, describeEngine, openEngine, requestedEngine, resolveEngine } from '../core/model/open-engine.js';
 import { resolveBackendName } from '../core/model/backend.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
 import { openStore, type ArtifactStore } from '../core/store/index.js';
@@ -68,7 +68,13 @@ export function createModelCache(
       const key = `${model.path}|${engine}|${backend ?? ''}|${dtype ?? ''}`;
       let p = engines.get(key);
       if (!p) {
-        const torch = resolveEngine(engine) === 'torch';
+        const torch = resolveEngine(engine, backend) === 'torch';
+        // A dtype is the torch engine's: where the engine is tfjs here (auto picking it: torch not installed, or a
+        // tfjs backend named), it would be ignored and the unit run in another precision than asked. Refused now.
+        if (!torch && dtype !== undefined) {
+          const why = requestedEngine(engine) === 'auto' ? `engine auto picks tfjs on this worker (${hostname()}): ${autoEngine(backend).why}` : 'the engine is tfjs';
+          throw new UserError('E_ENGINE_DTYPE', `${model.path}: dtype ${dtype} is for the torch engine, but ${why}; install the torch engine on the workers, or remove dtype`);
+        }
         const device = options.device ?? 'auto';
         const freed = torch ? freeDevice(device, key) : Promise.resolve();
         if (torch) torchOn.set(device, key);
@@ -81,7 +87,7 @@ export function createModelCache(
           // webgpu computes on the device, tensorflow's native addon is not known to load in worker threads, and
           // torch computes in its own process: those are opened as they are.
           const name = resolveBackendName(backend);
-          const pooled = resolveEngine(engine) === 'tfjs' && (name === 'wasm' || name === 'cpu');
+          const pooled = resolveEngine(engine, backend) === 'tfjs' && (name === 'wasm' || name === 'cpu');
           const e = pooled
             ? withBos(await PoolEngine.load(d, { threads: options.threads ?? 1, backend: name }))
             : await openEngine(d, { engine, backend, dtype, device: options.device, log });

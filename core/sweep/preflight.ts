@@ -12,6 +12,7 @@ import { readConfig } from '../model/load.js';
 import { torchPython } from '../model/torch-env.js';
 import { readVectorSource } from '../objectives/vectors.js';
 import { epoRunConfig } from './epo-method.js';
+import { sweepModelFit } from './model-fit.js';
 import { checkPlanSize } from './limits.js';
 import type { SweepSpec } from './spec.js';
 
@@ -40,7 +41,7 @@ export function checkStudyFitsModel(spec: SweepSpec, shape: ModelShape): void {
 const isRemote = (uri: string) => /^s3:\/\//.test(uri);
 
 /** Everything the local files let us check: model, seqLen, vectors, plan size, corpus, storage. */
-export async function preflightLocal(spec: SweepSpec): Promise<void> {
+export async function preflightLocal(spec: SweepSpec, warn: (line: string) => void = () => {}): Promise<void> {
   // The embedded default's workers run here: a torch engine that is not installed fails now, not on every unit.
   if (spec.model.engine === 'torch') {
     try {
@@ -53,6 +54,10 @@ export async function preflightLocal(spec: SweepSpec): Promise<void> {
   if (!isRemote(spec.model.path)) {
     const cfg = readConfig(spec.model.path);
     checkStudyFitsModel(spec, cfg);
+    // #29: a model too big for the engine and device it runs on here: a warning line, or a refusal (model-fit.ts).
+    const fit = sweepModelFit(spec, cfg);
+    if (fit.level === 'refuse') throw new UserError('E_SWEEP_MODEL', fit.line);
+    if (fit.level === 'warn') warn(`warning: ${fit.line}`);
     checkSeqLen(cfg, spec.study.seqLen, `${spec.source}: study.seqLen`);
     if ('file' in spec.study.vectors) {
       const set = readVectorSource(spec.study.vectors, cfg.dModel, spec.study.layers);

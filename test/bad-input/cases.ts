@@ -836,7 +836,26 @@ export const CASES: BadCase[] = [
     code: 'E_TORCH_MISSING',
   },
   // --- conflicting or impossible engine options (checked before anything loads)
-  { group: 'cli arguments', name: 'epo --dtype with the tfjs engine (the default)', args: (d) => epo(d, ['--dtype', 'float32']), code: 'E_CLI_CONFLICT' },
+  {
+    group: 'cli arguments',
+    name: 'epo --dtype with DREAMSWEEP_ENGINE=tfjs',
+    args: (d) => epo(d, ['--dtype', 'float32']),
+    env: { DREAMSWEEP_ENGINE: 'tfjs' },
+    code: 'E_CLI_CONFLICT',
+  },
+  {
+    group: 'cli arguments',
+    name: 'epo --dtype with engine auto (the default) where the torch engine is not installed',
+    args: (d) => epo(d, ['--dtype', 'float32']),
+    env: { DREAMSWEEP_ENGINE: '', DREAMSWEEP_CACHE: '/nonexistent/dreamsweep-cache', DREAMSWEEP_TORCH_PYTHON: '' },
+    code: 'E_CLI_CONFLICT',
+  },
+  {
+    group: 'cli arguments',
+    name: 'epo --device with --engine auto and a tfjs backend named',
+    args: (d) => epo(d, ['--engine', 'auto', '--backend', 'wasm', '--device', 'cpu']),
+    code: 'E_CLI_CONFLICT',
+  },
   { group: 'cli arguments', name: 'epo --device with --engine tfjs', args: (d) => epo(d, ['--engine', 'tfjs', '--device', 'cuda']), code: 'E_CLI_CONFLICT' },
   { group: 'cli arguments', name: 'scan --dtype with the tfjs engine', args: (d) => scan(d, ['--dtype', 'float16']), code: 'E_CLI_CONFLICT' },
   { group: 'cli arguments', name: 'epo --device gpu', args: (d) => epo(d, ['--engine', 'torch', '--device', 'gpu']), code: 'E_TORCH_DEVICE' },

@@ -31,10 +31,35 @@ describe('engine options', () => {
   });
 
   it('refuses --dtype and --device on tfjs, and a device name torch does not know', () => {
-    expect(() => checkEngineOptions({ dtype: 'float32' })).toThrow(expect.objectContaining({ code: 'E_CLI_CONFLICT' }));
+    // vitest.config.ts sets DREAMSWEEP_ENGINE=tfjs: the engine when --engine is not given.
+    expect(() => checkEngineOptions({ dtype: 'float32' })).toThrow(expect.objectContaining({ code: 'E_CLI_CONFLICT', message: expect.stringContaining('DREAMSWEEP_ENGINE=tfjs') }));
     expect(() => checkEngineOptions({ engine: 'tfjs', device: 'cpu' })).toThrow(expect.objectContaining({ code: 'E_CLI_CONFLICT' }));
     expect(() => checkEngineOptions({ engine: 'torch', device: 'gpu' })).toThrow(expect.objectContaining({ code: 'E_TORCH_DEVICE' }));
     expect(() => checkEngineOptions({ engine: 'torch', device: 'cuda:1', dtype: 'float16' })).not.toThrow();
-    expect(() => checkEngineOptions({ engine: 'auto', dtype: 'float16' })).not.toThrow();
+  });
+
+  it('with auto, refuses --dtype and --device only where auto picks tfjs on this machine', () => {
+    // A tfjs backend named: auto picks tfjs wherever it runs.
+    expect(() => checkEngineOptions({ engine: 'auto', backend: 'wasm', dtype: 'float16' })).toThrow(
+      expect.objectContaining({ code: 'E_CLI_CONFLICT', message: expect.stringContaining('--engine auto, which picks tfjs here: a tfjs backend is named (wasm)') }),
+    );
+    vi.stubEnv('DREAMSWEEP_ENGINE', '');
+    try {
+      // Torch installed (a Python named): auto picks torch, and the options are its.
+      vi.stubEnv('DREAMSWEEP_TORCH_PYTHON', '/usr/bin/python3');
+      expect(() => checkEngineOptions({ dtype: 'float16', device: 'cpu' })).not.toThrow();
+      expect(() => checkEngineOptions({ engine: 'auto', dtype: 'float16' })).not.toThrow();
+      // Not installed: auto picks tfjs, and the line says why.
+      vi.stubEnv('DREAMSWEEP_TORCH_PYTHON', '');
+      vi.stubEnv('DREAMSWEEP_CACHE', '/nonexistent/dreamsweep-cache');
+      expect(() => checkEngineOptions({ dtype: 'float16' })).toThrow(
+        expect.objectContaining({
+          code: 'E_CLI_CONFLICT',
+          message: expect.stringMatching(/the engine is auto \(the default\), which picks tfjs here: the torch engine is not installed/),
+        }),
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { ModelSpec, StorageSpec } from '../../activities/context.js';
 import { UserError } from '../../core/errors.js';
 import { rawEngine } from '../../core/model/bos.js';
@@ -133,5 +133,42 @@ describe('a worker meets a malformed config.json', () => {
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
     expect((err as ApplicationFailure).details).toEqual([{ code: 'E_MODEL_CONFIG' }]);
+  });
+});
+
+describe('a dtype where the engine is tfjs on this worker', () => {
+  const expectRefused = async (cache: ReturnType<typeof createModelCache>, model: ModelSpec, why: RegExp) => {
+    try {
+      const err = await cache.engine(model, storage).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).code).toBe('E_ENGINE_DTYPE');
+      expect((err as Error).message).toMatch(why);
+      expect(cache.loaded()).toEqual([]); // refused before anything loads
+    } finally {
+      await cache.dispose();
+    }
+  };
+
+  it('fails the unit at once where auto picks tfjs (a tfjs backend named), not ignoring the dtype', async () => {
+    await expectRefused(
+      createModelCache({ backend: 'cpu' }),
+      { path: MODEL, engine: 'auto', dtype: 'float16' } as ModelSpec,
+      /dtype float16 is for the torch engine, but engine auto picks tfjs on this worker \(.*\): a tfjs backend is named \(cpu\)/,
+    );
+  });
+
+  it('and where auto picks tfjs because the torch engine is not installed', async () => {
+    vi.stubEnv('DREAMSWEEP_TORCH_PYTHON', '');
+    vi.stubEnv('DREAMSWEEP_BACKEND', '');
+    vi.stubEnv('DREAMSWEEP_CACHE', '/nonexistent/dreamsweep-cache');
+    try {
+      await expectRefused(createModelCache({}), { path: MODEL, engine: 'auto', dtype: 'bfloat16' } as ModelSpec, /engine auto picks tfjs .*the torch engine is not installed/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('and where a worker names --engine tfjs', async () => {
+    await expectRefused(createModelCache({ engine: 'tfjs' }), { path: MODEL, engine: 'torch', dtype: 'float16' } as ModelSpec, /but the engine is tfjs/);
   });
 });
