@@ -3,12 +3,18 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
+// The engine every test runs on unless it names one: tfjs, whose numbers and error codes the tests were written
+// against. The default, auto, picks torch wherever its Python environment is installed (as on CI), so tests of the
+// torch engine say `engine: 'torch'` and tests of auto's choice set or delete DREAMSWEEP_ENGINE themselves.
+const env = { DREAMSWEEP_ENGINE: 'tfjs' };
+
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
+          env,
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**'],
           testTimeout: 60_000,
@@ -22,6 +28,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          env,
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 180_000,

@@ -10,6 +10,7 @@ import { isRemote, openBySkipping, resolveShards, type CorpusStore } from '../co
 import { listUri, openUri, type ArtifactStore } from '../core/store/index.js';
 import { resultKey, unitFileKey, type UnitFile } from '../core/sweep/layout.js';
 import { randomTopK, type SweepPlan, type UnitSpec } from '../core/sweep/plan.js';
+import { UserError } from '../core/errors.js';
 import { heartbeatWhile, jsonBytes, loadVectors, type ActivityDeps, type StorageSpec } from './context.js';
 
 type PlannedUnit<K extends UnitSpec['kind']> = SweepPlan['units'][number] & { spec: Extract<UnitSpec, { kind: K }> };
@@ -132,5 +133,17 @@ export async function runScanMerge(store: ArtifactStore, plan: SweepPlan, unit: 
     parts.push(JSON.parse(Buffer.from(bytes).toString('utf8')) as ScanResult);
   }
   const merged = mergeScanResults(parts);
+  // One rule with `dreamsweep scan`: a corpus without a single window of seqLen tokens is refused, not reported
+  // as a baseline of 0 windows (a shard alone may be empty: the rule is for the whole corpus).
+  if (merged.windows === 0) {
+    const n = plan.spec.study.seqLen;
+    const skipped = merged.skipped.count ? ` (${merged.skipped.count} bad lines or files skipped)` : '';
+    throw new UserError(
+      'E_CORPUS_EMPTY',
+      merged.documents === 0
+        ? `${plan.spec.source}: methods.scan.corpus: ${merged.shards.length} file(s) hold no documents${skipped}; check the paths and the text field`
+        : `${plan.spec.source}: methods.scan.corpus: ${merged.documents} document(s)${skipped}, none with at least seqLen = ${n} tokens; use a shorter seqLen or a larger corpus`,
+    );
+  }
   return finish(store, unit, 'scan', merged, { kind: 'scan-merge', pairs: merged.pairs.length, windows: merged.windows, tokens: merged.tokens }, plan);
 }

@@ -3,6 +3,7 @@
 // On cancellation or worker shutdown it checkpoints before giving up, so nothing finished is lost.
 import { Context } from '@temporalio/activity';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
+import { isUserError } from '../core/errors.js';
 import { resultConfig } from '../core/epo/config.js';
 import { epo, type EpoState } from '../core/epo/epo.js';
 import { paretoFrontier } from '../core/epo/frontier.js';
@@ -39,7 +40,15 @@ export async function runEpoUnit(deps: ActivityDeps, store: ArtifactStore, plan:
   const ckKey = unitFileKey(unit, 'epoCheckpoint');
   let resume: EpoState | undefined;
   const ckBytes = await store.get(ckKey);
-  if (ckBytes) resume = decodeCheckpoint(ckBytes, `${store.uri}/${ckKey}`).state;
+  // A checkpoint is a cache: a damaged one (not a checkpoint, state not JSON, a foreign generator state) is
+  // dropped and the unit starts afresh, to the same result (EPO is deterministic given its seed).
+  if (ckBytes) {
+    try {
+      resume = decodeCheckpoint(ckBytes, `${store.uri}/${ckKey}`).state;
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+    }
+  }
   const resumedFrom = resume?.iteration ?? 0;
   const started = new Date().toISOString();
 

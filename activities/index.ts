@@ -10,7 +10,7 @@ import { jsonBytes, loadPlan, noMetrics, type ActivityDeps, type StorageSpec } f
 import { WORKER_SHUTDOWN } from '../workflows/failures.js';
 import { runRandomUnit, runScanMerge, runScanShard, type BaselineUnitResult } from './baselines.js';
 import { runEpoUnit, type EpoUnitResult } from './epo.js';
-import { groupIndexOf, PAGE_SIZE, planSweep, type PlanSummary, type UnitPage } from './plan.js';
+import { groupIndexOf, PAGE_SIZE, planSweep, readResult, type PlanSummary, type UnitPage } from './plan.js';
 import { runReportUnit, type ReportUnitResult } from './report.js';
 
 export interface UnitInput {
@@ -75,7 +75,8 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       // A finished unit is never recomputed: another sweep, or an earlier attempt, may have done it.
-      if (await store.exists(resultKey(unit))) {
+      // One that is damaged (truncated, not JSON) is no result: the unit runs again and replaces it.
+      if ((await readResult(store, resultKey(unit))) !== undefined) {
         // An earlier attempt of this sweep may have finished it without Temporal hearing (a server outage):
         // then this sweep ran it. Another sweep's result is "already done".
         const writer = await store.get(writerKey(unit));

@@ -7,7 +7,7 @@ import type { ArtifactStore } from '../core/store/index.js';
 import { resultKey, UNIT_FILES, UNITS_PREFIX, vectorSetKey } from '../core/sweep/layout.js';
 import { groupName, PLAN_FORMAT, planLayout, planUnits, sha256, sweepIdOf, type PlanLayout, type SweepPlan } from '../core/sweep/plan.js';
 import { Bitset } from '../workflows/bitset.js';
-import { writePlan } from '../core/sweep/plans.js';
+import { putUnlessIntact, writePlan } from '../core/sweep/plans.js';
 import { checkSeqLen } from '../core/model/config.js';
 import { readConfig } from '../core/model/load.js';
 import { checkPlanSize } from '../core/sweep/limits.js';
@@ -66,14 +66,15 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
   if ('file' in spec.study.vectors) checkPlanSize(spec, shape.dModel, Math.max(...spec.study.layers.map((L) => vectors.get(L)!.length)));
   const vectorsJson = encodeVectorSet(vectors, spec.study.layers);
   const vectorsKey = vectorSetKey(sha256(vectorsJson).slice(0, 32));
-  if (!(await store.exists(vectorsKey))) await store.put(vectorsKey, vectorsJson, { contentType: 'application/json' });
+  await putUnlessIntact(store, vectorsKey, vectorsJson);
 
   const counts = new Map(spec.study.layers.map((L) => [L, vectors.get(L)!.length]));
   const units = planUnits(spec, modelId, vectorsKey, counts);
   const plan: SweepPlan = { format: PLAN_FORMAT, sweepId, spec, modelId, shape, vectorsKey, units };
   const planKey = await writePlan(store, plan);
 
-  const finished = await finishedKeys(store, units);
+  // Only results that parse count as finished: a truncated result.json is redone, not trusted.
+  const finished = await intactKeys(store, await finishedKeys(store, units));
   const done = new Bitset(units.length);
   const groups: GroupTotal[] = [];
   const groupIndex = groupIndexOf(units);
@@ -86,6 +87,25 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
     }
   }
   return { format: PLAN_FORMAT, sweepId, planKey, ...planLayout(units), groups, done: done.toBase64() };
+}
+
+/** The keys whose objects are intact JSON results (read with bounded concurrency). */
+async function intactKeys(store: ArtifactStore, keys: Set<string>): Promise<Set<string>> {
+  const limit = pLimit(16);
+  const ok = await Promise.all([...keys].map((k) => limit(async () => ((await readResult(store, k)) !== undefined ? k : undefined))));
+  return new Set(ok.filter((k): k is string => k !== undefined));
+}
+
+/** A unit's stored result.json, parsed; undefined when absent or damaged (not JSON, or not an object). */
+export async function readResult(store: ArtifactStore, key: string): Promise<object | undefined> {
+  const bytes = await store.get(key);
+  if (!bytes) return undefined;
+  try {
+    const value = JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Each unit's progress group, numbered by first appearance. */

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Option, type Command } from 'commander';
 import { BACKENDS, describeBackend, initBackend } from '../core/model/backend.js';
+import { autoEngine } from '../core/model/open-engine.js';
 import { probeTorch } from '../core/model/torch-env.js';
 
 export interface BackendProbe {
@@ -48,11 +49,16 @@ export function registerBackends(program: Command): void {
       const results: BackendProbe[] = [];
       for (const b of BACKENDS) results.push(await probe(b)); // one at a time: a GPU probe wants the machine
       results.push({ backend: 'torch', ...(await probeTorch()) }); // the PyTorch engine (--engine torch)
+      // What --engine auto (the default) picks here, and why; where it picks torch but torch's probe failed, say so.
+      const auto = autoEngine();
+      const torch = results.at(-1)!;
+      const autoLine = `auto picks ${auto.engine}: ${auto.why}${auto.engine === 'torch' && !torch.ok ? ` (but its probe failed: ${torch.error})` : ''}`;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(results, null, 1)}\n`);
         return;
       }
       const width = Math.max(...results.map((r) => r.backend.length));
       for (const r of results) process.stdout.write(`${r.backend.padEnd(width)}  ${r.ok ? 'yes' : 'no '}  ${r.ok ? r.device : r.error}\n`);
+      process.stdout.write(`${autoLine}\n`);
     });
 }

@@ -108,17 +108,39 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   const cfg = readConfig(o.model);
   checkSeqLen(cfg, o.seqLen as number, '--seq-len');
   const shape = modelShape(cfg);
-  const objective = parseObjective(o.objective, shape, readTokenizer(o.model, cfg));
+  const tokenizer = readTokenizer(o.model, cfg);
+  const objective = parseObjective(o.objective, shape, tokenizer);
   // Key order as before (the initial prompt first): the history records the config as JSON.
   let config: Partial<EpoConfig> = {
     initText: o.initText,
     initIds: o.initIds?.split(',').map(int('init-ids')),
     ...(Object.fromEntries(EPO_KNOBS.map((k) => [k.key, o[k.key]])) as Partial<EpoConfig>),
   };
-  if (o.gcg) config = gcg(config);
+  if (o.gcg) {
+    // GCG is EPO with one member and no fluency term: a population or lambda given with it would be overridden.
+    const given = (['population', 'lambdaMin', 'lambdaMax'] as const).filter((k) => config[k] !== undefined && !(k === 'population' ? config[k] === 1 : config[k] === 0));
+    if (given.length) {
+      const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new UserError(
+        'E_CLI_CONFLICT',
+        `--gcg runs population 1 and lambda 0; ${given.map((k) => `${flag(k)} ${config[k]}`).join(', ')} contradicts it: drop one or the other`,
+      );
+    }
+    config = gcg(config);
+  }
   const info = { objective: describeObjective(objective), objectiveSpec: o.objective, model: modelIdentity(o.model) };
 
-  resolveEpoConfig(config, shape.dVocab);
+  const resolved = resolveEpoConfig(config, shape.dVocab);
+  // The initial text's length, before the weights load (EPO itself would refuse it only after loading them).
+  if (resolved.initText !== undefined) {
+    const n = tokenizer.encode(resolved.initText).length;
+    if (n !== resolved.seqLen) {
+      throw new UserError(
+        'E_EPO_CONFIG',
+        `--init-text: ${JSON.stringify(resolved.initText)} encodes to ${n} tokens but --seq-len is ${resolved.seqLen}; give --seq-len ${n}, or a text of ${resolved.seqLen} tokens`,
+      );
+    }
+  }
   const ckFile = path.join(o.out, FILES.checkpoint);
   let resume: EpoState | undefined;
   if (o.resume) {

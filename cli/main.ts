@@ -24,9 +24,17 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
 export async function buildProgram(args: string[] = []): Promise<Command> {
   const program = new Command('dreamsweep')
     .description('Fluent dreaming for language models: EPO sweeps, baselines and z-score reports')
-    // One line after a usage mistake, not the whole help: epo alone has some forty options.
-    .showHelpAfterError('(add --help to list the options)')
-    // Commander prints its own message; a usage mistake exits 2 like every other user mistake.
+    // A usage mistake (unknown option, missing argument) is one line with its code like every other refusal,
+    // not the whole help (epo alone has some forty options), and exits 2.
+    .configureOutput({
+      outputError: (str, write) =>
+        write(
+          `dreamsweep: ${str
+            .trim()
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')}; add --help to list the options [E_CLI_USAGE]\n`,
+        ),
+    })
     .exitOverride();
   const named = args[0] !== undefined && Object.hasOwn(SUBCOMMANDS, args[0]) ? [args[0]] : Object.keys(SUBCOMMANDS);
   for (const register of await Promise.all(named.map((name) => SUBCOMMANDS[name]!()))) register(program);

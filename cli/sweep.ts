@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
 import { preflightLocal } from '../core/sweep/preflight.js';
+import { progressFromStore, type OfflineProgress } from './sweep-offline.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
 import { connectOrStartEmbedded, runningEmbedded, type EmbeddedTemporal } from '../infra/embedded.js';
 import { stateDir } from '../infra/state-dir.js';
@@ -129,12 +130,15 @@ export function registerSweep(program: Command): void {
         const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(id);
         await knownSweep(id, () => handle.describe());
         if (o.json) {
-          const [desc, p] = await Promise.all([handle.describe(), queryProgress(handle)]);
-          const status = desc.status.name === 'RUNNING' ? p.status : closedStatus(desc.status.name);
-          process.stdout.write(`${JSON.stringify({ ...p, status }, null, 1)}\n`);
+          const desc = await handle.describe();
+          const p = await queryProgress(handle).catch(() => undefined);
+          const status = desc.status.name === 'RUNNING' ? (p?.status ?? 'running') : closedStatus(desc.status.name);
+          // No worker to answer: the same counts from the store and the workflow's description.
+          const out = p ? { ...p, status } : await progressFromStore(session.client, session.target.namespace, desc, await specOf(session.client, id), status);
+          process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
           return;
         }
-        await watch(handle, !o.once);
+        await watch(handle, !o.once, session);
       } finally {
         await session.close();
       }
@@ -182,7 +186,7 @@ function positiveInt(value: string): number {
 
 async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean): Promise<void> {
   // The embedded default's workers share this filesystem: check the sweep's files before any server starts.
-  if (!configuredAddress(o, spec)) await preflightLocal(spec);
+  if (!configuredAddress(o, spec)) await preflightLocal(spec, (line) => process.stderr.write(`dreamsweep: ${line}\n`));
   const session = await openSession(o, spec);
   // Imported here: the local workers load the worker SDK and tfjs, which `sweep status|cancel|list` never need.
   const local = session.embedded ? (await import('../infra/local-workers.js')).startLocalWorkers(session.target, spec, { backend: o.backend, workers: o.localWorkers }) : undefined;
@@ -214,7 +218,7 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
     // The embedded default always waits: its server and worker live in this process.
     if (!wait && !session.embedded) return;
     const handle = session.client.workflow.getHandle<typeof sweepWorkflow>(sweepId);
-    const watching = watch(handle, true);
+    const watching = watch(handle, true, session);
     let outcome: SweepOutcome;
     try {
       outcome = await handle.result();
@@ -237,12 +241,16 @@ async function startAndMaybeWait(spec: SweepSpec, o: LocalOptions, wait: boolean
 
 type SweepHandle = WorkflowHandle<typeof sweepWorkflow>;
 
+/**
+ * The workflow's own progress; it needs a worker polling the sweep's queue, so it gets a 10 s deadline (which
+ * also ends the client's retries of it: none is left running to fail after the connection closes).
+ */
 async function queryProgress(handle: SweepHandle): Promise<SweepProgress> {
-  return handle.query(progressQuery);
+  return handle.client.withDeadline(Date.now() + 10_000, () => handle.query(progressQuery));
 }
 
 /** Progress bars per method and layer, refreshed each second while the sweep runs. */
-async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
+async function watch(handle: SweepHandle, follow: boolean, session: Session): Promise<void> {
   const interactive = process.stderr.isTTY && follow;
   const bars = interactive
     ? new cliProgress.MultiBar({ format: '{name} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
@@ -250,14 +258,33 @@ async function watch(handle: SweepHandle, follow: boolean): Promise<void> {
   const rows = new Map<string, cliProgress.SingleBar>();
   let last = '';
   let failures = ''; // printed once the bars are gone
+  let offline: { at: number; p: OfflineProgress } | undefined;
   try {
     for (;;) {
       const desc = await handle.describe();
       let p: SweepProgress | undefined;
       try {
         p = await queryProgress(handle);
+        offline = undefined;
       } catch {
-        // No worker to answer yet (or the sweep is closed): fall back to the status line.
+        // No worker to answer: the counts from the store (read at most every 10 s), and why.
+        if (!offline || Date.now() - offline.at > 10_000) {
+          const status = desc.status.name === 'RUNNING' ? 'running' : closedStatus(desc.status.name);
+          const o = await specOf(session.client, handle.workflowId)
+            .then((spec) => progressFromStore(session.client, session.target.namespace, desc, spec, status))
+            .catch(() => undefined);
+          offline = o && { at: Date.now(), p: o };
+        }
+        if (offline) {
+          const o = offline.p;
+          const line = `${handle.workflowId}: ${o.status}, ${o.done}/${o.total} units done (${o.ran} run, ${o.cached} already done), ${o.running} running, failed unknown (from the store); ${o.noWorker}`;
+          if (line !== last && bars) bars.log(`${line}\n`);
+          else if (line !== last) process.stderr.write(`${line}\n`);
+          last = line;
+          if (!follow || desc.status.name !== 'RUNNING') return;
+          await new Promise((r) => setTimeout(r, 1_000));
+          continue;
+        }
       }
       if (p) {
         for (const g of p.groups) {

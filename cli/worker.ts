@@ -4,8 +4,8 @@ import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { describeBackend, initBackend, requestedBackend } from '../core/model/backend.js';
-import { resolveEngine } from '../core/model/open-engine.js';
-import { torchPython } from '../core/model/torch-env.js';
+import { autoEngine, resolveEngine } from '../core/model/open-engine.js';
+import { probeTorch, torchPython } from '../core/model/torch-env.js';
 import { connectOrStartEmbedded } from '../infra/embedded.js';
 import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
 import { DEFAULT_OUTAGE_WAIT_S } from '../workers/patient-store.js';
@@ -72,8 +72,18 @@ export function registerWorker(program: Command): void {
       // once, instead of failing every unit it takes. Without one, each sweep file's model.backend applies.
       // Likewise the torch engine: a missing Python environment is one line now, not one failure per unit.
       const engine = o.engine ?? (process.env['DREAMSWEEP_ENGINE'] || undefined);
-      if (engine !== undefined && resolveEngine(engine) === 'torch') {
-        process.stderr.write(`dreamsweep worker: engine torch (${torchPython()})\n`);
+      // Without an engine named, each sweep file's model.engine applies; its default, auto, is decided on this machine.
+      const auto = engine === undefined && requestedBackend(o.backend) === undefined ? autoEngine() : undefined;
+      if (auto) process.stderr.write(`dreamsweep worker: engine auto picks ${auto.engine} here: ${auto.why}\n`);
+      if (engine !== undefined ? resolveEngine(engine, o.backend) === 'torch' : auto?.engine === 'torch') {
+        if (engine !== undefined) process.stderr.write(`dreamsweep worker: engine torch (${torchPython()})\n`);
+        // A device this machine lacks (cuda:7 on a 1-GPU node) would fail every unit it takes: refused now.
+        if (o.device !== undefined && o.device.startsWith('cuda')) {
+          const probe = await probeTorch();
+          if (!probe.ok) throw new UserError('E_TORCH_MISSING', `the torch engine cannot start: ${probe.error}`);
+          const has = o.device === 'cuda' ? /\bcuda:\d+/.test(probe.device!) : new RegExp(`\\b${o.device}\\b`).test(probe.device!);
+          if (!has) throw new UserError('E_TORCH_DEVICE', `--device ${o.device}: this machine has no such device (${probe.device}); name one it has, or auto`);
+        }
       } else if (requestedBackend(o.backend) !== undefined) {
         await initBackend(o.backend);
         process.stderr.write(`dreamsweep worker: backend ${describeBackend()}\n`);

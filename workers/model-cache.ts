@@ -13,10 +13,10 @@ import type { ModelProvider, ModelSpec, StorageSpec } from '../activities/contex
 import type { Engine, ModelShape } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { modelShape } from '../core/model/config.js';
-import { parseModelConfig } from '../core/model/families/index.js';
 import { identityFiles, modelIdentity, rememberIdentity } from '../core/model/identity.js';
 import { rawEngine, withBos } from '../core/model/bos.js';
-import { describeEngine, openEngine, resolveEngine } from '../core/model/open-engine.js';
+import { readConfig } from '../core/model/load.js';
+import { autoEngine, describeEngine, openEngine, requestedEngine, resolveEngine } from '../core/model/open-engine.js';
 import { resolveBackendName } from '../core/model/backend.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
 import { openStore, type ArtifactStore } from '../core/store/index.js';
@@ -68,17 +68,26 @@ export function createModelCache(
       const key = `${model.path}|${engine}|${backend ?? ''}|${dtype ?? ''}`;
       let p = engines.get(key);
       if (!p) {
-        const torch = resolveEngine(engine) === 'torch';
+        const torch = resolveEngine(engine, backend) === 'torch';
+        // A dtype is the torch engine's: where the engine is tfjs here (auto picking it: torch not installed, or a
+        // tfjs backend named), it would be ignored and the unit run in another precision than asked. Refused now.
+        if (!torch && dtype !== undefined) {
+          const why = requestedEngine(engine) === 'auto' ? `engine auto picks tfjs on this worker (${hostname()}): ${autoEngine(backend).why}` : 'the engine is tfjs';
+          throw new UserError('E_ENGINE_DTYPE', `${model.path}: dtype ${dtype} is for the torch engine, but ${why}; install the torch engine on the workers, or remove dtype`);
+        }
         const device = options.device ?? 'auto';
         const freed = torch ? freeDevice(device, key) : Promise.resolve();
         if (torch) torchOn.set(device, key);
         p = Promise.all([dir(model, storage), freed]).then(async ([d]) => {
+          // config.json first, read as the CLI reads it: a malformed one is the user's mistake, refused with its code
+          // (not a SyntaxError from an engine's own read, which Temporal would retry as a bug).
+          readConfig(d);
           // wasm and cpu compute synchronously: in worker threads (a pool of `threads`, default 1), so that this
           // process's event loop stays free for workflow tasks, queries and heartbeats while a unit computes.
           // webgpu computes on the device, tensorflow's native addon is not known to load in worker threads, and
           // torch computes in its own process: those are opened as they are.
           const name = resolveBackendName(backend);
-          const pooled = resolveEngine(engine) === 'tfjs' && (name === 'wasm' || name === 'cpu');
+          const pooled = resolveEngine(engine, backend) === 'tfjs' && (name === 'wasm' || name === 'cpu');
           const e = pooled
             ? withBos(await PoolEngine.load(d, { threads: options.threads ?? 1, backend: name }))
             : await openEngine(d, { engine, backend, dtype, device: options.device, log });
@@ -95,9 +104,9 @@ export function createModelCache(
     },
     async describe(model, storage): Promise<{ shape: ModelShape; modelId: string }> {
       const d = await dir(model, storage);
-      const configPath = path.join(d, 'config.json');
-      if (!existsSync(configPath)) throw new UserError('E_MODEL_MISSING_FILE', `${configPath}: file not found; is ${model.path} a Hugging Face model directory?`);
-      const cfg = parseModelConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
+      // The same checks, codes and wording as on the launching machine (readConfig): a malformed config.json
+      // fails the plan at once, not after the activity's retries.
+      const cfg = readConfig(d);
       return { shape: modelShape(cfg), modelId: modelIdentity(d) };
     },
     loaded: () => [...engines.keys()],

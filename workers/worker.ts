@@ -113,6 +113,12 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
         }),
       ),
     );
+    // Told to stop while starting (the embedded default's launch ending before its workers came up): a worker
+    // that never ran cannot be shut down (only a running one can), so it must not start polling at all.
+    if (signal?.aborted) {
+      log(`worker ${process.pid} stopped before polling`);
+      return;
+    }
     log(`worker ${hostname()}:${process.pid} polling ${options.queues.join(', ')} on ${options.temporal.address ?? 'the embedded server'}`);
     metrics.setReady(true);
     const stop = () => {
@@ -120,7 +126,6 @@ export async function runWorker(options: WorkerOptions, signal?: AbortSignal): P
       workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
     };
     signal?.addEventListener('abort', stop, { once: true });
-    if (signal?.aborted) stop();
     await Promise.all(workers.map((w) => w.run()));
     log(`worker ${process.pid} stopped`);
   } finally {

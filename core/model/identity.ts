@@ -2,7 +2,7 @@
 // (config.json, tokenizer.json, the safetensors index and weights), read in chunks so a 24 GB checkpoint
 // never sits in memory. Memoised per directory for the life of the process.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -35,6 +35,7 @@ export function modelIdentity(dir: string): string {
     hash.update(`${f}\0`);
     const fd = openSync(path.join(abs, f), 'r');
     try {
+      if (!fstatSync(fd).isFile()) throw new UserError('E_MODEL_MISSING_FILE', `${path.join(abs, f)}: is a directory (or another non-file), not the model file of that name`);
       for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
     } finally {
       closeSync(fd);

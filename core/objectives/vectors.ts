@@ -22,6 +22,8 @@ export function randomVectorSet(layers: number[], count: number, seed: number, d
  */
 function checkDirection(v: Float32Array, where: string): Float32Array {
   const big = v.findIndex((x) => !Number.isFinite(x));
+  if (big >= 0 && Number.isNaN(v[big]))
+    throw new UserError('E_VECTORS_VALUE', `${where}: entry ${big} is NaN (not a number); the vector is damaged or was computed from a NaN: replace it`);
   if (big >= 0) throw new UserError('E_VECTORS_VALUE', `${where}: entry ${big} does not fit in float32 (|x| > 3.4e38); scale the vector down`);
   if (v.every((x) => x === 0)) throw new UserError('E_VECTORS_VALUE', `${where}: the vector is zero in float32 (entries below ~1e-45 underflow); give a nonzero direction`);
   return v;

@@ -75,7 +75,14 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   const randoms = await Promise.all(randomUnits.map((u) => limit(() => artifact(u, 'random', (k) => readJson<RandomBaselineResult>(store, k)))));
   randoms.forEach((r, i) => {
     if (!r) return;
-    randomDigests.push({ key: unitFileKey(randomUnits[i]!, 'random'), targets: r.targets ?? [] });
+    const key = unitFileKey(randomUnits[i]!, 'random');
+    if (!Array.isArray(r.pairs) || !r.pairs.every((p) => typeof p === 'object' && p !== null && Number.isInteger(p.layer) && Number.isInteger(p.vector) && Array.isArray(p.top))) {
+      throw new UserError(
+        'E_REPORT_INPUT',
+        `${store.uri}/${key}: a random-baseline result without its pairs (layer, vector, top); the file is damaged: delete the unit's ${UNIT_FILES.result} beside it and resume the sweep to redo it`,
+      );
+    }
+    randomDigests.push({ key, targets: r.targets ?? [] });
     for (const p of r.pairs) {
       randomPairs.set(pairKey(p.layer, p.vector), { ...p, prompts: r.prompts });
       for (const t of p.top) remember(t.ids, t.text);
@@ -84,6 +91,12 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   let scan: ScanResult | undefined;
   const merge = done.find((u) => u.kind === 'scan-merge');
   if (merge) scan = await artifact(merge, 'scan', (k) => readJson<ScanResult>(store, k));
+  if (scan && (!Array.isArray(scan.pairs) || typeof scan.config !== 'object' || scan.config === null)) {
+    throw new UserError(
+      'E_REPORT_INPUT',
+      `${store.uri}/${unitFileKey(merge!, 'scan')}: a scan result without its pairs or config; the file is damaged: delete the unit's ${UNIT_FILES.result} beside it and resume the sweep to redo it`,
+    );
+  }
   const scanPairs = new Map<string, PairJson>();
   for (const p of scan?.pairs ?? []) {
     scanPairs.set(pairKey(p.layer, p.vector), p);

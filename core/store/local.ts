@@ -167,6 +167,16 @@ export class LocalStore implements ArtifactStore {
 
   private fail(e: unknown, key: string, op: string): Error {
     if (e instanceof UserError) return e;
+    // No retry can fix a permission: the user's to fix, so refused at once (a worker does not retry it).
+    if (isCode(e, 'EACCES', 'EPERM', 'EROFS')) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'EROFS' ? 'the filesystem is read-only' : 'permission denied';
+      return new UserError(
+        'E_STORE_ACCESS',
+        `${op} ${this.locate(key)}: ${why} (${err.code}${err.path ? ` on ${err.path}` : ''}); the store's directory ${this.root} must be readable and writable by this user`,
+        { cause: e },
+      );
+    }
     return new Error(`${op} ${this.locate(key)} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }
 }

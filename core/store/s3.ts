@@ -26,6 +26,13 @@ export const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;
 /** Parts in flight at once: memory is at most PART_SIZE * QUEUE_SIZE per upload. */
 const QUEUE_SIZE = 4;
+/**
+ * Every S3 request's deadlines: a connection must open within CONNECT_TIMEOUT_MS, and a request whose socket
+ * stays silent for the idle timeout (StoreOptions.timeoutMs, `DREAMSWEEP_S3_TIMEOUT` seconds, default 30 s)
+ * fails with a TimeoutError, which workers treat as an outage. Without them a frozen server hangs every call.
+ */
+export const DEFAULT_S3_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 /** S3's limit on a key, in UTF-8 bytes, prefix included. */
 const MAX_OBJECT_KEY_BYTES = 1024;
 
@@ -229,13 +236,14 @@ function checkedEndpoint(endpoint: string, what: string): string {
 /** Why: every store and URI helper with equal options shares one client (and its sockets). */
 export function s3Client(options: StoreOptions = {}): S3Client {
   const { endpoint, region, forcePathStyle, credentials, maxAttempts } = options;
+  const timeoutMs = options.timeoutMs ?? envTimeoutMs();
   if (endpoint === undefined) {
     // The SDK's own fallbacks, the S3 one first.
     const env = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'].find((v) => process.env[v]);
     if (env) checkedEndpoint(process.env[env]!, env);
   }
   const checksums = options.checksums ?? endpoint === undefined;
-  const id = JSON.stringify([endpoint, region, forcePathStyle, credentials?.accessKeyId, credentials?.secretAccessKey, maxAttempts, checksums]);
+  const id = JSON.stringify([endpoint, region, forcePathStyle, credentials?.accessKeyId, credentials?.secretAccessKey, maxAttempts, checksums, timeoutMs]);
   let client = clients.get(id);
   if (!client) {
     const config: S3ClientConfig = {
@@ -247,6 +255,8 @@ export function s3Client(options: StoreOptions = {}): S3Client {
       // 'WHEN_REQUIRED': only where an operation demands it, as SDKs did before; see StoreOptions.checksums.
       requestChecksumCalculation: checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
       responseChecksumValidation: checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
+      // Idle (not total) deadline: a big object streams for as long as bytes keep coming.
+      requestHandler: { connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, timeoutMs), socketTimeout: timeoutMs },
     };
     if (endpoint !== undefined) config.endpoint = checkedEndpoint(endpoint, 'the S3 endpoint');
     if (credentials !== undefined) config.credentials = credentials;
@@ -255,6 +265,16 @@ export function s3Client(options: StoreOptions = {}): S3Client {
     clients.set(id, client);
   }
   return client;
+}
+
+function envTimeoutMs(): number {
+  const raw = process.env.DREAMSWEEP_S3_TIMEOUT;
+  if (raw === undefined || raw === '') return DEFAULT_S3_TIMEOUT_MS;
+  const s = Number(raw);
+  if (!(Number.isFinite(s) && s > 0)) {
+    throw new UserError('E_STORE_TIMEOUT', `DREAMSWEEP_S3_TIMEOUT=${JSON.stringify(raw)}: expected a positive number of seconds (default ${DEFAULT_S3_TIMEOUT_MS / 1000})`);
+  }
+  return Math.round(s * 1000);
 }
 
 /** Why: lets a worker or a test process exit promptly instead of waiting for idle sockets. */
@@ -317,15 +337,17 @@ function s3Failure(e: unknown, op: string, where: string): Error {
       { cause: e },
     );
   }
-  if (ACCESS_ERRORS.has(name)) {
+  const status = (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  // 401/403 by status too: a bodiless answer (HEAD) or an unknown error name still means "not allowed".
+  if (ACCESS_ERRORS.has(name) || status === 401 || status === 403) {
     return new UserError(
       'E_STORE_ACCESS',
-      `${op} ${where}: ${name}: ${message}. Check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ` +
+      `${op} ${where}: ${name}${status ? ` (HTTP ${status})` : ''}: ${message}. Check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ` +
         'or the store options) and that they may access this bucket',
       { cause: e },
     );
   }
-  return new Error(`${op} ${where} failed: ${name}: ${message}`, { cause: e });
+  return new Error(`${op} ${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${message}`, { cause: e });
 }
 
 function badUri(uri: string, why: string): UserError {

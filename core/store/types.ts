@@ -38,6 +38,8 @@ export interface StoreOptions {
    * writer's body with another's checksum when two PUTs of one key race, after which every GET fails.
    */
   checksums?: boolean;
+  /** Idle deadline of each S3 request in ms (no byte for this long: TimeoutError). Unset: `DREAMSWEEP_S3_TIMEOUT` s, else 30 s. */
+  timeoutMs?: number;
   /** Keys per ListObjectsV2 page. Unset: the server's maximum, 1000. Small values exercise pagination in tests. */
   listPageSize?: number;
 }

@@ -22,9 +22,20 @@ interface PlanPointer {
 /** Stores the plan under its hash (once) and points the sweep's folder at it; returns its key. */
 export async function writePlan(store: ArtifactStore, plan: SweepPlan): Promise<string> {
   const { key, bytes } = encodePlan(plan);
-  if (!(await store.exists(key))) await store.put(key, bytes, { contentType: 'application/json' });
+  // Named by its hash, so the stored bytes must hash to the key: a damaged (truncated) copy is written again.
+  await putUnlessIntact(store, key, bytes);
   await store.put(sweepPlanKey(plan.sweepId), `${JSON.stringify({ plan: key } satisfies PlanPointer)}\n`, { contentType: 'application/json' });
   return key;
+}
+
+/**
+ * Puts content-addressed `bytes` at `key` unless the store already holds exactly them: an object left
+ * truncated or damaged (a full disk, a hand edit) is replaced instead of trusted because its key exists.
+ */
+export async function putUnlessIntact(store: ArtifactStore, key: string, bytes: string): Promise<void> {
+  const held = await store.get(key);
+  if (held && held.byteLength === Buffer.byteLength(bytes) && Buffer.from(held).equals(Buffer.from(bytes))) return;
+  await store.put(key, bytes, { contentType: 'application/json' });
 }
 
 /** The plan stored at `key` (from planSweep's summary). */

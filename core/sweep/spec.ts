@@ -198,13 +198,25 @@ const count = (hint: string) =>
 const modelSchema = obj(
   {
     path: location('a local model directory or s3://bucket/prefix', 'point it at a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json)'),
-    engine: z.enum(['tfjs', 'torch', 'auto'], want('one of tfjs, torch, auto', 'auto runs torch where a worker has a GPU and the torch engine')).default('tfjs'),
+    engine: z
+      .enum(['tfjs', 'torch', 'auto'], want('one of tfjs, torch, auto', 'auto (the default) runs torch wherever a worker has the torch engine installed, else tfjs'))
+      .default('auto'),
     backend: z.enum(['wasm', 'cpu', 'webgpu', 'tensorflow'], want('one of wasm, cpu, webgpu, tensorflow', 'omit it to let each worker choose')).optional(),
     dtype: z.enum(['float32', 'bfloat16', 'float16'], want('one of float32, bfloat16, float16', 'omit it for bfloat16 on GPUs, float32 on CPUs')).optional(),
   },
   'a mapping with the model path',
   'add `model: { path: ./models/pythia-70m }` (a local directory or s3://bucket/prefix)',
-);
+).superRefine((m, ctx) => {
+  // dtype is the torch engine's: on tfjs it would be ignored, and the sweep run in another precision than asked.
+  // With auto (the default) each worker decides; one whose auto picks tfjs fails the unit at once (model-cache.ts).
+  if (m.dtype !== undefined && m.engine === 'tfjs') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['dtype'],
+      message: want('no dtype with engine tfjs', 'dtype is for the torch engine: use `engine: torch` (or auto, the default), or remove dtype').error,
+    });
+  }
+});
 
 const vectorsSchema = obj(
   {

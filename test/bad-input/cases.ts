@@ -4,6 +4,8 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from '../../core/epo/checkpoint.js';
+import { encodeTensors } from '../../core/tensor-file.js';
 
 export const REPO = path.join(import.meta.dirname, '../..');
 export const MODEL = path.join(REPO, 'test/fixtures/models/tiny-parallel');
@@ -16,7 +18,7 @@ export interface BadCase {
   /** Files to create in the sandbox before the run (and before the "nothing changed" snapshot). */
   setup?: (dir: string) => void;
   args: (dir: string) => string[];
-  /** The bracketed code the last line must carry; 'usage' for commander's own usage errors. */
+  /** The bracketed code the last line must carry (E_CLI_USAGE for commander's own usage errors). */
   code: string;
   /** Run as a real child process (commands that install process-wide state, like a Temporal runtime). */
   spawn?: boolean;
@@ -121,7 +123,7 @@ export const CASES: BadCase[] = [
     ['baseline without a subcommand argument', ['baseline', 'random']],
     ['sweep status without an ID', ['sweep', 'status']],
     ['report without a sweep', ['report']],
-  ].map(([name, args]): BadCase => ({ group: 'cli arguments', name: name as string, args: () => args as string[], code: 'usage' })),
+  ].map(([name, args]): BadCase => ({ group: 'cli arguments', name: name as string, args: () => args as string[], code: 'E_CLI_USAGE' })),
   ...[
     ['--iters not a number', ['--iters', 'ten']],
     ['--iters fractional', ['--iters', '2.5']],
@@ -229,6 +231,17 @@ export const CASES: BadCase[] = [
 
   // --- model directories
   { group: 'model directories', name: 'missing directory', args: (d) => epo(d, [], path.join(d, 'nope')), code: 'E_MODEL_MISSING_FILE' },
+  {
+    group: 'model directories',
+    name: 'model.safetensors is a directory',
+    setup: (d) =>
+      brokenModel(d, (m) => {
+        rmSync(path.join(m, 'model.safetensors'));
+        mkdirSync(path.join(m, 'model.safetensors'));
+      }),
+    args: (d) => epo(d, [], path.join(d, 'model')),
+    code: 'E_MODEL_MISSING_FILE',
+  },
   { group: 'model directories', name: 'a file, not a directory', setup: (d) => json(d, 'm', 'x'), args: (d) => epo(d, [], path.join(d, 'm')), code: 'E_MODEL_MISSING_FILE' },
   {
     group: 'model directories',
@@ -500,6 +513,22 @@ export const CASES: BadCase[] = [
     args: (d) => epo(d, ['--resume']),
     code: 'E_TENSOR_FILE',
   },
+  ...(
+    [
+      ['state is not JSON', 'not json'],
+      ["RNG state is not xoroshiro128+'s", JSON.stringify({ config: {}, iteration: 1, rng: [1, 2], population: [{ ids: [1], hasTopk: false }], info: {} })],
+      ['population member has no ids', JSON.stringify({ config: {}, iteration: 1, rng: [1, 2, 3, 4], population: [{ hasTopk: false }], info: {} })],
+    ] as Array<[string, string]>
+  ).map(([what, state]): BadCase => ({
+    group: 'checkpoints',
+    name: `epo --resume of a checkpoint whose ${what}`,
+    setup: (d) => {
+      mkdirSync(path.join(d, 'out'));
+      writeFileSync(path.join(d, 'out', 'checkpoint.safetensors'), encodeTensors({}, { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, state }));
+    },
+    args: (d) => epo(d, ['--resume']),
+    code: 'E_CHECKPOINT_STATE',
+  })),
   { group: 'checkpoints', name: 'scan --resume without a checkpoint', args: (d) => scan(d, ['--resume']), code: 'E_SCAN_RESUME_MISMATCH' },
   {
     group: 'checkpoints',
@@ -605,6 +634,7 @@ export const CASES: BadCase[] = [
       ['vectors file missing', (s: Doc) => (s.study.vectors = { file: '/nonexistent/v.json' }), 'E_VECTORS_FILE'],
       ['scan corpus matching nothing', (s: Doc) => (s.methods.scan = { corpus: '/nonexistent/*.jsonl', tokens: 100, shards: 1, top: 4 }), 'E_CORPUS_EMPTY'],
       ['storage uri is a file', (s: Doc) => (s.storage.uri = CORPUS), 'E_SWEEP_STORAGE'],
+      ['storage uri under a file', (s: Doc) => (s.storage.uri = path.join(CORPUS, 'store')), 'E_SWEEP_STORAGE'],
     ] as Array<[string, (s: Doc) => void, string]>
   ).map(([name, change, code]): BadCase => ({ group: 'sweep files (embedded)', name, setup: (d) => sweepFile(d, change), args: (d) => launchEmbedded(d), code })),
   {
@@ -779,6 +809,85 @@ export const CASES: BadCase[] = [
   },
   { group: 'sweep files', name: 'a directory, not a file', args: (d) => ['sweep', 'launch', d, '--temporal-address', '127.0.0.1:1'], code: 'E_SWEEP_FILE' },
   { group: 'sweep files', name: 'empty file', setup: (d) => json(d, 'sweep.yaml', ''), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
+  {
+    // Checked before the weights load: the (here truncated) weights are never read.
+    group: 'cli arguments',
+    name: 'epo --init-text of the wrong length, before the weights load',
+    setup: (d) => brokenModel(d, (m) => writeFileSync(path.join(m, 'model.safetensors'), readFileSync(path.join(m, 'model.safetensors')).subarray(0, 64))),
+    args: (d) => epo(d, ['--init-text', 'hello', '--seq-len', '6'], path.join(d, 'model')),
+    code: 'E_EPO_CONFIG',
+  },
+  {
+    group: 'sweep files (embedded)',
+    name: 'scan corpus .jsonl.zst that is not zstd',
+    setup: (d) => {
+      json(d, 'c.jsonl.zst', '{"text": "plain"}\n');
+      sweepFile(d, (s) => (s.methods.scan = { corpus: path.join(d, 'c.jsonl.zst'), tokens: 100, shards: 1, top: 4 }));
+    },
+    args: (d) => launchEmbedded(d),
+    code: 'E_CORPUS_BAD_ZSTD',
+  },
+  {
+    group: 'sweep files (embedded)',
+    name: 'engine torch where the torch engine is not installed',
+    setup: (d) => sweepFile(d, (s) => (s.model.engine = 'torch')),
+    args: (d) => launchEmbedded(d),
+    env: { DREAMSWEEP_CACHE: '/nonexistent/dreamsweep-cache', DREAMSWEEP_TORCH_PYTHON: '' },
+    code: 'E_TORCH_MISSING',
+  },
+  // --- conflicting or impossible engine options (checked before anything loads)
+  {
+    group: 'cli arguments',
+    name: 'epo --dtype with DREAMSWEEP_ENGINE=tfjs',
+    args: (d) => epo(d, ['--dtype', 'float32']),
+    env: { DREAMSWEEP_ENGINE: 'tfjs' },
+    code: 'E_CLI_CONFLICT',
+  },
+  {
+    group: 'cli arguments',
+    name: 'epo --dtype with engine auto (the default) where the torch engine is not installed',
+    args: (d) => epo(d, ['--dtype', 'float32']),
+    env: { DREAMSWEEP_ENGINE: '', DREAMSWEEP_CACHE: '/nonexistent/dreamsweep-cache', DREAMSWEEP_TORCH_PYTHON: '' },
+    code: 'E_CLI_CONFLICT',
+  },
+  {
+    group: 'cli arguments',
+    name: 'epo --device with --engine auto and a tfjs backend named',
+    args: (d) => epo(d, ['--engine', 'auto', '--backend', 'wasm', '--device', 'cpu']),
+    code: 'E_CLI_CONFLICT',
+  },
+  { group: 'cli arguments', name: 'epo --device with --engine tfjs', args: (d) => epo(d, ['--engine', 'tfjs', '--device', 'cuda']), code: 'E_CLI_CONFLICT' },
+  { group: 'cli arguments', name: 'scan --dtype with the tfjs engine', args: (d) => scan(d, ['--dtype', 'float16']), code: 'E_CLI_CONFLICT' },
+  { group: 'cli arguments', name: 'epo --device gpu', args: (d) => epo(d, ['--engine', 'torch', '--device', 'gpu']), code: 'E_TORCH_DEVICE' },
+  {
+    group: 'cli arguments',
+    name: 'worker --device gpu',
+    args: () => ['worker', '--engine', 'torch', '--device', 'gpu', '--temporal-address', '127.0.0.1:1'],
+    code: 'E_TORCH_DEVICE',
+  },
+  { group: 'cli arguments', name: 'epo --gcg with --population 4', args: (d) => epo(d, ['--gcg', '--population', '4']), code: 'E_CLI_CONFLICT' },
+  { group: 'cli arguments', name: 'epo --gcg with --lambda-max 2', args: (d) => epo(d, ['--gcg', '--lambda-max', '2']), code: 'E_CLI_CONFLICT' },
+  {
+    group: 'cli arguments',
+    name: 'epo --engine torch with a DREAMSWEEP_TORCH_PYTHON that is not Python',
+    args: (d) => epo(d, ['--engine', 'torch']),
+    env: { DREAMSWEEP_TORCH_PYTHON: '/bin/true' },
+    code: 'E_TORCH_PYTHON',
+  },
+  {
+    group: 'cli arguments',
+    name: 'worker --engine torch with a DREAMSWEEP_TORCH_PYTHON that does not exist',
+    args: () => ['worker', '--engine', 'torch', '--temporal-address', '127.0.0.1:1'],
+    env: { DREAMSWEEP_TORCH_PYTHON: '/nonexistent/python3' },
+    code: 'E_TORCH_PYTHON',
+  },
+  {
+    group: 'sweep files',
+    name: 'model.dtype with engine tfjs',
+    setup: (d) => sweepFile(d, (s) => (s.model.dtype = 'float16')),
+    args: (d) => launch(d),
+    code: 'E_SWEEP_FILE',
+  },
   { group: 'sweep files', name: 'layer listed twice', setup: (d) => sweepFile(d, (s) => (s.study.layers = [1, 1])), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
   { group: 'sweep files', name: 'storage uri ftp://', setup: (d) => sweepFile(d, (s) => (s.storage.uri = 'ftp://x/y')), args: (d) => launch(d), code: 'E_SWEEP_FILE' },
   { group: 'storage', name: 'report: --store s3:// without a bucket', args: (d) => ['report', 'x', '--store', 's3://', '--out', path.join(d, 'out')], code: 'E_STORE_URI' },

@@ -33,9 +33,11 @@ describe('dreamsweep backends', () => {
       expect(r.code, r.stderr).toBe(0);
       const lines = r.stdout.trim().split('\n');
       expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(expect.arrayContaining(['wasm yes', 'cpu yes']));
-      expect(lines).toHaveLength(5);
+      expect(lines).toHaveLength(6);
       const torch = lines.find((l) => l.startsWith('torch '));
       expect(torch).toMatch(/^torch\s+no\s+.*npm run engines:torch/);
+      // A configured Python is taken at its word: auto picks torch, and the line says its probe failed.
+      expect(lines.at(-1)).toMatch(/^auto picks torch: the torch engine's Python is installed \(\/nonexistent\/python3\).* \(but its probe failed: /);
     },
     TIMEOUT,
   );

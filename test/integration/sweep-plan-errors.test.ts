@@ -1,7 +1,7 @@
 // A sweep whose plan activity fails for a user mistake: `sweep launch --wait` shows the root cause once, with
 // its code (not "Activity task failed", no SDK stack); `sweep status` says the sweep failed (not
 // "planning"); status and cancel of an unknown sweep say so plainly.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -45,6 +45,30 @@ describe('plan-time errors', () => {
     expect(s.stderr).toMatch(new RegExp(`^${sweepId}: failed`, 'm'));
     expect(s.stderr).not.toContain('planning');
   });
+
+  it('a malformed config.json found on a separate worker fails the plan at once, coded as on the laptop', async () => {
+    const servers = inject('servers');
+    const env = s3Env(servers);
+    const bucket = `plan-config-${Date.now()}`;
+    await createBucket(servers, bucket);
+    const model = path.join(mkdtempSync(path.join(tmpdir(), 'dreamsweep-bad-config-')), 'model');
+    cpSync(MODEL, model, { recursive: true });
+    writeFileSync(path.join(model, 'config.json'), '{"model_type": "gpt_neox", ');
+    const sweep = writeSweep(servers, bucket, 'plan-config', {
+      name: 'plan-config',
+      model: { path: model, engine: 'tfjs' },
+      study: { layers: [1], vectors: { count: 1, seed: 0 }, seqLen: 6 },
+      methods: { random: { prompts: 8, seed: 0, batchSize: 8 } },
+    });
+    workers.push(startWorkerProcess({ address: servers.temporalAddress, queues: [sweep.queues.model, sweep.queues.aux], logDir: testLogDir('plan-config'), name: 'worker', env }));
+    const started = Date.now();
+    const r = await runCli(['sweep', 'launch', sweep.file, '--wait'], env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`did not finish: ${path.join(model, 'config.json')}: not valid JSON [E_MODEL_CONFIG]\n`);
+    expect(r.stderr).not.toMatch(/SyntaxError|\n\s+at \S/);
+    // One attempt, not ten retried ones over minutes.
+    expect(Date.now() - started).toBeLessThan(60_000);
+  }, 120_000);
 
   it('status and cancel of an unknown sweep: E_SWEEP_UNKNOWN, no raw WorkflowNotFoundError', async () => {
     const { temporalAddress } = inject('servers');

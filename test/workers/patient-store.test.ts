@@ -69,9 +69,53 @@ describe('patientStore', () => {
     expect(calls()).toBe(1);
   });
 
-  it('gives up after its deadline with the outage error', async () => {
+  it('gives up after its deadline with the outage error, for a store that answered before', async () => {
     const { store } = flaky(1_000, refused);
-    const patient = patientStore(store, { deadlineMs: 0, sleep: noSleep });
+    const answeredOnce = { ...store, get: () => Promise.resolve(undefined) };
+    const patient = patientStore(answeredOnce, { deadlineMs: 0, sleep: noSleep });
+    await patient.get('a');
     await expect(patient.list('')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
+
+  it('a store that refuses every connection and never answered is a wrong address: E_STORE_UNREACHABLE after a short grace', async () => {
+    const { store, calls } = flaky(1_000, refused);
+    const clock = fakeClock();
+    const patient = patientStore(store, { deadlineMs: 600_000, neverAnsweredWaitMs: 30_000, ...clock });
+    const err = await patient.put('a.json', '{}').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).code).toBe('E_STORE_UNREACHABLE');
+    expect((err as Error).message).toMatch(/refused every connection for \d+s \(ECONNREFUSED\) and has not answered this worker once/);
+    expect(clock.now()).toBeLessThanOrEqual(30_000);
+    expect(calls()).toBeGreaterThan(1);
+  });
+
+  it('the same refusals after the store answered once are an outage, waited out to the deadline', async () => {
+    let refusing = false;
+    const { store } = flaky(0, refused);
+    const flip = { ...store, put: (k: string, b: string) => (refusing ? Promise.reject(refused()) : store.put(k, b)) };
+    const clock = fakeClock();
+    const patient = patientStore(flip, { deadlineMs: 120_000, neverAnsweredWaitMs: 30_000, ...clock });
+    await patient.put('a.json', '{}');
+    refusing = true;
+    await expect(patient.put('a.json', '{}')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(clock.now()).toBeGreaterThan(60_000);
+  });
+
+  it('a call that hangs is reported as waited for while it hangs, then as recovered', async () => {
+    const { store } = flaky(0, refused);
+    const slow = { ...store, get: (k: string) => new Promise<Uint8Array | undefined>((r) => setTimeout(() => r(store.get(k)), 300)) };
+    const waits: string[] = [];
+    let recovered = 0;
+    const patient = patientStore(slow, { deadlineMs: 60_000, slowAfterMs: 50, onWait: (w) => waits.push(w), onRecovered: () => recovered++ });
+    await patient.get('a');
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits[0]).toMatch(/^the store file:\/\/.* \(a call unfinished after \d+s\)$/);
+    expect(recovered).toBe(1);
+  });
 });
+
+/** A clock that only `sleep` moves. */
+function fakeClock() {
+  let t = 0;
+  return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+}

@@ -135,6 +135,13 @@ describe('directions from a matrix file', () => {
     expect(refusal(() => readVectorSource({ file, rows: [0, 1] }, D, [0]), 'E_VECTORS_VALUE')).toMatch(/tensor W_dec: row 1: the vector is zero/);
   });
 
+  it('reports a NaN row as NaN (not as an overflow)', () => {
+    const data = matrix(3);
+    data[D + 2] = NaN;
+    const file = saeDir(undefined, { W_dec: { dtype: 'F32', shape: [3, D], data } } as never);
+    expect(refusal(() => readVectorSource({ file, rows: [0, 1] }, D, [0]), 'E_VECTORS_VALUE')).toMatch(/tensor W_dec: row 1: entry 2 is NaN/);
+  });
+
   it('refuses a cfg.json hook on another site or layer', () => {
     const post = saeDir({ hook_name: 'blocks.3.hook_resid_post' });
     expect(refusal(() => readVectorSource({ file: post }, D, [3]))).toMatch(/cfg\.json: hook_name blocks\.3\.hook_resid_post reads resid_post, not resid_pre/);

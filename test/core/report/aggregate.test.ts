@@ -150,4 +150,13 @@ describe('aggregateSweep', () => {
   it('explains an unknown sweep with a code', async () => {
     await expect(aggregateSweep(new LocalStore(fx.dir), 'nope-000000000000')).rejects.toMatchObject({ code: 'E_REPORT_NO_PLAN' });
   });
+
+  it('refuses a random-baseline result without its pairs with a code naming the file (not a TypeError)', async () => {
+    const damaged = await buildFixture();
+    const random = damaged.plan.units.find((u) => u.kind === 'random')!;
+    await damaged.store.put(`${random.key}/random.json`, JSON.stringify({ prompts: 8, targets: [] }));
+    const err = await aggregateSweep(damaged.store, damaged.plan.sweepId).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_REPORT_INPUT' });
+    expect((err as Error).message).toContain(`${random.key}/random.json: a random-baseline result without its pairs`);
+  });
 });

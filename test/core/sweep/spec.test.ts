@@ -46,6 +46,7 @@ describe('shipped sweep files', () => {
     expect(s.methods.epo).toMatchObject({ runsPerVector: 1, seeds: [0], iters: 300, population: 8, children: 32, topk: 512 });
     expect(s.methods.epo).toMatchObject({ restartEvery: 30, restartLambdaMin: 0.667, restartLambdaMax: 6, lambdaMin: 0.1, lambdaMax: 10 });
     expect(s.model.path).toMatch(/^s3:\/\//);
+    expect(s.model.engine).toBe('torch'); // Pythia-12B: the torch engine on CUDA, not a CPU engine
     expect(s.storage.uri).toMatch(/^s3:\/\//);
     expect(s.temporal.address).toBeUndefined();
     expect(s.source).toBe(path.join(root, 'sweeps/residual-stream.yaml'));
@@ -74,7 +75,7 @@ describe('shipped sweep files', () => {
 describe('defaults', () => {
   it('fills in every default a minimal file leaves out', () => {
     const s = parseSweep(MINIMAL, '/sweeps/tiny.yaml');
-    expect(s.model).toEqual({ path: '/sweeps/models/m', engine: 'tfjs' });
+    expect(s.model).toEqual({ path: '/sweeps/models/m', engine: 'auto' });
     expect(s.study).toEqual({ layers: [1, 3], vectors: { count: 2, seed: 0 }, seqLen: 12 });
     expect(s.methods).toEqual({ random: { prompts: 1024, seed: 0, batchSize: 64 } });
     expect(s.targets).toEqual({ neurons: [], tokens: [], seeds: [0] });
@@ -83,6 +84,14 @@ describe('defaults', () => {
     expect(s.concurrency).toEqual({ units: 16 });
     expect(s.report).toEqual({ ceThreshold: 6, slack: [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4] });
     expect(s.source).toBe('/sweeps/tiny.yaml');
+  });
+
+  it('takes model.dtype with engine auto (the default: each worker decides) or torch, and refuses it with engine tfjs', () => {
+    for (const model of ['{ path: models/m, dtype: float16 }', '{ path: models/m, engine: auto, dtype: float16 }', '{ path: models/m, engine: torch, dtype: float16 }']) {
+      expect(parseSweep(MINIMAL.replace('{ path: models/m }', model), '/sweeps/tiny.yaml').model.dtype).toBe('float16');
+    }
+    const issues = issuesOf(() => parseSweep(MINIMAL.replace('{ path: models/m }', '{ path: models/m, engine: tfjs, dtype: float16 }'), '/s.yaml'));
+    expect(issues[0]).toMatchObject({ path: 'model.dtype', message: expect.stringMatching(/no dtype with engine tfjs/) });
   });
 
   it('takes EPO defaults from EPO_DEFAULTS and numbers the seeds 0..runsPerVector-1', () => {
