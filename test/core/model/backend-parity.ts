@@ -7,7 +7,9 @@ import { describeBackend } from '../../../core/model/backend.js';
 import { PoolEngine } from '../../../core/model/pool-engine.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { tapNames } from '../../../core/model/taps.js';
-import { FIXTURE_NAMES, MODELS, expectSameEpoChoices, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readSae, saeObjective, saeTap } from '../../../core/objectives/sae.js';
+import { FIXTURE_NAMES, GOLDEN, MODELS, expectSameEpoChoices, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
 
 const TOL = 1e-4;
 
@@ -59,6 +61,28 @@ export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: s
       },
     );
 
+    // SAE latents on this model (test/fixtures/saes): the library's own activations, and wasm's gradient.
+    for (const g of saeGoldensOf(name)) {
+      it(`agrees with ${g.sae}'s own encode on SAE latents, and with wasm on their gradient`, async () => {
+        const sae = readSae(g.source);
+        for (const latent of g.latents) {
+          const objective = saeObjective(sae, latent, saeTap(sae, g.tap, engine.shape));
+          const [gr, ref] = await Promise.all([
+            engine.gradients(g.prompts, [1, 1, 1].slice(0, g.prompts.length), objective, 4, { full: true }),
+            wasm.gradients(g.prompts, [1, 1, 1].slice(0, g.prompts.length), objective, 4, { full: true }),
+          ]);
+          expect(
+            scaledMaxDiff(
+              gr.f,
+              g.acts.map((row) => row[latent]!),
+            ),
+            `latent ${latent}`,
+          ).toBeLessThan(1e-5);
+          expect(scaledMaxDiff(gr.grads!, ref.grads!), `latent ${latent} gradient`).toBeLessThan(TOL);
+        }
+      });
+    }
+
     // EPO's choices depend only on comparisons, so last-bit differences leave them alone unless two
     // candidates tie to within float error: seen on this fixture for 30 iterations on every backend here.
     if (name === 'tiny-parallel')
@@ -66,4 +90,24 @@ export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: s
         await expectSameEpoChoices(engine, wasm, toObjective(golden.objectives[0]!.objective));
       });
   });
+}
+
+/** The SAE goldens of a model: where its SAE lies, the tap, the prompts, every latent's activations, two latents that fire. */
+function saeGoldensOf(model: string): Array<{ sae: string; source: string; tap: string; prompts: number[][]; acts: number[][]; latents: number[] }> {
+  return readdirSync(GOLDEN)
+    .filter((f) => f.startsWith('sae-'))
+    .map((f) => JSON.parse(readFileSync(join(GOLDEN, f), 'utf8')) as { sae: string; model: string; tap?: string; hook?: string; prompts: number[][]; acts: number[][] })
+    .filter((g) => g.model === model)
+    .map((g) => {
+      const dir = join(MODELS, '..', 'saes', g.sae);
+      const fired = g.acts[0]!.map((_, j) => j).filter((j) => g.acts.some((row) => row[j]! > 0));
+      return {
+        sae: g.sae,
+        source: existsSync(join(dir, 'params.npz')) ? join(dir, 'params.npz') : dir,
+        tap: (g.tap ?? g.hook)!,
+        prompts: g.prompts,
+        acts: g.acts,
+        latents: [fired[0]!, fired[fired.length - 1]!],
+      };
+    });
 }
