@@ -7,14 +7,11 @@
 // after a crash (retryable; the next call starts a fresh process).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AlignVectors, Engine, EvaluateOptions, Evaluation, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues, Tokenizer } from '../engine.js';
 import { isUserError, UserError } from '../errors.js';
 import { modelShape, type ModelConfig } from './config.js';
-import { parseModelConfig } from './families/index.js';
 import { checkGradientInputs, checkModelIds, checkPrefixHint } from './engine-input.js';
-import { readTokenizer } from './load.js';
+import { readConfig, readTokenizer } from './load.js';
 import { parseTap, tapDim } from './taps.js';
 import { validateObjective } from './objectives.js';
 import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type TorchDtype } from './torch-env.js';
@@ -369,19 +366,7 @@ export class TorchEngine implements Engine {
 
   /** Loads a Hugging Face model directory in a new engine process. */
   static async load(dir: string, options: TorchEngineOptions = {}): Promise<TorchEngine> {
-    const configPath = join(dir, 'config.json');
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(configPath, 'utf8'));
-    } catch (e) {
-      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-      throw new UserError(
-        missing ? 'E_MODEL_MISSING_FILE' : 'E_MODEL_CONFIG',
-        missing ? `${configPath}: file not found; is ${dir} a Hugging Face model directory?` : `${configPath}: not valid JSON`,
-        { cause: e },
-      );
-    }
-    const cfg = parseModelConfig(raw, configPath);
+    const cfg = readConfig(dir);
     const tokenizer = readTokenizer(dir, cfg);
     return TorchEngine.start(cfg, tokenizer, { config: cfg, dir }, options);
   }
