@@ -14,7 +14,8 @@ import { checkGradientInputs, checkModelIds, checkPrefixHint } from './engine-in
 import { readConfig, readTokenizer } from './load.js';
 import { parseTap, tapDim } from './taps.js';
 import { validateObjective } from './objectives.js';
-import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchEngineDir, torchPython, type TorchDtype } from './torch-env.js';
+import { TORCH_DTYPES, type TorchDtype } from './names.js';
+import { TORCH_INSTALL_HINT, torchEngineDir, torchPython } from './torch-env.js';
 import { encodeFrame, FrameReader, type Frame, type WireArray } from './torch-wire.js';
 
 /** Must equal PROTOCOL in engines/torch/dreamsweep_torch/__init__.py. */

@@ -10,9 +10,6 @@ import { promisify } from 'node:util';
 import { cacheDir } from '../../infra/binaries.js';
 import { UserError } from '../errors.js';
 
-export const TORCH_DTYPES = ['float32', 'bfloat16', 'float16'] as const;
-export type TorchDtype = (typeof TORCH_DTYPES)[number];
-
 /** engines/torch (the directory holding the `dreamsweep_torch` package); DREAMSWEEP_TORCH_ENGINE overrides it. */
 export function torchEngineDir(): string {
   return process.env['DREAMSWEEP_TORCH_ENGINE'] || fileURLToPath(new URL('../../engines/torch/', import.meta.url));

@@ -12,6 +12,7 @@ import { UserError, isUserError } from '../errors.js';
 import { SWEEP_TARGET_LISTS } from '../objectives/kinds/index.js';
 import type { SweepTargetLists, TargetListKey } from '../objectives/kinds/types.js';
 import { isMatrixFile, type MatrixSource } from '../objectives/matrix-file.js';
+import { BACKENDS, ENGINES, TORCH_DTYPES, type BackendName, type EngineChoice, type TorchDtype } from '../model/names.js';
 import { epoRunConfig } from './epo-method.js';
 import { formatPath, locate, problemMessage, want, zodProblems, type Problem, type SweepIssue } from './issues.js';
 import { distinct, indexSet, int, obj, text } from './schema.js';
@@ -24,10 +25,10 @@ export interface SweepSpec {
   /** path: an absolute local directory or s3://bucket/prefix. */
   model: {
     path: string;
-    engine: 'tfjs' | 'torch' | 'auto';
-    backend?: 'wasm' | 'cpu' | 'webgpu' | 'tensorflow';
+    engine: EngineChoice;
+    backend?: BackendName;
     /** Torch engine only; absent: bfloat16 on CUDA, float32 on the CPU. */
-    dtype?: 'float32' | 'bfloat16' | 'float16';
+    dtype?: TorchDtype;
   };
   study: {
     /** Non-empty, distinct, ascending, >= 0. */
@@ -198,11 +199,9 @@ const count = (hint: string) =>
 const modelSchema = obj(
   {
     path: location('a local model directory or s3://bucket/prefix', 'point it at a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json)'),
-    engine: z
-      .enum(['tfjs', 'torch', 'auto'], want('one of tfjs, torch, auto', 'auto (the default) runs torch wherever a worker has the torch engine installed, else tfjs'))
-      .default('auto'),
-    backend: z.enum(['wasm', 'cpu', 'webgpu', 'tensorflow'], want('one of wasm, cpu, webgpu, tensorflow', 'omit it to let each worker choose')).optional(),
-    dtype: z.enum(['float32', 'bfloat16', 'float16'], want('one of float32, bfloat16, float16', 'omit it for bfloat16 on GPUs, float32 on CPUs')).optional(),
+    engine: z.enum(ENGINES, want(`one of ${ENGINES.join(', ')}`, 'auto (the default) runs torch wherever a worker has the torch engine installed, else tfjs')).default('auto'),
+    backend: z.enum(BACKENDS, want(`one of ${BACKENDS.join(', ')}`, 'omit it to let each worker choose')).optional(),
+    dtype: z.enum(TORCH_DTYPES, want(`one of ${TORCH_DTYPES.join(', ')}`, 'omit it for bfloat16 on GPUs, float32 on CPUs')).optional(),
   },
   'a mapping with the model path',
   'add `model: { path: ./models/pythia-70m }` (a local directory or s3://bucket/prefix)',
