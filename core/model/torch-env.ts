@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cacheDir } from '../../infra/binaries.js';
+import { cacheDir } from '../cache-dir.js';
 import { UserError } from '../errors.js';
 
 /** engines/torch (the directory holding the `dreamsweep_torch` package); DREAMSWEEP_TORCH_ENGINE overrides it. */
