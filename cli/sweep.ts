@@ -23,9 +23,6 @@ interface Target {
   temporalBin?: string;
 }
 
-/** The embedded default's worker sizing lives with it (infra/local-workers.ts); kept here for old imports. */
-export { localWorkerCount } from '../infra/local-workers.js';
-
 interface Session {
   client: Client;
   target: TemporalTarget;
