@@ -1,5 +1,5 @@
 // The names a model runs under, one list each: tfjs backends, engines and torch compute dtypes. The sweep file's
-// schema (core/sweep/spec.ts), the CLI's options and their help derive from these. No imports, so that the sweep
+// schema (core/sweep/sections.ts), the CLI's options and their help derive from these. No imports, so that the sweep
 // schema loads no engine.
 
 /** TensorFlow.js backends (core/model/backend.ts). */
