@@ -10,38 +10,33 @@ import { UserError, isUserError } from '../errors.js';
 import { SWEEP_TARGET_LISTS } from '../objectives/kinds/index.js';
 import type { SweepTargetLists } from '../objectives/kinds/types.js';
 import type { MatrixSource } from '../objectives/matrix-file.js';
-import type { BackendName, EngineChoice, TorchDtype } from '../model/names.js';
 import { epoRunConfig } from './epo-method.js';
 import { formatPath, locate, problemMessage, zodProblems, type Problem, type SweepIssue } from './issues.js';
 import { sweepSchema, type RawSweep } from './sections.js';
 
 export type { SweepIssue } from './issues.js';
 
+/**
+ * A validated sweep, its type derived from the schema: the sections as they parse (RawSweep, core/sweep/sections.ts,
+ * defaults filled in), with every local path made absolute (model.path, storage.uri, the scan corpus, the vectors
+ * file, TLS files) and the changes of shape written here.
+ */
 export interface SweepSpec {
   /** [a-z0-9-], used in IDs. */
   name: string;
   /** path: an absolute local directory or s3://bucket/prefix. */
-  model: {
-    path: string;
-    engine: EngineChoice;
-    backend?: BackendName;
-    /** Torch engine only; absent: bfloat16 on CUDA, float32 on the CPU. */
-    dtype?: TorchDtype;
-  };
-  study: {
-    /** Non-empty, distinct, ascending, >= 0. */
-    layers: number[];
+  model: RawSweep['model'];
+  study: Omit<RawSweep['study'], 'vectors'> & {
     /**
      * Random unit directions (count per layer, seeded), or a vectors file (absolute): JSON, or a .safetensors /
      * .npy matrix with its tensor, rows and layer (core/objectives/matrix-file.ts).
      */
     vectors: { count: number; seed: number } | MatrixSource;
-    seqLen: number;
   };
   methods: {
-    random?: { prompts: number; seed: number; batchSize: number };
+    random?: NonNullable<RawSweep['methods']['random']>;
     /** corpus: absolute paths, globs or s3:// URIs. */
-    scan?: { corpus: string[]; textField: string; tokens: number; stride?: number; top: number; shards: number; batchSize: number; skipBad: boolean };
+    scan?: Omit<NonNullable<RawSweep['methods']['scan']>, 'corpus'> & { corpus: string[] };
     epo?: EpoMethod;
   };
   /**
@@ -50,19 +45,11 @@ export interface SweepSpec {
    */
   targets: SweepTargetLists & { seeds: number[] };
   /** uri: an absolute local directory or s3://bucket/prefix. */
-  storage: { uri: string; endpoint?: string; region?: string; forcePathStyle: boolean };
+  storage: RawSweep['storage'];
   /** TLS fields are absolute file paths; apiKeyEnv names the environment variable that holds an API key. */
-  temporal: {
-    address?: string;
-    namespace: string;
-    taskQueues: { model: string; aux: string };
-    tls?: { serverName?: string; serverRootCACertificate?: string; clientCert?: string; clientKey?: string };
-    apiKeyEnv?: string;
-    /** Seconds without a heartbeat after which a unit's worker is presumed dead and the unit retried elsewhere. */
-    heartbeatTimeout: number;
-  };
-  concurrency: { units: number; perWorker?: number };
-  report: { ceThreshold: number; slack: number[] };
+  temporal: RawSweep['temporal'];
+  concurrency: RawSweep['concurrency'];
+  report: RawSweep['report'];
   /** Absolute path of the file it came from. */
   source: string;
 }
