@@ -66,6 +66,17 @@ export default tseslint.config(
     },
   },
   {
+    // Layering: core, workers and activities import neither infra/ nor cli/ (infra starts workers, not the
+    // reverse); what both sides need lives in core/ (the cache directory: core/cache-dir.ts).
+    files: ['core/**/*.ts', 'workers/**/*.ts', 'activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(\\.\\./)+(infra|cli)/', message: 'core, workers and activities do not import infra/ or cli/: move what both need into core/' }] },
+      ],
+    },
+  },
+  {
     // Plain JavaScript launchers: no type information.
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -23,7 +23,7 @@ import type { ModelConfig } from '../core/model/config.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
-import type { TorchDtype } from '../core/model/torch-env.js';
+import type { TorchDtype } from '../core/model/names.js';
 import { parseObjective } from '../core/objectives/spec.js';
 import { slabColumnsFor } from '../core/model/tfjs-engine.js';
 import { forwardFlopsPerPosition, parameterCount, preset, presetConfig, presetTokenizer, tfjsWeightBytes, WASM_HEAP_BYTES, writeRandomCheckpoint } from './presets.js';

@@ -21,7 +21,7 @@ import { PoolEngine } from '../core/model/pool-engine.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { randomVectorSet } from '../core/objectives/vectors.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
-import type { TorchDtype } from '../core/model/torch-env.js';
+import type { TorchDtype } from '../core/model/names.js';
 import { forwardFlopsPerPosition, presetConfig, presetTokenizer } from './presets.js';
 import { makeCheckpoint, seededRandom } from '../test/fixtures/make-checkpoint.js';
 

@@ -16,7 +16,7 @@ import { resolveEpoConfig, slotLambdas } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
 import { tapNames } from '../core/model/taps.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
-import type { TorchDtype } from '../core/model/torch-env.js';
+import type { TorchDtype } from '../core/model/names.js';
 import { FIXTURE_NAMES, MODELS, flat, readGolden, scaledMaxDiff, toObjective } from '../test/core/model/helpers.js';
 
 const { values: args } = parseArgs({

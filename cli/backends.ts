@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Option, type Command } from 'commander';
-import { BACKENDS, describeBackend, initBackend } from '../core/model/backend.js';
+import { describeBackend, initBackend } from '../core/model/backend.js';
+import { BACKENDS } from '../core/model/names.js';
 import { autoEngine } from '../core/model/open-engine.js';
 import { probeTorch } from '../core/model/torch-env.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
-import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
+import { addEngineOptions, backendOption, type EngineCliOptions } from './engine-options.js';
 import { RANDOM_DEFAULTS, randomBaseline } from '../core/baselines/random.js';
 import type { PairJson, ScanTarget } from '../core/corpus/result.js';
 import type { Engine } from '../core/engine.js';
@@ -67,7 +67,7 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--vectors <file>', 'JSON mapping layer -> list of vectors (as for `epo`)')
     .option('--random-vectors <N>', "N seeded random unit vectors per layer (the sweeps' randomVectorSet)", int('random-vectors', 1))
     .option('--seed <S>', 'seed of --random-vectors', int('seed'), 0)
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .addOption(backendOption())
     .option('--threads <N>', 'worker threads, one backend each (wasm on CPUs); torch: CPU threads', int('threads', 1), 1)
     .addOption(maxBatchOption());
 }

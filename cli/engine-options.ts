@@ -3,14 +3,20 @@ import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { Option, type Command } from 'commander';
-import { autoEngine, ENGINES, requestedEngine } from '../core/model/open-engine.js';
-import { TORCH_DTYPES, TORCH_INSTALL_HINT, torchPython } from '../core/model/torch-env.js';
+import { BACKENDS, ENGINES, TORCH_DTYPES } from '../core/model/names.js';
+import { autoEngine, requestedEngine } from '../core/model/open-engine.js';
+import { TORCH_INSTALL_HINT, torchPython } from '../core/model/torch-env.js';
 import { UserError } from '../core/errors.js';
 
 export interface EngineCliOptions {
   engine?: string;
   dtype?: string;
   device?: string;
+}
+
+/** --backend, the tfjs backend: its choices from the one list (core/model/names.ts). */
+export function backendOption(description = 'tfjs backend'): Option {
+  return new Option('--backend <name>', description).choices([...BACKENDS]);
 }
 
 export function addEngineOptions(command: Command): Command {

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
 import { decodeCheckpoint, encodeCheckpoint } from '../core/epo/checkpoint.js';
 import { EPO_DEFAULTS, gcg, resolveEpoConfig, resultConfig, type EpoConfig } from '../core/epo/config.js';
@@ -16,7 +16,7 @@ import { UserError } from '../core/errors.js';
 import { availableParallelism } from 'node:os';
 import { describeEngine } from '../core/model/open-engine.js';
 import { loadEngine, maxBatchOption } from './baseline.js';
-import { addEngineOptions } from './engine-options.js';
+import { addEngineOptions, backendOption } from './engine-options.js';
 import { OBJECTIVE_FORMS } from '../core/objectives/kinds/index.js';
 import { describeObjective, parseObjective } from '../core/objectives/spec.js';
 import { modelIdentity } from '../core/model/identity.js';
@@ -67,7 +67,7 @@ export function registerEpo(program: Command): void {
     .option('--init-text <text>', 'initial prompt text (default: random tokens)')
     .option('--init-ids <ids>', 'initial prompt as comma-separated token ids')
     .option('--gcg', `GCG: population 1, lambda 0, ${d.population * d.children} children unless --children is given`)
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .addOption(backendOption())
     .option(
       '--threads <N>',
       'worker threads, one backend each: every batch is spread over them (default: the cores this process may use); torch: CPU threads',

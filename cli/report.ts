@@ -3,8 +3,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, Option } from 'commander';
-import { addEngineOptions } from './engine-options.js';
+import { Command } from 'commander';
+import { addEngineOptions, backendOption } from './engine-options.js';
 import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { HfJsonTokenizer } from '../core/model/tokenizer.js';
@@ -36,7 +36,7 @@ export function registerReport(program: Command): void {
     .option('--region <name>', 'S3 region')
     .option('--path-style', 'bucket in the path, not the host name (default with --endpoint)')
     .option('--model <dir>', "the sweep's model directory: decodes every prompt and adds token attribution")
-    .addOption(new Option('--backend <name>', 'tfjs backend for --model').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .addOption(backendOption('tfjs backend for --model'))
     .option('--perplexity-cap <x>', 'best neuron/logit prompt must have perplexity below this', positive('perplexity-cap'), DEFAULT_PERPLEXITY_CAP);
   addEngineOptions(cmd).action(async (sweep: string, o: ReportCliOptions) => {
     await runReportCommand(sweep, o);

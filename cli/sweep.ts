@@ -23,9 +23,6 @@ interface Target {
   temporalBin?: string;
 }
 
-/** The embedded default's worker sizing lives with it (infra/local-workers.ts); kept here for old imports. */
-export { localWorkerCount } from '../infra/local-workers.js';
-
 interface Session {
   client: Client;
   target: TemporalTarget;
@@ -88,28 +85,23 @@ export function registerSweep(program: Command): void {
     c
       .option('--temporal-address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, the sweep file, else the embedded server)')
       .option('--namespace <ns>', 'Temporal namespace');
-  const withServerBin = (c: Command) =>
-    c.option(
-      '--temporal-bin <path>',
-      'Temporal CLI for the embedded server (default: DREAMSWEEP_TEMPORAL_BIN, `temporal` on PATH, the cached build, an SDK download, then go install)',
-    );
-
-  withServerBin(
-    withTarget(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID'))
+  /** The options of the commands that run a sweep (launch, resume): LocalOptions. */
+  const withRunOptions = (c: Command) =>
+    withTarget(c)
       .option('--wait', 'stay until the sweep ends, showing progress')
       .option('--backend <name>', 'backend for the embedded worker')
-      .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt),
-  ).action(async (file: string, o: LocalOptions) => {
+      .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
+      .option(
+        '--temporal-bin <path>',
+        'Temporal CLI for the embedded server (default: DREAMSWEEP_TEMPORAL_BIN, `temporal` on PATH, the cached build, an SDK download, then go install)',
+      );
+
+  withRunOptions(sweep.command('launch <file>').description('validate a sweep file, start the sweep and print its ID')).action(async (file: string, o: LocalOptions) => {
     const spec = loadSweepFile(file);
     await startAndMaybeWait(spec, o, o.wait ?? false);
   });
 
-  withServerBin(
-    withTarget(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run'))
-      .option('--wait', 'stay until the sweep ends, showing progress')
-      .option('--backend <name>', 'backend for the embedded worker')
-      .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt),
-  ).action(async (idOrFile: string, o: LocalOptions) => {
+  withRunOptions(sweep.command('resume <idOrFile>').description('run a stopped sweep again: only unfinished units run')).action(async (idOrFile: string, o: LocalOptions) => {
     if (/\.ya?ml$/i.test(idOrFile)) return startAndMaybeWait(loadSweepFile(idOrFile), o, o.wait ?? false);
     const session = await openSession(o);
     let spec: SweepSpec;

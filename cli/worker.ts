@@ -1,13 +1,13 @@
 // `dreamsweep worker`: a worker process for a cluster (or beside the embedded server). SIGTERM/SIGINT
 // drain it: no new units, in-flight ones get --shutdown-grace to finish, then checkpoint and move on.
 import { availableParallelism } from 'node:os';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { describeBackend, initBackend, requestedBackend } from '../core/model/backend.js';
 import { autoEngine, resolveEngine } from '../core/model/open-engine.js';
 import { probeTorch, torchPython } from '../core/model/torch-env.js';
 import { connectOrStartEmbedded } from '../infra/embedded.js';
-import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
+import { addEngineOptions, backendOption, type EngineCliOptions } from './engine-options.js';
 import { DEFAULT_OUTAGE_WAIT_S } from '../workers/patient-store.js';
 import { runWorker } from '../workers/worker.js';
 
@@ -19,7 +19,7 @@ export function registerWorker(program: Command): void {
     .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
     .option('--queues <list>', 'task queues to poll, comma-separated', 'dreamsweep-model,dreamsweep-aux')
     .option('--concurrency <n>', 'concurrent units per queue', '1')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['wasm', 'cpu', 'webgpu', 'tensorflow']))
+    .addOption(backendOption())
     .option('--threads <n>', "wasm/cpu: engine threads per model, one unit's batches spread over them (default: the cores this process may use / --concurrency)")
     .option('--shutdown-grace <seconds>', 'seconds in-flight units may run on after SIGTERM before they checkpoint and stop', '10')
     .option('--outage-wait <seconds>', 'how long a store call waits for the artifact store to come back before the unit attempt fails', String(DEFAULT_OUTAGE_WAIT_S))

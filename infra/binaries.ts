@@ -3,8 +3,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
+import { cacheDir } from '../core/cache-dir.js';
 import { UserError } from '../core/errors.js';
 
 export interface ServerBinary {
@@ -33,13 +33,6 @@ export const KUSTOMIZE: ServerBinary = {
   module: 'sigs.k8s.io/kustomize/kustomize/v5',
   version: 'v5.8.0', // v5.8.2 and later need Go >= 1.26
 };
-
-/** Where built binaries live: $DREAMSWEEP_CACHE, else $XDG_CACHE_HOME/dreamsweep, else ~/.cache/dreamsweep. */
-export function cacheDir(): string {
-  if (process.env.DREAMSWEEP_CACHE) return path.resolve(process.env.DREAMSWEEP_CACHE);
-  const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
-  return path.join(base, 'dreamsweep');
-}
 
 export function binaryPath(bin: ServerBinary): string {
   return path.join(cacheDir(), 'bin', `${bin.name}-${bin.version}`, bin.name);

@@ -8,7 +8,8 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, statSync } f
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../core/errors.js';
-import { binaryPath, cacheDir, ensureBinary, TEMPORAL } from './binaries.js';
+import { cacheDir } from '../core/cache-dir.js';
+import { binaryPath, ensureBinary, TEMPORAL } from './binaries.js';
 
 const run = promisify(execFile);
 

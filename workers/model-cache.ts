@@ -22,7 +22,7 @@ import { PoolEngine } from '../core/model/pool-engine.js';
 import { openStore, type ArtifactStore } from '../core/store/index.js';
 import type { TorchEngine } from '../core/model/torch-engine.js';
 import { sha256 } from '../core/sweep/plan.js';
-import { cacheDir } from '../infra/binaries.js';
+import { cacheDir } from '../core/cache-dir.js';
 
 export function createModelCache(
   options: { backend?: string; engine?: string; dtype?: string; device?: string; threads?: number; log?: (line: string) => void } = {},

@@ -5,7 +5,7 @@
 // accumulation (core/stats/pairs.ts).
 import type { Engine } from '../engine.js';
 import { UserError } from '../errors.js';
-import { regularVocabulary } from '../epo/epo.js';
+import { regularVocabulary } from '../model/vocabulary.js';
 import { targetDigests, type PairJson, type ScanConfig, type ScanTarget } from '../corpus/result.js';
 import { alignOption, targetAlignments } from '../corpus/scan.js';
 import { TopK } from '../corpus/topk.js';

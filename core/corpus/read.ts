@@ -5,7 +5,7 @@
 import { Decompress } from 'fzstd';
 import { UserError } from '../errors.js';
 import { SkipLog } from './skips.js';
-import { formatOf, storeFor, type CorpusStore } from './source.js';
+import { dropBytes, formatOf, storeFor, type CorpusStore } from './source.js';
 
 /**
  * A file, or the part of it whose lines *start* in [start, end): offsets count the file's decompressed
@@ -209,19 +209,6 @@ export async function* unzstd(chunks: AsyncIterable<Uint8Array>, uri: string, pr
   const failed = push(new Uint8Array(0), true);
   yield* drain();
   if (failed) throw failed;
-}
-
-/** Drops the first `n` bytes of a stream. */
-async function* dropBytes(chunks: AsyncIterable<Uint8Array>, n: number): AsyncGenerator<Uint8Array> {
-  let left = n;
-  for await (const c of chunks) {
-    if (left >= c.length) {
-      left -= c.length;
-      continue;
-    }
-    yield left > 0 ? c.subarray(left) : c;
-    left = 0;
-  }
 }
 
 /** Lines (without the newline) with the offset of their first byte; `base` is the offset of the first chunk. */

@@ -53,18 +53,21 @@ export function openBySkipping(openWhole: (uri: string) => Promise<AsyncIterable
     const whole = await openWhole(uri);
     const start = options.start ?? 0;
     if (start === 0) return whole;
-    return (async function* () {
-      let left = start;
-      for await (const chunk of whole) {
-        if (left >= chunk.length) {
-          left -= chunk.length;
-          continue;
-        }
-        yield left > 0 ? chunk.subarray(left) : chunk;
-        left = 0;
-      }
-    })();
+    return dropBytes(whole, start);
   };
+}
+
+/** Drops the first `n` bytes of a stream. */
+export async function* dropBytes(chunks: AsyncIterable<Uint8Array>, n: number): AsyncGenerator<Uint8Array> {
+  let left = n;
+  for await (const c of chunks) {
+    if (left >= c.length) {
+      left -= c.length;
+      continue;
+    }
+    yield left > 0 ? c.subarray(left) : c;
+    left = 0;
+  }
 }
 
 /** The store that serves a URI: fs for local paths, the injected store for `scheme://` URIs. */

@@ -6,7 +6,7 @@ import { Rng } from '../rng.js';
 import { resolveEpoConfig, slotLambdas, topkAt, type EpoConfig } from './config.js';
 import { History, type IterationRecord } from './history.js';
 import { validityMask } from './validity.js';
-import { defaultAllowed } from '../model/engine-input.js';
+import { defaultAllowed, regularMask, regularVocabulary } from '../model/vocabulary.js';
 
 /** Reported after every iteration; the CLI draws it, an activity heartbeats it. */
 export interface EpoProgress {
@@ -325,21 +325,6 @@ function adoptResumed(resume: EpoState, cfg: EpoConfig): EpoState {
     throw new UserError('E_EPO_RESUME', `resume: the checkpoint was made with different EPO options (${diff.join(', ')}); resume with the same options`);
   }
   return { ...resume, config: cfg, population: resume.population.map((m) => ({ ...m, ids: m.ids.slice() })) };
-}
-
-/** Token ids a random prompt may use: the tokenizer's regular vocabulary, special tokens excluded. */
-export function regularVocabulary(engine: Engine): number[] {
-  const size = Math.min(engine.tokenizer.vocabSize, engine.shape.dVocab);
-  const out: number[] = [];
-  for (let id = 0; id < size; id++) if (!engine.tokenizer.specialIds.has(id)) out.push(id);
-  return out;
-}
-
-/** The regular vocabulary as a top-k mask (special tokens excluded), in the engine's dVocab. */
-export function regularMask(engine: Engine): Uint8Array {
-  const allowed = new Uint8Array(engine.shape.dVocab);
-  for (const id of regularVocabulary(engine)) allowed[id] = 1;
-  return allowed;
 }
 
 /** The initial text's tokens, which must number n exactly: the paper's code refuses a wrong-length start too. */

@@ -1,5 +1,5 @@
 // Every EPO knob, declared once: its type, default, range and help. The engine's defaults and checks
-// (config.ts), the sweep file's methods.epo schema (core/sweep/spec.ts), `dreamsweep epo`'s options
+// (config.ts), the sweep file's methods.epo schema (core/sweep/sections.ts), `dreamsweep epo`'s options
 // (cli/epo.ts) and the table in docs/sweep-file.md are all derived from this list; so are the rules that
 // tie two knobs together, and EpoConfig's type itself (EpoKnobValues below).
 import type { EpoConfig } from './config.js';

@@ -5,9 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // directory imports that Node cannot resolve); it also brings the cpu backend.
 import '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
-
-export const BACKENDS = ['wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+import { BACKENDS, type BackendName } from './names.js';
 
 let active: Promise<BackendName> | undefined;
 let activeName: BackendName | undefined;

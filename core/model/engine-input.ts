@@ -3,6 +3,7 @@
 import type { PrefixHint } from '../engine.js';
 import { UserError } from '../errors.js';
 import { checkSeqLen, type ModelConfig } from './config.js';
+import { defaultAllowed } from './vocabulary.js';
 
 /** Ids must form a rectangle of the model's token ids; learned positions end at their table's last row. */
 export function checkModelIds(ids: number[][], cfg: ModelConfig): void {
@@ -40,13 +41,6 @@ export function checkGradientInputs(B: number, lambdas: number[], k: number, dVo
     throw new UserError('E_ENGINE_INPUT', `gradients: allowed: expected length ${dVocab} (d_vocab), got ${mask.length}`);
   }
   return mask;
-}
-
-/** By default only ids the tokenizer knows are proposed (Pythia pads dVocab past its tokenizer). */
-export function defaultAllowed(dVocab: number, tokenizerVocab: number): Uint8Array {
-  const a = new Uint8Array(dVocab);
-  a.fill(1, 0, Math.min(dVocab, tokenizerVocab));
-  return a;
 }
 
 /** A hint that does not describe the batch is the caller's bug: refuse it rather than compute wrong values. */

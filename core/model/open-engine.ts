@@ -7,10 +7,8 @@ import type { Engine } from '../engine.js';
 import { UserError } from '../errors.js';
 import { rawEngine, withBos } from './bos.js';
 import type { TorchEngine } from './torch-engine.js';
-import { torchPython, torchPythonAvailable, type TorchDtype } from './torch-env.js';
-
-export const ENGINES = ['tfjs', 'torch', 'auto'] as const;
-export type EngineChoice = (typeof ENGINES)[number];
+import { ENGINES, type EngineChoice, type TorchDtype } from './names.js';
+import { torchPython, torchPythonAvailable } from './torch-env.js';
 
 export interface OpenEngineOptions {
   engine?: string;

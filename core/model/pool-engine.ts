@@ -1,13 +1,10 @@
 // Spreads one engine's work over worker threads, each with its own tfjs backend and copy of the model: the
 // wasm backend runs one core per process under Node, so a batch split over N workers uses N cores.
 import { Worker } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, TapOptions, TapValues } from '../engine.js';
 import { deserialiseError, UserError, type SerialisedError } from '../errors.js';
 import { modelShape } from './config.js';
-import { parseModelConfig } from './families/index.js';
-import { readTokenizer } from './load.js';
+import { readConfig, readTokenizer } from './load.js';
 import type { HfJsonTokenizer } from './tokenizer.js';
 import { resolveBackendName } from './backend.js';
 import type { TfjsEngineOptions } from './tfjs-engine.js';
@@ -51,7 +48,7 @@ export class PoolEngine implements Engine {
   static async load(dir: string, options: TfjsEngineOptions & { threads: number }): Promise<PoolEngine> {
     const { threads, ...engineOptions } = options;
     const backend = resolveBackendName(options.backend);
-    const cfg = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
+    const cfg = readConfig(dir);
     const tokenizer = readTokenizer(dir, cfg);
     const boot = new URL('./engine-worker-boot.js', import.meta.url);
     const spawn = () => new Worker(boot, { workerData: { dir, options: { ...engineOptions, backend } } });

@@ -7,11 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cacheDir } from '../../infra/binaries.js';
+import { cacheDir } from '../cache-dir.js';
 import { UserError } from '../errors.js';
-
-export const TORCH_DTYPES = ['float32', 'bfloat16', 'float16'] as const;
-export type TorchDtype = (typeof TORCH_DTYPES)[number];
 
 /** engines/torch (the directory holding the `dreamsweep_torch` package); DREAMSWEEP_TORCH_ENGINE overrides it. */
 export function torchEngineDir(): string {

@@ -3,7 +3,7 @@
 // value to the worst and to the best substitute says how much that token matters.
 import type { Engine, Objective } from '../engine.js';
 import { UserError } from '../errors.js';
-import { regularMask, regularVocabulary } from '../epo/epo.js';
+import { regularMask, regularVocabulary } from '../model/vocabulary.js';
 import type { ArtifactStore } from '../store/index.js';
 import { resolveTarget, type EpoTarget } from '../objectives/target.js';
 import { loadVectorSet, type VectorSet } from '../objectives/vectors.js';

@@ -1,12 +1,9 @@
 // The report thread (thread.ts starts it): aggregates the sweep, attributes its best prompts and renders
 // the files, with the store and the engine's compute answered by the thread that started it, and the
 // tokenizer read here from the model directory (as every engine reads it), since decoding is synchronous.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Engine } from '../engine.js';
-import { parseModelConfig } from '../model/families/index.js';
-import { readTokenizer } from '../model/load.js';
+import { readConfig, readTokenizer } from '../model/load.js';
 import type { ArtifactStore } from '../store/index.js';
 import { aggregateSweep } from './aggregate.js';
 import { attributeBestPrompts } from './attribution.js';
@@ -60,8 +57,7 @@ const store: ArtifactStore = {
 };
 
 async function run(): Promise<void> {
-  const configPath = join(job.modelDir, 'config.json');
-  const tokenizer = readTokenizer(job.modelDir, parseModelConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath));
+  const tokenizer = readTokenizer(job.modelDir, readConfig(job.modelDir));
   const engine: Engine = {
     shape: job.shape,
     tokenizer,

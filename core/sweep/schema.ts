@@ -1,4 +1,4 @@
-// The sweep file's schema helpers (zod, with the file's own wording: `want`), shared by core/sweep/spec.ts and
+// The sweep file's schema helpers (zod, with the file's own wording: `want`), shared by core/sweep/sections.ts and
 // the objective kinds' target lists (core/objectives/kinds/).
 import { z } from 'zod';
 import { MAX_INDICES, parseRange, type IndexSet } from '../objectives/indices.js';
@@ -63,3 +63,56 @@ export function indexSet(hint: string) {
     return bad(hint);
   });
 }
+
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** A finite number >= min (> min when `above`), at most max when given. */
+export function num(min: number, hint?: string, above = false, max?: number) {
+  if (max !== undefined) {
+    const e = want(`a number in [${min}, ${max}]`, hint);
+    return z.number(e).min(min, e).max(max, e);
+  }
+  const e = want(`a number ${above ? '>' : '>='} ${min}`, hint);
+  return above ? z.number(e).gt(min, e) : z.number(e).min(min, e);
+}
+
+export const bool = (hint?: string) => z.boolean(want('true or false', hint));
+
+/** Why: YAML's `random:` with nothing after it means "on, with defaults". */
+export const section = <T extends z.ZodType>(s: T) => z.preprocess((v) => (v === null ? {} : v), s).optional();
+
+/** A local path (relative to the sweep file) or s3://bucket/prefix; other URL schemes are mistakes. */
+export function location(expected: string, hint: string) {
+  return text(expected, hint).superRefine((v, ctx) => {
+    const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(v)?.[1];
+    if (scheme === undefined) return;
+    if (scheme !== 's3') {
+      ctx.addIssue({ code: 'custom', message: want(expected, `only local paths and s3:// URIs are supported, not ${scheme}://`).error });
+      return;
+    }
+    const bucket = v.slice(5).split('/')[0]!;
+    if (!S3_BUCKET.test(bucket)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: want(expected, `bucket ${JSON.stringify(bucket)} is not a valid S3 bucket name (3-63 of a-z 0-9 . -, starting and ending with a letter or digit)`).error,
+      });
+    }
+  });
+}
+
+/** 100000000, "100_000_000", "100M", "1.5k": a whole count of tokens. */
+function parseCount(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const m = /^\s*(\d[\d_]*(?:\.\d+)?)\s*([kmgbt]?)\s*$/i.exec(v);
+  if (!m) return v;
+  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9, b: 1e9, t: 1e12 }[m[2]!.toLowerCase() as 'k'];
+  return Math.round(Number(m[1]!.replace(/_/g, '')) * scale * 1e6) / 1e6;
+}
+export const count = (hint: string) =>
+  z.preprocess(
+    parseCount,
+    z
+      .number(want('a whole count such as 100000000, "100M" or "1.5k"', hint))
+      .int(want('a whole count such as 100000000, "100M" or "1.5k"', hint))
+      .min(1, want('a count >= 1', hint)),
+  );

@@ -43,7 +43,7 @@ for _f in filter(None, os.environ.get("DREAMSWEEP_TORCH_TEST_FAULTS", "").split(
 
 
 def log(line):
-    """One line for the client's log (core/model/torch-engine.ts forwards lines with this prefix)."""
+    """One line for the client's log (core/model/torch-process.ts forwards lines with this prefix)."""
     print(f"dreamsweep_torch: {line}", file=sys.stderr, flush=True)
 
 

@@ -1,7 +1,8 @@
 // EPO on a real GPT-NeoX checkpoint (a generated fixture run by the tfjs engine): it must beat random
 // search given the same number of evaluated prompts, and its frontier must span fluent to strong.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epo, regularVocabulary } from '../../../core/epo/epo.js';
+import { epo } from '../../../core/epo/epo.js';
+import { regularVocabulary } from '../../../core/model/vocabulary.js';
 import { paretoFrontier } from '../../../core/epo/frontier.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { PoolEngine } from '../../../core/model/pool-engine.js';

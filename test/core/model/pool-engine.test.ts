@@ -1,6 +1,8 @@
 // Worker threads: a batch spread over two wasm workers gives what one engine gives (within 1e-5 of scale), and
 // a thread that dies fails its calls in flight, then is started again by the next call.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { PoolEngine } from '../../../core/model/pool-engine.js';
@@ -48,5 +50,18 @@ describe('the worker-thread pool engine', () => {
     const after = await pool.evaluate(golden.prompts, objective);
     expect(Array.from(after.f)).toEqual(Array.from(before.f));
     expect(Array.from(after.ce)).toEqual(Array.from(before.ce));
+  });
+});
+
+describe('the pool engine reads config.json as the CLI does', () => {
+  it('refuses a malformed config.json with E_MODEL_CONFIG (not a SyntaxError), a missing one with E_MODEL_MISSING_FILE', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dreamsweep-pool-'));
+    try {
+      await expect(PoolEngine.load(dir, { threads: 1, backend: 'wasm' })).rejects.toMatchObject({ code: 'E_MODEL_MISSING_FILE' });
+      writeFileSync(join(dir, 'config.json'), '{"model_type": "gpt2",');
+      await expect(PoolEngine.load(dir, { threads: 1, backend: 'wasm' })).rejects.toMatchObject({ code: 'E_MODEL_CONFIG' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

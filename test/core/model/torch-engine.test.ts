@@ -11,7 +11,8 @@ import { epo } from '../../../core/epo/epo.js';
 import { encodeHistory } from '../../../core/epo/history.js';
 import { tapNames } from '../../../core/model/taps.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
-import { TorchEngine, TorchEngineError } from '../../../core/model/torch-engine.js';
+import { TorchEngine } from '../../../core/model/torch-engine.js';
+import { TorchEngineError } from '../../../core/model/torch-process.js';
 import { TORCH_INSTALL_HINT, torchPythonAvailable } from '../../../core/model/torch-env.js';
 import { FIXTURE_NAMES, MODELS, expectSameEpoChoices, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
 

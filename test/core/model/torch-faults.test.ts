@@ -7,7 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TorchEngine, TorchEngineError, type TorchEngineOptions } from '../../../core/model/torch-engine.js';
+import { TorchEngine, type TorchEngineOptions } from '../../../core/model/torch-engine.js';
+import { TorchEngineError } from '../../../core/model/torch-process.js';
 import { torchEngineDir, torchPython, torchPythonAvailable } from '../../../core/model/torch-env.js';
 import { MODELS, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
 
