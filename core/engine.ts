@@ -1,5 +1,6 @@
 // The engine protocol (docs/engine.md): the few operations EPO, the baselines and the report need
-// from a model. The tfjs engine implements it; another engine (a PyTorch process, say) can serve the same calls.
+// from a model. Two engines serve it: tfjs in-process (core/model/tfjs-engine.ts) and a PyTorch process
+// (core/model/torch-engine.ts, engines/torch).
 
 /** An objective is plain data, so every engine computes the same thing. */
 export type Objective =
