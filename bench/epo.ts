@@ -25,8 +25,8 @@ import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { TorchEngine } from '../core/model/torch-engine.js';
 import type { TorchDtype } from '../core/model/names.js';
 import { parseObjective } from '../core/objectives/spec.js';
-import { slabColumnsFor } from '../core/model/tfjs-engine.js';
-import { forwardFlopsPerPosition, parameterCount, preset, presetConfig, presetTokenizer, tfjsWeightBytes, WASM_HEAP_BYTES, writeRandomCheckpoint } from './presets.js';
+import { parameterCount, slabColumnsFor, tfjsWeightBytes, WASM_HEAP_BYTES, WASM_WORKING_BYTES } from '../core/model/footprint.js';
+import { forwardFlopsPerPosition, preset, presetConfig, presetTokenizer, writeRandomCheckpoint } from './presets.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -110,7 +110,7 @@ const settings = { M: population, r: childrenPer, k: EPO_DEFAULTS.topk, n, iters
 if (args.engine === 'tfjs' && args.backend === 'wasm') {
   const slabbed = slabModes.some((s) => (s ?? slabColumnsFor('wasm') ?? 0) > 0);
   const need = tfjsWeightBytes(cfg, slabbed);
-  const working = 0.5 * GiB; // activations, the chunked logits and gradients (2^24 floats each), the allocator's slack
+  const working = WASM_WORKING_BYTES;
   if (need + working > WASM_HEAP_BYTES) {
     const why =
       `${cfg.architecture} with ${(modelLine.parameters / 1e9).toFixed(2)}B parameters: the tfjs engine holds ${gib(need)} GiB of float32 weights ` +

@@ -232,31 +232,6 @@ export function forwardFlopsPerPosition(cfg: ModelConfig, n: number): number {
   return 2 * (L * (attn + mlp + n * nHeads * dHead) + d * V);
 }
 
-/** The wasm backend's heap: 32-bit addresses, at most 4 GiB per backend (one per worker thread). */
-export const WASM_HEAP_BYTES = 2 ** 32;
-
-/**
- * Bytes of the weights a tfjs engine holds for `cfg` (core/model/load.ts toModel): every matrix of a linear in both
- * orientations (linear.ts), the unembedding's slabs a further copy of W_U when the embedding is tied (unembed.ts),
- * learned positions and vectors once.
- */
-export function tfjsWeightBytes(cfg: ModelConfig, slabbed: boolean): number {
-  const { dModel: d, dMlp, dVocab: V, nLayers: L, nHeads, nKvHeads, dHead } = cfg;
-  const matrices = d * (nHeads + 2 * nKvHeads) * dHead + nHeads * dHead * d + (cfg.gatedMlp ? 3 : 2) * d * dMlp;
-  const vectors = 4 * d + (cfg.qkvBias ? (nHeads + 2 * nKvHeads) * dHead : 0) + (cfg.qkNorm ? 2 * dHead : 0) + (cfg.mlpBias ? 2 * dMlp + d : 0);
-  const embedCopies = 2 + (cfg.tieEmbeddings ? (slabbed ? 1 : 0) : 2);
-  const floats = L * (2 * matrices + vectors) + embedCopies * V * d + (cfg.nCtx ?? 0) * d + 2 * d;
-  return 4 * floats;
-}
-
-/** Parameters of `cfg` as stored (tied embeddings once). */
-export function parameterCount(cfg: ModelConfig): number {
-  const names = family(cfg.family).tensors(cfg, new Set());
-  let n = 0;
-  for (const shape of names.values()) n += shape.reduce((a, b) => a * b, 1);
-  return n;
-}
-
 /**
  * The EPO benches' model: a Hugging Face checkpoint of the preset's shape in `dir`. GPT-NeoX: the fixtures' writer
  * (seeded float32 weights, a 1024-token tokenizer), as the earlier measurements used. Every other family: its

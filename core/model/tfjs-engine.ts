@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Engine, Evaluation, EvaluateOptions, GradientOptions, GradientResult, ModelShape, Objective, PrefixHint, TapOptions, TapValues } from '../engine.js';
 import { initBackend } from './backend.js';
+import { chunkFloatsFor, slabColumnsFor } from './footprint.js';
 import { modelShape } from './config.js';
 import { checkGradientInputs, checkModelIds, checkPrefixHint } from './engine-input.js';
 import { modelTensors, readCheckpoint, readTokenizer, toModel, type HostCheckpoint } from './load.js';
@@ -24,25 +25,6 @@ export interface TfjsEngineOptions {
   prefixReuse?: boolean;
   /** Columns per slab of the unembedding (default: by backend, slabColumnsFor; 0: one slab). */
   slabColumns?: number;
-}
-
-/** webgpu and tensorflow (which may run on a GPU) want big products; wasm and cpu want work that fits in cache. */
-const wantsBigProducts = (backend: string) => backend === 'webgpu' || backend === 'tensorflow';
-
-/**
- * Why per backend: on wasm and cpu a chunk larger than 2^24 floats (64 MiB of logits) buys no speed and costs
- * memory; a GPU backend wants whole batches in one call, bounded by its memory (2^27 floats = 512 MiB).
- */
-export function chunkFloatsFor(backend: string): number {
-  return wantsBigProducts(backend) ? 2 ** 27 : 2 ** 24;
-}
-
-/**
- * The unembedding's slab width (unembed.ts): on wasm and cpu, slabs that fit in cache; a GPU backend wants the
- * whole matrix in one product.
- */
-export function slabColumnsFor(backend: string): number | undefined {
-  return wantsBigProducts(backend) ? undefined : 1024;
 }
 
 /** A model on a tfjs backend, serving evaluate / gradients / taps. */

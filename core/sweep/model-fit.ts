@@ -1,10 +1,11 @@
 // Whether a sweep's model fits the engine and device it will run on: its parameters (from config.json), the
 // memory its weights take there, and an estimate of the time one EPO unit takes. `sweep launch`'s preflight prints
-// a warning line where it will be slow or tight, and refuses where it cannot work at all (weights over wasm's 4 GiB
-// memory, or over this machine's memory on a CPU engine).
+// a warning line where it will be slow or tight, and refuses where it cannot work at all (weights, as the tfjs engine
+// holds them, over wasm's 4 GiB heap, or over this machine's memory on a CPU engine).
 import { totalmem } from 'node:os';
 import { resolveEpoConfig } from '../epo/config.js';
 import type { ModelConfig } from '../model/config.js';
+import { fitsWasmHeap, parameterCount, slabColumnsFor, tfjsWeightBytes } from '../model/footprint.js';
 import { hasNvidiaGpu, resolveEngine } from '../model/open-engine.js';
 import { epoRunConfig } from './epo-method.js';
 import type { SweepSpec } from './spec.js';
@@ -18,21 +19,7 @@ export interface Placement {
   dtype: string;
 }
 
-/** Weights in the model's config.json: embedding, unembedding (unless tied), attention, MLP and norms. */
-export function modelParameters(cfg: ModelConfig): number {
-  const d = cfg.dModel;
-  const q = cfg.nHeads * cfg.dHead;
-  const kv = cfg.nKvHeads * cfg.dHead;
-  const attn = d * q + 2 * d * kv + q * d;
-  const mlp = (cfg.gatedMlp ? 3 : 2) * d * cfg.dMlp;
-  const norms = 4 * d + (cfg.postNorms ? 4 * d : 0);
-  const embed = cfg.dVocab * d * (cfg.tieEmbeddings ? 1 : 2);
-  return embed + cfg.nLayers * (attn + mlp + norms) + 2 * d;
-}
-
 const GIB = 2 ** 30;
-/** wasm32's address space: a tfjs wasm backend holds every weight in one memory of at most 4 GiB. */
-export const WASM_MAX_BYTES = 4 * GIB;
 
 /**
  * Seconds per EPO iteration per parameter at Table 1 settings (M = 8, r = 32, n = 12), from measurements:
@@ -65,16 +52,21 @@ const fmtSeconds = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s 
  * (population x (1 + children)) and prompt length, for the time per unit; memoryBytes: this machine's memory.
  */
 export function modelFit(cfg: ModelConfig, place: Placement, epo?: { iters: number; candidates: number; seqLen: number }, memoryBytes = totalmem()): FitVerdict {
-  const params = modelParameters(cfg);
-  const bytes = params * bytesPer(place.dtype);
+  const params = parameterCount(cfg);
+  // tfjs holds each matrix in both orientations (and a tied, slabbed unembedding a third time); torch holds them once.
+  const slabbed = (slabColumnsFor(place.where) ?? 0) > 0;
+  const bytes = place.engine === 'tfjs' ? tfjsWeightBytes(cfg, slabbed) : params * bytesPer(place.dtype);
   const key = `${place.engine}/${place.where}`;
   const perParam = SECONDS_PER_PARAMETER[key];
   const perIter = perParam === undefined ? undefined : perParam * params * ((epo?.candidates ?? 264) / 264) * ((epo?.seqLen ?? 12) / 12);
   const unit = perIter !== undefined && epo ? `, about ${fmtSeconds(perIter * epo.iters)} per EPO unit (${perIter.toFixed(perIter < 1 ? 2 : 1)} s per iteration, estimated)` : '';
   const line = `${fmtParams(params)} parameters, ${fmtBytes(bytes)} of weights in ${place.dtype} on ${place.engine} ${place.where}${unit}`;
   const onHost = !(place.engine === 'torch' && place.where === 'cuda') && place.where !== 'webgpu';
-  if (place.engine === 'tfjs' && place.where === 'wasm' && bytes > WASM_MAX_BYTES) {
-    return { level: 'refuse', line: `${line}: wasm's memory holds 4 GiB at most; run it with engine: torch (on a GPU for a model this size)` };
+  if (place.engine === 'tfjs' && place.where === 'wasm' && !fitsWasmHeap(cfg, slabbed)) {
+    return {
+      level: 'refuse',
+      line: `${line}: wasm's memory holds 4 GiB at most (the tfjs engine holds each matrix in both orientations, and needs room to work); run it with engine: torch (on a GPU for a model this size)`,
+    };
   }
   if (onHost && bytes > memoryBytes) return { level: 'refuse', line: `${line}: more than this machine's ${fmtBytes(memoryBytes)} of memory` };
   if (onHost && bytes > memoryBytes / 2) return { level: 'warn', line: `${line}: over half of this machine's ${fmtBytes(memoryBytes)} of memory` };
