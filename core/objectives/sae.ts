@@ -165,14 +165,46 @@ function sparsifyHookpoint(dir: string): string | undefined {
   return subs.length === 1 ? path.join(dir, subs[0]!.name) : undefined;
 }
 
-const cache = new Map<string, { mtimeMs: number; sae: SaeWeights }>();
+/**
+ * The files that make an SAE (cfg.json, *.safetensors, *.npz; a directory's, its subdirectories' too, by relative
+ * path, sorted): what saeIdentity hashes, and a superset of what readSae reads.
+ */
+function saeFiles(source: string, isDirectory: boolean): Array<[string, string]> {
+  const files: Array<[string, string]> = [];
+  const walk = (dir: string, rel: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) walk(abs, `${rel}${e.name}/`);
+      else if (e.name === 'cfg.json' || e.name.endsWith('.safetensors') || e.name.endsWith('.npz')) files.push([`${rel}${e.name}`, abs]);
+    }
+  };
+  if (isDirectory) walk(source, '');
+  else files.push([path.basename(source), source]);
+  return files;
+}
+
+/**
+ * Why per file: overwriting a file inside an SAE directory leaves the directory's own mtime as it was, so the caches
+ * are keyed on each file's name, size and mtime.
+ */
+function saeStamp(files: Array<[string, string]>): string {
+  return files
+    .map(([rel, abs]) => {
+      const st = statSync(abs);
+      return `${rel}\0${st.size}\0${st.mtimeMs}`;
+    })
+    .join('\n');
+}
+
+const cache = new Map<string, { stamp: string; sae: SaeWeights }>();
 
 /** Reads an SAE: a .npz file (Gemma Scope), or a directory with cfg.json and sae_weights.safetensors (SAELens) or sae.safetensors (sparsify). */
 export function readSae(source: string): SaeWeights {
   if (!existsSync(source)) throw bad(source, 'no such file or directory');
   const st = statSync(source);
+  const stamp = saeStamp(saeFiles(source, st.isDirectory()));
   const hit = cache.get(source);
-  if (hit && hit.mtimeMs === st.mtimeMs) return hit.sae;
+  if (hit && hit.stamp === stamp) return hit.sae;
   let sae: SaeWeights;
   const hookpoint = st.isDirectory() ? sparsifyHookpoint(source) : undefined;
   if (hookpoint) sae = readSparsify(hookpoint, source);
@@ -182,36 +214,26 @@ export function readSae(source: string): SaeWeights {
   else if (st.isDirectory() && existsSync(path.join(source, 'params.npz'))) sae = readGemmaScope(path.join(source, 'params.npz'), source);
   else throw bad(source, 'expected a Gemma Scope params.npz, a SAELens directory (cfg.json, sae_weights.safetensors) or a sparsify directory (cfg.json, sae.safetensors)');
   if (cache.size >= 4) cache.delete(cache.keys().next().value!);
-  cache.set(source, { mtimeMs: st.mtimeMs, sae });
+  cache.set(source, { stamp, sae });
   return sae;
 }
 
-const identities = new Map<string, { mtimeMs: number; id: string }>();
+const identities = new Map<string, { stamp: string; id: string }>();
 
 /**
- * An SAE's identity for unit keys: the SHA-256 of the files that make it (cfg.json, *.safetensors, *.npz; a
- * directory's, its subdirectories' too, by relative path), so a unit is keyed by what it computes with, not by where
+ * An SAE's identity for unit keys: the SHA-256 of the files that make it (saeFiles), so a unit is keyed by what it computes with, not by where
  * the file lies: the same SAE at another path reuses finished units, a replaced one runs again.
  */
 export function saeIdentity(source: string): string {
   if (!existsSync(source)) throw bad(source, 'no such file or directory');
-  const st = statSync(source);
+  const files = saeFiles(source, statSync(source).isDirectory());
+  const stamp = saeStamp(files);
   const hit = identities.get(source);
-  if (hit && hit.mtimeMs === st.mtimeMs) return hit.id;
-  const files: Array<[string, string]> = [];
-  const walk = (dir: string, rel: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const abs = path.join(dir, e.name);
-      if (e.isDirectory()) walk(abs, `${rel}${e.name}/`);
-      else if (e.name === 'cfg.json' || e.name.endsWith('.safetensors') || e.name.endsWith('.npz')) files.push([`${rel}${e.name}`, abs]);
-    }
-  };
-  if (st.isDirectory()) walk(source, '');
-  else files.push([path.basename(source), source]);
+  if (hit && hit.stamp === stamp) return hit.id;
   const hash = createHash('sha256');
   for (const [rel, abs] of files) hash.update(`${rel}\0`).update(readFileSync(abs));
   const id = `sha256:${hash.digest('hex')}`;
-  identities.set(source, { mtimeMs: st.mtimeMs, id });
+  identities.set(source, { stamp, id });
   return id;
 }
 

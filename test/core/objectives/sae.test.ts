@@ -1,7 +1,7 @@
 // The sae objective kind: the three SAE formats read as their libraries encode (against the goldens the SAE
 // fixtures carry: the library's own encode on the model's golden prompts), the CLI and sweep-file forms, the
 // refusals of an SAE that does not fit, the gradient through the latent, and EPO on a latent.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,10 +10,10 @@ import type { Objective, SaeObjective } from '../../../core/engine.js';
 import { epo } from '../../../core/epo/epo.js';
 import { withBos } from '../../../core/model/bos.js';
 import { saeValue } from '../../../core/model/objectives.js';
-import { writeSafetensors } from '../../../core/model/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../../core/model/safetensors.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { parseObjective } from '../../../core/objectives/spec.js';
-import { readSae, saeObjective, tapOfHookName, tapOfHookpoint } from '../../../core/objectives/sae.js';
+import { readSae, saeIdentity, saeObjective, tapOfHookName, tapOfHookpoint } from '../../../core/objectives/sae.js';
 import { planUnits } from '../../../core/sweep/plan.js';
 import { parseSweep } from '../../../core/sweep/spec.js';
 import { checkStudyFitsModel } from '../../../core/sweep/preflight.js';
@@ -174,6 +174,27 @@ describe('sae objective specs', () => {
     expect(tapOfHookName('blocks.7.attn.hook_z')).toBeUndefined();
     expect(tapOfHookpoint('layers.3.mlp')).toBe('mlp_out.3');
     expect(tapOfHookpoint('gpt_neox.layers.3')).toBe('resid_post.3');
+  });
+
+  it("reads an SAE directory again when a file in it is overwritten, though the directory's own mtime is unchanged", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sae-overwrite-')), 'sae');
+    cpSync(join(SAES, 'saelens-standard-tiny-llama3-resid_pre.1'), dir, { recursive: true });
+    const dirTime = new Date('2024-01-01T00:00:00Z'); // whole seconds: utimesSync sets it back exactly
+    utimesSync(dir, dirTime, dirTime);
+    const before = readSae(dir);
+    const wEnc = Float32Array.from(before.wEnc);
+    const id = saeIdentity(dir);
+    const file = join(dir, 'sae_weights.safetensors');
+    const tensors = readSafetensors(file);
+    const w = tensors.get('W_enc')!;
+    writeSafetensors(file, {
+      ...Object.fromEntries([...tensors].map(([k, t]) => [k, { dtype: 'F32', shape: t.shape, data: t.data }])),
+      W_enc: { dtype: 'F32', shape: w.shape, data: w.data.map((v) => -v) },
+    } as never);
+    utimesSync(dir, dirTime, dirTime);
+    expect(statSync(dir).mtimeMs).toBe(dirTime.getTime());
+    expect(saeIdentity(dir)).not.toBe(id);
+    expect(Array.from(readSae(dir).wEnc)).toEqual(Array.from(wEnc, (v) => -v));
   });
 });
 
