@@ -8,8 +8,7 @@ import { resultKey, UNIT_FILES, UNITS_PREFIX, vectorSetKey } from '../core/sweep
 import { groupName, PLAN_FORMAT, planLayout, planUnits, sha256, sweepIdOf, type PlanLayout, type SweepPlan } from '../core/sweep/plan.js';
 import { Bitset } from '../workflows/bitset.js';
 import { putUnlessIntact, writePlan } from '../core/sweep/plans.js';
-import { checkSeqLen } from '../core/model/config.js';
-import { readConfig } from '../core/model/load.js';
+import { checkModelSeqLen } from '../core/model/load.js';
 import { checkPlanSize } from '../core/sweep/limits.js';
 import { checkStudyFitsModel } from '../core/sweep/preflight.js';
 import type { SweepSpec } from '../core/sweep/spec.js';
@@ -54,7 +53,7 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
   const sweepId = sweepIdOf(spec);
 
   checkStudyFitsModel(spec, shape);
-  checkSeqLen(readConfig(await deps.models.dir(spec.model, spec.storage)), spec.study.seqLen, `${spec.source}: study.seqLen`);
+  checkModelSeqLen(await deps.models.dir(spec.model, spec.storage), spec.study.seqLen, `${spec.source}: study.seqLen`);
 
   if ('count' in spec.study.vectors) checkPlanSize(spec, shape.dModel, spec.study.vectors.count);
   const vectors: VectorSet =

@@ -11,10 +11,9 @@ import { RANDOM_DEFAULTS, randomBaseline } from '../core/baselines/random.js';
 import type { PairJson, ScanTarget } from '../core/corpus/result.js';
 import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
-import { checkSeqLen } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
 import { openEngine } from '../core/model/open-engine.js';
-import { readConfig } from '../core/model/load.js';
+import { checkModelSeqLen } from '../core/model/load.js';
 import { randomVectorSet, readVectorFile, type VectorSet } from '../core/objectives/vectors.js';
 
 export const RESULT_FILE = 'result.json';
@@ -149,7 +148,7 @@ interface BaselineCliOptions extends TargetCliOptions {
 }
 
 async function runBaselineCommand(o: BaselineCliOptions): Promise<void> {
-  checkSeqLen(readConfig(o.model), o.seqLen, '--seq-len');
+  checkModelSeqLen(o.model, o.seqLen, '--seq-len');
   const model = modelIdentity(o.model);
   const engine = await loadEngine(o);
   try {

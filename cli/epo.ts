@@ -106,9 +106,9 @@ async function runEpoCommand(o: EpoCliOptions): Promise<void> {
   // weights load.
   if (o.threads < 1) throw new UserError('E_CLI', `--threads: expected an integer >= 1, got ${o.threads}`);
   const cfg = readConfig(o.model);
-  checkSeqLen(cfg, o.seqLen as number, '--seq-len');
   const shape = modelShape(cfg);
   const tokenizer = readTokenizer(o.model, cfg);
+  checkSeqLen(cfg, o.seqLen as number, '--seq-len', tokenizer);
   const objective = parseObjective(o.objective, shape, tokenizer);
   // Key order as before (the initial prompt first): the history records the config as JSON.
   let config: Partial<EpoConfig> = {

@@ -10,9 +10,8 @@ import type { ScanCheckpoint } from '../core/corpus/result.js';
 import { scanCorpus } from '../core/corpus/scan.js';
 import { openBySkipping, resolveShards, type CorpusStore } from '../core/corpus/source.js';
 import { UserError } from '../core/errors.js';
-import { checkSeqLen } from '../core/model/config.js';
 import { modelIdentity } from '../core/model/identity.js';
-import { readConfig } from '../core/model/load.js';
+import { checkModelSeqLen } from '../core/model/load.js';
 import { listUri, openUri, type StoreOptions } from '../core/store/index.js';
 import { addTargetOptions, int, loadEngine, pairsTable, RESULT_FILE, targetsFromOptions, type TargetCliOptions } from './baseline.js';
 
@@ -88,7 +87,7 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
   } else if (existsSync(ckFile)) {
     throw new UserError('E_SCAN_OUT_EXISTS', `${o.out} holds an unfinished scan (${CHECKPOINT_FILE}); pass --resume to continue it, or choose another --out`);
   }
-  checkSeqLen(readConfig(o.model), o.seqLen, '--seq-len');
+  checkModelSeqLen(o.model, o.seqLen, '--seq-len');
   const model = modelIdentity(o.model);
   const store = corpusStore(o);
   const shards = await resolveShards(o.corpus, store);

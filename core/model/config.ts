@@ -98,10 +98,16 @@ export function modelShape(cfg: ModelConfig): ModelShape {
   return { nLayers: cfg.nLayers, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab };
 }
 
-/** Refuses prompts or windows longer than the model was trained for: their positions are out of distribution. */
-export function checkSeqLen(cfg: ModelConfig, seqLen: number, what: string): void {
-  if (cfg.maxPositions !== undefined && seqLen > cfg.maxPositions) {
-    throw new UserError('E_SEQ_LEN', `${what}: ${seqLen} tokens exceeds the model's ${cfg.maxPositions} positions (config.json); use at most ${cfg.maxPositions}`);
+/**
+ * Refuses prompts or windows longer than the model was trained for: their positions are out of distribution. A row
+ * of `seqLen` text tokens takes one position more where the tokenizer puts a BOS before it (core/model/bos.ts
+ * withBos); `tokenizer` is the model's, or `{}` for rows counted as the engine computes them (the BOS in them).
+ */
+export function checkSeqLen(cfg: ModelConfig, seqLen: number, what: string, tokenizer: { bos?: number }): void {
+  const bos = tokenizer.bos === undefined ? 0 : 1;
+  if (cfg.maxPositions !== undefined && seqLen + bos > cfg.maxPositions) {
+    const tokens = bos ? `${seqLen} tokens and the tokenizer's BOS exceed` : `${seqLen} tokens exceeds`;
+    throw new UserError('E_SEQ_LEN', `${what}: ${tokens} the model's ${cfg.maxPositions} positions (config.json); use at most ${cfg.maxPositions - bos}`);
   }
 }
 

@@ -8,7 +8,7 @@ import { defaultAllowed } from './vocabulary.js';
 /** Ids must form a rectangle of the model's token ids; learned positions end at their table's last row. */
 export function checkModelIds(ids: number[][], cfg: ModelConfig): void {
   checkIds(ids, cfg.dVocab);
-  if (cfg.positional === 'learned') checkSeqLen(cfg, ids[0]!.length, 'ids');
+  if (cfg.positional === 'learned') checkSeqLen(cfg, ids[0]!.length, 'ids', {}); // rows as computed: a BOS withBos put is in them
 }
 
 /** Ids must form a rectangle of valid token ids. */

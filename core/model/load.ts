@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import type { ModelConfig } from './config.js';
+import { checkSeqLen, type ModelConfig } from './config.js';
 import { family, parseModelConfig } from './families/index.js';
 import type { HostArray, HostNorm } from './families/family.js';
 import { readSafetensorsDir, type FloatTensor } from './safetensors.js';
@@ -70,6 +70,16 @@ export function readTokenizer(dir: string, cfg: ModelConfig): HfJsonTokenizer {
     );
   }
   return tok;
+}
+
+/**
+ * checkSeqLen for the model in `dir`, counting its tokenizer's BOS: the tokenizer is read only where the BOS decides
+ * (seqLen + 1 past the model's positions), so a sweep or command on a short window does not parse it twice.
+ */
+export function checkModelSeqLen(dir: string, seqLen: number, what: string): void {
+  const cfg = readConfig(dir);
+  const decides = cfg.maxPositions !== undefined && seqLen + 1 > cfg.maxPositions;
+  checkSeqLen(cfg, seqLen, what, decides ? readTokenizer(dir, cfg) : {});
 }
 
 function checkShapes(cfg: ModelConfig, tensors: Map<string, FloatTensor>, files: Map<string, string>, dir: string): void {

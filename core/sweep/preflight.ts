@@ -7,8 +7,7 @@ import { resolveShards } from '../corpus/source.js';
 import { resolveEpoConfig } from '../epo/config.js';
 import type { ModelShape } from '../engine.js';
 import { isUserError, UserError } from '../errors.js';
-import { checkSeqLen } from '../model/config.js';
-import { readConfig } from '../model/load.js';
+import { checkModelSeqLen, readConfig } from '../model/load.js';
 import { torchPython } from '../model/torch-env.js';
 import { checkSweepTargets } from '../objectives/kinds/index.js';
 import { readVectorSource } from '../objectives/vectors.js';
@@ -56,7 +55,7 @@ export async function preflightLocal(spec: SweepSpec, warn: (line: string) => vo
     const fit = sweepModelFit(spec, cfg);
     if (fit.level === 'refuse') throw new UserError('E_SWEEP_MODEL', fit.line);
     if (fit.level === 'warn') warn(`warning: ${fit.line}`);
-    checkSeqLen(cfg, spec.study.seqLen, `${spec.source}: study.seqLen`);
+    checkModelSeqLen(spec.model.path, spec.study.seqLen, `${spec.source}: study.seqLen`);
     if ('file' in spec.study.vectors) {
       const set = readVectorSource(spec.study.vectors, cfg.dModel, spec.study.layers);
       const missing = spec.study.layers.filter((L) => !set.has(L));

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Engine, EvaluateOptions, GradientOptions, Objective, TapOptions, Tokenizer } from '../../../core/engine.js';
 import { join } from 'node:path';
 import { rawEngine, withBos } from '../../../core/model/bos.js';
+import { checkModelSeqLen, readConfig } from '../../../core/model/load.js';
 import { HfJsonTokenizer } from '../../../core/model/tokenizer.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { epo } from '../../../core/epo/epo.js';
@@ -126,5 +127,24 @@ describe('EPO on a model whose tokenizer adds a BOS (tiny-llama3, wasm)', () => 
     } finally {
       raw.dispose();
     }
+  });
+});
+
+describe('the prompt length a model takes, counting the BOS', () => {
+  it('tiny-gpt2 (no BOS, 32 positions) takes 32 tokens; tiny-gemma2 (a BOS, 64 positions) takes 63', () => {
+    const gpt2 = join(MODELS, 'tiny-gpt2');
+    const gemma = join(MODELS, 'tiny-gemma2');
+    expect(readConfig(gpt2).maxPositions).toBe(32);
+    expect(readConfig(gemma).maxPositions).toBe(64);
+    expect(() => checkModelSeqLen(gpt2, 32, '--seq-len')).not.toThrow();
+    expect(() => checkModelSeqLen(gpt2, 33, '--seq-len')).toThrow(/--seq-len: 33 tokens exceeds the model's 32 positions .*use at most 32$/);
+    expect(() => checkModelSeqLen(gemma, 63, '--seq-len')).not.toThrow();
+    let err: unknown;
+    try {
+      checkModelSeqLen(gemma, 64, '--seq-len');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'E_SEQ_LEN', message: expect.stringMatching(/64 tokens and the tokenizer's BOS exceed the model's 64 positions .*use at most 63$/) });
   });
 });
