@@ -19,6 +19,7 @@ import type { Engine, EvaluateOptions, Objective } from '../core/engine.js';
 import { EPO_DEFAULTS } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
 import { describeBackend } from '../core/model/backend.js';
+import { withBos } from '../core/model/bos.js';
 import type { ModelConfig } from '../core/model/config.js';
 import { PoolEngine } from '../core/model/pool-engine.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
@@ -161,7 +162,13 @@ function wasmHeapBytes(): number | undefined {
   return (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length;
 }
 
-async function makeEngine(reuse: boolean, slabColumns: number | undefined, prefixGroupOverhead: number | undefined, dir: string): Promise<{ engine: Engine; describe: string }> {
+/** engine: with the tokenizer's BOS before every row (withBos: llama-3.2-1b, gemma-2-2b); raw: the engine it wraps. */
+async function makeEngine(
+  reuse: boolean,
+  slabColumns: number | undefined,
+  prefixGroupOverhead: number | undefined,
+  dir: string,
+): Promise<{ engine: Engine; raw: Engine; describe: string }> {
   if (args.engine === 'torch') {
     const e = await TorchEngine.random(cfg, presetTokenizer(presetName!), 12, {
       prefixReuse: reuse,
@@ -171,15 +178,15 @@ async function makeEngine(reuse: boolean, slabColumns: number | undefined, prefi
       ...(args.device !== undefined && { device: args.device }),
       ...(args.threads !== undefined && { threads: Number(args.threads) }),
     });
-    return { engine: e, describe: e.describe() };
+    return { engine: withBos(e), raw: e, describe: e.describe() };
   }
   // --threads N > 1: a pool of N worker threads, one wasm backend each (as `dreamsweep epo --threads`).
   if (threads > 1) {
     const pool = await PoolEngine.load(dir, { threads, backend: args.backend, prefixReuse: reuse, slabColumns });
-    return { engine: pool, describe: `${describeBackend() ?? pool.backend} x ${threads} threads` };
+    return { engine: withBos(pool), raw: pool, describe: `${describeBackend() ?? pool.backend} x ${threads} threads` };
   }
   const e = await TfjsEngine.load(dir, { backend: args.backend, prefixReuse: reuse, slabColumns });
-  return { engine: e, describe: describeBackend() ?? e.backend };
+  return { engine: withBos(e), raw: e, describe: describeBackend() ?? e.backend };
 }
 
 const loadAtStart = loadavg().map((l) => Number(l.toFixed(2))); // other processes on the machine: 1, 5, 15 minutes
@@ -205,16 +212,16 @@ try {
     const cpu: number[] = []; // this process's CPU seconds (every thread; not the torch engine's own process)
     const engineCpu: number[] = []; // the torch engine process's
     // Memory: the process that holds the model (the torch engine's, or this one with its worker threads).
-    const pid = made.engine instanceof TorchEngine ? made.engine.pid! : 'self';
+    const pid = made.raw instanceof TorchEngine ? made.raw.pid! : 'self';
     const loaded = rss(pid);
-    const tfBytes = made.engine instanceof TfjsEngine ? tf.memory().numBytes : undefined;
+    const tfBytes = made.raw instanceof TfjsEngine ? tf.memory().numBytes : undefined;
     const resets = resetPeak(pid);
     const peaks: number[] = [];
     let last = performance.now();
     let lastCpu = process.cpuUsage();
     let lastEngineCpu = typeof pid === 'number' ? cpuSecondsOf(pid) : NaN;
     let atSteady = { ...c };
-    if (made.engine instanceof TorchEngine) await made.engine.peakMemory(); // resets the peak
+    if (made.raw instanceof TorchEngine) await made.raw.peakMemory(); // resets the peak
     const config = { ...EPO_DEFAULTS, iters, population, children: childrenPer, batchSize: Number(args['batch-size']), seed: Number(args.seed) };
     await epo(engine, objective, config, {
       onProgress: () => {
@@ -234,7 +241,7 @@ try {
         if (times.length === 1) atSteady = { ...c }; // the first iteration also computes every slot's gradient
       },
     });
-    const memory = made.engine instanceof TorchEngine ? await made.engine.peakMemory() : undefined;
+    const memory = made.raw instanceof TorchEngine ? await made.raw.peakMemory() : undefined;
     const wasmHeap = wasmHeapBytes();
     engine.dispose();
     const steady = times.length > 1 ? times.slice(1) : times;
@@ -262,7 +269,7 @@ try {
       gradientRowsPerIteration: Number((gradRows / steady.length).toFixed(2)),
       achievedTflops: Number((flops / seconds / 1e12).toFixed(4)),
       memory: {
-        process: made.engine instanceof TorchEngine ? `torch engine (pid ${pid})` : `this process${threads > 1 ? ` (${threads} worker threads)` : ''}`,
+        process: made.raw instanceof TorchEngine ? `torch engine (pid ${pid})` : `this process${threads > 1 ? ` (${threads} worker threads)` : ''}`,
         ...(loaded && { rssLoadedMiB: mib(loaded.now), peakRssLoadingMiB: mib(loaded.peak) }),
         // Peak resident set per iteration (max over the steady ones; the first computes every slot's gradient too).
         [resets ? 'peakRssPerIterationMiB' : 'peakRssSinceStartMiB']: mib(Math.max(...peakSteady)),

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { corpusWindows } from '../core/corpus/windows.js';
 import { EPO_DEFAULTS } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
+import { withBos } from '../core/model/bos.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { readSae, saeObjective, saeTap } from '../core/objectives/sae.js';
 import { parseObjective } from '../core/objectives/spec.js';
@@ -51,7 +52,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const engine = await TfjsEngine.load(args.model, { backend: args.backend });
+const engine = withBos(await TfjsEngine.load(args.model, { backend: args.backend }));
 const sae = readSae(args.sae);
 const tap = saeTap(sae, undefined, engine.shape);
 const d = sae.dIn;

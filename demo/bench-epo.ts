@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { EPO_DEFAULTS } from '../core/epo/config.js';
 import { epo } from '../core/epo/epo.js';
+import { withBos } from '../core/model/bos.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { parseObjective } from '../core/objectives/spec.js';
 import { DEMO_MODEL_DIR } from './data.js';
@@ -20,7 +21,7 @@ const { values: args } = parseArgs({
     objective: { type: 'string', default: 'resid:2:random:1' },
   },
 });
-const engine = await TfjsEngine.load(args.model, { backend: args.backend });
+const engine = withBos(await TfjsEngine.load(args.model, { backend: args.backend }));
 const objective = parseObjective(args.objective, engine.shape, engine.tokenizer);
 const settings = {
   ...EPO_DEFAULTS,

@@ -2,6 +2,7 @@
 // to the unigram entropy, grammatical vs shuffled windows, and a few sampled stories. Prints JSON lines.
 // Usage: npm run demo:evaluate [-- --model demo/model --backend wasm]
 import { parseArgs } from 'node:util';
+import { withBos } from '../core/model/bos.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { Rng } from '../core/rng.js';
 import { DEMO_MODEL_DIR, EOS_ID, HELDOUT_SHARD, packStream, readTexts, TRAIN_SHARDS } from './data.js';
@@ -14,7 +15,7 @@ const { values: args } = parseArgs({
     samples: { type: 'string', default: '4' },
   },
 });
-const engine = await TfjsEngine.load(args.model, { backend: args.backend });
+const engine = withBos(await TfjsEngine.load(args.model, { backend: args.backend }));
 const heldout = packStream(await readTexts([HELDOUT_SHARD]), engine.tokenizer);
 const train = packStream(await readTexts(TRAIN_SHARDS), engine.tokenizer);
 const log = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { corpusWindows } from '../core/corpus/windows.js';
+import { withBos } from '../core/model/bos.js';
 import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { writeSafetensors } from '../core/model/safetensors.js';
 import { Rng } from '../core/rng.js';
@@ -48,7 +49,7 @@ const log = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringi
 const t0 = performance.now();
 const seconds = () => Number(((performance.now() - t0) / 1000).toFixed(1));
 
-const engine = await TfjsEngine.load(args.model, { backend: args.backend });
+const engine = withBos(await TfjsEngine.load(args.model, { backend: args.backend }));
 const d = engine.shape.dModel;
 
 /** The tap at the last token of every n-token window (stride `stride`) of `shards`, up to `max` windows: [N, d]. */
