@@ -157,7 +157,8 @@ def main():
             weights = load_weights(req["dir"], cfg, params, device, dtype)
         # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
-        engine = Engine(Transformer.build(cfg, weights, device, dtype), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns"))
+        source = "random weights" if req.get("random") else req["dir"]
+        engine = Engine(Transformer.build(cfg, weights, device, dtype, source), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns"))
         engine.log = log
         if "oom-above" in TEST_FAULTS:
             engine.test_oom_above = int(TEST_FAULTS["oom-above"])

@@ -35,8 +35,10 @@ class Transformer(nn.Module):
         self.final_softcap = cfg.get("finalSoftcap")
 
     @classmethod
-    def build(cls, cfg, tensors, device, dtype):
-        """The model with its parameters taken from `tensors` ({parameter name: tensor on the device}), no copies."""
+    def build(cls, cfg, tensors, device, dtype, source="the weights"):
+        """The model with its parameters taken from `tensors` ({parameter name: tensor on the device}), no copies.
+        source (the model directory) names where the tensors came from in an E_MODEL_SHAPE / E_MODEL_MISSING_TENSOR:
+        a checkpoint whose tensors do not fit the model config.json describes is the user's to fix."""
         with torch.device("meta"):
             model = cls(cfg)
         for target, t in tensors.items():
@@ -46,15 +48,19 @@ class Transformer(nn.Module):
             except AttributeError:
                 owner = None  # e.g. a post-norm's weight for a config without postNorms
             if not isinstance(getattr(owner, leaf, None), nn.Parameter):
-                raise RuntimeError(f"family {cfg['family']}: {target} is not a parameter of the model")
-            if tuple(getattr(owner, leaf).shape) != tuple(t.shape):
-                raise RuntimeError(f"family {cfg['family']}: {target}: shape {list(t.shape)}, the model's {list(getattr(owner, leaf).shape)}")
+                why = f"the {cfg['family']} model config.json describes has no such parameter"
+                raise EngineUserError("E_MODEL_SHAPE", f"{source}: tensor {target} (shape {list(t.shape)}): {why}")
+            expected = list(getattr(owner, leaf).shape)
+            if expected != list(t.shape):
+                raise EngineUserError("E_MODEL_SHAPE", f"{source}: tensor {target}: expected shape {expected} from config.json, got {list(t.shape)}")
             setattr(owner, leaf, nn.Parameter(t, requires_grad=False))
         if cfg["tieEmbeddings"]:
             model.W_U = model.W_E
-        missing = [name for name, p in model.named_parameters() if p.is_meta]
+        missing = [(name, list(p.shape)) for name, p in model.named_parameters() if p.is_meta]
         if missing:
-            raise RuntimeError(f"family {cfg['family']}: no tensor for {', '.join(missing)}")
+            name, shape = missing[0]
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise EngineUserError("E_MODEL_MISSING_TENSOR", f"{source}: tensor {name} is missing (expected shape {shape}){more}")
         model.device, model.dtype = device, dtype
         return model
 

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../../core/model/load.js';
 import { TorchEngine, type TorchEngineOptions } from '../../../core/model/torch-engine.js';
 import { TorchEngineError } from '../../../core/model/torch-process.js';
 import { torchEngineDir, torchPython, torchPythonAvailable } from '../../../core/model/torch-env.js';
@@ -185,6 +186,32 @@ print(len(calls))
 `;
       const out = execFileSync(torchPython(), ['-c', code], { env: { ...process.env, PYTHONPATH: torchEngineDir() }, encoding: 'utf8' });
       expect(Number(out.trim())).toBeGreaterThan(4096 / 7);
+    });
+
+    it('answers tensors that do not fit the model config.json describes as E_MODEL_SHAPE / E_MODEL_MISSING_TENSOR, naming the model directory', () => {
+      const code = `
+import json, sys, torch
+from dreamsweep_torch import families
+from dreamsweep_torch.errors import EngineUserError
+from dreamsweep_torch.model import Transformer
+from dreamsweep_torch.weights import random_weights
+cfg = json.loads(sys.argv[1])
+for change in ("shape", "missing"):
+    w = random_weights(families.params(cfg), torch.device("cpu"), torch.float32, 0)
+    if change == "shape":
+        w["W_E"] = w["W_E"][:, :-1]
+    else:
+        del w["ln_f.weight"]
+    try:
+        Transformer.build(cfg, w, torch.device("cpu"), torch.float32, sys.argv[2])
+        print("built")
+    except EngineUserError as e:
+        print(e.code, e)
+`;
+      const out = execFileSync(torchPython(), ['-c', code, JSON.stringify(readConfig(MODEL)), MODEL], { env: { ...process.env, PYTHONPATH: torchEngineDir() }, encoding: 'utf8' });
+      const [shape, missing] = out.trim().split('\n');
+      expect(shape).toBe(`E_MODEL_SHAPE ${MODEL}: tensor W_E: expected shape [320, 32] from config.json, got [320, 31]`);
+      expect(missing).toBe(`E_MODEL_MISSING_TENSOR ${MODEL}: tensor ln_f.weight is missing (expected shape [32])`);
     });
 
     it('bf16: the one-hot gradient product comes out in float32, and CE stays within bf16 tolerance of float32', async () => {
