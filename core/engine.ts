@@ -15,7 +15,7 @@ export type Objective =
 
 /**
  * A sparse autoencoder latent, as its library encodes it: x = the tap at the last token; x -> normalise ->
- * times inputScale -> minus bDec; pre = x . wEnc + bEnc; f = activation(pre).
+ * minus bDec; pre = x . wEnc + bEnc; f = activation(pre).
  */
 export interface SaeObjective {
   kind: 'sae';
@@ -23,8 +23,6 @@ export interface SaeObjective {
   tap: string;
   /** SAELens' normalize_activations as it applies them at encode time; 'none' (or absent) leaves x as it is. */
   normalize?: 'none' | 'constant_norm_rescale' | 'layer_norm';
-  /** A scalar x is multiplied by after normalising (SAELens' stored normalisation factor). */
-  inputScale?: number;
   /** [d_in], subtracted from x where the SAE does (SAELens apply_b_dec_to_input; sparsify always; Gemma Scope never). */
   bDec?: Float32Array;
   /** [d_in]: the latent's encoder column. */

@@ -76,7 +76,6 @@ export function saeValue(obj: SaeObjective, x0: tf.Tensor2D): tf.Tensor1D {
     const std = tf.sqrt(tf.div(tf.sum(tf.square(centred), -1, true), d - 1));
     x = tf.div(centred, tf.add(std, 1e-5));
   }
-  if (obj.inputScale !== undefined) x = tf.mul(x, obj.inputScale);
   if (obj.bDec) x = tf.sub(x, tf.tensor1d(obj.bDec));
   const a = obj.activation;
   if (a.kind === 'topk') {

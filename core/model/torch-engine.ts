@@ -94,7 +94,6 @@ function objectiveFields(o: Objective): { header: Record<string, unknown>; array
       kind: 'sae',
       tap: o.tap,
       ...(o.normalize !== undefined && { normalize: o.normalize }),
-      ...(o.inputScale !== undefined && { inputScale: o.inputScale }),
       bEnc: o.bEnc,
       activation,
       latent: o.latent,

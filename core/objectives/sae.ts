@@ -33,7 +33,6 @@ export interface SaeWeights {
   /** Subtracted from the input, where the format does. */
   bDec?: Float32Array;
   normalize?: 'constant_norm_rescale' | 'layer_norm';
-  inputScale?: number;
   activation: { kind: 'relu' } | { kind: 'jumprelu'; threshold: Float32Array } | { kind: 'topk'; k: number };
 }
 
@@ -271,7 +270,6 @@ export function saeObjective(sae: SaeWeights, latent: number, tap: string): SaeO
     kind: 'sae',
     tap,
     ...(sae.normalize && { normalize: sae.normalize }),
-    ...(sae.inputScale !== undefined && { inputScale: sae.inputScale }),
     ...(sae.bDec && { bDec: sae.bDec }),
     wEnc,
     bEnc: sae.bEnc[latent]!,

@@ -108,7 +108,6 @@ export const sae: ObjectiveKind<'sae'> = {
       latent: o.latent,
       dSae: o.dSae,
       ...(o.normalize && { normalize: o.normalize }),
-      ...(o.inputScale !== undefined && { inputScale: o.inputScale }),
       activation: a.kind === 'topk' ? { kind: 'topk', k: a.k } : a,
       bEnc: o.bEnc,
       wEnc: Array.from(o.wEnc),

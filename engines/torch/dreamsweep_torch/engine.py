@@ -86,7 +86,7 @@ def standardise(x):
 
 def sae_value(obj, x):
     """An SAE latent's activation from its tap's values x [B, d_in] (core/engine.ts's SaeObjective, the maths of
-    core/model/objectives.ts's saeValue), in float32: normalise, times inputScale, minus bDec, then the latent's
+    core/model/objectives.ts's saeValue), in float32: normalise, minus bDec, then the latent's
     encoder and activation. Every comparison is a step (no gradient): the gradient flows through the
     pre-activation where the latent is active (and, for TopK, selected: the selection held fixed)."""
     x = x.float()
@@ -97,8 +97,6 @@ def sae_value(obj, x):
     elif norm == "layer_norm":
         centred = x - x.mean(-1, keepdim=True)  # SAELens: (x - mean) / (std + 1e-5), std unbiased
         x = centred / (centred.square().sum(-1, keepdim=True).div(d - 1).sqrt() + 1e-5)
-    if obj.get("inputScale") is not None:
-        x = x * float(obj["inputScale"])
     if obj["_bDec"] is not None:
         x = x - obj["_bDec"]
     act = obj["activation"]

@@ -233,7 +233,7 @@ describe('sae maths', () => {
       { ...base, wEnc: w, activation: { kind: 'relu' } },
       { ...base, wEnc: w, bDec: Float32Array.of(0.1, 0, -0.2, 0), activation: { kind: 'jumprelu', threshold: 0.05 } },
       { ...base, wEnc: w, normalize: 'layer_norm', activation: { kind: 'relu' } },
-      { ...base, wEnc: w, normalize: 'constant_norm_rescale', inputScale: 1.5, activation: { kind: 'relu' } },
+      { ...base, wEnc: w, normalize: 'constant_norm_rescale', activation: { kind: 'relu' } },
     ];
     for (const o of cases) close(grad(o), fd(o));
   });
