@@ -201,7 +201,7 @@ export function presetConfig(name: string): ModelConfig {
 }
 
 /** Enough of a tokenizer for random weights: each whitespace-separated word is one id (a hash), 0 is special (the BOS when `bos`). */
-export function idTokenizer(vocabSize: number, bos = false): Tokenizer {
+function idTokenizer(vocabSize: number, bos = false): Tokenizer {
   const id = (word: string) => {
     let h = 2166136261;
     for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 16777619) >>> 0;

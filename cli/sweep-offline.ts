@@ -71,7 +71,7 @@ async function finishedKeys(store: ArtifactStore, units: SweepPlan['units']): Pr
 }
 
 /** Whether and since when a worker polls `queue` for workflow tasks (the ones that answer queries). */
-export async function pollerNote(client: Client, namespace: string, queue: string): Promise<string> {
+async function pollerNote(client: Client, namespace: string, queue: string): Promise<string> {
   let pollers: Array<{ lastAccessTime?: { seconds?: unknown; nanos?: number | null } | null }>;
   try {
     const r = await client.workflowService.describeTaskQueue({

@@ -20,7 +20,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 }
 
 /** transformers' gelu_new (GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-export function geluNew(x: tf.Tensor): tf.Tensor {
+function geluNew(x: tf.Tensor): tf.Tensor {
   const cube = tf.mul(tf.mul(x, x), x); // torch.pow(x, 3.0) multiplies too (and tf.pow's gradient takes log(x))
   const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));

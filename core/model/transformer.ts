@@ -140,7 +140,7 @@ export function forward(model: Model, x: tf.Tensor3D, req: ForwardRequest): Forw
  * [B, n] (constant), or the prompt's one-hot [B, n, V], through which the CE is then differentiable: EPO's gradient
  * needs that term, as the paper's code takes it (core/engine.ts, GradientResult).
  */
-export function nextTokenCE(logits: tf.Tensor3D, targets: tf.Tensor2D | tf.Tensor3D): tf.Tensor2D {
+function nextTokenCE(logits: tf.Tensor3D, targets: tf.Tensor2D | tf.Tensor3D): tf.Tensor2D {
   const [B, n, V] = logits.shape;
   const pred = tf.slice(logits, [0, 0, 0], [B, n - 1, V]); // positions 0..n-2 predict 1..n-1
   if (targets.rank === 2) return pickedNll(pred, tf.slice(targets as tf.Tensor2D, [0, 1], [B, n - 1]));
@@ -152,7 +152,7 @@ export function nextTokenCE(logits: tf.Tensor3D, targets: tf.Tensor2D | tf.Tenso
  * -log_softmax(logits)[target] at every position: logits [B, m, V], targets [B, m] ids -> [B, m]. As logsumexp
  * minus the picked logit, so no [B, m, V] one-hot or product is ever held.
  */
-export function pickedNll(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+function pickedNll(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
   const [B, m, V] = logits.shape;
   const lse = tf.reshape(tf.logSumExp(tf.reshape(logits, [B * m, V]), -1), [B, m]);
   return tf.sub(lse, pick(logits, targets));

@@ -31,7 +31,7 @@ const QUEUE_SIZE = 4;
  * stays silent for the idle timeout (StoreOptions.timeoutMs, `DREAMSWEEP_S3_TIMEOUT` seconds, default 30 s)
  * fails with a TimeoutError, which workers treat as an outage. Without them a frozen server hangs every call.
  */
-export const DEFAULT_S3_TIMEOUT_MS = 30_000;
+const DEFAULT_S3_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** S3's limit on a key, in UTF-8 bytes, prefix included. */
 const MAX_OBJECT_KEY_BYTES = 1024;

@@ -77,7 +77,7 @@ export function modelFit(cfg: ModelConfig, place: Placement, epo?: { iters: numb
 }
 
 /** Where the sweep's model runs on this machine (the embedded default's workers): model.engine (auto decided here). */
-export function localPlacement(spec: SweepSpec): Placement {
+function localPlacement(spec: SweepSpec): Placement {
   const engine = resolveEngine(spec.model.engine, spec.model.backend);
   if (engine === 'tfjs') return { engine, where: spec.model.backend ?? (process.env['DREAMSWEEP_BACKEND'] || 'wasm'), dtype: 'float32' };
   const where = hasNvidiaGpu() ? 'cuda' : 'cpu';

@@ -60,7 +60,7 @@ function expandSaes(entries: Raw, at: (p: string) => string, problems: Problem[]
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The SAE's file or directory as labels show it: its folder and name. */
-export function saeName(p: string): string {
+function saeName(p: string): string {
   return path.join(path.basename(path.dirname(p)), path.basename(p));
 }
 
