@@ -16,7 +16,7 @@ const list = z
     obj(
       {
         path: text('an SAE: a SAELens or sparsify directory, or a Gemma Scope params.npz', 'e.g. `path: ./saes/layer_1/params.npz`'),
-        site: z.enum(['resid_pre', 'resid_post', 'mlp_out'], want('one of resid_pre, resid_post, mlp_out', 'the hook the SAE reads; omit it when its cfg.json says')).optional(),
+        site: z.enum(SAE_SITES, want(`one of ${SAE_SITES.join(', ')}`, 'the hook the SAE reads; omit it when its cfg.json says')).optional(),
         layer: int(0, 'the block whose hook the SAE reads; omit it when its cfg.json says').optional(),
         latents: indexSet('the latents to dream, a list `[1, 5, 9]` or a range `0..63`'),
       },
