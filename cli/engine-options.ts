@@ -46,8 +46,7 @@ export function capThreads(cmd: Command, threads: number | string | undefined): 
 
 /** With the torch engine: its Python must be one (a DREAMSWEEP_TORCH_PYTHON that is not fails here, named, not as a crash). */
 export async function checkTorchPython(o: EngineCliOptions): Promise<void> {
-  const engine = o.engine ?? (process.env['DREAMSWEEP_ENGINE'] || 'auto');
-  if (engine !== 'torch') return; // auto picks torch only where its Python is found
+  if (requestedEngine(o.engine) !== 'torch') return; // auto picks torch only where its Python is found
   const python = torchPython();
   const from = process.env['DREAMSWEEP_TORCH_PYTHON'] ? ' (DREAMSWEEP_TORCH_PYTHON)' : '';
   const out = await promisify(execFile)(python, ['-c', 'import sys; print(sys.version_info[0])'], { timeout: 60_000 }).catch((e: Error) => ({ stdout: '', error: e }));
