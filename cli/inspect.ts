@@ -7,7 +7,7 @@ import { parseObjective } from '../core/objectives/spec.js';
 import { UserError } from '../core/errors.js';
 import { describeEngine, openEngine } from '../core/model/open-engine.js';
 import { rawEngine } from '../core/model/bos.js';
-import { addEngineOptions, type EngineCliOptions } from './engine-options.js';
+import { addEngineOptions, backendOption, type EngineCliOptions } from './engine-options.js';
 import { parseTap, tapNames, type TapKind } from '../core/model/taps.js';
 import { int } from './baseline.js';
 
@@ -41,7 +41,7 @@ export function registerInspect(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory (config.json, *.safetensors, tokenizer.json; docs/models.md lists the families)')
     .option('--ids <ids>', 'token ids, comma-separated, computed exactly as given (no BOS added); several prompts separated by ";" (e.g. "1,2,3;4,5,6")')
     .option('--text <text...>', "prompt text(s), tokenized with the model's tokenizer.json as its post-processing does (a BOS first where it adds one)")
-    .option('--backend <name>', 'wasm (default), cpu, webgpu or tensorflow; else env DREAMSWEEP_BACKEND')
+    .addOption(backendOption('tfjs backend (default: env DREAMSWEEP_BACKEND, else wasm)'))
     .option('--json', 'print one JSON object: prompts, ce, logits_last, resid_pre, resid_post, mlp_post, mlp_out (and objectives)')
     .option(
       '--objective <spec>',

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { UserError } from '../core/errors.js';
 import { reportPrefix, sweepIdOf } from '../core/sweep/plan.js';
 import { preflightLocal } from '../core/sweep/preflight.js';
+import { backendOption } from './engine-options.js';
 import { progressFromStore, type OfflineProgress } from './sweep-offline.js';
 import { loadSweepFile, type SweepSpec } from '../core/sweep/spec.js';
 import { connectOrStartEmbedded, runningEmbedded, type EmbeddedTemporal } from '../infra/embedded.js';
@@ -89,7 +90,7 @@ export function registerSweep(program: Command): void {
   const withRunOptions = (c: Command) =>
     withTarget(c)
       .option('--wait', 'stay until the sweep ends, showing progress')
-      .option('--backend <name>', 'backend for the embedded worker')
+      .addOption(backendOption('tfjs backend for the embedded worker'))
       .option('--local-workers <n>', 'model worker processes of the embedded default (default: one per core, within memory)', positiveInt)
       .option(
         '--temporal-bin <path>',
