@@ -24,8 +24,9 @@ const GIB = 2 ** 30;
 /**
  * Seconds per EPO iteration per parameter at Table 1 settings (M = 8, r = 32, n = 12), from measurements:
  * wasm 5.45 s and tensorflow 1.06 s per iteration at Pythia-70m's shape (70.4M parameters) on 2 cores
- * (docs/backends.md); torch on the CPU about four times wasm (issue #29); torch on an H100/H200 about 0.15 s at
- * Pythia-12b (11.8B parameters; the paper's code takes about 0.25 s there). webgpu: not estimated.
+ * (README, "Measured"); torch on the CPU about four times wasm (measured there too); torch on an H100/H200 about
+ * 0.15 s at Pythia-12b (11.8B parameters), an estimate not yet measured on a GPU (the paper's code takes about 0.25 s
+ * there). webgpu: not estimated.
  */
 const SECONDS_PER_PARAMETER: Record<string, number> = {
   'tfjs/wasm': 5.45 / 70.4e6,
