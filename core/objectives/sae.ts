@@ -3,13 +3,13 @@
 //   SAELens   a directory with cfg.json + sae_weights.safetensors (standard/ReLU, jumprelu, topk)
 //   Gemma Scope  params.npz (W_enc, W_dec, b_enc, b_dec, threshold: JumpReLU, no b_dec subtraction)
 //   sparsify  a directory with cfg.json + sae.safetensors (EleutherAI's TopK SAEs)
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { unzipSync } from 'fflate';
 import type { ModelShape, SaeObjective } from '../engine.js';
 import { UserError } from '../errors.js';
 import { decodeNpy } from '../npy.js';
+import { hashFiles } from '../model/identity.js';
 import { readSafetensors, type FloatTensor } from '../model/safetensors.js';
 import { parseTap, tapDim } from '../model/taps.js';
 
@@ -229,9 +229,7 @@ export function saeIdentity(source: string): string {
   const stamp = saeStamp(files);
   const hit = identities.get(source);
   if (hit && hit.stamp === stamp) return hit.id;
-  const hash = createHash('sha256');
-  for (const [rel, abs] of files) hash.update(`${rel}\0`).update(readFileSync(abs));
-  const id = `sha256:${hash.digest('hex')}`;
+  const id = hashFiles(files);
   identities.set(source, { stamp, id });
   return id;
 }
