@@ -7,9 +7,8 @@ import { describeBackend } from '../../../core/model/backend.js';
 import { PoolEngine } from '../../../core/model/pool-engine.js';
 import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { tapNames } from '../../../core/model/taps.js';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readSae, saeObjective, saeTap } from '../../../core/objectives/sae.js';
-import { FIXTURE_NAMES, GOLDEN, MODELS, expectSameEpoChoices, flat, readGolden, scaledMaxDiff, toObjective } from './helpers.js';
+import { FIXTURE_NAMES, MODELS, expectSameEpoChoices, flat, readGolden, readSaeGoldens, saePath, scaledMaxDiff, toObjective } from './helpers.js';
 
 const TOL = 1e-4;
 
@@ -92,22 +91,12 @@ export function backendParity(backend: 'cpu' | 'webgpu' | 'tensorflow', skip?: s
   });
 }
 
-/** The SAE goldens of a model: where its SAE lies, the tap, the prompts, every latent's activations, two latents that fire. */
+/** The SAE goldens of a model, with two latents that fire on its prompts (the first and the last such). */
 function saeGoldensOf(model: string): Array<{ sae: string; source: string; tap: string; prompts: number[][]; acts: number[][]; latents: number[] }> {
-  return readdirSync(GOLDEN)
-    .filter((f) => f.startsWith('sae-'))
-    .map((f) => JSON.parse(readFileSync(join(GOLDEN, f), 'utf8')) as { sae: string; model: string; tap?: string; hook?: string; prompts: number[][]; acts: number[][] })
+  return readSaeGoldens()
     .filter((g) => g.model === model)
     .map((g) => {
-      const dir = join(MODELS, '..', 'saes', g.sae);
       const fired = g.acts[0]!.map((_, j) => j).filter((j) => g.acts.some((row) => row[j]! > 0));
-      return {
-        sae: g.sae,
-        source: existsSync(join(dir, 'params.npz')) ? join(dir, 'params.npz') : dir,
-        tap: (g.tap ?? g.hook)!,
-        prompts: g.prompts,
-        acts: g.acts,
-        latents: [fired[0]!, fired[fired.length - 1]!],
-      };
+      return { sae: g.sae, source: saePath(g.sae), tap: (g.tap ?? g.hook)!, prompts: g.prompts, acts: g.acts, latents: [fired[0]!, fired[fired.length - 1]!] };
     });
 }

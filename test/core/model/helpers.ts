@@ -1,5 +1,5 @@
 // Shared by the model tests: fixture paths, golden files, and a scale-aware closeness check.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Engine, Objective } from '../../../core/engine.js';
@@ -9,6 +9,7 @@ import { epo } from '../../../core/epo/epo.js';
 const FIXTURES = process.env['DREAMSWEEP_FIXTURES'] || join(import.meta.dirname, '../../fixtures');
 export const MODELS = join(FIXTURES, 'models');
 export const GOLDEN = join(FIXTURES, 'golden');
+export const SAES = join(FIXTURES, 'saes');
 export const FIXTURE_NAMES = [
   'tiny-parallel',
   'tiny-serial-rope1',
@@ -91,4 +92,34 @@ export async function expectSameEpoChoices(engine: Engine, wasm: Engine, objecti
     expect(scaledMaxDiff(it.f, want.f)).toBeLessThan(1e-4);
     expect(scaledMaxDiff(it.ce, want.ce)).toBeLessThan(1e-4);
   });
+}
+
+/** An SAE golden (test/fixtures/golden/sae-*.json): the library's own encode of the tap on the model's golden prompts. */
+export interface SaeGolden {
+  /** The golden's file name. */
+  file: string;
+  /** The fixture under test/fixtures/saes. */
+  sae: string;
+  model: string;
+  /** The tap it reads (the Gemma Scope golden says `hook`). */
+  tap?: string;
+  hook?: string;
+  prompts: number[][];
+  /** The tap at the last token [B, d_in], the pre-activations and activations [B, d_sae]. */
+  x: number[][];
+  pre: number[][];
+  acts: number[][];
+}
+
+/** Every SAE golden, in file order. */
+export function readSaeGoldens(): SaeGolden[] {
+  return readdirSync(GOLDEN)
+    .filter((f) => /^sae-.*\.json$/.test(f))
+    .map((f) => ({ ...(JSON.parse(readFileSync(join(GOLDEN, f), 'utf8')) as Omit<SaeGolden, 'file'>), file: f }));
+}
+
+/** The SAE a golden describes: its fixture directory, or the one .npz in it. */
+export function saePath(name: string): string {
+  const dir = join(SAES, name);
+  return existsSync(join(dir, 'params.npz')) ? join(dir, 'params.npz') : dir;
 }

@@ -4,7 +4,7 @@
 // selected), with the prefix hint as without, and the one-hot gradient equals the wasm engine's within 1e-4. A
 // TopK SAE's whole encoder crosses the wire once per process (by content key) and again only after the process
 // evicted it. Skipped without the engine's Python, as torch-engine.test.ts is.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PrefixHint, SaeObjective } from '../../../core/engine.js';
@@ -12,31 +12,12 @@ import { TfjsEngine } from '../../../core/model/tfjs-engine.js';
 import { TorchEngine } from '../../../core/model/torch-engine.js';
 import { torchPythonAvailable } from '../../../core/model/torch-env.js';
 import { readSae, saeObjective, type SaeWeights } from '../../../core/objectives/sae.js';
-import { GOLDEN, MODELS, scaledMaxDiff } from './helpers.js';
+import { MODELS, SAES, readSaeGoldens, saePath, scaledMaxDiff, type SaeGolden } from './helpers.js';
 
-const SAES = join(import.meta.dirname, '../../fixtures/saes');
 const available = torchPythonAvailable();
 const options = { device: 'cpu', dtype: 'float32' as const, threads: 1, prefixGroupOverhead: 0 };
 
-interface SaeGolden {
-  sae: string;
-  model: string;
-  tap?: string;
-  hook?: string;
-  prompts: number[][];
-  pre: number[][];
-  acts: number[][];
-}
-
-const goldens = readdirSync(GOLDEN)
-  .filter((f) => /^sae-.*\.json$/.test(f))
-  .map((f) => JSON.parse(readFileSync(join(GOLDEN, f), 'utf8')) as SaeGolden);
-
-/** The SAE a golden describes: its fixture directory, or the one .npz in it. */
-function saePath(name: string): string {
-  const dir = join(SAES, name);
-  return existsSync(join(dir, 'params.npz')) ? join(dir, 'params.npz') : dir;
-}
+const goldens = readSaeGoldens();
 
 /**
  * Latents worth checking: the most active on the first prompt, one active on some prompts only (when there is

@@ -1,7 +1,7 @@
 // The sae objective kind: the three SAE formats read as their libraries encode (against the goldens the SAE
 // fixtures carry: the library's own encode on the model's golden prompts), the CLI and sweep-file forms, the
 // refusals of an SAE that does not fit, the gradient through the latent, and EPO on a latent.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,24 +17,11 @@ import { readSae, saeIdentity, saeObjective, tapOfHookName, tapOfHookpoint } fro
 import { planUnits } from '../../../core/sweep/plan.js';
 import { parseSweep } from '../../../core/sweep/spec.js';
 import { checkStudyFitsModel } from '../../../core/sweep/preflight.js';
-import { GOLDEN, MODELS, scaledMaxDiff } from '../model/helpers.js';
+import { MODELS, SAES, readSaeGoldens, saePath, scaledMaxDiff } from '../model/helpers.js';
 
-const SAES = join(import.meta.dirname, '../../fixtures/saes');
 const GEMMA_SCOPE = join(SAES, 'gemma-scope-tiny-gemma2-resid_post.1/params.npz');
 
-interface SaeGolden {
-  sae: string;
-  model: string;
-  tap?: string;
-  hook?: string;
-  prompts: number[][];
-  x: number[][];
-  acts: number[][];
-}
-
-const goldens = readdirSync(GOLDEN)
-  .filter((f) => /^sae-.*\.json$/.test(f))
-  .map((f) => ({ file: f, g: JSON.parse(readFileSync(join(GOLDEN, f), 'utf8')) as SaeGolden }));
+const goldens = readSaeGoldens().map((g) => ({ file: g.file, g }));
 
 const engines = new Map<string, Promise<TfjsEngine>>();
 const engineFor = (model: string) => {
@@ -44,12 +31,6 @@ const engineFor = (model: string) => {
 afterAll(async () => {
   for (const e of engines.values()) (await e).dispose();
 });
-
-/** The SAE a golden describes: its fixture directory, or the one .npz in it. */
-function saePath(name: string): string {
-  const dir = join(SAES, name);
-  return existsSync(join(dir, 'params.npz')) ? join(dir, 'params.npz') : dir;
-}
 
 function values(obj: SaeObjective, x: tf.Tensor2D): Float32Array {
   return tf.tidy(() => saeValue(obj, x).dataSync() as Float32Array);
