@@ -89,6 +89,30 @@ def objective_value(obj, taps, logits):
     return last[:, obj["token"]] - others.max(-1).values
 
 
+def objective_records(objectives, ids, V, forward):
+    """For each objective: f, CE and the gradient of sum_i (f_i - lambda_i * CE_i) in the one-hot tokens, through the
+    embeddings and CE's targets (`grads`) and through the embeddings alone (`grads_embed`). forward(one_hot) ->
+    (logits, taps) runs the model on the one-hot's embeddings (also used by family_golden.py)."""
+    records = []
+    for obj in objectives:
+        grads = {}
+        for key, targets_differentiated in (("grads", True), ("grads_embed", False)):
+            one_hot = F.one_hot(ids, V).to(torch.float32).requires_grad_(True)
+            logits, taps = forward(one_hot)
+            f = objective_value(obj, taps, logits)
+            ce = one_hot_ce(logits, one_hot if targets_differentiated else one_hot.detach())
+            (f - torch.tensor(LAMBDAS) * ce).sum().backward()
+            grads[key] = one_hot.grad
+        records.append({
+            "objective": obj,
+            "f": r(f.detach()),
+            "ce": r(ce.detach()),
+            "grads": r(grads["grads"], 6),
+            "grads_embed": r(grads["grads_embed"], 6),
+        })
+    return records
+
+
 def golden(name):
     path = MODELS / name
     model = GPTNeoXForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
@@ -122,22 +146,7 @@ def golden(name):
         "texts": [{"text": t, "ids": tok.encode(t, add_special_tokens=False).ids} for t in TEXTS],
     }
     W_E = model.gpt_neox.embed_in.weight
-    for obj in objectives:
-        grads = {}
-        for key, targets_differentiated in (("grads", True), ("grads_embed", False)):
-            one_hot = F.one_hot(ids, V).to(torch.float32).requires_grad_(True)
-            logits, taps = run_with_taps(model, n_layers, inputs_embeds=one_hot @ W_E)
-            f = objective_value(obj, taps, logits)
-            ce = one_hot_ce(logits, one_hot if targets_differentiated else one_hot.detach())
-            (f - torch.tensor(LAMBDAS) * ce).sum().backward()
-            grads[key] = one_hot.grad
-        result["objectives"].append({
-            "objective": obj,
-            "f": r(f.detach()),
-            "ce": r(ce.detach()),
-            "grads": r(grads["grads"], 6),
-            "grads_embed": r(grads["grads_embed"], 6),
-        })
+    result["objectives"] = objective_records(objectives, ids, V, lambda one_hot: run_with_taps(model, n_layers, inputs_embeds=one_hot @ W_E))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(result) + "\n")
     print(f"{name}: wrote {OUT / (name + '.json')}")
@@ -145,5 +154,7 @@ def golden(name):
 
 if __name__ == "__main__":
     torch.manual_seed(0)
+    # The GPT-NeoX fixtures; the other families' are family_golden.py's.
     for d in sorted(p.name for p in MODELS.iterdir() if (p / "config.json").exists()):
-        golden(d)
+        if json.loads((MODELS / d / "config.json").read_text()).get("model_type") == "gpt_neox":
+            golden(d)

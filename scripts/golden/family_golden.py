@@ -33,7 +33,7 @@ from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_golden import LAMBDAS, N_PROMPTS, N_TOKENS, TEXTS, mean_ce, objective_value, one_hot_ce, position_ce, r  # noqa: E402
+from engine_golden import LAMBDAS, N_PROMPTS, N_TOKENS, TEXTS, mean_ce, objective_records, position_ce, r  # noqa: E402
 from family_fixtures import FIXTURES, MODELS, ROOT, SAE_FIXTURES, SAES, TOKENIZERS  # noqa: E402
 
 OUT = ROOT / "test" / "fixtures" / "golden"
@@ -252,24 +252,13 @@ def golden(name, spec):
                    "ids_special": tok.encode(t, add_special_tokens=True).ids}
                   for t in TEXTS + EXTRA_TEXTS + TOKENIZERS[spec["tokenizer"]].get("extra_texts", [])],
     }
-    for obj in objectives:
-        grads = {}
-        for key, targets_differentiated in (("grads", True), ("grads_embed", False)):
-            one_hot = F.one_hot(ids, V).to(torch.float32).requires_grad_(True)
-            out, taps_oh = run_with_taps(model, inputs_embeds=embed(model, one_hot))
-            # The one-hot path computes what the ids path does (to float rounding).
-            torch.testing.assert_close(out.logits.detach(), logits, rtol=1e-5, atol=1e-5)
-            f = objective_value(obj, taps_oh, out.logits)
-            ce = one_hot_ce(out.logits, one_hot if targets_differentiated else one_hot.detach())
-            (f - torch.tensor(LAMBDAS) * ce).sum().backward()
-            grads[key] = one_hot.grad
-        result["objectives"].append({
-            "objective": obj,
-            "f": r(f.detach()),
-            "ce": r(ce.detach()),
-            "grads": r(grads["grads"], 6),
-            "grads_embed": r(grads["grads_embed"], 6),
-        })
+    def forward(one_hot):
+        out, taps_oh = run_with_taps(model, inputs_embeds=embed(model, one_hot))
+        # The one-hot path computes what the ids path does (to float rounding).
+        torch.testing.assert_close(out.logits.detach(), logits, rtol=1e-5, atol=1e-5)
+        return out.logits, taps_oh
+
+    result["objectives"] = objective_records(objectives, ids, V, forward)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(result) + "\n")
     print(f"{name}: wrote {OUT / (name + '.json')}")
