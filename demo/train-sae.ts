@@ -19,6 +19,7 @@ import { TfjsEngine } from '../core/model/tfjs-engine.js';
 import { writeSafetensors } from '../core/model/safetensors.js';
 import { Rng } from '../core/rng.js';
 import { DEMO_DIR, DEMO_MODEL_DIR, HELDOUT_SHARD, TRAIN_SHARDS } from './data.js';
+import { matMulTrain } from './training/model.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -95,19 +96,6 @@ for (let i = 0; i < N; i++) for (let j = 0; j < d; j++) ss += (train[i * d + j]!
 const scale = Math.sqrt(ss / (N * d));
 const scaled = train.map((v) => v / scale);
 
-/** x @ w with both gradients as plain products of explicit transposes (wasm's transposed matMul is slow; demo/training). */
-const matMul = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, w: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-  const [a, b] = [x as tf.Tensor2D, w as tf.Tensor2D];
-  (save as tf.GradSaveFunc)([a, b]);
-  return {
-    value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
-    },
-  };
-}) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
-
 // Init: decoder rows random unit vectors (seeded), the encoder their transpose, b_dec the mean, b_enc 0.
 const rng = Rng.seeded(seed);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float());
@@ -123,8 +111,8 @@ const bEnc = tf.variable(tf.zeros([dSae]), true, 'b_enc');
 const bDec = tf.variable(tf.tensor1d(Float32Array.from(mean, (m) => m / scale)), true, 'b_dec');
 const vars = [wEnc, wDec, bEnc, bDec];
 
-const encode = (x: tf.Tensor2D) => tf.relu(tf.add(matMul(tf.sub(x, bDec), wEnc), bEnc)) as tf.Tensor2D;
-const decode = (f: tf.Tensor2D) => tf.add(matMul(f, wDec), bDec) as tf.Tensor2D;
+const encode = (x: tf.Tensor2D) => tf.relu(tf.add(matMulTrain(tf.sub(x, bDec), wEnc), bEnc)) as tf.Tensor2D;
+const decode = (f: tf.Tensor2D) => tf.add(matMulTrain(f, wDec), bDec) as tf.Tensor2D;
 
 const optimizer = tf.train.adam(Number(args.lr), 0.9, 0.999);
 const order = Array.from({ length: N }, (_, i) => i);

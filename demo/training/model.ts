@@ -100,7 +100,7 @@ function lnw(v: LnVars): LayerNormWeights {
  * x @ w with both gradients computed by plain matMuls of explicit transposes: on wasm a matMul with a
  * transposed operand (what tfjs's own matMul gradient runs) is several times slower than transpose + matMul.
  */
-const matMulTrain = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, w: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+export const matMulTrain = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, w: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
   const [a, b] = [x as tf.Tensor2D, w as tf.Tensor2D];
   (save as tf.GradSaveFunc)([a, b]);
   return {
