@@ -89,6 +89,18 @@ def objective_value(obj, taps, logits):
     return last[:, obj["token"]] - others.max(-1).values
 
 
+def golden_objectives(rng, d, n_layers):
+    """The three objectives every golden checks: a random unit direction at resid_pre.1 (drawn from rng after the
+    prompts), neuron 5 of the last layer, and token 42's logit."""
+    vec = rng.standard_normal(d)
+    vec = (vec / np.linalg.norm(vec)).astype(np.float32)
+    return [
+        {"kind": "resid", "layer": 1, "vector": vec.tolist()},
+        {"kind": "neuron", "layer": n_layers - 1, "index": 5},
+        {"kind": "logit", "token": 42},
+    ]
+
+
 def objective_records(objectives, ids, V, forward):
     """For each objective: f, CE and the gradient of sum_i (f_i - lambda_i * CE_i) in the one-hot tokens, through the
     embeddings and CE's targets (`grads`) and through the embeddings alone (`grads_embed`). forward(one_hot) ->
@@ -121,13 +133,7 @@ def golden(name):
     tok = Tokenizer.from_file(str(path / "tokenizer.json"))
     rng = np.random.default_rng(sum(map(ord, name)))  # stable across runs (unlike hash())
     ids = torch.tensor(rng.integers(2, tok.get_vocab_size(), size=(N_PROMPTS, N_TOKENS)), dtype=torch.long)
-    vec = rng.standard_normal(d)
-    vec = (vec / np.linalg.norm(vec)).astype(np.float32)
-    objectives = [
-        {"kind": "resid", "layer": 1, "vector": vec.tolist()},
-        {"kind": "neuron", "layer": n_layers - 1, "index": 5},
-        {"kind": "logit", "token": 42},
-    ]
+    objectives = golden_objectives(rng, d, n_layers)
 
     with torch.no_grad():
         logits, taps = run_with_taps(model, n_layers, input_ids=ids)

@@ -33,7 +33,7 @@ from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_golden import LAMBDAS, N_PROMPTS, N_TOKENS, TEXTS, mean_ce, objective_records, position_ce, r  # noqa: E402
+from engine_golden import LAMBDAS, N_PROMPTS, N_TOKENS, TEXTS, golden_objectives, mean_ce, objective_records, position_ce, r  # noqa: E402
 from family_fixtures import FIXTURES, MODELS, ROOT, SAE_FIXTURES, SAES, TOKENIZERS  # noqa: E402
 
 OUT = ROOT / "test" / "fixtures" / "golden"
@@ -218,13 +218,7 @@ def golden(name, spec):
     assert (probe[0] if len(probe) == 2 else None) == bos, (probe, bos)
     n_tokens = spec.get("tokens", N_TOKENS)
     ids, rng = prompts(name, V_tok, bos, n_tokens)
-    vec = rng.standard_normal(d)
-    vec = (vec / np.linalg.norm(vec)).astype(np.float32)
-    objectives = [
-        {"kind": "resid", "layer": 1, "vector": vec.tolist()},
-        {"kind": "neuron", "layer": n_layers - 1, "index": 5},
-        {"kind": "logit", "token": 42},
-    ]
+    objectives = golden_objectives(rng, d, n_layers)
 
     with torch.no_grad():
         out, taps = run_with_taps(model, input_ids=ids)
