@@ -2,6 +2,7 @@
 // One builder writes both, field by field in a fixed order, so equal states give byte-identical JSON.
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
+import type { HistogramJson } from '../stats/histogram.js';
 import { Moments, type MomentsJson } from '../stats/moments.js';
 import type { Shard } from './read.js';
 import { SkipLog, type SkipLogJson } from './skips.js';
@@ -53,6 +54,42 @@ export interface PairJson {
   moments: MomentsJson;
 }
 
+/**
+ * A target that is not a residual direction (neuron, logit, SAE latent): its activation, the objective's f,
+ * at the last token of every window the target counts (docs/scan-format.md, "Features").
+ */
+export interface FeatureJson {
+  /** The EPO target's key JSON (targetKeyJson in core/objectives/kinds): matches the sweep's EPO units. */
+  key: string;
+  kind: 'neuron' | 'logit' | 'sae';
+  /** As the report names it (the kind's label). */
+  label: string;
+  /** Windows counted; windows left out for this target (a logit target's banned text) are in `excluded`. */
+  count: number;
+  excluded: number;
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  moments: MomentsJson;
+  /** The activation's distribution (core/stats/histogram.ts), exact under merge. */
+  histogram: HistogramJson;
+  /** QUANTILES of core/stats/histogram.ts, read off the histogram (within a bucket's width). */
+  quantiles: Array<{ q: number; value: number | null }>;
+  /** The top K windows, best first, under the same total order as pairs' (activation, then position). */
+  top: FeatureEntryJson[];
+}
+
+export interface FeatureEntryJson {
+  ids: number[];
+  text: string;
+  activation: number;
+  ce: number;
+  source: WindowSource;
+  /** The activation at every token of the window (f of each prefix), for shading; filled when a scan finishes. */
+  activations?: number[];
+}
+
 export interface ScanResult {
   format: typeof SCAN_RESULT_FORMAT;
   version: typeof SCAN_VERSION;
@@ -83,6 +120,11 @@ export interface ScanResult {
     byLength: Array<{ tokens: number; count: number; mean: number | null; std: number | null; moments: MomentsJson }>;
   };
   pairs: PairJson[];
+  /**
+   * Neuron, logit and SAE targets, in the sweep's plan order (version 3). To be implemented: the contract the
+   * report and `dreamsweep export` read.
+   */
+  features?: FeatureJson[];
 }
 
 export interface ScanCheckpoint {
