@@ -1,5 +1,6 @@
-// The objective kinds, one record each (types.ts says what a record holds). Adding a kind: its record here,
-// its tensor maths in the engines (core/model/objectives.ts, engines/torch), docs/objectives.md.
+// The objective kinds, one record each (types.ts says what a record holds). Adding a kind: its record here (with its
+// f from raw taps for the dataset scan, `lastToken`), its tensor maths in the engines (core/model/objectives.ts,
+// engines/torch), docs/objectives.md.
 import type { ModelShape, Objective, TapValues } from '../../engine.js';
 import { UserError } from '../../errors.js';
 import type { Tap } from '../../model/taps.js';
@@ -82,7 +83,7 @@ export function parseWith(kind: string, body: string, ctx: ParseContext): Object
   return (KINDS as Record<string, ObjectiveKind<Kind>>)[kind]?.parse(body, ctx);
 }
 
-/** Why: a kind that the dataset scan reads from raw taps (every kind but resid); undefined for resid. */
+/** Why: a kind's f from raw taps, for the dataset scan (every kind but resid, whose directions the scan aligns itself). */
 function lastTokenOf(kind: Kind): NonNullable<ObjectiveKind<Kind>['lastToken']> {
   const l = kindOf(kind).lastToken;
   if (!l) throw new UserError('E_OBJECTIVE', `a ${kind} objective is not a scan feature (residual directions are the scan's layers and vectors)`);
