@@ -11,6 +11,8 @@ import { listUri, openUri, type ArtifactStore } from '../core/store/index.js';
 import { resultKey, unitFileKey, type UnitFile } from '../core/sweep/layout.js';
 import { randomTopK, type SweepPlan, type UnitSpec } from '../core/sweep/plan.js';
 import { UserError } from '../core/errors.js';
+import { featureOf, featureTargets } from '../core/objectives/kinds/index.js';
+import { resolveTarget } from '../core/objectives/target.js';
 import { heartbeatWhile, jsonBytes, loadVectors, type ActivityDeps, type StorageSpec } from './context.js';
 
 type PlannedUnit<K extends UnitSpec['kind']> = SweepPlan['units'][number] & { spec: Extract<UnitSpec, { kind: K }> };
@@ -18,6 +20,7 @@ type PlannedUnit<K extends UnitSpec['kind']> = SweepPlan['units'][number] & { sp
 export interface BaselineUnitResult {
   kind: 'random' | 'scan-shard' | 'scan-merge';
   pairs: number;
+  features?: number;
   windows?: number;
   tokens?: number;
 }
@@ -98,11 +101,15 @@ export async function runScanShard(deps: ActivityDeps, store: ArtifactStore, pla
   const ckKey = unitFileKey(unit, 'scanCheckpoint');
   const ckBytes = await store.get(ckKey);
   const resume = ckBytes ? (JSON.parse(Buffer.from(ckBytes).toString('utf8')) as ScanCheckpoint) : undefined;
+  // The sweep's neuron, logit and SAE targets, in plan order, resolved as their EPO units resolve them.
+  const features = featureTargets(plan.spec).map((t) => featureOf(t, resolveTarget(t, engine.tokenizer, undefined, plan.spec.source, engine.shape.dVocab, engine.shape)));
   const result = await scanCorpus({
     shards,
     tokenizer: engine.tokenizer,
     evaluate: (ids, names, o) => engine.taps(ids, names, o),
     targets: await targetsOf(store, plan, plan.spec.study.layers),
+    features,
+    engine,
     n: plan.spec.study.seqLen,
     stride: scan.stride,
     k: scan.top,
@@ -121,7 +128,14 @@ export async function runScanShard(deps: ActivityDeps, store: ArtifactStore, pla
     signal: ctx.cancellationSignal,
     allowEmpty: true,
   });
-  return finish(store, unit, 'scan', result, { kind: 'scan-shard', pairs: result.pairs.length, windows: result.windows, tokens: result.tokens }, plan);
+  return finish(
+    store,
+    unit,
+    'scan',
+    result,
+    { kind: 'scan-shard', pairs: result.pairs.length, features: result.features.length, windows: result.windows, tokens: result.tokens },
+    plan,
+  );
 }
 
 export async function runScanMerge(store: ArtifactStore, plan: SweepPlan, unit: PlannedUnit<'scan-merge'>): Promise<BaselineUnitResult> {
@@ -145,5 +159,12 @@ export async function runScanMerge(store: ArtifactStore, plan: SweepPlan, unit: 
         : `${plan.spec.source}: methods.scan.corpus: ${merged.documents} document(s)${skipped}, none with at least seqLen = ${n} tokens; use a shorter seqLen or a larger corpus`,
     );
   }
-  return finish(store, unit, 'scan', merged, { kind: 'scan-merge', pairs: merged.pairs.length, windows: merged.windows, tokens: merged.tokens }, plan);
+  return finish(
+    store,
+    unit,
+    'scan',
+    merged,
+    { kind: 'scan-merge', pairs: merged.pairs.length, features: merged.features.length, windows: merged.windows, tokens: merged.tokens },
+    plan,
+  );
 }

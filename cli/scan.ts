@@ -1,17 +1,21 @@
 // `dreamsweep scan`: a one-pass dataset scan of a corpus (files, directories, globs, s3:// URIs) for every
-// (layer, vector) pair of a local model, with a progress bar, checkpoints every few batches and --resume;
+// (layer, vector) pair of a local model and every --objective (neuron, logit, SAE latent), with a progress bar,
+// checkpoints every few batches and --resume;
 // the result (docs/scan-format.md, plus model and vectors) goes to DIR/result.json.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
-import type { ScanCheckpoint } from '../core/corpus/result.js';
+import type { FeatureJson, ScanCheckpoint, ScanFeature } from '../core/corpus/result.js';
 import { scanCorpus } from '../core/corpus/scan.js';
 import { openBySkipping, resolveShards, type CorpusStore } from '../core/corpus/source.js';
 import { UserError } from '../core/errors.js';
 import { modelIdentity } from '../core/model/identity.js';
 import { checkModelSeqLen } from '../core/model/load.js';
+import type { Engine } from '../core/engine.js';
+import { featureOf, OBJECTIVE_FORMS, targetOfSpec } from '../core/objectives/kinds/index.js';
+import { parseObjective } from '../core/objectives/spec.js';
 import { listUri, openUri, type StoreOptions } from '../core/store/index.js';
 import { addTargetOptions, int, loadEngine, pairsTable, RESULT_FILE, targetsFromOptions, type TargetCliOptions } from './baseline.js';
 
@@ -28,8 +32,18 @@ export function parseTokens(v: string): number {
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerScan(program: Command): void {
-  addTargetOptions(program.command('scan').description("scan every n-token window of a corpus: per (layer, vector) mean, std, max and the best windows, plus the windows' CE"))
+  addTargetOptions(
+    program
+      .command('scan')
+      .description("scan every n-token window of a corpus: per (layer, vector) and per --objective mean, std, max, the distribution and the best windows, plus the windows' CE"),
+  )
     .requiredOption('--corpus <path>', 'a .txt/.jsonl/.jsonl.zst file, directory, glob or s3:// URI (repeatable)', collect)
+    .option(
+      '--objective <spec>',
+      `a neuron, logit or SAE target to scan too, repeatable (docs/objectives.md): ${OBJECTIVE_FORMS.filter((f) => !f.startsWith('resid:')).join(' | ')}; a logit target leaves out windows holding its token's text, as a sweep's does`,
+      collect,
+      [],
+    )
     .requiredOption('--out <dir>', `directory for ${RESULT_FILE} (and ${CHECKPOINT_FILE} while running)`)
     .option('--seq-len <n>', 'tokens per window', int('seq-len', 2), 12)
     .option('--stride <s>', 'tokens between window starts (default: n, no overlap)', int('stride', 1))
@@ -50,6 +64,7 @@ export function registerScan(program: Command): void {
 
 interface ScanCliOptions extends TargetCliOptions {
   corpus: string[];
+  objective: string[];
   out: string;
   seqLen: number;
   stride?: number;
@@ -93,7 +108,10 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
   const shards = await resolveShards(o.corpus, store);
   const engine = await loadEngine(o);
   try {
-    const { targets, vectors } = targetsFromOptions(o, engine);
+    // With --objective alone, no residual directions: a scan of the features only.
+    const featuresOnly = o.objective.length > 0 && o.vectors === undefined && o.randomVectors === undefined;
+    const { targets, vectors } = featuresOnly ? { targets: [], vectors: undefined } : targetsFromOptions(o, engine);
+    const features = featuresOf(o.objective, engine);
     // --out is made when there is something to write: a scan refused for its corpus leaves nothing behind.
     const ensureOut = () => mkdirSync(o.out, { recursive: true });
     // A bar over the budget's windows when there is one, else over the shards.
@@ -117,6 +135,8 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
       tokenizer: engine.tokenizer,
       evaluate: (ids, names, o) => engine.taps(ids, names, o),
       targets,
+      features,
+      engine,
       n: o.seqLen,
       ...(o.stride !== undefined ? { stride: o.stride } : {}),
       k: o.top,
@@ -143,7 +163,8 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
     ensureOut();
     await writeFileAtomic(file, `${JSON.stringify({ ...result, model, vectors }, null, 1)}\n`);
     rmSync(ckFile, { force: true });
-    process.stdout.write(pairsTable(result.pairs));
+    if (result.pairs.length > 0) process.stdout.write(pairsTable(result.pairs));
+    if (result.features.length > 0) process.stdout.write(featuresTable(result.features));
     const skipped = result.skipped.count ? `, ${result.skipped.count} bad lines skipped` : '';
     process.stderr.write(
       `dreamsweep: ${result.windows} windows (${result.tokens} tokens) from ${result.documents} documents${skipped}; stopped by ${result.stoppedBy}; wrote ${file}\n`,
@@ -151,4 +172,30 @@ async function runScanCommand(o: ScanCliOptions): Promise<void> {
   } finally {
     engine.dispose();
   }
+}
+
+/** Each --objective as a scan feature, keyed and labelled as the same target of a sweep file is. */
+function featuresOf(specs: readonly string[], engine: Engine): ScanFeature[] {
+  return specs.map((spec) => {
+    const objective = parseObjective(spec, engine.shape, engine.tokenizer);
+    return featureOf(targetOfSpec(spec, objective), objective);
+  });
+}
+
+/** A fixed-width table of the features: label, windows counted and left out, mean, max, the 0.99 quantile and the best text. */
+export function featuresTable(features: readonly FeatureJson[]): string {
+  const f = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(3));
+  const rows = features.map((t) => [
+    t.label,
+    String(t.count),
+    String(t.excluded),
+    f(t.mean),
+    f(t.max),
+    f(t.quantiles.find((q) => q.q === 0.99)?.value),
+    JSON.stringify(t.top[0]?.text ?? ''),
+  ]);
+  const head = ['target', 'windows', 'excluded', 'mean', 'max', 'p99', 'best text'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : i < 6 ? c.padStart(widths[i]!) : c)).join('  ');
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
 }

@@ -2,7 +2,8 @@
 // One builder writes both, field by field in a fixed order, so equal states give byte-identical JSON.
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
-import type { HistogramJson } from '../stats/histogram.js';
+import type { Objective } from '../engine.js';
+import { LogHistogram, QUANTILES, type HistogramJson } from '../stats/histogram.js';
 import { Moments, type MomentsJson } from '../stats/moments.js';
 import type { Shard } from './read.js';
 import { SkipLog, type SkipLogJson } from './skips.js';
@@ -12,7 +13,7 @@ import type { ScanPosition, WindowSource } from './windows.js';
 
 export const SCAN_RESULT_FORMAT = 'dreamsweep.scan';
 export const SCAN_CHECKPOINT_FORMAT = 'dreamsweep.scan-checkpoint';
-export const SCAN_VERSION = 2;
+export const SCAN_VERSION = 3;
 
 /** The windows' CE histogram: fixed bins of `width` nats from 0, the last one open (>= bins * width). */
 export const CE_HISTOGRAM = { width: 0.05, bins: 600 } as const;
@@ -21,6 +22,20 @@ export const CE_HISTOGRAM = { width: 0.05, bins: 600 } as const;
 export interface ScanTarget {
   layer: number;
   vectors: Float32Array[];
+}
+
+/**
+ * A neuron, logit or SAE target of a scan: its activation, the objective's f, at the last token of every window.
+ * The scan computes f from the raw taps of the same forward pass as the residual directions' (each kind's lastToken).
+ */
+export interface ScanFeature {
+  /** The EPO target's key JSON (targetKeyJson): names it in the result and in the scan's config. */
+  key: string;
+  kind: FeatureJson['kind'];
+  label: string;
+  objective: Objective;
+  /** A logit target's banned text: windows whose text holds it (any case) are left out, as EPO leaves out such prompts. */
+  bannedText?: string;
 }
 
 /** What fixes a scan's meaning: results merge only when these are equal. */
@@ -32,6 +47,8 @@ export interface ScanConfig {
   skipBad: boolean;
   /** Per target: layer, number of vectors, sha256 of the vectors' float32 bytes. */
   targets: Array<{ layer: number; vectors: number; sha256: string }>;
+  /** The features, in order: their keys (which hold a logit target's banned text), kinds and labels. */
+  features: Array<{ key: string; kind: FeatureJson['kind']; label: string }>;
 }
 
 export interface TopEntryJson {
@@ -52,6 +69,9 @@ export interface PairJson {
   top: TopEntryJson[];
   /** Exact sums for merging. */
   moments: MomentsJson;
+  /** The alignment's distribution and its QUANTILES, as for features: in scan results (version 3), not in the random baseline's. */
+  histogram?: HistogramJson;
+  quantiles?: Array<{ q: number; value: number | null }>;
 }
 
 /**
@@ -120,11 +140,8 @@ export interface ScanResult {
     byLength: Array<{ tokens: number; count: number; mean: number | null; std: number | null; moments: MomentsJson }>;
   };
   pairs: PairJson[];
-  /**
-   * Neuron, logit and SAE targets, in the sweep's plan order (version 3). To be implemented: the contract the
-   * report and `dreamsweep export` read.
-   */
-  features?: FeatureJson[];
+  /** Neuron, logit and SAE targets, in the sweep's plan order (the scan's `features` option): the report and `dreamsweep export` read them. */
+  features: FeatureJson[];
 }
 
 export interface ScanCheckpoint {
@@ -150,7 +167,8 @@ export class ScanState {
   readonly ceHistogram: number[];
   /** Index m - 2 holds the CE of the windows' first m tokens. */
   readonly ceByLength: Moments[];
-  readonly pairs: Array<{ layer: number; vector: number; moments: Moments; top: TopK }>;
+  readonly pairs: Array<{ layer: number; vector: number; moments: Moments; histogram: LogHistogram; top: TopK }>;
+  readonly features: FeatureState[];
 
   constructor(
     readonly config: ScanConfig,
@@ -162,8 +180,9 @@ export class ScanState {
     this.ceByLength = init ? init.ce.byLength.map((l) => Moments.fromJSON(l.moments)) : Array.from({ length: Math.max(0, config.n - 1) }, () => new Moments());
     this.pairs = [];
     for (const t of config.targets) {
-      for (let v = 0; v < t.vectors; v++) this.pairs.push({ layer: t.layer, vector: v, moments: new Moments(), top: new TopK(config.k) });
+      for (let v = 0; v < t.vectors; v++) this.pairs.push({ layer: t.layer, vector: v, moments: new Moments(), histogram: new LogHistogram(), top: new TopK(config.k) });
     }
+    this.features = config.features.map((f) => ({ ...f, moments: new Moments(), histogram: new LogHistogram(), top: new TopK(config.k), excluded: 0 }));
     if (init) {
       this.windows = init.windows;
       this.tokens = init.tokens;
@@ -173,7 +192,16 @@ export class ScanState {
       init.pairs.forEach((p, i) => {
         const mine = this.pairs[i]!;
         mine.moments.merge(Moments.fromJSON(p.moments));
+        if (p.histogram) mine.histogram.merge(LogHistogram.fromJSON(p.histogram));
         for (const e of p.top) mine.top.offer({ ...e, source: { ...e.source } });
+      });
+      if (init.features.length !== this.features.length) throw new Error(`ScanState: ${init.features.length} features in JSON, config has ${this.features.length}`);
+      init.features.forEach((f, i) => {
+        const mine = this.features[i]!;
+        mine.moments.merge(Moments.fromJSON(f.moments));
+        mine.histogram.merge(LogHistogram.fromJSON(f.histogram));
+        mine.excluded += f.excluded;
+        for (const { activation, ...e } of f.top) mine.top.offer({ ...e, alignment: activation, source: { ...e.source } });
       });
     }
   }
@@ -190,7 +218,15 @@ export class ScanState {
     other.ceByLength.forEach((m, i) => this.ceByLength[i]!.merge(m));
     this.pairs.forEach((p, i) => {
       p.moments.merge(other.pairs[i]!.moments);
+      p.histogram.merge(other.pairs[i]!.histogram);
       p.top.merge(other.pairs[i]!.top);
+    });
+    this.features.forEach((f, i) => {
+      const o = other.features[i]!;
+      f.moments.merge(o.moments);
+      f.histogram.merge(o.histogram);
+      f.excluded += o.excluded;
+      f.top.merge(o.top);
     });
   }
 
@@ -238,9 +274,47 @@ export class ScanState {
           source: { file: e.source.file, byteOffset: e.source.byteOffset, token: e.source.token },
         })),
         moments: p.moments.toJSON(),
+        histogram: p.histogram.toJSON(),
+        quantiles: quantiles(p.histogram),
+      })),
+      features: this.features.map((f) => ({
+        key: f.key,
+        kind: f.kind,
+        label: f.label,
+        count: f.moments.count,
+        excluded: f.excluded,
+        ...summary(f.moments),
+        min: f.moments.count ? f.moments.min : null,
+        max: f.moments.count ? f.moments.max : null,
+        moments: f.moments.toJSON(),
+        histogram: f.histogram.toJSON(),
+        quantiles: quantiles(f.histogram),
+        top: f.top.sorted().map((e) => ({
+          ids: [...e.ids],
+          text: textOf(e),
+          activation: e.alignment,
+          ce: e.ce,
+          source: { file: e.source.file, byteOffset: e.source.byteOffset, token: e.source.token },
+          ...(e.activations && { activations: [...e.activations] }),
+        })),
       })),
     };
   }
+}
+
+/** One feature's accumulators; its top entries' `alignment` is the activation (one ranking rule for pairs and features). */
+export interface FeatureState {
+  key: string;
+  kind: FeatureJson['kind'];
+  label: string;
+  moments: Moments;
+  histogram: LogHistogram;
+  top: TopK;
+  excluded: number;
+}
+
+function quantiles(h: LogHistogram): Array<{ q: number; value: number | null }> {
+  return QUANTILES.map((q) => ({ q, value: h.quantile(q) }));
 }
 
 function summary(m: Moments): { mean: number | null; std: number | null; max: number | null } {
@@ -248,7 +322,11 @@ function summary(m: Moments): { mean: number | null; std: number | null; max: nu
 }
 
 /** Why: a scan's identity for resume and merge checks; vectors are hashed, not stored. */
-export function scanConfig(options: { n: number; stride: number; k: number; textField: string; skipBad: boolean }, targets: readonly ScanTarget[]): ScanConfig {
+export function scanConfig(
+  options: { n: number; stride: number; k: number; textField: string; skipBad: boolean },
+  targets: readonly ScanTarget[],
+  features: readonly ScanFeature[] = [],
+): ScanConfig {
   return {
     n: options.n,
     stride: options.stride,
@@ -256,6 +334,7 @@ export function scanConfig(options: { n: number; stride: number; k: number; text
     textField: options.textField,
     skipBad: options.skipBad,
     targets: targetDigests(targets),
+    features: features.map((f) => ({ key: f.key, kind: f.kind, label: f.label })),
   };
 }
 

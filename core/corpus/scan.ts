@@ -3,8 +3,11 @@
 // alignment and the windows' cross-entropy; stops at a token budget; checkpoints and resumes; results of
 // shards merge into exactly the result of one scan over all of them.
 import { resolve } from 'node:path';
-import type { AlignVectors, TapOptions, TapValues, Tokenizer } from '../engine.js';
+import type { AlignVectors, Engine, TapOptions, TapValues, Tokenizer } from '../engine.js';
+import { validityMask } from '../epo/validity.js';
 import { UserError } from '../errors.js';
+import { lastTokenTaps, lastTokenValues } from '../objectives/kinds/index.js';
+import { tokenActivations } from '../objectives/token-activations.js';
 import { accumulatePairs } from '../stats/pairs.js';
 import { DEFAULT_TEXT_FIELD, type Shard } from './read.js';
 import {
@@ -17,11 +20,13 @@ import {
   scanConfig,
   ScanState,
   type ScanCheckpoint,
+  type ScanFeature,
   type ScanResult,
   type ScanTarget,
 } from './result.js';
 import { isRemote, type CorpusStore } from './source.js';
 import { SkipLog, type SkipRecord } from './skips.js';
+import type { TopEntry } from './topk.js';
 import { checkWindowOptions, corpusWindows, type ScanPosition, type TokenWindow } from './windows.js';
 
 /** A batch read from the corpus, with what reading it did to the counts (applied when its results are). */
@@ -62,6 +67,13 @@ export interface ScanOptions {
   evaluate: ScanEvaluator;
   /** Layers and their unit vectors; empty for a CE-only scan. */
   targets: readonly ScanTarget[];
+  /** Neuron, logit and SAE targets, read from the same forward pass (their taps are asked for beside resid_pre). */
+  features?: readonly ScanFeature[];
+  /**
+   * The engine (as `evaluate` sees it: the BOS rule applied) that fills each feature's top windows' `activations`
+   * when the scan finishes (tokenActivations); needed when there are features.
+   */
+  engine?: Pick<Engine, 'evaluate'>;
   /** Tokens per window (the paper: 12). */
   n: number;
   /** Default n. */
@@ -100,9 +112,11 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
   checkPositiveInt('batchSize', batchSize, 1);
   if (options.tokenBudget !== undefined) checkPositiveInt('tokenBudget', options.tokenBudget, n); // at least one window
   const targets = checkTargets(options.targets);
+  const features = checkFeatures(options.features ?? []);
+  if (features.length > 0 && !options.engine) throw new Error("scanCorpus: features need `engine` to fill their top windows' activations");
   const shards = options.shards.map(normaliseShard);
   canonicalShards(shards); // rejects overlapping ranges up front
-  const config = scanConfig({ n, stride, k, textField: options.textField ?? DEFAULT_TEXT_FIELD, skipBad: options.skipBad ?? false }, targets);
+  const config = scanConfig({ n, stride, k, textField: options.textField ?? DEFAULT_TEXT_FIELD, skipBad: options.skipBad ?? false }, targets, features);
   const tokenBudget = options.tokenBudget ?? null;
   const resume = options.resume;
   if (resume) checkResume(resume, shards, tokenBudget, config);
@@ -128,8 +142,11 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
       reading.documentTokens += tokens;
     },
   });
-  const names = [...new Set(targets.map((t) => `resid_pre.${t.layer}`))];
-  const align = alignOption(targets);
+  const featureTaps = new Set(features.flatMap((f) => lastTokenTaps(f.objective)));
+  const names = [...new Set([...targets.map((t) => `resid_pre.${t.layer}`), ...featureTaps])];
+  // A tap a feature reads comes back raw: the scan aligns it itself (an engine may leave out the values it aligned).
+  const align = Object.fromEntries(Object.entries(alignOption(targets)).filter(([name]) => !featureTaps.has(name)));
+  const valid = validity(features, options.tokenizer);
   const checkpoint = (): ScanCheckpoint => ({
     format: SCAN_CHECKPOINT_FORMAT,
     version: SCAN_VERSION,
@@ -204,6 +221,7 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
       state.documentTokens += current.documentTokens;
       state.skips.merge(current.skips);
       accumulate(state, targets, align, batch, taps);
+      accumulateFeatures(state, features, valid, batch, taps);
       state.windows += batch.length;
       state.tokens += batch.length * n;
       position = batch[batch.length - 1]!.next;
@@ -234,6 +252,8 @@ export async function scanCorpus(options: ScanOptions): Promise<ScanResult> {
   }
 
   if (state.windows === 0 && !options.allowEmpty) throw emptyCorpus(state, n, shards.length);
+  // Only the final result has them (never a checkpoint): a resumed scan fills the same windows the same way.
+  for (const [i, f] of features.entries()) await fillActivations(state.features[i]!.top.sorted(), f, options.engine!);
   options.onEvent?.({ type: 'done', windows: state.windows, tokens: state.tokens, stoppedBy: stoppedBy ?? 'end' });
   return state.toResult(shards, stoppedBy ?? 'end', (ids) => options.tokenizer.decode(ids));
 }
@@ -256,7 +276,7 @@ export function mergeScanResults(results: readonly ScanResult[]): ScanResult {
     if (JSON.stringify(r.config) !== key) {
       throw new UserError(
         'E_SCAN_MERGE_MISMATCH',
-        `merge: result ${i} was scanned with ${JSON.stringify(r.config)}, result 0 with ${key}; only scans with equal n, stride, k, text field, skipBad and vectors merge`,
+        `merge: result ${i} was scanned with ${JSON.stringify(r.config)}, result 0 with ${key}; only scans with equal n, stride, k, text field, skipBad, vectors and features merge`,
       );
     }
     state.merge(new ScanState(config, r));
@@ -297,6 +317,57 @@ function accumulate(state: ScanState, targets: readonly ScanTarget[], align: Rec
   }
   const rows = targetAlignments(taps, targets, align, B, (b) => `window ${JSON.stringify(batch[b]!.source)}`);
   accumulatePairs(state.pairs, targets, rows, B, (b, alignment) => ({ ids: batch[b]!.ids, alignment, ce: taps.ce[b]!, source: batch[b]!.source }));
+}
+
+/** Per feature, whether a window counts for it: a logit target's banned text by EPO's rule (validityMask), each window decoded once. */
+function validity(features: readonly ScanFeature[], tokenizer: Pick<Tokenizer, 'encode' | 'decode'>): Array<(ids: number[]) => boolean> {
+  const texts = new WeakMap<number[], string>();
+  const decode = (ids: number[]) => {
+    let t = texts.get(ids);
+    if (t === undefined) texts.set(ids, (t = tokenizer.decode(ids)));
+    return t;
+  };
+  const memo = { encode: (t: string) => tokenizer.encode(t), decode } as Tokenizer;
+  return features.map((f) => validityMask(memo, f.bannedText === undefined ? {} : { bannedText: f.bannedText }));
+}
+
+/** Adds a batch's feature activations (f at the last token, from the raw taps) to each feature's statistics and top-K. */
+function accumulateFeatures(state: ScanState, features: readonly ScanFeature[], valid: ReadonlyArray<(ids: number[]) => boolean>, batch: TokenWindow[], taps: TapValues): void {
+  if (features.length === 0) return;
+  const B = batch.length;
+  const values = lastTokenValues(
+    features.map((f) => f.objective),
+    taps,
+    B,
+  );
+  features.forEach((f, i) => {
+    const acc = state.features[i]!;
+    const v = values[i]!;
+    for (let b = 0; b < B; b++) {
+      const w = batch[b]!;
+      if (!valid[i]!(w.ids)) {
+        acc.excluded++;
+        continue;
+      }
+      const a = v[b]!;
+      if (!Number.isFinite(a)) throw new Error(`scan: ${f.label} is ${a} at window ${JSON.stringify(w.source)}`);
+      acc.moments.add(a);
+      acc.histogram.add(a);
+      if (acc.top.mightAccept(a)) acc.top.offer({ ids: w.ids, alignment: a, ce: taps.ce[b]!, source: w.source });
+    }
+  });
+}
+
+/** The activation at every token of each top window that lacks it (f of each prefix, tokenActivations). */
+async function fillActivations(entries: TopEntry[], feature: ScanFeature, engine: Pick<Engine, 'evaluate'>): Promise<void> {
+  const todo = entries.filter((e) => e.activations === undefined);
+  if (todo.length === 0) return;
+  const rows = await tokenActivations(
+    engine,
+    todo.map((e) => e.ids),
+    feature.objective,
+  );
+  todo.forEach((e, i) => (e.activations = rows[i]!));
 }
 
 /**
@@ -453,6 +524,16 @@ function checkTargets(targets: readonly ScanTarget[]): readonly ScanTarget[] {
     }
   }
   return targets;
+}
+
+function checkFeatures(features: readonly ScanFeature[]): readonly ScanFeature[] {
+  const seen = new Set<string>();
+  for (const f of features) {
+    if (seen.has(f.key)) throw new UserError('E_SCAN_OPTIONS', `feature ${f.label} is named twice; give each target once`);
+    seen.add(f.key);
+    lastTokenTaps(f.objective); // a residual direction is not a feature
+  }
+  return features;
 }
 
 function checkResume(resume: ScanCheckpoint, shards: Shard[], tokenBudget: number | null, config: ScanResult['config']): void {

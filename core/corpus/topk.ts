@@ -11,6 +11,8 @@ export interface TopEntry {
   alignment: number;
   ce: number;
   source: WindowSource;
+  /** A feature's activation at every token of the window (FeatureEntryJson); filled when a scan finishes. */
+  activations?: number[];
 }
 
 /** Why: the single ranking rule; negative when `a` ranks before (is better than) `b`. */

@@ -2,11 +2,14 @@
 // into the pair's running moments, and into its top-K when it might enter.
 import type { ScanTarget } from '../corpus/result.js';
 import type { TopEntry, TopK } from '../corpus/topk.js';
+import type { LogHistogram } from './histogram.js';
 import type { Moments } from './moments.js';
 
 /** One (layer, vector) pair's running statistics and best rows. */
 export interface PairAccumulator {
   moments: Moments;
+  /** The scan's pairs keep the distribution too (the random baseline's do not). */
+  histogram?: LogHistogram;
   top: TopK;
 }
 
@@ -30,6 +33,7 @@ export function accumulatePairs(
         const alignment = a[b * J + j]!;
         const p = pairs[pair + j]!;
         p.moments.add(alignment);
+        p.histogram?.add(alignment);
         if (p.top.mightAccept(alignment)) p.top.offer(entry(b, alignment));
       }
     }

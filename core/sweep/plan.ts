@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { RANDOM_DEFAULTS } from '../baselines/random.js';
 import type { ModelShape } from '../engine.js';
-import { kindOf, sweepTargets, targetKeyJson, type EpoTarget, type Kind } from '../objectives/kinds/index.js';
+import { featureTargets, kindOf, sweepTargets, targetKeyJson, type EpoTarget, type Kind } from '../objectives/kinds/index.js';
 import { canonicalJson } from '../canonical-json.js';
 import { epoResultKnobs } from './epo-method.js';
 import { unitPrefix } from './layout.js';
@@ -19,8 +19,9 @@ export { reportPrefix, resultKey } from './layout.js';
  * report 3: control characters of prompt texts are escaped in report.html.
  * report 4: targets named as the sweep file did; figures link points to table rows, with hover titles; keyed
  * by the names it shows too.
+ * scan-shard/scan-merge 3: scan format 3 (features: the sweep's neuron, logit and SAE targets; histograms and quantiles).
  */
-export const UNIT_FORMAT = { random: 1, 'scan-shard': 2, 'scan-merge': 2, epo: 2, report: 4 } as const;
+export const UNIT_FORMAT = { random: 1, 'scan-shard': 3, 'scan-merge': 3, epo: 2, report: 4 } as const;
 
 export type { EpoTarget } from '../objectives/target.js';
 
@@ -169,6 +170,8 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
       stride: scan.stride ?? n,
       top: scan.top,
       skipBad: scan.skipBad,
+      // The neuron, logit and SAE targets it reads too, by their keys: adding a target redoes the scan.
+      features: featureTargets(spec).map(targetKeyJson),
     };
     for (let shard = 0; shard < scan.shards; shard++) {
       const s: UnitSpec = { kind: 'scan-shard', shard, shards: scan.shards };

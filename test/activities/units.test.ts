@@ -9,7 +9,8 @@ import { createActivities, type PlanSummary, type UnitInput, type UnitResult } f
 import { openStore } from '../../core/store/index.js';
 import { parseSweep, type SweepSpec } from '../../core/sweep/spec.js';
 import { resultKey, type SweepPlan } from '../../core/sweep/plan.js';
-import { reportKey } from '../../core/sweep/layout.js';
+import { reportKey, unitFileKey } from '../../core/sweep/layout.js';
+import type { ScanResult } from '../../core/corpus/result.js';
 import { readPlan } from '../../core/sweep/plans.js';
 import { createModelCache } from '../../workers/model-cache.js';
 
@@ -131,5 +132,42 @@ storage: { uri: ./store }
     expect(json.targets.map((t: { label: string; method: string }) => [t.label, t.method])).toEqual([
       ['sae gemma-scope-tiny-gemma2-resid_post.1/params.npz at resid_post.1 #7', 'sae'],
     ]);
+  });
+});
+
+describe('scan units with neuron, logit and SAE targets', () => {
+  it('scan the corpus for every target of the sweep, in plan order, and merge their shards', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-acts-'));
+    const npz = path.resolve('test/fixtures/saes/gemma-scope-tiny-gemma2-resid_post.1/params.npz');
+    const body = `name: scan-features
+model: { path: ${path.resolve('test/fixtures/models/tiny-gemma2')}, engine: tfjs }
+study: { layers: [1], vectors: { count: 1, seed: 0 }, seqLen: 5 }
+methods:${EPO}
+  scan: { corpus: ${path.resolve('test/fixtures/corpus/smoke.jsonl')}, tokens: 1M, shards: 2, top: 3 }
+targets: { neurons: [{ layer: 1, index: 2 }], tokens: [" the"], saes: [{ path: ${npz}, site: resid_post, layer: 1, latents: [7] }], seeds: [0] }
+storage: { uri: ./store }
+`;
+    const spec = sweepFile(dir, body);
+    const w = worker(path.join(dir, 'store'));
+    const plan = await w.plan(spec);
+    const units = await unitsOf(path.join(dir, 'store'), plan);
+    const store = openStore(path.join(dir, 'store'));
+    const read = async (u: SweepPlan['units'][number]) => JSON.parse(Buffer.from((await store.get(unitFileKey(u, 'scan')))!).toString('utf8')) as ScanResult;
+    const scanUnits = units.filter((u) => u.method === 'scan');
+    expect(scanUnits.map((u) => u.id)).toEqual(['scan/shard-1-of-2', 'scan/shard-2-of-2', 'scan/merge']);
+    for (const u of scanUnits) expect((await w.run(inputOf(plan, units, u, spec))).cached).toBe(false);
+    const [a, b, merged] = await Promise.all(scanUnits.map(read));
+    expect(merged!.features.map((f) => [f.kind, f.label])).toEqual([
+      ['neuron', 'neuron L1.N2'],
+      ['logit', 'logit " the"'],
+      ['sae', 'sae gemma-scope-tiny-gemma2-resid_post.1/params.npz at resid_post.1 #7'],
+    ]);
+    merged!.features.forEach((f, i) => {
+      expect(f.count + f.excluded).toBe(merged!.windows);
+      expect(f.count).toBe(a!.features[i]!.count + b!.features[i]!.count);
+      expect(f.top).toHaveLength(3);
+      for (const e of f.top) expect(e.activations).toHaveLength(5);
+    });
+    expect(merged!.features[1]!.excluded).toBeGreaterThan(0); // " the" bans windows holding "the"
   });
 });

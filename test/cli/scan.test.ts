@@ -8,6 +8,8 @@ import { parseTokens } from '../../cli/scan.js';
 import type { ScanCheckpoint } from '../../core/corpus/result.js';
 import { scanCorpus, type ScanOptions } from '../../core/corpus/scan.js';
 import { TfjsEngine } from '../../core/model/tfjs-engine.js';
+import { featureOf, targetOfSpec } from '../../core/objectives/kinds/index.js';
+import { parseObjective } from '../../core/objectives/spec.js';
 import { randomVectorSet } from '../../core/objectives/vectors.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -78,6 +80,36 @@ describe('dreamsweep scan', () => {
       expect(r.stderr).toMatch(cases[i]![1]);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     });
+  });
+
+  it('scans --objective targets (neuron, logit with its banned text) as the library does, with or without vectors', async () => {
+    const specs = ['neuron:1:3', 'logit: the'];
+    const features = specs.map((spec) => {
+      const objective = parseObjective(spec, engine.shape, engine.tokenizer);
+      return featureOf(targetOfSpec(spec, objective), objective);
+    });
+    const lib = await scanCorpus({ ...options, features, engine });
+    const [both, alone] = [tmp(), tmp()];
+    const objectives = specs.flatMap((s) => ['--objective', s]);
+    const base = ['scan', '--model', MODEL, '--seq-len', '6', '--top', '4', '--quiet', '--corpus', CORPUS];
+    const [rb, ra, rr] = await Promise.all([
+      runCli([...ARGS, ...objectives, '--corpus', CORPUS, '--out', both]),
+      runCli([...base, ...objectives, '--out', alone]),
+      runCli([...base, '--objective', 'resid:1:random:0', '--out', tmp()]),
+    ]);
+    for (const r of [rb, ra]) expect(r.code, r.stderr).toBe(0);
+    const b = read(both);
+    expect(JSON.stringify(b.features)).toBe(JSON.stringify(lib.features));
+    expect(JSON.stringify(b.pairs)).toBe(JSON.stringify(lib.pairs));
+    expect(b.features[1]).toMatchObject({ kind: 'logit', label: 'logit " the"' });
+    expect(b.features[1].excluded).toBeGreaterThan(0);
+    const a = read(alone);
+    expect(a.pairs).toEqual([]);
+    expect(JSON.stringify(a.features)).toBe(JSON.stringify(lib.features));
+    expect(ra.stdout.split('\n')[0]).toMatch(/^target\s+windows\s+excluded\s+mean\s+max\s+p99\s+best text$/);
+    expect(ra.stdout).toMatch(/^neuron L1\.N3 /m);
+    expect(rr.code).toBe(2);
+    expect(rr.stderr).toMatch(/not a scan feature.*--layers/);
   });
 
   it('reads token budgets as integers, powers of ten or with k/M/G', () => {

@@ -63,6 +63,14 @@ describe('the smoke sweep', () => {
     expect(merged.windows).toBe(parts.reduce((a, p) => a + p.windows, 0));
     expect(merged.windows).toBeGreaterThan(0);
     expect(merged.pairs).toHaveLength(4); // 2 layers x 2 vectors
+    // The neuron and the token target were scanned too, in plan order, their shards' counts added up.
+    expect(merged.features.map((f: { label: string }) => f.label)).toEqual(['neuron L1.N3', 'logit " model"']);
+    merged.features.forEach((f: { count: number; excluded: number; top: Array<{ activations: number[] }> }, i: number) => {
+      expect(f.count + f.excluded).toBe(merged.windows);
+      expect(f.count).toBe(parts.reduce((a, p) => a + p.features[i].count, 0));
+      expect(f.top.length).toBeGreaterThan(0);
+      for (const e of f.top) expect(e.activations).toHaveLength(6);
+    });
 
     // Worker 1's Prometheus endpoint: its own unit metrics and the Temporal SDK's.
     expect((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(200);

@@ -1,8 +1,10 @@
-// The objective kinds, one record each (types.ts says what a record holds). Adding a kind: its record here,
-// its tensor maths in the engines (core/model/objectives.ts, engines/torch), docs/objectives.md.
-import type { ModelShape, Objective } from '../../engine.js';
+// The objective kinds, one record each (types.ts says what a record holds). Adding a kind: its record here (with its
+// f from raw taps for the dataset scan, `lastToken`), its tensor maths in the engines (core/model/objectives.ts,
+// engines/torch), docs/objectives.md.
+import type { ModelShape, Objective, TapValues } from '../../engine.js';
 import { UserError } from '../../errors.js';
 import type { Tap } from '../../model/taps.js';
+import type { ScanFeature } from '../../corpus/result.js';
 import type { SweepSpec } from '../../sweep/spec.js';
 import { logit } from './logit.js';
 import { neuron } from './neuron.js';
@@ -79,4 +81,53 @@ export function checkSweepTargets(spec: SweepSpec, shape: ModelShape): void {
 
 export function parseWith(kind: string, body: string, ctx: ParseContext): Objective | undefined {
   return (KINDS as Record<string, ObjectiveKind<Kind>>)[kind]?.parse(body, ctx);
+}
+
+/** Why: a kind's f from raw taps, for the dataset scan (every kind but resid, whose directions the scan aligns itself). */
+function lastTokenOf(kind: Kind): NonNullable<ObjectiveKind<Kind>['lastToken']> {
+  const l = kindOf(kind).lastToken;
+  if (!l) throw new UserError('E_OBJECTIVE', `a ${kind} objective is not a scan feature (residual directions are the scan's layers and vectors)`);
+  return l;
+}
+
+/** The tap names the dataset scan asks for to compute this objective's f itself. */
+export function lastTokenTaps(obj: Objective): string[] {
+  return lastTokenOf(obj.kind).taps(obj);
+}
+
+/** f [B] of each objective from raw last-token taps (each kind's `lastToken`), in the order given. */
+export function lastTokenValues(objs: readonly Objective[], taps: TapValues, B: number): Float64Array[] {
+  const out = new Array<Float64Array>(objs.length);
+  for (const kind of KIND_ORDER) {
+    const at = objs.flatMap((o, i) => (o.kind === kind ? [i] : []));
+    if (at.length === 0) continue;
+    const values = lastTokenOf(kind).values(
+      at.map((i) => objs[i]!),
+      taps,
+      B,
+    );
+    at.forEach((i, j) => (out[i] = values[j]!));
+  }
+  return out;
+}
+
+/** The sweep's neuron, logit and SAE targets in plan order (no seeds): the dataset scan's features. */
+export function featureTargets(spec: SweepSpec): EpoTarget[] {
+  return KIND_ORDER.filter((k) => KINDS[k].lastToken !== undefined).flatMap((k) => KINDS[k].sweepTargets(spec, new Map()).map((t) => t.target as EpoTarget));
+}
+
+/** The sweep target a CLI objective spec names (`dreamsweep scan --objective`), for its key and label. */
+export function targetOfSpec(spec: string, obj: Objective): EpoTarget {
+  const f = kindOf(obj.kind).targetOfSpec;
+  if (!f)
+    throw new UserError('E_OBJECTIVE', `objective ${JSON.stringify(spec)}: a ${obj.kind} objective is not a scan feature; give residual directions with --layers and --vectors`);
+  return f(spec.slice(spec.indexOf(':') + 1), obj);
+}
+
+/** A target and its resolved objective as a scan feature: its key, label and banned text from its kind's record. */
+export function featureOf(target: EpoTarget, objective: Objective): ScanFeature {
+  const k = kindOf(target.kind);
+  if (!k.lastToken || target.kind === 'resid') throw new Error(`featureOf: a ${target.kind} target is not a scan feature`);
+  const banned = k.bannedText?.(target);
+  return { key: k.keyJson(target), kind: target.kind, label: k.label(target), objective, ...(banned !== undefined && { bannedText: banned }) };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { UserError } from '../../errors.js';
 import { distinct, obj, text, want } from '../../sweep/schema.js';
 import { resolveToken } from './token.js';
+import { tapRows } from './tap-rows.js';
 import type { ObjectiveKind } from './types.js';
 
 /** The sweep file's `targets.tokens`. */
@@ -28,6 +29,12 @@ type Raw = z.output<typeof list>;
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** A token target with its banned text: the paper bans prompts containing the token's text (any case); "" bans nothing; #<id> has no text here. */
+function tokenTarget(token: string, bannedText: string | undefined): { token: string; bannedText?: string } {
+  const banned = bannedText ?? (token.startsWith('#') ? undefined : token.trim() || undefined);
+  return banned ? { token, bannedText: banned } : { token };
+}
+
 export const logit: ObjectiveKind<'logit'> = {
   kind: 'logit',
   forms: ['logit:<token text or #id>'],
@@ -43,12 +50,7 @@ export const logit: ObjectiveKind<'logit'> = {
     key: 'tokens',
     schema: list,
     count: (raw) => raw.length,
-    // The paper bans prompts containing the target token's text (any case); "" bans nothing; #<id> has no text here.
-    build: (raw) =>
-      (raw as Raw).map(({ token, bannedText }) => {
-        const banned = bannedText ?? (token.startsWith('#') ? undefined : token.trim() || undefined);
-        return banned ? { token, bannedText: banned } : { token };
-      }),
+    build: (raw) => (raw as Raw).map(({ token, bannedText }) => tokenTarget(token, bannedText)),
   },
   method: 'logit',
   sweepTargets: (spec) =>
@@ -67,4 +69,19 @@ export const logit: ObjectiveKind<'logit'> = {
   label: (t) => `logit ${JSON.stringify(t.token)}`,
   compare: (a, b) => cmp(a.token, b.token) || cmp(a.bannedText ?? '', b.bannedText ?? ''),
   bannedText: (t) => t.bannedText,
+  // The spec's token text as written, banned as a sweep file's `- "<token>"` would be.
+  targetOfSpec: (body) => ({ kind: 'logit', ...tokenTarget(body, undefined) }),
+  lastToken: {
+    taps: () => ['logits'],
+    values: (objs, taps, B) => {
+      const { values, d } = tapRows(taps, 'logits', B);
+      return objs.map((o) =>
+        Float64Array.from({ length: B }, (_, b) => {
+          let others = -Infinity;
+          for (let i = b * d, end = i + d, t = i + o.token; i < end; i++) if (i !== t && values[i]! > others) others = values[i]!;
+          return values[b * d + o.token]! - others;
+        }),
+      );
+    },
+  },
 };

@@ -4,6 +4,7 @@ import type { Problem } from '../../sweep/issues.js';
 import { UserError } from '../../errors.js';
 import { indexSet, int, obj, want } from '../../sweep/schema.js';
 import { expandIndices, formatIndices, indexCount } from '../indices.js';
+import { tapRows } from './tap-rows.js';
 import type { ObjectiveKind, SweepTargetLists } from './types.js';
 
 /** The sweep file's `targets.neurons`. */
@@ -86,4 +87,13 @@ export const neuron: ObjectiveKind<'neuron'> = {
   usesVectors: false,
   label: (t) => `neuron L${t.layer}.N${t.index}`,
   compare: (a, b) => a.layer - b.layer || a.index - b.index,
+  targetOfSpec: (_body, o) => ({ kind: 'neuron', layer: o.layer, index: o.index }),
+  lastToken: {
+    taps: (o) => [`mlp_post.${o.layer}`],
+    values: (objs, taps, B) =>
+      objs.map((o) => {
+        const { values, d } = tapRows(taps, `mlp_post.${o.layer}`, B);
+        return Float64Array.from({ length: B }, (_, b) => values[b * d + o.index]!);
+      }),
+  },
 };

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type { Problem } from '../../sweep/issues.js';
 import { indexSet, int, obj, text, want } from '../../sweep/schema.js';
 import { expandIndices, indexCount } from '../indices.js';
+import type { SaeObjective, TapValues } from '../../engine.js';
+import { tapRows } from './tap-rows.js';
 import type { ObjectiveKind, SweepTargetLists, TargetOf } from './types.js';
 
 /** The sweep file's `targets.saes`. */
@@ -62,6 +64,85 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** The SAE's file or directory as labels show it: its folder and name. */
 function saeName(p: string): string {
   return path.join(path.basename(path.dirname(p)), path.basename(p));
+}
+
+/**
+ * The SAE's input rows [B, d] in float64 as the engines prepare them (core/model/objectives.ts saeValue): the tap at
+ * the last token, normalised where the SAE does, minus bDec where it does.
+ */
+function saeInput(o: SaeObjective, taps: TapValues, B: number): Float64Array {
+  const { values, d } = tapRows(taps, o.tap, B);
+  const x = Float64Array.from(values);
+  for (let b = 0; b < B; b++) {
+    const row = x.subarray(b * d, (b + 1) * d);
+    if (o.normalize === 'constant_norm_rescale') {
+      // SAELens: x * sqrt(d_in) / ||x||.
+      let ss = 0;
+      for (const v of row) ss += v * v;
+      const s = Math.sqrt(d) / Math.sqrt(ss);
+      for (let i = 0; i < d; i++) row[i]! *= s;
+    } else if (o.normalize === 'layer_norm') {
+      // SAELens: (x - mean) / (std + 1e-5), std unbiased.
+      let sum = 0;
+      for (const v of row) sum += v;
+      const mean = sum / d;
+      let ss = 0;
+      for (const v of row) ss += (v - mean) ** 2;
+      const std = Math.sqrt(ss / (d - 1));
+      for (let i = 0; i < d; i++) row[i] = (row[i]! - mean) / (std + 1e-5);
+    }
+    if (o.bDec) for (let i = 0; i < d; i++) row[i]! -= o.bDec[i]!;
+  }
+  return x;
+}
+
+/** Every latent's pre-activation [B, dSae]: x @ wEncAll + bEncAll (TopK selects among them). */
+function allPre(x: Float64Array, a: Extract<SaeObjective['activation'], { kind: 'topk' }>, B: number): Float64Array {
+  const d = x.length / B;
+  const out = new Float64Array(B * a.dSae);
+  for (let b = 0; b < B; b++) {
+    const acc = out.subarray(b * a.dSae, (b + 1) * a.dSae);
+    acc.set(a.bEncAll);
+    for (let i = 0; i < d; i++) {
+      const xi = x[b * d + i]!;
+      if (xi === 0) continue;
+      const w = a.wEncAll.subarray(i * a.dSae, (i + 1) * a.dSae);
+      for (let j = 0; j < a.dSae; j++) acc[j]! += xi * w[j]!;
+    }
+  }
+  return out;
+}
+
+/** f [B] of each SAE latent: the latents of one TopK SAE at one tap share its full encode (the costly part). */
+function saeValues(objs: readonly SaeObjective[], taps: TapValues, B: number): Float64Array[] {
+  const encoded = new Map<Float32Array, Map<string, Float64Array>>();
+  return objs.map((o) => {
+    const a = o.activation;
+    const f = new Float64Array(B);
+    if (a.kind === 'topk') {
+      let byTap = encoded.get(a.wEncAll);
+      if (!byTap) encoded.set(a.wEncAll, (byTap = new Map()));
+      let all = byTap.get(o.tap);
+      if (!all) byTap.set(o.tap, (all = allPre(saeInput(o, taps, B), a, B)));
+      for (let b = 0; b < B; b++) {
+        const row = all.subarray(b * a.dSae, (b + 1) * a.dSae);
+        const pre = row[a.latent]!;
+        // Selected: fewer than k latents strictly above it (ties keep it in), as the engines decide.
+        let above = 0;
+        for (let j = 0; j < a.dSae && above < a.k; j++) if (row[j]! > pre) above++;
+        f[b] = above < a.k ? Math.max(0, pre) : 0;
+      }
+      return f;
+    }
+    const x = saeInput(o, taps, B);
+    const d = o.wEnc.length;
+    for (let b = 0; b < B; b++) {
+      let pre = o.bEnc;
+      for (let i = 0; i < d; i++) pre += x[b * d + i]! * o.wEnc[i]!;
+      f[b] = a.kind === 'relu' || pre > a.threshold ? Math.max(0, pre) : 0;
+    }
+    return f;
+  });
 }
 
 const SITE = new RegExp(`^((?:${SAE_SITES.join('|')})\\.\\d+):(.*)$`);
@@ -158,4 +239,11 @@ export const sae: ObjectiveKind<'sae'> = {
   usesVectors: false,
   label: (t: TargetOf<'sae'>) => `sae ${saeName(t.path)}${t.tap ? ` at ${t.tap}` : ''} #${t.latent}`,
   compare: (a, b) => cmp(a.path, b.path) || cmp(a.tap ?? '', b.tap ?? '') || a.latent - b.latent,
+  // The tap only where the spec names site and layer, as a sweep file's entry would.
+  targetOfSpec(body, o) {
+    const m = SITE.exec(body);
+    const rest = m ? m[2]! : body;
+    return { kind: 'sae', path: path.resolve(rest.slice(0, rest.lastIndexOf('#'))), ...(m && { tap: m[1]! }), latent: o.latent };
+  },
+  lastToken: { taps: (o) => [o.tap], values: saeValues },
 };

@@ -1,7 +1,7 @@
 // The shape of one objective kind's record (core/objectives/kinds/index.ts holds the table). Everything about a
 // kind but its tensor maths lives in its record; the engines (core/model/objectives.ts, engines/torch) keep that.
 import type { z } from 'zod';
-import type { ModelShape, Objective, Tokenizer } from '../../engine.js';
+import type { ModelShape, Objective, TapValues, Tokenizer } from '../../engine.js';
 import type { Tap } from '../../model/taps.js';
 import type { Method } from '../../sweep/plan.js';
 import type { Problem } from '../../sweep/issues.js';
@@ -107,4 +107,19 @@ export interface ObjectiveKind<K extends Kind> {
   compare(a: TargetOf<K>, b: TargetOf<K>): number;
   /** Text EPO bans from its prompts. */
   bannedText?(target: TargetOf<K>): string | undefined;
+  /** The sweep target a CLI spec names (`dreamsweep scan --objective`): for its key and label. */
+  targetOfSpec?(body: string, obj: ObjectiveOf<K>): TargetOf<K>;
+  /**
+   * f from raw tap values at the last token, as the engines compute it, for the dataset scan (core/corpus/scan.ts),
+   * which reads every target from one forward pass. Every kind but resid (whose alignments the scan computes itself).
+   */
+  lastToken?: LastTokenValues<K>;
+}
+
+/** A kind's f computed outside the engine from `engine.taps` output (values at the last token). */
+export interface LastTokenValues<K extends Kind> {
+  /** The tap names f reads (`logits` for the last position's logits). */
+  taps(obj: ObjectiveOf<K>): string[];
+  /** f [B] of each objective, in float64; one call per batch for all of the kind's objectives, so they may share work. */
+  values(objs: ReadonlyArray<ObjectiveOf<K>>, taps: TapValues, B: number): Float64Array[];
 }

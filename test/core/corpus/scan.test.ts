@@ -41,7 +41,7 @@ const json = (r: unknown) => JSON.stringify(r);
 describe('scanCorpus', () => {
   it('reports every pair with statistics and its top windows, plus windows, tokens and CE', async () => {
     const r = await scanCorpus(options());
-    expect(r).toMatchObject({ format: 'dreamsweep.scan', version: 2, stoppedBy: 'end', documents: 102 });
+    expect(r).toMatchObject({ format: 'dreamsweep.scan', version: 3, stoppedBy: 'end', documents: 102 });
     expect(r.windows).toBeGreaterThan(100);
     expect(r.tokens).toBe(r.windows * N);
     expect(r.pairs.map((p) => [p.layer, p.vector])).toEqual([

@@ -106,7 +106,7 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
       scan = {
         format: 'dreamsweep.scan',
         version: SCAN_VERSION,
-        config: { n, stride: n, k: 4, textField: 'text', skipBad: false, targets: digests },
+        config: { n, stride: n, k: 4, textField: 'text', skipBad: false, targets: digests, features: [] },
         shards: [{ uri: '/corpus/none.jsonl' }],
         stoppedBy: 'budget',
         windows: 333,
@@ -116,6 +116,7 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
         skipped: { count: 0, byCode: {}, examples: [] },
         ce: corpusCe(rng, n, 333),
         pairs: [1, 2].flatMap((L) => [0, 1, 2].map((v) => pair(L, v, 0, 1, 3 + 2 * rng.float() + v, 2.5 + 2 * rng.float()))),
+        features: [],
       };
       await store.put(`${u.key}/scan.json`, JSON.stringify(scan));
     } else if (u.spec.kind === 'epo') {

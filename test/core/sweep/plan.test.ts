@@ -95,11 +95,37 @@ storage: { uri: /s }`,
     const key = (id: string) => units.find((u) => u.id === id)?.key;
     expect(units).toHaveLength(31);
     expect(key('random/L2')).toBe('units/random/e454884272bf603ae29b0668295a9f1d');
-    expect(key('scan/merge')).toBe('units/scan-merge/379a8b8c0269184998959dc405d2bfb6');
+    // Scan format 3 (features) changed the scan units' keys, and so the report's: the only keys that moved.
+    expect(key('scan/merge')).toBe('units/scan-merge/deee520d7f2b85f50e124b7ef635be76');
     expect(key('epo/L1/v0/s0')).toBe('units/epo/607b1ad8df2614fe2035cc24ac08978c');
     expect(key('neuron/L1.N2/s1')).toBe('units/epo/37762f88cf22c37d90b5fee32fb52487');
     expect(key('logit/"#5"/s2')).toBe('units/epo/90c734838e8312b2b1aefc668e2b76ad');
-    expect(key('report')).toBe('units/report/c0fb20ddd4c80458cf10324efb9567b7');
+    expect(key('report')).toBe('units/report/eb3a207c5c2003c5097b05e4c4053861');
     expect(spec.targets).not.toHaveProperty('saes');
+  });
+
+  it("keys the scan units by the sweep's neuron, logit and SAE targets: adding one redoes the scan, nothing else", () => {
+    const plan = (targets: string) => {
+      const spec = parseSweep(
+        `name: s
+model: { path: /m }
+study: { layers: [1], vectors: { count: 2 }, seqLen: 4 }
+methods: { random: {}, scan: { corpus: /c.jsonl, tokens: 100, shards: 2 }, epo: {} }
+targets: ${targets}
+storage: { uri: /s }`,
+        '/tmp/s.yaml',
+      );
+      return new Map(planUnits(spec, 'model-1', 'vectors/v.json', new Map([[1, 2]])).map((u) => [u.id, u.key]));
+    };
+    const none = plan('{}');
+    const neuron = plan('{ neurons: [{ layer: 1, index: 0 }] }');
+    const more = plan('{ neurons: [{ layer: 1, index: 0 }], tokens: [" dog"] }');
+    const banned = plan('{ neurons: [{ layer: 1, index: 0 }], tokens: [{ token: " dog", bannedText: cat }] }');
+    for (const id of ['scan/shard-1-of-2', 'scan/shard-2-of-2', 'scan/merge']) {
+      expect(new Set([none, neuron, more, banned].map((p) => p.get(id))).size, id).toBe(4);
+    }
+    expect(neuron.get('random/L1')).toBe(none.get('random/L1'));
+    expect(more.get('neuron/L1.N0/s0')).toBe(neuron.get('neuron/L1.N0/s0'));
+    expect(plan('{ neurons: [{ layer: 1, index: 0 }] }').get('scan/merge')).toBe(neuron.get('scan/merge'));
   });
 });
