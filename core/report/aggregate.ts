@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import type { ArtifactStore } from '../store/index.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { EpoTarget } from '../objectives/target.js';
+import { targetKeyJson } from '../objectives/kinds/index.js';
 import { resultKey, sweepPlanKey, UNIT_FILES, unitFileKey, type UnitFile } from '../sweep/layout.js';
 import type { SweepPlan } from '../sweep/plan.js';
 import { readSweepPlan } from '../sweep/plans.js';
@@ -162,9 +163,14 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   }
 
   // 5. Neuron and logit targets: frontier across seeds, best under the perplexity cap.
+  // Each is matched with the scan's feature of the same key (scans before version 3 have no features).
+  const features = new Map((Array.isArray(scan?.features) ? scan.features : []).map((f) => [f.key, f]));
+  const decode = options.decode;
+  const tokenText = decode ? (id: number) => decode([id]) : undefined;
   const targets: TargetReport[] = [];
   for (const g of groups.values()) {
-    if (g.target.kind !== 'resid') targets.push(targetReport(g.target, await loadRuns(g), g.units.length, cap, textOf));
+    if (g.target.kind === 'resid') continue;
+    targets.push(targetReport(g.target, await loadRuns(g), g.units.length, cap, features.get(targetKeyJson(g.target)), { textOf, ...(tokenText ? { tokenText } : {}) }));
   }
   targets.sort((a, b) => compareTargets(a.target, b.target));
 

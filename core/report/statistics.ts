@@ -3,11 +3,12 @@
 // seeds, CE distributions, per-layer summaries, the neuron/logit tables and the notes. Testable without a
 // store. Words: the *frontier* is the lambda-grid winners (core/epo/frontier.ts, frontier.json); the
 // *non-dominated* rows are the Pareto set in (f up, CE down), a superset of the frontier.
-import type { PairJson, ScanResult } from '../corpus/result.js';
+import type { FeatureJson, PairJson, ScanResult } from '../corpus/result.js';
 import { paretoFrontier } from '../epo/frontier.js';
 import { History } from '../epo/history.js';
 import { compareTargetsOf, kindOf, targetLabelOf, type EpoTarget } from '../objectives/kinds/index.js';
 import type { SweepPlan } from '../sweep/plan.js';
+import { featureStudy, type FeatureStudyOptions } from './features.js';
 import type { SweepSpec } from '../sweep/spec.js';
 import {
   RESID_METHODS,
@@ -34,7 +35,7 @@ export interface Run {
 }
 
 /** Valid candidates of several runs as flat columns, in (seed, iteration, row) order. */
-interface Rows {
+export interface Rows {
   n: number;
   count: number;
   ids: Int32Array[];
@@ -44,14 +45,14 @@ interface Rows {
   seeds: number[];
 }
 
-interface RowRef {
+export interface RowRef {
   f: number;
   ce: number;
   ids: number[];
   seed: number;
 }
 
-function validRows(runs: Run[]): Rows {
+export function validRows(runs: Run[]): Rows {
   const cols = runs.map((r) => r.history.flat());
   return {
     n: runs[0]?.history.seqLen ?? 0,
@@ -65,7 +66,7 @@ function validRows(runs: Run[]): Rows {
 }
 
 /** The earliest valid row with the highest f among those whose CE passes `ok`. */
-function argmaxF(rows: Rows, ok: (ce: number) => boolean): RowRef | undefined {
+export function argmaxF(rows: Rows, ok: (ce: number) => boolean): RowRef | undefined {
   let best: [number, number] | undefined;
   let bestF = -Infinity;
   rows.f.forEach((f, h) => {
@@ -89,7 +90,7 @@ function argmaxF(rows: Rows, ok: (ce: number) => boolean): RowRef | undefined {
  * of the frontier (the lambda-grid winners, core/epo/frontier.ts). The frontier and every
  * "lowest CE among prompts with f >= t" come from these alone, so a big history is reduced once.
  */
-function nonDominatedRows(rows: Rows): RowRef[] {
+export function nonDominatedRows(rows: Rows): RowRef[] {
   const order: Array<[number, number, number]> = []; // [h, r, global index]
   let g = 0;
   let maxF = -Infinity;
@@ -133,7 +134,7 @@ function nonDominatedRows(rows: Rows): RowRef[] {
 }
 
 /** The Pareto frontier across runs (core/epo/frontier.ts semantics), computed on the undominated rows. */
-function frontierAcross(runs: Run[], textOf: (ids: number[]) => string | null, zOf: (f: number) => number | null): FrontierRow[] {
+export function frontierAcross(runs: Run[], textOf: (ids: number[]) => string | null, zOf: (f: number) => number | null): FrontierRow[] {
   const refs = nonDominatedRows(validRows(runs));
   if (refs.length === 0) return [];
   const n = refs[0]!.ids.length;
@@ -218,8 +219,16 @@ export function pairReport(
   };
 }
 
-/** A neuron or logit target: its frontier across seeds, and its best prompt under the perplexity cap. */
-export function targetReport(target: Exclude<EpoTarget, { kind: 'resid' }>, runs: Run[], planned: number, cap: number, textOf: (ids: number[]) => string | null): TargetReport {
+/** A neuron, logit or SAE target: its frontier across seeds, its best prompt under the perplexity cap, its feature study. */
+export function targetReport(
+  target: Exclude<EpoTarget, { kind: 'resid' }>,
+  runs: Run[],
+  planned: number,
+  cap: number,
+  feature: FeatureJson | undefined,
+  options: FeatureStudyOptions,
+): TargetReport {
+  const { textOf } = options;
   const frontier = frontierAcross(runs, textOf, () => null);
   const best = argmaxF(validRows(runs), (ce) => Math.exp(ce) < cap);
   return {
@@ -229,6 +238,7 @@ export function targetReport(target: Exclude<EpoTarget, { kind: 'resid' }>, runs
     seeds: { finished: runs.length, planned },
     frontier,
     bestUnderCap: best ? { ...promptOf(best, textOf, () => null), seed: best.seed, onFrontier: frontier.some((q) => q.ids?.join(',') === best.ids.join(',')) } : null,
+    feature: featureStudy(target, runs, feature, options),
   };
 }
 

@@ -51,7 +51,7 @@ describe('report statistics', () => {
   });
 
   it('picks a target best prompt under the perplexity cap', () => {
-    const t = targetReport({ kind: 'neuron', layer: 1, index: 3 }, runs, 3, Math.exp(4), () => null);
+    const t = targetReport({ kind: 'neuron', layer: 1, index: 3 }, runs, 3, Math.exp(4), undefined, { textOf: () => null });
     expect(t.bestUnderCap).toMatchObject({ f: 2, ce: 3, seed: 0, onFrontier: true });
     expect(t.seeds).toEqual({ finished: 2, planned: 3 });
   });
