@@ -72,7 +72,10 @@ export function plotSvg(plot: Plot): string {
     if (s.mark !== 'dots')
       out.push(`<path d="${p.map(([x, y], i) => `${i ? 'L' : 'M'}${r1(sx(x))} ${r1(sy(y))}`).join('')}" fill="none" stroke="${s.color}" stroke-width="1.5"${op}/>`);
     if (s.mark !== 'line') {
-      out.push(`<path d="${p.map(([x, y]) => `M${r1(sx(x))} ${r1(sy(y))}h0`).join('')}" stroke="${s.color}" stroke-width="${s.size ?? 3}" stroke-linecap="round"${op}/>`);
+      // Whole pixels: a dot a few pixels wide needs no finer place, and the path stays short.
+      out.push(
+        `<path d="${p.map(([x, y]) => `M${Math.round(sx(x))} ${Math.round(sy(y))}h0`).join('')}" stroke="${s.color}" stroke-width="${s.size ?? 3}" stroke-linecap="round"${op}/>`,
+      );
     }
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans,Helvetica,Arial,sans-serif">${out.join('')}</svg>`;

@@ -12,7 +12,7 @@ import type { DatasetWindow, DreamVsDataset, EvaluatedPoint, FeatureDataset, Fea
  * Fig. 3 keeps, of a target's valid candidates, the earliest in each cell of a `ce` x `f` grid over their range,
  * plus every undominated one (the cloud's shape and its upper edge survive; a page of hundreds of targets stays small).
  */
-export const FEATURE_GRID = { ce: 48, f: 32 } as const;
+export const FEATURE_GRID = { ce: 32, f: 24 } as const;
 
 /** Fig. 2b draws at most this many iteration counts: T, ceil(T / 4), ceil(T / 16), ... (distinct, >= 1). */
 export const GROWTH_STEPS = 4;
