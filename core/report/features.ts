@@ -5,7 +5,7 @@
 import type { FeatureJson } from '../corpus/result.js';
 import { History } from '../epo/history.js';
 import { targetKeyJson, type EpoTarget } from '../objectives/kinds/index.js';
-import { argmaxF, frontierAcross, validRows, type Run } from './statistics.js';
+import { argmaxF, frontierAcross, undominated, validRows, type Run } from './statistics.js';
 import type { DatasetWindow, DreamVsDataset, EvaluatedPoint, FeatureDataset, FeatureStudy } from './types.js';
 
 /**
@@ -88,15 +88,12 @@ function evaluatedPoints(runs: Run[]): FeatureStudy['evaluated'] {
       keep[g] = 1;
     }
   });
-  // The undominated candidates (lower CE and higher f beat), earliest of equals.
-  const order = all.map((_, g) => g).sort((a, b) => all[a]!.ce - all[b]!.ce || all[b]!.f - all[a]!.f || a - b);
-  let best = -Infinity;
-  for (const g of order) {
-    if (all[g]!.f > best) {
-      best = all[g]!.f;
-      keep[g] = 1;
-    }
-  }
+  for (const g of undominated(
+    all.length,
+    (i) => all[i]!.f,
+    (i) => all[i]!.ce,
+  ))
+    keep[g] = 1;
   return { total: all.length, points: all.filter((_, g) => keep[g]) };
 }
 
