@@ -8,8 +8,8 @@ import { addEngineOptions, backendOption } from './engine-options.js';
 import { locateSweep } from './report.js';
 import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
-import { aggregateSweep, readSweepPlan } from '../core/report/index.js';
-import { datasetOf, exportFiles, exportName, exportRecords, findTarget } from '../core/report/export.js';
+import { readSweepPlan } from '../core/report/index.js';
+import { datasetOf, exportData, exportFiles, exportName, exportRecords } from '../core/report/export.js';
 import { closeS3Clients, openStore, type StoreOptions } from '../core/store/index.js';
 
 export interface ExportCliOptions {
@@ -56,8 +56,7 @@ export async function runExportCommand(sweep: string, o: ExportCliOptions): Prom
   try {
     const plan = await readSweepPlan(store, sweepId);
     // The target and the scan first: a wrong name or a missing scan is said before a model loads.
-    const data = await aggregateSweep(store, plan);
-    const target = findTarget(data, o.target);
+    const { data, target } = await exportData(store, plan, o.target);
     datasetOf(data, target);
     const modelDir = o.model ?? plan.spec.model.path;
     if (!o.model && (modelDir.startsWith('s3://') || !existsSync(path.join(modelDir, 'config.json')))) {

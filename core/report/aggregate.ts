@@ -29,6 +29,11 @@ export interface AggregateOptions {
   decode?: (ids: number[]) => string;
   /** Store reads in flight at once (default 8). */
   concurrency?: number;
+  /**
+   * Only these neuron/logit/SAE targets (by targetKeyJson), and no residual study (`pairs` empty): what
+   * `dreamsweep export` needs of a big sweep, without reading every history.
+   */
+  onlyTargets?: ReadonlySet<string>;
 }
 
 /** The sweep's latest plan's key (the report CLI knows only the sweep ID). */
@@ -142,7 +147,7 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   for (const g of groups.values()) if (g.target.kind === 'resid') see(g.target.layer, g.target.vector);
 
   const pairs: PairReport[] = [];
-  for (const L of layers) {
+  for (const L of options.onlyTargets ? [] : layers) {
     for (let v = 0; v < vectorCount.get(L)!; v++) {
       const g = groups.get(canonicalJson({ kind: 'resid', layer: L, vector: v } satisfies EpoTarget));
       const runs = g ? await loadRuns(g) : [];
@@ -169,7 +174,7 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   const tokenText = decode ? (id: number) => decode([id]) : undefined;
   const targets: TargetReport[] = [];
   for (const g of groups.values()) {
-    if (g.target.kind === 'resid') continue;
+    if (g.target.kind === 'resid' || (options.onlyTargets && !options.onlyTargets.has(targetKeyJson(g.target)))) continue;
     targets.push(targetReport(g.target, await loadRuns(g), g.units.length, cap, features.get(targetKeyJson(g.target)), { textOf, ...(tokenText ? { tokenText } : {}) }));
   }
   targets.sort((a, b) => compareTargets(a.target, b.target));

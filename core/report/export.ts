@@ -7,6 +7,11 @@ import { UserError } from '../errors.js';
 import { tokenActivations } from '../objectives/token-activations.js';
 import { resolveTarget } from '../objectives/target.js';
 import { canonicalJson } from '../canonical-json.js';
+import type { ArtifactStore } from '../store/index.js';
+import type { SweepPlan } from '../sweep/plan.js';
+import { targetKeyJson } from '../objectives/kinds/index.js';
+import { aggregateSweep } from './aggregate.js';
+import { targetLabel } from './statistics.js';
 import type { ReportData, TargetReport } from './types.js';
 
 export const EXPORT_FORMAT = 'dreamsweep.export';
@@ -50,17 +55,30 @@ export interface ExportFile {
   activations: ActivationRecord[];
 }
 
-/** The target that `query` names: its label (`neuron L1.N3`) or its key JSON; else a coded error listing the known ones. */
-export function findTarget(data: ReportData, query: string): TargetReport {
-  const t = data.targets.find((x) => x.label === query || x.feature.key === query);
-  if (t) return t;
-  const known = data.targets.map((x) => JSON.stringify(x.label));
+/**
+ * The key JSON of the neuron/logit/SAE target `query` names in the plan: its label (`neuron L1.N3`, as the
+ * report names it) or its key JSON; else a coded error listing the plan's targets.
+ */
+export function exportTargetKey(plan: SweepPlan, query: string): string {
+  const targets = new Map<string, string>(); // key -> label, plan order
+  for (const u of plan.units) {
+    if (u.spec.kind === 'epo' && u.spec.target.kind !== 'resid') targets.set(targetKeyJson(u.spec.target), targetLabel(u.spec.target));
+  }
+  for (const [key, label] of targets) if (label === query || key === query) return key;
+  const known = [...targets.values()].map((l) => JSON.stringify(l));
   throw new UserError(
     'E_EXPORT_TARGET',
-    data.targets.length
-      ? `--target ${JSON.stringify(query)}: no such neuron, logit or SAE target in sweep ${data.sweepId}; its targets: ${known.slice(0, 40).join(', ')}${known.length > 40 ? ` and ${known.length - 40} more (report.json lists all)` : ''}`
-      : `--target ${JSON.stringify(query)}: sweep ${data.sweepId} has no neuron, logit or SAE targets (export covers those; residual directions have no per-token activation)`,
+    known.length
+      ? `--target ${JSON.stringify(query)}: no such neuron, logit or SAE target in sweep ${plan.sweepId}; its targets: ${known.slice(0, 40).join(', ')}${known.length > 40 ? ` and ${known.length - 40} more (the report's index lists all)` : ''}`
+      : `--target ${JSON.stringify(query)}: sweep ${plan.sweepId} has no neuron, logit or SAE targets (export covers those; a residual direction has no per-token activation)`,
   );
+}
+
+/** Why: the sweep's data for one target, reading only that target's histories (aggregateSweep's onlyTargets). */
+export async function exportData(store: ArtifactStore, plan: SweepPlan, query: string): Promise<{ data: ReportData; target: TargetReport }> {
+  const key = exportTargetKey(plan, query);
+  const data = await aggregateSweep(store, plan, { onlyTargets: new Set([key]) });
+  return { data, target: data.targets.find((t) => t.feature.key === key)! };
 }
 
 /** The target's scan feature; a coded error when the sweep has none (no scan, unfinished, or from before features). */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TfjsEngine } from '../../core/model/tfjs-engine.js';
 import { aggregateSweep } from '../../core/report/aggregate.js';
-import { exportFiles, exportName, exportRecords, findTarget, type ActivationRecord, type ExportFile } from '../../core/report/export.js';
+import { exportData, exportFiles, exportName, exportRecords, exportTargetKey, type ActivationRecord, type ExportFile } from '../../core/report/export.js';
 import { fakeEngine } from '../helpers/fake-engine.js';
 import { runCli } from '../helpers/cli.js';
 import { buildFixture, type Fixture } from '../core/report/fixture.js';
@@ -32,9 +32,12 @@ describe('exportRecords', () => {
 
   it("gives the frontier's dreams with the engine's per-token values and the scan's windows with theirs", async () => {
     const engine = fakeEngine({ vocab: 64, seqLen: 6, seed: 3 });
-    const data = await aggregateSweep(fx.store, fx.plan.sweepId);
-    const target = findTarget(data, 'neuron L1.N3');
-    expect(findTarget(data, target.feature.key)).toBe(target);
+    const { data, target } = await exportData(fx.store, fx.plan, 'neuron L1.N3');
+    // Only that target is read, and it is the report's.
+    expect(data.targets.map((t) => t.label)).toEqual(['neuron L1.N3']);
+    expect(data.pairs).toEqual([]);
+    expect(target).toEqual((await aggregateSweep(fx.store, fx.plan.sweepId)).targets[0]);
+    expect(exportTargetKey(fx.plan, target.feature.key)).toBe(target.feature.key);
     const file = await exportRecords(engine, data, target);
     const dreams = file.activations.filter((r) => r.kind === 'dream');
     const windows = file.activations.filter((r) => r.kind === 'dataset');
@@ -71,13 +74,12 @@ describe('exportRecords', () => {
   });
 
   it('names the known targets for an unknown one, and says when the scan has no features', async () => {
-    const data = await aggregateSweep(fx.store, fx.plan.sweepId);
-    expect(() => findTarget(data, 'neuron L9.N9')).toThrow(
+    expect(() => exportTargetKey(fx.plan, 'neuron L9.N9')).toThrow(
       expect.objectContaining({ code: 'E_EXPORT_TARGET', message: expect.stringContaining('"neuron L1.N3", "logit \\" model\\""') }),
     );
     const old = await buildFixture({ features: false });
-    const oldData = await aggregateSweep(old.store, old.plan.sweepId);
-    await expect(exportRecords(fakeEngine({ vocab: 64, seqLen: 6 }), oldData, findTarget(oldData, 'neuron L1.N3'))).rejects.toMatchObject({ code: 'E_EXPORT_NO_SCAN' });
+    const { data: oldData, target } = await exportData(old.store, old.plan, 'neuron L1.N3');
+    await expect(exportRecords(fakeEngine({ vocab: 64, seqLen: 6 }), oldData, target)).rejects.toMatchObject({ code: 'E_EXPORT_NO_SCAN' });
   });
 });
 
