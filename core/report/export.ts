@@ -65,11 +65,11 @@ export function exportTargetKey(plan: SweepPlan, query: string): string {
     if (u.spec.kind === 'epo' && u.spec.target.kind !== 'resid') targets.set(targetKeyJson(u.spec.target), targetLabel(u.spec.target));
   }
   for (const [key, label] of targets) if (label === query || key === query) return key;
-  const known = [...targets.values()].map((l) => JSON.stringify(l));
+  const known = [...targets.values()];
   throw new UserError(
     'E_EXPORT_TARGET',
     known.length
-      ? `--target ${JSON.stringify(query)}: no such neuron, logit or SAE target in sweep ${plan.sweepId}; its targets: ${known.slice(0, 40).join(', ')}${known.length > 40 ? ` and ${known.length - 40} more (the report's index lists all)` : ''}`
+      ? `--target ${JSON.stringify(query)}: no such neuron, logit or SAE target in sweep ${plan.sweepId}; its targets (one of these after --target): ${known.slice(0, 40).join('; ')}${known.length > 40 ? ` and ${known.length - 40} more (the report's index lists all)` : ''}`
       : `--target ${JSON.stringify(query)}: sweep ${plan.sweepId} has no neuron, logit or SAE targets (export covers those; a residual direction has no per-token activation)`,
   );
 }

@@ -75,7 +75,7 @@ describe('exportRecords', () => {
 
   it('names the known targets for an unknown one, and says when the scan has no features', async () => {
     expect(() => exportTargetKey(fx.plan, 'neuron L9.N9')).toThrow(
-      expect.objectContaining({ code: 'E_EXPORT_TARGET', message: expect.stringContaining('"neuron L1.N3", "logit \\" model\\""') }),
+      expect.objectContaining({ code: 'E_EXPORT_TARGET', message: expect.stringContaining('its targets (one of these after --target): neuron L1.N3; logit " model"') }),
     );
     const old = await buildFixture({ features: false });
     const { data: oldData, target } = await exportData(old.store, old.plan, 'neuron L1.N3');
@@ -120,7 +120,7 @@ describe('dreamsweep export', () => {
     const unknown = await runCli(['export', sweepDir(), '--target', 'neuron L0.N0', '--out', tmp()]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('E_EXPORT_TARGET');
-    expect(unknown.stderr).toContain('"neuron L1.N3"');
+    expect(unknown.stderr).toContain('neuron L1.N3; logit " model"');
     const noModel = await runCli(['export', sweepDir(), '--target', 'neuron L1.N3', '--out', tmp()]);
     expect(noModel.code).toBe(2);
     expect(noModel.stderr).toMatch(/\/models\/none is not on this machine; add --model DIR.*\[E_EXPORT_MODEL\]/);
