@@ -24,7 +24,12 @@ export async function renderHtml(data: ReportData, attribution: Attribution[] | 
 ${data.settings.seqLen}-token prompts · CE threshold ${thr} · perplexity cap ${data.settings.perplexityCap}</p>
 <p class="${done ? 'ok' : 'warn'}">${data.units.finished} of ${data.units.planned} units finished${done ? '' : ' (partial report)'}: ${Object.entries(data.units.byMethod)
     .map(([m, c]) => `${esc(m)} ${c.finished}/${c.planned}`)
-    .join(' · ')}</p></header>`);
+    .join(' · ')}</p>${
+    data.targets.length
+      ? `
+<p><a href="#features">Per-target studies (paper Figs. 2, 3): ${data.targets.length} neuron, logit and SAE target${data.targets.length === 1 ? '' : 's'}</a></p>`
+      : ''
+  }</header>`);
 
   if (data.missing.length) {
     const shown = data.missing.slice(0, 200);

@@ -11,6 +11,7 @@ import type { SweepPlan } from '../sweep/plan.js';
 import { featureStudy, type FeatureStudyOptions } from './features.js';
 import type { SweepSpec } from '../sweep/spec.js';
 import {
+  FIG_TARGETS_MAX,
   RESID_METHODS,
   type CeDistribution,
   type DensityBin,
@@ -390,6 +391,11 @@ export function notesFor(
   );
   if (untexted) notes.push('Some prompts are shown as token ids: their text is stored only for frontier points; run with a tokenizer (--model) to decode all.');
   if (targets.length) notes.push(`A target's "best under cap" is the highest-f valid prompt of all its runs with perplexity below ${cap} (Table 3).`);
+  if (targets.length > FIG_TARGETS_MAX) {
+    notes.push(
+      `With ${targets.length} neuron, logit and SAE targets the figure of all their frontiers is left out; each target's section under "Per-target studies" draws its own (Figs. 2a, 3).`,
+    );
+  }
   return notes;
 }
 

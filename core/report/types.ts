@@ -7,6 +7,9 @@ export const REPORT_FORMAT = 'dreamsweep.report';
 /** 3: pairs carry their label (how the sweep file named the direction). 4: targets carry their feature study. */
 export const REPORT_VERSION = 4;
 
+/** Panels of the figure of all targets' frontiers at most; beyond, each target's section draws its own (Figs. 2a, 3). */
+export const FIG_TARGETS_MAX = 24;
+
 /** The residual-stream methods compared: EPO twice, once unrestricted and once limited to CE < threshold. */
 export const RESID_METHODS = ['random', 'scan', 'epo', 'epoFluent'] as const;
 export type ResidMethod = (typeof RESID_METHODS)[number];

@@ -12,9 +12,10 @@ import { History } from '../../../core/epo/history.js';
 import { targetKeyJson } from '../../../core/objectives/kinds/index.js';
 import { aggregateSweep } from '../../../core/report/aggregate.js';
 import { FEATURE_GRID, featureStudy, growthSteps } from '../../../core/report/features.js';
+import { notesFor } from '../../../core/report/statistics.js';
 import { WINDOWS_SHOWN } from '../../../core/report/feature-page.js';
-import { buildReport } from '../../../core/report/index.js';
-import type { ReportData, TargetReport } from '../../../core/report/types.js';
+import { buildReport, figures } from '../../../core/report/index.js';
+import { FIG_TARGETS_MAX, type ReportData, type TargetReport } from '../../../core/report/types.js';
 import { Rng } from '../../../core/rng.js';
 import { buildFixture, decodeWords, type Fixture } from './fixture.js';
 import { chromium, CHROMIUM_FLAGS, parseCsv } from './page-helpers.js';
@@ -159,6 +160,8 @@ describe('per-target studies', () => {
 
   it('links every index entry to its section, and shades each window token by its activation', () => {
     const ids = new Set([...html.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]));
+    expect(html).toContain('<a href="#features">Per-target studies (paper Figs. 2, 3): 2 neuron, logit and SAE targets</a>');
+    expect(ids).toContain('features');
     const links = [...html.matchAll(/<a href="#(feature-\d+)">/g)].map((m) => m[1]!);
     expect(links).toEqual(data.targets.map((_, i) => `feature-${i}`));
     for (const l of links) expect(ids).toContain(l);
@@ -189,6 +192,16 @@ describe('per-target studies', () => {
     // The browser keeps the shaded tokens and the SVG plots as written.
     expect((sectionHtml(dom, 1).match(/<i class="h\d" title=/g) ?? []).length).toBeGreaterThan(10);
     expect((sectionHtml(dom, 1).match(/<svg /g) ?? []).length).toBe(4);
+  });
+
+  it('leaves the figure of all targets out past FIG_TARGETS_MAX targets, their sections drawing each', () => {
+    expect(figures(data).map((f) => f.id)).toContain('fig-targets');
+    const many = { ...data, targets: Array.from({ length: FIG_TARGETS_MAX + 1 }, () => data.targets[0]!) };
+    expect(figures(many).map((f) => f.id)).not.toContain('fig-targets');
+    expect(data.notes.join(' ')).not.toContain('the figure of all their frontiers is left out');
+    expect(notesFor(fx.plan, [1, 2], fx.scan, data.ce, data.pairs, many.targets, 4, 100)).toContain(
+      `With ${FIG_TARGETS_MAX + 1} neuron, logit and SAE targets the figure of all their frontiers is left out; each target's section under "Per-target studies" draws its own (Figs. 2a, 3).`,
+    );
   });
 
   it('reads a scan without features (an older sweep): no dataset side, the rest drawn', async () => {
