@@ -2,7 +2,8 @@
 // targets (each with --seeds finished EPO runs of --iters iterations of --rows candidates, and a scan feature
 // with --top windows), aggregated and built as `dreamsweep report` does, then report.html opened --repeat times
 // over the DevTools protocol (--remote-debugging-pipe): the page's own navigation timing (DOMContentLoaded,
-// load) and first contentful paint, and the wall time from navigate to the load event. Prints one JSON object.
+// load), first contentful paint, the wall time from navigate to the load event, and the time a link of the index
+// takes to open its (folded) section. Prints one JSON object.
 // Usage: npm run bench:report-open -- [--targets 300] [--seeds 2] [--iters 60] [--rows 32] [--top 64] [--repeat 3]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -200,6 +201,8 @@ interface Timing {
   domContentLoadedMs: number;
   loadMs: number;
   firstContentfulPaintMs: number | null;
+  /** From setting the fragment of an index link to two frames later, with its section open. */
+  openSectionMs: number;
 }
 const runs: Timing[] = [];
 try {
@@ -224,7 +227,20 @@ try {
       sessionId,
     );
     const { nav, fcp } = JSON.parse(result.value) as { nav: { domContentLoadedEventEnd: number; loadEventEnd: number }; fcp: number | null };
-    runs.push({ wallToLoadMs, domContentLoadedMs: nav.domContentLoadedEventEnd, loadMs: nav.loadEventEnd, firstContentfulPaintMs: fcp });
+    // Following an index link: the fragment opens the middle target's folded section; time to the next frame.
+    const middle = Math.floor(data.targets.length / 2);
+    const { result: link } = await send<{ result: { value: string } }>(
+      'Runtime.evaluate',
+      {
+        expression: `(async () => { const t = performance.now(); location.hash = '#feature-${middle}'; await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))); return JSON.stringify({ ms: performance.now() - t, open: document.getElementById('feature-${middle}').closest('details').open }); })()`,
+        awaitPromise: true,
+        returnByValue: true,
+      },
+      sessionId,
+    );
+    const section = JSON.parse(link.value) as { ms: number; open: boolean };
+    if (!section.open) throw new Error(`following #feature-${middle} left its section folded`);
+    runs.push({ wallToLoadMs, domContentLoadedMs: nav.domContentLoadedEventEnd, loadMs: nav.loadEventEnd, firstContentfulPaintMs: fcp, openSectionMs: section.ms });
     await send('Target.closeTarget', { targetId });
   }
 } finally {
@@ -252,6 +268,7 @@ console.log(
         medianWallToLoadMs: round(median(runs.map((r) => r.wallToLoadMs))),
         medianDomContentLoadedMs: round(median(runs.map((r) => r.domContentLoadedMs))),
         medianLoadMs: round(median(runs.map((r) => r.loadMs))),
+        medianOpenSectionMs: round(median(runs.map((r) => r.openSectionMs))),
         medianFirstContentfulPaintMs: runs.every((r) => r.firstContentfulPaintMs !== null) ? round(median(runs.map((r) => r.firstContentfulPaintMs!))) : null,
         runs: runs.map((r) => ({
           wallToLoadMs: round(r.wallToLoadMs),
