@@ -86,7 +86,8 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
 
   const random = new Map<number, RandomBaselineResult>();
   const histories = new Map<string, History>();
-  let scan: ScanResult | undefined;
+  // config.features: the features' keys, kinds and labels, as scan format 3 writes them.
+  let scan: (ScanResult & { config: { features?: unknown } }) | undefined;
   for (const u of units) {
     // The report unit (the sweep's last, when the plan has one) is still running while it aggregates.
     if (unfinished.has(u.id) || (u.kind as string) === 'report') continue;
@@ -112,7 +113,7 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
       scan = {
         format: 'dreamsweep.scan',
         version: SCAN_VERSION,
-        config: { n, stride: n, k: 4, textField: 'text', skipBad: false, targets: digests },
+        config: { n, stride: n, k: 4, textField: 'text', skipBad: false, targets: digests, features: [] },
         shards: [{ uri: '/corpus/none.jsonl' }],
         stoppedBy: 'budget',
         windows: 333,
@@ -122,8 +123,15 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
         skipped: { count: 0, byCode: {}, examples: [] },
         ce: corpusCe(rng, n, 333),
         pairs: [1, 2].flatMap((L) => [0, 1, 2].map((v) => pair(L, v, 0, 1, 3 + 2 * rng.float() + v, 2.5 + 2 * rng.float()))),
-        ...(options.features === false ? {} : { features: featuresOf(units, rng, n) }),
+        features: [],
       };
+      if (options.features === false) {
+        delete (scan as Partial<ScanResult>).features;
+        delete (scan.config as { features?: unknown }).features;
+      } else {
+        scan.features = featuresOf(units, rng, n);
+        scan.config.features = scan.features.map((f) => ({ key: f.key, kind: f.kind, label: f.label }));
+      }
       await store.put(`${u.key}/scan.json`, JSON.stringify(scan));
     } else if (u.spec.kind === 'epo') {
       const M = 3;
