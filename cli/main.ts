@@ -17,6 +17,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   sweep: async () => (await import('./sweep.js')).registerSweep,
   worker: async () => (await import('./worker.js')).registerWorker,
   report: async () => (await import('./report.js')).registerReport,
+  export: async () => (await import('./export.js')).registerExport,
   backends: async () => (await import('./backends.js')).registerBackends,
 };
 

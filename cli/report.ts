@@ -111,6 +111,13 @@ export async function runReportCommand(sweep: string, o: ReportCliOptions): Prom
       for (const m of data.missing.slice(0, 20)) out.write(`  ${m.unit}: ${m.reason}\n`);
       if (data.missing.length > 20) out.write(`  ... and ${data.missing.length - 20} more (report.json lists all)\n`);
     }
+    if (data.targets.length) {
+      const compared = data.targets.filter((t) => t.feature.comparison?.epoActivation != null);
+      const beat = compared.filter((t) => t.feature.comparison!.beat).length;
+      out.write(
+        `targets: ${data.targets.length} neuron/logit/SAE; ${compared.length ? `dreaming beat the dataset at comparable CE for ${beat} of ${compared.length} compared` : 'none compared with the dataset (no finished scan with features)'}\n`,
+      );
+    }
     if (!attribution) out.write('token attribution: not computed (give --model DIR)\n');
   } finally {
     engine?.dispose();

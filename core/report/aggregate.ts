@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import type { ArtifactStore } from '../store/index.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { EpoTarget } from '../objectives/target.js';
+import { targetKeyJson } from '../objectives/kinds/index.js';
 import { resultKey, sweepPlanKey, UNIT_FILES, unitFileKey, type UnitFile } from '../sweep/layout.js';
 import type { SweepPlan } from '../sweep/plan.js';
 import { readSweepPlan } from '../sweep/plans.js';
@@ -28,6 +29,11 @@ export interface AggregateOptions {
   decode?: (ids: number[]) => string;
   /** Store reads in flight at once (default 8). */
   concurrency?: number;
+  /**
+   * Only these neuron/logit/SAE targets (by targetKeyJson), and no residual study (`pairs` empty): what
+   * `dreamsweep export` needs of a big sweep, without reading every history.
+   */
+  onlyTargets?: ReadonlySet<string>;
 }
 
 /** The sweep's latest plan's key (the report CLI knows only the sweep ID). */
@@ -141,7 +147,7 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   for (const g of groups.values()) if (g.target.kind === 'resid') see(g.target.layer, g.target.vector);
 
   const pairs: PairReport[] = [];
-  for (const L of layers) {
+  for (const L of options.onlyTargets ? [] : layers) {
     for (let v = 0; v < vectorCount.get(L)!; v++) {
       const g = groups.get(canonicalJson({ kind: 'resid', layer: L, vector: v } satisfies EpoTarget));
       const runs = g ? await loadRuns(g) : [];
@@ -162,9 +168,14 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   }
 
   // 5. Neuron and logit targets: frontier across seeds, best under the perplexity cap.
+  // Each is matched with the scan's feature of the same key (scans before version 3 have no features).
+  const features = new Map((Array.isArray(scan?.features) ? scan.features : []).map((f) => [f.key, f]));
+  const decode = options.decode;
+  const tokenText = decode ? (id: number) => decode([id]) : undefined;
   const targets: TargetReport[] = [];
   for (const g of groups.values()) {
-    if (g.target.kind !== 'resid') targets.push(targetReport(g.target, await loadRuns(g), g.units.length, cap, textOf));
+    if (g.target.kind === 'resid' || (options.onlyTargets && !options.onlyTargets.has(targetKeyJson(g.target)))) continue;
+    targets.push(targetReport(g.target, await loadRuns(g), g.units.length, cap, features.get(targetKeyJson(g.target)), { textOf, ...(tokenText ? { tokenText } : {}) }));
   }
   targets.sort((a, b) => compareTargets(a.target, b.target));
 

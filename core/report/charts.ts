@@ -5,7 +5,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { escapeControls, ROW_PREFIX, rowIds } from './links.js';
-import { RESID_METHODS, type PromptRow, type ReportData, type ResidMethod } from './types.js';
+import { FIG_TARGETS_MAX, RESID_METHODS, type PromptRow, type ReportData, type ResidMethod } from './types.js';
 
 export interface Figure {
   /** Stable id, also the file-name-safe prefix of the SVG's element ids. */
@@ -313,9 +313,12 @@ function fig5a(data: ReportData): Figure {
   };
 }
 
-/** The neuron/logit frontiers (Tables 2, 5 drawn): f against CE per target; absent when the sweep has no targets. */
+/**
+ * The neuron/logit frontiers (Tables 2, 5 drawn): f against CE per target; absent when the sweep has no
+ * targets, or more than FIG_TARGETS_MAX (hundreds of vega panels would make the page slow; notesFor says so).
+ */
 function figTargets(data: ReportData): Figure | null {
-  if (!data.targets.length) return null;
+  if (!data.targets.length || data.targets.length > FIG_TARGETS_MAX) return null;
   const tf = data.targets.flatMap((t, ti) =>
     t.frontier.map((p, i) => ({
       target: t.label,

@@ -1,5 +1,6 @@
 // The report's numbers as CSV files (RFC 4180: comma-separated, quoted where needed, \n line ends), one per
 // table or figure, full precision (JavaScript's shortest round-trip form), empty cells for missing values.
+import { QUANTILES } from '../stats/histogram.js';
 import { methodLabel } from './charts.js';
 import { RESID_METHODS, type Attribution, type FrontierRow, type PromptRow, type ReportData } from './types.js';
 
@@ -84,6 +85,8 @@ export function reportCsvs(data: ReportData, attribution?: Attribution[]): Recor
     );
   }
 
+  if (data.targets.length) Object.assign(files, featureCsvs(data));
+
   if (attribution?.length) {
     files['attribution.csv'] = csv(
       ['prompt', 'f', 'k', 'position', 'token', 'text', 'drop_from_worst', 'drop_from_best'],
@@ -91,4 +94,101 @@ export function reportCsvs(data: ReportData, attribution?: Attribution[]): Recor
     );
   }
   return files;
+}
+
+/** The per-target studies (core/report/features.ts): one file per figure's data, and a summary with the verdict. */
+function featureCsvs(data: ReportData): Record<string, string> {
+  const T = data.targets;
+  const ql = (q: number) => `q${q}`;
+  return {
+    'feature_summary.csv': csv(
+      [
+        'target',
+        'key',
+        'seeds_finished',
+        'seeds_planned',
+        'epo_evaluated',
+        'epo_drawn',
+        'windows',
+        'excluded',
+        'mean',
+        'std',
+        'min',
+        'max',
+        ...QUANTILES.map(ql),
+        'dataset_activation',
+        'dataset_ce',
+        'epo_activation',
+        'epo_ce',
+        'epo_seed',
+        'beat_dataset',
+      ],
+      T.map((t) => {
+        const { dataset: d, comparison: c } = t.feature;
+        return [
+          t.label,
+          t.feature.key,
+          t.seeds.finished,
+          t.seeds.planned,
+          t.feature.evaluated.total,
+          t.feature.evaluated.points.length,
+          d?.count,
+          d?.excluded,
+          d?.mean,
+          d?.std,
+          d?.min,
+          d?.max,
+          ...QUANTILES.map((q) => d?.quantiles.find((x) => x.q === q)?.value),
+          c?.datasetActivation,
+          c?.datasetCe,
+          c?.epoActivation,
+          c?.epoCe,
+          c?.epoSeed,
+          c ? String(c.beat) : null,
+        ];
+      }),
+    ),
+    'feature_evaluated.csv': csv(
+      ['target', 'seed', 'iteration', 'f', 'ce'],
+      T.flatMap((t) => t.feature.evaluated.points.map((p) => [t.label, p.seed, p.iteration, p.f, p.ce])),
+    ),
+    'feature_dataset.csv': csv(
+      ['target', 'rank', 'activation', 'ce', 'file', 'byte_offset', 'token', 'text', 'ids', 'activations'],
+      T.flatMap((t) =>
+        (t.feature.dataset?.top ?? []).map((w) => [
+          t.label,
+          w.rank,
+          w.activation,
+          w.ce,
+          w.source.file,
+          w.source.byteOffset,
+          w.source.token,
+          w.text,
+          idsCell(w.ids),
+          w.activations ? w.activations.join(' ') : null,
+        ]),
+      ),
+    ),
+    'feature_seed_frontiers.csv': csv(
+      ['target', 'seed', 'lambda', 'f', 'ce', 'perplexity', 'text', 'ids'],
+      T.flatMap((t) => t.feature.seedFrontiers.flatMap((s) => s.points.map((r) => [t.label, s.seed, r.lambda, r.f, r.ce, r.perplexity, r.text, idsCell(r.ids)]))),
+    ),
+    'feature_growth.csv': csv(
+      ['target', 'seed', 'iterations', 'of_iterations', 'lambda', 'f', 'ce'],
+      T.flatMap((t) => {
+        const g = t.feature.growth;
+        return g ? g.steps.flatMap((st) => st.points.map((p) => [t.label, g.seed, st.iterations, g.iterations, p.lambda, p.f, p.ce])) : [];
+      }),
+    ),
+    'feature_histogram.csv': csv(
+      ['target', 'lo', 'hi', 'count'],
+      T.flatMap((t) => {
+        const h = t.feature.dataset?.histogram;
+        if (!h) return [];
+        const neg = h.buckets.filter((b) => b.hi <= 0);
+        const pos = h.buckets.filter((b) => b.lo > 0);
+        return [...neg, { lo: -h.zeroBelow, hi: h.zeroBelow, count: h.zero }, ...pos].map((b) => [t.label, b.lo, b.hi, b.count]);
+      }),
+    ),
+  };
 }

@@ -13,6 +13,8 @@ export const rowIds = {
   targetFrontier: (t: number, i: number) => `${ROW_PREFIX}target-${t}-${i}`,
   summary: (layer: number) => `${ROW_PREFIX}summary-L${layer}`,
   slack: (layer: number | 'all') => `${ROW_PREFIX}slack-${layer === 'all' ? 'all' : `L${layer}`}`,
+  /** A neuron/logit/SAE target's section (by its index in ReportData.targets), linked from the index of targets. */
+  feature: (t: number) => `feature-${t}`,
 };
 
 // C0 controls but tab, LF and CR, DEL and the C1 range: not allowed raw in HTML (decoded byte-level tokens
@@ -22,4 +24,9 @@ const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
 
 export function escapeControls(s: string): string {
   return s.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Text for HTML: the five special characters as entities, controls as \xNN. */
+export function esc(s: string): string {
+  return escapeControls(s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!));
 }

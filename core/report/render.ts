@@ -3,8 +3,10 @@
 // points carry hover titles and link to their rows here (links.ts ids); a link into a closed <details>
 // opens it (browsers expand details on fragment navigation).
 import { figures, methodLabel, renderSvg } from './charts.js';
-import { escapeControls, rowIds } from './links.js';
-import { RESID_METHODS, type Attribution, type FrontierRow, type PromptRow, type ReportData, type Summary } from './types.js';
+import { featureSections, FEATURE_CSS } from './feature-page.js';
+import { attributionBlock, f2, f3, frontierCells, ppl, promptCells, promptText } from './html.js';
+import { esc, rowIds } from './links.js';
+import { RESID_METHODS, type Attribution, type ReportData, type Summary } from './types.js';
 
 export interface RenderOptions {
   /** Said in place of the attribution section when there is none (e.g. why it was left out). */
@@ -22,7 +24,12 @@ export async function renderHtml(data: ReportData, attribution: Attribution[] | 
 ${data.settings.seqLen}-token prompts · CE threshold ${thr} · perplexity cap ${data.settings.perplexityCap}</p>
 <p class="${done ? 'ok' : 'warn'}">${data.units.finished} of ${data.units.planned} units finished${done ? '' : ' (partial report)'}: ${Object.entries(data.units.byMethod)
     .map(([m, c]) => `${esc(m)} ${c.finished}/${c.planned}`)
-    .join(' · ')}</p></header>`);
+    .join(' · ')}</p>${
+    data.targets.length
+      ? `
+<p><a href="#features">Per-target studies (paper Figs. 2, 3): ${data.targets.length} neuron, logit and SAE target${data.targets.length === 1 ? '' : 's'}</a></p>`
+      : ''
+  }</header>`);
 
   if (data.missing.length) {
     const shown = data.missing.slice(0, 200);
@@ -103,12 +110,17 @@ ${data.targets.flatMap((t, ti) => t.frontier.map((r, i) => `<tr id="${rowIds.tar
 </tbody></table></section>`);
   }
 
+  parts.push(featureSections(data, attribution));
+
   parts.push(`<section id="attribution"><h2>Token attribution (paper Fig. 1)</h2>`);
   if (attribution?.length) {
     parts.push(`<p>Per token: the colour is the drop in the objective from the prompt's value to the <em>worst</em> of the top-${attribution[0]!.k} gradient
 substitutes at that position (dark red: one swap there can remove most of it); the bar height is the drop to the <em>best</em> substitute
 (tall: every swap there hurts). Scaled per prompt to the prompt's value or its largest drop.</p>`);
-    for (const a of attribution) parts.push(attributionBlock(a));
+    // A neuron/logit/SAE target's attribution is in its own section (feature-page.ts).
+    const resid = attribution.filter((a) => a.target.kind === 'resid');
+    for (const a of resid) parts.push(attributionBlock(a));
+    if (resid.length < attribution.length) parts.push("<p>The neuron, logit and SAE targets' best prompts are attributed in their sections above.</p>");
   } else {
     parts.push(
       `<p class="empty">${esc(options.attributionNote ?? "Not computed: token attribution needs the model (dreamsweep report --model DIR, or the sweep's report unit).")}</p>`,
@@ -119,60 +131,12 @@ substitutes at that position (dark red: one swap there can remove most of it); t
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dreamsweep report: ${esc(data.name)}</title>
-<style>${CSS}</style></head>
+<style>${CSS}${FEATURE_CSS}</style></head>
 <body>
 ${parts.join('\n')}
 <footer>dreamsweep ${esc(data.format)} v${data.version} · numbers in report.json and the CSV files beside this page</footer>
 </body></html>
 `;
-}
-
-function attributionBlock(a: Attribution): string {
-  const maxWorst = Math.max(0, ...a.positions.map((p) => p.dropFromWorst));
-  const scale = Math.max(a.f > 0 ? a.f : 0, maxWorst) || 1;
-  const tokens = a.positions
-    .map((p) => {
-      const heat = clamp01(p.dropFromWorst / scale);
-      const bar = Math.round(clamp01(p.dropFromBest / scale) * 40);
-      const fg = heat > 0.55 ? '#fff' : '#111';
-      return `<span class="tok" title="position ${p.position}, token ${p.token}: drop from worst ${f3(p.dropFromWorst)}, from best ${f3(p.dropFromBest)}"><span class="bar" style="height:${bar}px"></span><span class="t" style="background:rgba(192,57,43,${heat.toFixed(3)});color:${fg}">${esc(visible(p.text))}</span></span>`;
-    })
-    .join('');
-  return `<div class="attr"><h3>${esc(a.label)} <span class="n">f = ${f3(a.f)}</span></h3><div class="toks">${tokens}</div></div>`;
-}
-
-function promptCells(r: PromptRow, z: boolean): string {
-  return `${z ? `<td class="num">${f2(r.z)}</td>` : ''}<td class="num">${f3(r.f)}</td><td class="num">${f2(r.ce)}</td><td class="num">${ppl(r.perplexity)}</td><td>${promptText(r)}</td>`;
-}
-
-function frontierCells(r: FrontierRow, z: boolean): string {
-  return `<td>${r.seed ?? ''}</td><td class="num">${r.lambda === 0 ? '0' : r.lambda.toPrecision(3)}</td>${promptCells(r, z)}`;
-}
-
-function promptText(r: PromptRow): string {
-  if (r.text !== null) return `<span class="prompt">${esc(r.text)}</span>`;
-  return r.ids ? `<span class="ids">[${r.ids.join(' ')}]</span>` : '<span class="empty">—</span>';
-}
-
-const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
-const visible = (t: string) => t.replace(/\n/g, '↵').replace(/\t/g, '⇥') || '∅';
-
-function f2(x: number | null | undefined): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(2);
-}
-function f3(x: number | null | undefined): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3);
-}
-/** 2 decimals with thousands separators, as the paper's tables (fixed, not locale-dependent). */
-export function ppl(x: number | null | undefined): string {
-  if (x === null || x === undefined) return '—';
-  if (!Number.isFinite(x)) return '∞';
-  const [int, frac] = x.toFixed(2).split('.');
-  return `${int!.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac}`;
-}
-
-export function esc(s: string): string {
-  return escapeControls(s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!));
 }
 
 const CSS = `

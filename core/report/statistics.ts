@@ -3,13 +3,15 @@
 // seeds, CE distributions, per-layer summaries, the neuron/logit tables and the notes. Testable without a
 // store. Words: the *frontier* is the lambda-grid winners (core/epo/frontier.ts, frontier.json); the
 // *non-dominated* rows are the Pareto set in (f up, CE down), a superset of the frontier.
-import type { PairJson, ScanResult } from '../corpus/result.js';
+import type { FeatureJson, PairJson, ScanResult } from '../corpus/result.js';
 import { paretoFrontier } from '../epo/frontier.js';
 import { History } from '../epo/history.js';
 import { compareTargetsOf, kindOf, targetLabelOf, type EpoTarget } from '../objectives/kinds/index.js';
 import type { SweepPlan } from '../sweep/plan.js';
+import { featureStudy, type FeatureStudyOptions } from './features.js';
 import type { SweepSpec } from '../sweep/spec.js';
 import {
+  FIG_TARGETS_MAX,
   RESID_METHODS,
   type CeDistribution,
   type DensityBin,
@@ -34,7 +36,7 @@ export interface Run {
 }
 
 /** Valid candidates of several runs as flat columns, in (seed, iteration, row) order. */
-interface Rows {
+export interface Rows {
   n: number;
   count: number;
   ids: Int32Array[];
@@ -44,14 +46,14 @@ interface Rows {
   seeds: number[];
 }
 
-interface RowRef {
+export interface RowRef {
   f: number;
   ce: number;
   ids: number[];
   seed: number;
 }
 
-function validRows(runs: Run[]): Rows {
+export function validRows(runs: Run[]): Rows {
   const cols = runs.map((r) => r.history.flat());
   return {
     n: runs[0]?.history.seqLen ?? 0,
@@ -65,7 +67,7 @@ function validRows(runs: Run[]): Rows {
 }
 
 /** The earliest valid row with the highest f among those whose CE passes `ok`. */
-function argmaxF(rows: Rows, ok: (ce: number) => boolean): RowRef | undefined {
+export function argmaxF(rows: Rows, ok: (ce: number) => boolean): RowRef | undefined {
   let best: [number, number] | undefined;
   let bestF = -Infinity;
   rows.f.forEach((f, h) => {
@@ -84,56 +86,76 @@ function argmaxF(rows: Rows, ok: (ce: number) => boolean): RowRef | undefined {
 }
 
 /**
+ * Indices (ascending) of the undominated of `count` points: no other point has CE <= and f >= with one of
+ * them strictly better (of equal (f, CE) the earliest). Points a point of a lower CE bin beats in f are
+ * dropped before the sort (bins are monotone in CE, so that point has a strictly lower CE): the same set, and
+ * a big history sorts only a few.
+ */
+export function undominated(count: number, f: (i: number) => number, ce: (i: number) => number): number[] {
+  let [cLo, cHi] = [Infinity, -Infinity];
+  for (let i = 0; i < count; i++) {
+    cLo = Math.min(cLo, ce(i));
+    cHi = Math.max(cHi, ce(i));
+  }
+  const bins = 1024;
+  const binOf = (c: number) => (cHi > cLo ? Math.min(bins - 1, Math.floor(((c - cLo) / (cHi - cLo)) * bins)) : 0);
+  // below[b]: the highest f in bins < b.
+  const below = new Float64Array(bins + 1).fill(-Infinity);
+  for (let i = 0; i < count; i++) {
+    const b = binOf(ce(i)) + 1;
+    if (f(i) > below[b]!) below[b] = f(i);
+  }
+  for (let b = 1; b <= bins; b++) below[b] = Math.max(below[b]!, below[b - 1]!);
+  const order: number[] = [];
+  for (let i = 0; i < count; i++) if (!(f(i) <= below[binOf(ce(i))]!)) order.push(i);
+  order.sort((a, b) => ce(a) - ce(b) || f(b) - f(a) || a - b);
+  const keep: number[] = [];
+  let best = -Infinity;
+  for (const i of order) {
+    if (f(i) > best) {
+      keep.push(i);
+      best = f(i);
+    }
+  }
+  return keep.sort((a, b) => a - b);
+}
+
+/**
  * The non-dominated rows: valid rows no other row beats in both f (up) and CE (down) (the Pareto set; of
  * equal (f, CE) the earliest), plus the earliest row of the highest f (it wins lambda = 0 ties). A superset
  * of the frontier (the lambda-grid winners, core/epo/frontier.ts). The frontier and every
  * "lowest CE among prompts with f >= t" come from these alone, so a big history is reduced once.
+ * In candidate order (seed, iteration, row), so paretoFrontier's earliest-wins ties hold.
  */
-function nonDominatedRows(rows: Rows): RowRef[] {
-  const order: Array<[number, number, number]> = []; // [h, r, global index]
-  let g = 0;
-  let maxF = -Infinity;
-  let first: [number, number] | undefined;
+export function nonDominatedRows(rows: Rows): RowRef[] {
+  const hs = new Int32Array(rows.count);
+  const rs = new Int32Array(rows.count);
+  let n = 0;
+  let first = -1;
   rows.f.forEach((f, h) => {
     const valid = rows.valid[h]!;
-    for (let r = 0; r < f.length; r++, g++) {
+    for (let r = 0; r < f.length; r++) {
       if (!valid[r]) continue;
-      order.push([h, r, g]);
-      if (f[r]! > maxF) {
-        maxF = f[r]!;
-        first = [h, r];
-      }
+      hs[n] = h;
+      rs[n] = r;
+      if (first < 0 || f[r]! > rows.f[hs[first]!]![rs[first]!]!) first = n;
+      n++;
     }
   });
-  const F = (x: [number, number, number]) => rows.f[x[0]]![x[1]]!;
-  const C = (x: [number, number, number]) => rows.ce[x[0]]![x[1]]!;
-  order.sort((a, b) => C(a) - C(b) || F(b) - F(a) || a[2] - b[2]);
-  const keep: Array<[number, number, number]> = [];
-  let bestF = -Infinity;
-  for (const x of order) {
-    if (F(x) > bestF) {
-      keep.push(x);
-      bestF = F(x);
-    }
-  }
-  if (first && !keep.some((x) => x[0] === first![0] && x[1] === first![1])) keep.push([first[0], first[1], -1]);
-  const refOf = ([h, r]: [number, number, number]): RowRef & { at: number } => ({
-    f: rows.f[h]![r]!,
-    ce: rows.ce[h]![r]!,
-    ids: Array.from(rows.ids[h]!.subarray(r * rows.n, (r + 1) * rows.n)),
-    seed: rows.seeds[h]!,
-    at: 0,
-  });
-  // Back to candidate order (seed, iteration, row) so paretoFrontier's earliest-wins ties hold.
-  const globalIndex = (h: number, r: number) => rows.f.slice(0, h).reduce((a, f) => a + f.length, 0) + r;
+  const F = (i: number) => rows.f[hs[i]!]![rs[i]!]!;
+  const C = (i: number) => rows.ce[hs[i]!]![rs[i]!]!;
+  const keep = undominated(n, F, C);
+  if (first >= 0 && !keep.includes(first)) keep.push(first);
   return keep
-    .map((x) => ({ ...refOf(x), at: globalIndex(x[0], x[1]) }))
-    .sort((a, b) => a.at - b.at)
-    .map(({ at: _at, ...ref }) => ref);
+    .sort((a, b) => a - b)
+    .map((i) => {
+      const [h, r] = [hs[i]!, rs[i]!];
+      return { f: F(i), ce: C(i), ids: Array.from(rows.ids[h]!.subarray(r * rows.n, (r + 1) * rows.n)), seed: rows.seeds[h]! };
+    });
 }
 
 /** The Pareto frontier across runs (core/epo/frontier.ts semantics), computed on the undominated rows. */
-function frontierAcross(runs: Run[], textOf: (ids: number[]) => string | null, zOf: (f: number) => number | null): FrontierRow[] {
+export function frontierAcross(runs: Run[], textOf: (ids: number[]) => string | null, zOf: (f: number) => number | null): FrontierRow[] {
   const refs = nonDominatedRows(validRows(runs));
   if (refs.length === 0) return [];
   const n = refs[0]!.ids.length;
@@ -218,8 +240,16 @@ export function pairReport(
   };
 }
 
-/** A neuron or logit target: its frontier across seeds, and its best prompt under the perplexity cap. */
-export function targetReport(target: Exclude<EpoTarget, { kind: 'resid' }>, runs: Run[], planned: number, cap: number, textOf: (ids: number[]) => string | null): TargetReport {
+/** A neuron, logit or SAE target: its frontier across seeds, its best prompt under the perplexity cap, its feature study. */
+export function targetReport(
+  target: Exclude<EpoTarget, { kind: 'resid' }>,
+  runs: Run[],
+  planned: number,
+  cap: number,
+  feature: FeatureJson | undefined,
+  options: FeatureStudyOptions,
+): TargetReport {
+  const { textOf } = options;
   const frontier = frontierAcross(runs, textOf, () => null);
   const best = argmaxF(validRows(runs), (ce) => Math.exp(ce) < cap);
   return {
@@ -229,6 +259,7 @@ export function targetReport(target: Exclude<EpoTarget, { kind: 'resid' }>, runs
     seeds: { finished: runs.length, planned },
     frontier,
     bestUnderCap: best ? { ...promptOf(best, textOf, () => null), seed: best.seed, onFrontier: frontier.some((q) => q.ids?.join(',') === best.ids.join(',')) } : null,
+    feature: featureStudy(target, runs, feature, options),
   };
 }
 
@@ -360,6 +391,11 @@ export function notesFor(
   );
   if (untexted) notes.push('Some prompts are shown as token ids: their text is stored only for frontier points; run with a tokenizer (--model) to decode all.');
   if (targets.length) notes.push(`A target's "best under cap" is the highest-f valid prompt of all its runs with perplexity below ${cap} (Table 3).`);
+  if (targets.length > FIG_TARGETS_MAX) {
+    notes.push(
+      `With ${targets.length} neuron, logit and SAE targets the figure of all their frontiers is left out; each target's section under "Per-target studies" draws its own (Figs. 2a, 3).`,
+    );
+  }
   return notes;
 }
 

@@ -4,8 +4,11 @@
 import type { EpoTarget, Method, TargetMethod } from '../sweep/plan.js';
 
 export const REPORT_FORMAT = 'dreamsweep.report';
-/** 3: pairs carry their label (how the sweep file named the direction). */
-export const REPORT_VERSION = 3;
+/** 3: pairs carry their label (how the sweep file named the direction). 4: targets carry their feature study. */
+export const REPORT_VERSION = 4;
+
+/** Panels of the figure of all targets' frontiers at most; beyond, each target's section draws its own (Figs. 2a, 3). */
+export const FIG_TARGETS_MAX = 24;
 
 /** The residual-stream methods compared: EPO twice, once unrestricted and once limited to CE < threshold. */
 export const RESID_METHODS = ['random', 'scan', 'epo', 'epoFluent'] as const;
@@ -112,6 +115,82 @@ export interface TargetReport {
   frontier: FrontierRow[];
   /** The highest-f valid prompt of any seed's history with perplexity < settings.perplexityCap (Table 3). */
   bestUnderCap: (PromptRow & { seed: number; onFrontier: boolean }) | null;
+  /** The per-feature study (paper Figs. 2, 3) with the scan's view of the feature (core/report/features.ts). */
+  feature: FeatureStudy;
+}
+
+/** One valid EPO candidate drawn in Fig. 3. */
+export interface EvaluatedPoint {
+  seed: number;
+  /** 0-based iteration of the run's history. */
+  iteration: number;
+  f: number;
+  ce: number;
+}
+
+/** A point of a frontier drawn in Fig. 2b (one run's frontier after some iterations). */
+export interface GrowthPoint {
+  lambda: number;
+  f: number;
+  ce: number;
+}
+
+/** A top dataset window of the scan's feature (FeatureEntryJson), with its tokens as text for shading. */
+export interface DatasetWindow {
+  rank: number;
+  activation: number;
+  ce: number;
+  ids: number[];
+  text: string;
+  source: { file: string; byteOffset: number; token: number };
+  /** The activation at every token of the window; null when the scan did not store them. */
+  activations: number[] | null;
+  /** Each token decoded alone; null without a decoder. */
+  tokens: string[] | null;
+}
+
+/** The scan's view of a feature (FeatureJson of core/corpus/result.ts) as the report shows it. */
+export interface FeatureDataset {
+  count: number;
+  excluded: number;
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  quantiles: Array<{ q: number; value: number | null }>;
+  /** The zero bucket (|x| < zeroBelow) and the non-empty log-linear buckets (core/stats/histogram.ts). */
+  histogram: { zero: number; zeroBelow: number; buckets: Array<{ lo: number; hi: number; count: number }> };
+  top: DatasetWindow[];
+}
+
+/**
+ * Did dreaming beat the dataset at comparable CE: the best valid EPO candidate with CE <= the CE of the
+ * dataset's top window, against that window's activation.
+ */
+export interface DreamVsDataset {
+  datasetActivation: number;
+  datasetCe: number;
+  /** Null when no valid EPO candidate is as fluent as the window. */
+  epoActivation: number | null;
+  epoCe: number | null;
+  epoSeed: number | null;
+  /** epoActivation > datasetActivation. */
+  beat: boolean;
+}
+
+/** Per neuron/logit/SAE target: what Figs. 2 and 3 draw, and the dataset side from the scan. */
+export interface FeatureStudy {
+  /** The target's key JSON (targetKeyJson), as the scan's FeatureJson.key. */
+  key: string;
+  /** Fig. 3: valid EPO candidates of every finished seed; `total` counted, `points` kept (thinned, FEATURE_GRID). */
+  evaluated: { total: number; points: EvaluatedPoint[] };
+  /** Fig. 2a: each finished seed's own frontier. */
+  seedFrontiers: Array<{ seed: number; points: FrontierRow[] }>;
+  /** Fig. 2b: the lowest finished seed's frontier after each of `steps`' iteration counts. */
+  growth: { seed: number; iterations: number; steps: Array<{ iterations: number; points: GrowthPoint[] }> } | null;
+  /** Null when the sweep has no finished scan, or its scan has no features (sweeps before scan version 3). */
+  dataset: FeatureDataset | null;
+  comparison: DreamVsDataset | null;
 }
 
 /** A unit whose artifacts the report lacks. */

@@ -20,6 +20,7 @@ describe('dreamsweep report', () => {
     expect(r.stdout).toMatch(/units: 18 of 21 finished/);
     for (const u of UNFINISHED) expect(r.stdout).toContain(`${u}: not finished`);
     expect(r.stdout).toContain('token attribution: not computed (give --model DIR)');
+    expect(r.stdout).toMatch(/targets: 2 neuron\/logit\/SAE; dreaming beat the dataset at comparable CE for \d of 2 compared/);
     for (const f of ['report.html', 'report.json', 'summary_by_layer.csv', 'max_z_by_vector.csv', 'slack.csv', 'best_prompts.csv', 'frontiers.csv']) {
       expect(existsSync(path.join(out, f)), f).toBe(true);
     }

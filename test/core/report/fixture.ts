@@ -5,7 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RandomBaselineResult } from '../../../core/baselines/random.js';
-import { CE_HISTOGRAM, SCAN_VERSION, type PairJson, type ScanResult } from '../../../core/corpus/result.js';
+import { CE_HISTOGRAM, SCAN_VERSION, type FeatureJson, type PairJson, type ScanResult } from '../../../core/corpus/result.js';
+import { kindOf, targetKeyJson, targetLabelOf } from '../../../core/objectives/kinds/index.js';
+import { LogHistogram, QUANTILES } from '../../../core/stats/histogram.js';
 import { paretoFrontier } from '../../../core/epo/frontier.js';
 import { encodeHistory, History } from '../../../core/epo/history.js';
 import { Rng } from '../../../core/rng.js';
@@ -46,7 +48,11 @@ export interface Fixture {
   scan: ScanResult;
 }
 
-export async function buildFixture(options: { unfinished?: string[]; noHistory?: string | null } = {}): Promise<Fixture> {
+/**
+ * `features: false` writes a scan without `features` (a sweep from before scan version 3). The features follow
+ * FeatureJson (core/corpus/result.ts) field by field: one per neuron/logit target, keyed by targetKeyJson.
+ */
+export async function buildFixture(options: { unfinished?: string[]; noHistory?: string | null; features?: boolean } = {}): Promise<Fixture> {
   const unfinished = new Set(options.unfinished ?? UNFINISHED);
   const noHistory = options.noHistory === undefined ? NO_HISTORY : options.noHistory;
   const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-report-'));
@@ -80,7 +86,8 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
 
   const random = new Map<number, RandomBaselineResult>();
   const histories = new Map<string, History>();
-  let scan: ScanResult | undefined;
+  // config.features: the features' keys, kinds and labels, as scan format 3 writes them.
+  let scan: (ScanResult & { config: { features?: unknown } }) | undefined;
   for (const u of units) {
     // The report unit (the sweep's last, when the plan has one) is still running while it aggregates.
     if (unfinished.has(u.id) || (u.kind as string) === 'report') continue;
@@ -118,6 +125,13 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
         pairs: [1, 2].flatMap((L) => [0, 1, 2].map((v) => pair(L, v, 0, 1, 3 + 2 * rng.float() + v, 2.5 + 2 * rng.float()))),
         features: [],
       };
+      if (options.features === false) {
+        delete (scan as Partial<ScanResult>).features;
+        delete (scan.config as { features?: unknown }).features;
+      } else {
+        scan.features = featuresOf(units, rng, n);
+        scan.config.features = scan.features.map((f) => ({ key: f.key, kind: f.kind, label: f.label }));
+      }
       await store.put(`${u.key}/scan.json`, JSON.stringify(scan));
     } else if (u.spec.kind === 'epo') {
       const M = 3;
@@ -173,4 +187,54 @@ function corpusCe(rng: Rng, n: number, windows: number): ScanResult['ce'] {
     histogram: { width: CE_HISTOGRAM.width, counts },
     byLength: byLength.map((m, i) => ({ tokens: i + 2, count: m.count, mean: m.mean(), std: m.std(), moments: m.toJSON() })),
   };
+}
+
+/** One feature per neuron/logit target of the plan, in plan order, from seeded activations of `windows` windows. */
+function featuresOf(units: SweepPlan['units'], rng: Rng, n: number): FeatureJson[] {
+  const seen = new Set<string>();
+  const out: FeatureJson[] = [];
+  for (const u of units) {
+    if (u.spec.kind !== 'epo' || u.spec.target.kind === 'resid') continue;
+    const target = u.spec.target;
+    const key = targetKeyJson(target);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const m = new Moments();
+    const hist = new LogHistogram();
+    // Mostly zeros and small values, as an MLP neuron or SAE latent over a corpus.
+    for (let w = 0; w < 300; w++) {
+      const x = rng.float() < 0.4 ? 0 : Math.max(-0.5, rng.normal());
+      m.add(x);
+      hist.add(x);
+    }
+    const top = Array.from({ length: 6 }, () => {
+      const ids = Array.from({ length: n }, () => 1 + rng.int(63));
+      const activations = Array.from({ length: n }, () => 2 * rng.float());
+      activations[n - 1] = 2.5 + 2 * rng.float();
+      return {
+        ids,
+        text: decodeWords(ids),
+        activation: activations[n - 1]!,
+        ce: 3 + 3 * rng.float(),
+        source: { file: 'corpus.jsonl', byteOffset: rng.int(10_000), token: rng.int(40) },
+        activations,
+      };
+    }).sort((a, b) => b.activation - a.activation);
+    out.push({
+      key,
+      kind: kindOf(target.kind).method as FeatureJson['kind'],
+      label: targetLabelOf(target),
+      count: m.count,
+      excluded: 0,
+      mean: m.mean(),
+      std: m.std(),
+      min: m.min,
+      max: Math.max(m.max, top[0]!.activation),
+      moments: m.toJSON(),
+      histogram: hist.toJSON(),
+      quantiles: QUANTILES.map((q) => ({ q, value: hist.quantile(q) })),
+      top,
+    });
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 // buildReport: the files, their numbers against ReportData, a self-contained page whose every figure has
 // marks, and a headless Chromium (Debian's `chromium`) screenshot of it that is far from blank.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,36 +12,9 @@ import { buildReport } from '../../../core/report/index.js';
 import type { Attribution, ReportData } from '../../../core/report/types.js';
 import { fakeEngine } from '../../helpers/fake-engine.js';
 import { buildFixture } from './fixture.js';
+import { chromium, CHROMIUM_FLAGS, parseCsv } from './page-helpers.js';
 
 const FIGURES = ['fig-5d', 'fig-5e', 'fig-6', 'fig-5b', 'fig-5c', 'fig-5a', 'fig-targets'];
-
-function parseCsv(text: string): Array<Record<string, string>> {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  const [head, ...body] = rows;
-  return body.map((r) => Object.fromEntries(head!.map((h, i) => [h, r[i]!])));
-}
 
 /** Figure id -> its <figure> element's HTML. */
 function figureHtml(html: string, id: string): string {
@@ -49,26 +22,6 @@ function figureHtml(html: string, id: string): string {
   expect(start, `figure ${id} present`).toBeGreaterThanOrEqual(0);
   return html.slice(start, html.indexOf('</figure>', start));
 }
-
-function chromium(): string {
-  const found = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).stdout.trim();
-  if (!found) {
-    throw new Error("the report rendering test needs Debian's chromium (headless): apt-get update && apt-get install -y chromium (.ci/run does this)");
-  }
-  return found;
-}
-
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  `--user-data-dir=${mkdtempSync(path.join(tmpdir(), 'dreamsweep-chromium-'))}`,
-];
 
 function screenshot(html: string, png: string): void {
   execFileSync(chromium(), [...CHROMIUM_FLAGS, `--screenshot=${png}`, '--window-size=1200,3000', pathToFileURL(html).href], { stdio: 'pipe', timeout: 60_000 });
@@ -95,6 +48,12 @@ describe('buildReport', () => {
       'best_under_cap.csv',
       'ce_by_length.csv',
       'ce_distribution.csv',
+      'feature_dataset.csv',
+      'feature_evaluated.csv',
+      'feature_growth.csv',
+      'feature_histogram.csv',
+      'feature_seed_frontiers.csv',
+      'feature_summary.csv',
       'frontiers.csv',
       'max_z_by_vector.csv',
       'report.html',

@@ -2,7 +2,8 @@
 // the non-dominated rows behind the slack curve, and a target's best prompt under the perplexity cap.
 import { describe, expect, it } from 'vitest';
 import { History } from '../../../core/epo/history.js';
-import { layerReport, pairReport, summarize, targetReport, type Run } from '../../../core/report/statistics.js';
+import { Rng } from '../../../core/rng.js';
+import { layerReport, pairReport, summarize, targetReport, undominated, type Run } from '../../../core/report/statistics.js';
 
 /** One iteration of a 2-token history: rows [f, ce, valid]. */
 function run(seed: number, rows: Array<[number, number, boolean]>): Run {
@@ -51,8 +52,34 @@ describe('report statistics', () => {
   });
 
   it('picks a target best prompt under the perplexity cap', () => {
-    const t = targetReport({ kind: 'neuron', layer: 1, index: 3 }, runs, 3, Math.exp(4), () => null);
+    const t = targetReport({ kind: 'neuron', layer: 1, index: 3 }, runs, 3, Math.exp(4), undefined, { textOf: () => null });
     expect(t.bestUnderCap).toMatchObject({ f: 2, ce: 3, seed: 0, onFrontier: true });
     expect(t.seeds).toEqual({ finished: 2, planned: 3 });
+  });
+});
+
+describe('undominated', () => {
+  it('is the Pareto set by brute force (earliest of equal points), with and without ties, wide and narrow CE ranges', () => {
+    const rng = Rng.seeded(5);
+    for (const [count, grid, spread] of [
+      [3000, 0, 6],
+      [3000, 8, 6],
+      [500, 3, 1e-6],
+      [1, 0, 1],
+      [0, 0, 1],
+    ] as const) {
+      const f = Array.from({ length: count }, () => (grid ? rng.int(grid) : rng.normal()));
+      const ce = Array.from({ length: count }, () => 2 + (grid ? rng.int(grid) : rng.float()) * spread);
+      const brute = f
+        .map((_, i) => i)
+        .filter((i) => !f.some((_, j) => (ce[j]! <= ce[i]! && f[j]! >= f[i]! && (ce[j]! < ce[i]! || f[j]! > f[i]!)) || (j < i && ce[j] === ce[i] && f[j] === f[i])));
+      expect(
+        undominated(
+          count,
+          (i) => f[i]!,
+          (i) => ce[i]!,
+        ),
+      ).toEqual(brute);
+    }
   });
 });
