@@ -148,25 +148,31 @@ function figure(title: string, series: Series[], caption: string): string {
   return `<figure class="ffig"><h4>${esc(title)}</h4>${svg || '<p class="empty">Nothing to draw.</p>'}${svg ? legendHtml(series) : ''}<figcaption>${esc(caption)}</figcaption></figure>`;
 }
 
-/** Each window a line of tokens, a token's background its activation over the largest activation shown (as Neuronpedia). */
+/**
+ * Each window a line of tokens, a token's background its activation on the scale [lo, hi] of the values shown, lo = 0
+ * unless some are negative (as Neuronpedia for a feature that fires; a logit target's f is never positive, so its
+ * shading runs from its lowest value shown).
+ */
 function windowsHtml(d: FeatureDataset): string {
   const shown = d.top.slice(0, WINDOWS_SHOWN);
   if (!shown.length) return '<p class="empty">The scan found no window.</p>';
-  const scale = Math.max(0, ...shown.flatMap((w) => w.activations ?? [w.activation]));
+  const values = shown.flatMap((w) => w.activations ?? [w.activation]);
+  const hi = Math.max(...values);
+  const lo = Math.min(0, ...values);
   const lines = shown.map((w) => {
     const toks = w.tokens ?? w.ids.map((id) => `#${id}`);
     const body = w.activations
       ? toks
           .map((tok, i) => {
             const a = w.activations![i]!;
-            const h = scale > 0 && a > 0 ? Math.min(SHADES - 1, Math.round((a / scale) * (SHADES - 1))) : 0;
+            const h = hi > lo ? Math.min(SHADES - 1, Math.max(0, Math.round(((a - lo) / (hi - lo)) * (SHADES - 1)))) : 0;
             return `<i class="h${h}" title="${f3(a)}">${esc(visibleToken(tok))}</i>`;
           })
           .join('')
       : `<span class="prompt">${esc(w.text)}</span>`;
     return `<div class="win"><span class="wn">${w.rank}. ${f3(w.activation)} · CE ${f2(w.ce)}</span>${body}</div>`;
   });
-  return `<p class="meta">Shading: the activation at each token over the largest shown (${f3(scale)}); hover a token for its value.${
+  return `<p class="meta">Shading: the activation at each token from ${f3(lo)} (none) to ${f3(hi)} (darkest), the range shown; hover a token for its value.${
     shown.some((w) => !w.activations) ? ' Windows without per-token activations are shown as text.' : ''
   }${d.top.length > shown.length ? ` The first ${shown.length} of ${d.top.length}; all are in feature_dataset.csv.` : ''}</p>
 <div class="wins">${lines.join('')}</div>`;

@@ -170,9 +170,14 @@ describe('per-target studies', () => {
       const shown = t.feature.dataset!.top.slice(0, WINDOWS_SHOWN);
       const toks = [...section.matchAll(/<i class="h(\d)" title="([^"]+)">([^<]*)<\/i>/g)];
       expect(toks.map((m) => [m[2], m[3]])).toEqual(shown.flatMap((w) => w.activations!.map((a, i) => [a.toFixed(3), w.tokens![i]])));
-      // The darkest shade on the largest activation shown, none on zero or below.
-      const max = Math.max(...shown.flatMap((w) => w.activations!));
+      // The darkest shade on the largest activation shown, none on the lowest of 0 and the values shown.
+      const values = shown.flatMap((w) => w.activations!);
+      const [max, min] = [Math.max(...values), Math.min(0, ...values)];
       expect(toks.find((m) => Number(m[2]) === Number(max.toFixed(3)))![1]).toBe('9');
+      if (min < 0) expect(toks.find((m) => Number(m[2]) === Number(min.toFixed(3)))![1]).toBe('0');
+      // Shades rise with the activation.
+      const byValue = toks.map((m) => [Number(m[2]), Number(m[1])] as const).sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < byValue.length; i++) expect(byValue[i]![1]).toBeGreaterThanOrEqual(byValue[i - 1]![1]);
       const c = t.feature.comparison!;
       expect(section).toContain(
         `${c.beat ? 'Dreaming beat the dataset' : 'Dreaming did not beat the dataset'} at comparable CE: the best EPO prompt with CE ≤ ${c.datasetCe.toFixed(3)}`,

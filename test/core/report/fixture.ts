@@ -207,10 +207,12 @@ function featuresOf(units: SweepPlan['units'], rng: Rng, n: number): FeatureJson
       m.add(x);
       hist.add(x);
     }
+    // A logit target's f (its logit minus the largest other) is never positive.
+    const shift = target.kind === 'logit' ? -5 : 0;
     const top = Array.from({ length: 6 }, () => {
       const ids = Array.from({ length: n }, () => 1 + rng.int(63));
-      const activations = Array.from({ length: n }, () => 2 * rng.float());
-      activations[n - 1] = 2.5 + 2 * rng.float();
+      const activations = Array.from({ length: n }, () => 2 * rng.float() + shift);
+      activations[n - 1] = 2.5 + 2 * rng.float() + shift;
       return {
         ids,
         text: decodeWords(ids),
