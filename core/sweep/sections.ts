@@ -121,7 +121,7 @@ const scanSchema = obj(
     textField: text('a JSON field name', 'the field of each .jsonl record that holds its text').default('text'),
     tokens: count('how many corpus tokens to scan, e.g. `tokens: 100M`'),
     stride: int(1, 'tokens between window starts; omit for seqLen (non-overlapping windows)').optional(),
-    top: int(1, 'best windows kept per (layer, vector)').default(16),
+    top: int(1, 'best windows kept per (layer, vector) and per target').default(16),
     shards: int(1, 'the scan splits into this many units').default(1),
     batchSize: int(1, 'windows per engine call').default(64),
     skipBad: bool('true skips undecodable records and files (and counts them) instead of failing').default(false),
