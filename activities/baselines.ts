@@ -11,6 +11,7 @@ import { listUri, openUri, type ArtifactStore } from '../core/store/index.js';
 import { resultKey, unitFileKey, type UnitFile } from '../core/sweep/layout.js';
 import { randomTopK, type SweepPlan, type UnitSpec } from '../core/sweep/plan.js';
 import { UserError } from '../core/errors.js';
+import { studyLayers } from '../core/sweep/spec.js';
 import { featureOf, featureTargets } from '../core/objectives/kinds/index.js';
 import { resolveTarget } from '../core/objectives/target.js';
 import { heartbeatWhile, jsonBytes, loadVectors, type ActivityDeps, type StorageSpec } from './context.js';
@@ -107,7 +108,7 @@ export async function runScanShard(deps: ActivityDeps, store: ArtifactStore, pla
     shards,
     tokenizer: engine.tokenizer,
     evaluate: (ids, names, o) => engine.taps(ids, names, o),
-    targets: await targetsOf(store, plan, plan.spec.study.layers),
+    targets: await targetsOf(store, plan, studyLayers(plan.spec)),
     features,
     engine,
     n: plan.spec.study.seqLen,

@@ -11,7 +11,7 @@ import { putUnlessIntact, writePlan } from '../core/sweep/plans.js';
 import { checkModelSeqLen } from '../core/model/load.js';
 import { checkPlanSize } from '../core/sweep/limits.js';
 import { checkStudyFitsModel } from '../core/sweep/preflight.js';
-import type { SweepSpec } from '../core/sweep/spec.js';
+import { residStudy, type ResidStudy, type SweepSpec } from '../core/sweep/spec.js';
 import { heartbeatWhile, type ActivityDeps } from './context.js';
 
 /** A progress group (method and layer) of the plan: its units, and how many were already finished. */
@@ -55,19 +55,16 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
   checkStudyFitsModel(spec, shape);
   checkModelSeqLen(await deps.models.dir(spec.model, spec.storage), spec.study.seqLen, `${spec.source}: study.seqLen`);
 
-  if ('count' in spec.study.vectors) checkPlanSize(spec, shape.dModel, spec.study.vectors.count);
-  const vectors: VectorSet =
-    'file' in spec.study.vectors
-      ? readVectorSource(spec.study.vectors, shape.dModel, spec.study.layers)
-      : randomVectorSet(spec.study.layers, spec.study.vectors.count, spec.study.vectors.seed, shape.dModel);
-  const missing = spec.study.layers.filter((L) => !vectors.has(L));
-  if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
-  if ('file' in spec.study.vectors) checkPlanSize(spec, shape.dModel, Math.max(...spec.study.layers.map((L) => vectors.get(L)!.length)));
-  const vectorsJson = encodeVectorSet(vectors, spec.study.layers);
+  // A sweep of targets alone stores the empty vector set: every plan names one, and its scan reads no directions.
+  const study = residStudy(spec);
+  const layers = study?.layers ?? [];
+  const vectors: VectorSet = study ? studyVectors(spec, study, shape.dModel) : new Map();
+  if (!study) checkPlanSize(spec, shape.dModel, 0);
+  const vectorsJson = encodeVectorSet(vectors, layers);
   const vectorsKey = vectorSetKey(sha256(vectorsJson).slice(0, 32));
   await putUnlessIntact(store, vectorsKey, vectorsJson);
 
-  const counts = new Map(spec.study.layers.map((L) => [L, vectors.get(L)!.length]));
+  const counts = new Map(layers.map((L) => [L, vectors.get(L)!.length]));
   const units = planUnits(spec, modelId, vectorsKey, counts);
   const plan: SweepPlan = { format: PLAN_FORMAT, sweepId, spec, modelId, shape, vectorsKey, units };
   const planKey = await writePlan(store, plan);
@@ -86,6 +83,17 @@ export async function planSweep(deps: ActivityDeps, spec: SweepSpec): Promise<Pl
     }
   }
   return { format: PLAN_FORMAT, sweepId, planKey, ...planLayout(units), groups, done: done.toBase64() };
+}
+
+/** The study's directions, checked: every layer has some, and the plan stays within its limits. */
+function studyVectors(spec: SweepSpec, study: ResidStudy, dModel: number): VectorSet {
+  if ('count' in study.vectors) checkPlanSize(spec, dModel, study.vectors.count);
+  const vectors: VectorSet =
+    'file' in study.vectors ? readVectorSource(study.vectors, dModel, study.layers) : randomVectorSet(study.layers, study.vectors.count, study.vectors.seed, dModel);
+  const missing = study.layers.filter((L) => !vectors.has(L));
+  if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
+  if ('file' in study.vectors) checkPlanSize(spec, dModel, Math.max(...study.layers.map((L) => vectors.get(L)!.length)));
+  return vectors;
 }
 
 /** The keys whose objects are intact JSON results (read with bounded concurrency). */

@@ -14,6 +14,7 @@ import { targetKeyJson } from '../objectives/kinds/index.js';
 import { resultKey, sweepPlanKey, UNIT_FILES, unitFileKey, type UnitFile } from '../sweep/layout.js';
 import type { SweepPlan } from '../sweep/plan.js';
 import { readSweepPlan } from '../sweep/plans.js';
+import { studyLayers } from '../sweep/spec.js';
 import { ceDistribution, cmp, compareTargets, layerReport, notesFor, pairReport, slackCurves, sortKeys, targetReport, vectorLabel, type Run } from './statistics.js';
 import { REPORT_FORMAT, REPORT_VERSION, type MissingUnit, type PairReport, type ReportData, type TargetReport } from './types.js';
 
@@ -50,7 +51,8 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   const plan = typeof sweep === 'string' ? await readSweepPlan(store, sweep) : sweep;
   const limit = pLimit(options.concurrency ?? 8);
   const { ceThreshold, slack } = plan.spec.report;
-  const layers = [...plan.spec.study.layers].sort((a, b) => a - b);
+  // None in a sweep of targets alone: no pairs, no residual summaries.
+  const layers = [...studyLayers(plan.spec)].sort((a, b) => a - b);
 
   // 1. Which units finished (result.json present). The report unit itself (the sweep's last) is no input.
   const inputs = plan.units.filter((u) => (u.kind as string) !== 'report');
@@ -142,7 +144,7 @@ export async function aggregateSweep(store: ArtifactStore, sweep: string | Sweep
   // 4. The residual study, pair by pair: z-scores, max z per method, slack, frontier.
   const vectorCount = new Map<number, number>(layers.map((L) => [L, 0]));
   const see = (L: number, v: number) => vectorCount.has(L) && vectorCount.set(L, Math.max(vectorCount.get(L)!, v + 1));
-  if ('count' in plan.spec.study.vectors) for (const L of layers) see(L, plan.spec.study.vectors.count - 1);
+  if (plan.spec.study.vectors && 'count' in plan.spec.study.vectors) for (const L of layers) see(L, plan.spec.study.vectors.count - 1);
   for (const k of [...randomPairs.keys(), ...scanPairs.keys()]) see(...parsePairKey(k));
   for (const g of groups.values()) if (g.target.kind === 'resid') see(g.target.layer, g.target.vector);
 

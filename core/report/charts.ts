@@ -366,10 +366,15 @@ function figTargets(data: ReportData): Figure | null {
 
 /** The page's figures, in page order; a builder returns null for a figure the sweep has nothing to show in. */
 const FIGURES: ReadonlyArray<(data: ReportData) => Figure | null> = [fig5d, fig5e, fig6, fig5b, fig5c, fig5a, figTargets];
+/** The figures of the residual study, left out of a sweep of targets alone (no layers) rather than drawn empty. */
+const RESID_FIGURES = new Set<(data: ReportData) => Figure | null>([fig5d, fig5e, fig6, fig5b, fig5c]);
 
 /** Why: one list of figures, built from ReportData alone, so report.json holds every number drawn. */
 export function figures(data: ReportData): Figure[] {
-  return FIGURES.map((build) => build(data)).filter((fig): fig is Figure => fig !== null);
+  const study = data.settings.layers.length > 0;
+  return FIGURES.filter((build) => study || !RESID_FIGURES.has(build))
+    .map((build) => build(data))
+    .filter((fig): fig is Figure => fig !== null);
 }
 
 /** Why: figures go into one self-contained page; element ids get the figure's prefix so SVGs never clash. */

@@ -18,9 +18,11 @@ export async function renderHtml(data: ReportData, attribution: Attribution[] | 
   const thr = data.settings.ceThreshold;
   const parts: string[] = [];
   const done = data.units.finished === data.units.planned;
+  // A sweep of targets alone (no study.layers): no residual tables, rather than empty ones.
+  const study = data.settings.layers.length > 0;
 
   parts.push(`<header><h1>dreamsweep report: ${esc(data.name)}</h1>
-<p class="meta">sweep <code>${esc(data.sweepId)}</code> · model <code>${esc(data.modelId.slice(0, 16))}</code> · layers ${data.settings.layers.join(', ')} ·
+<p class="meta">sweep <code>${esc(data.sweepId)}</code> · model <code>${esc(data.modelId.slice(0, 16))}</code> ·${study ? ` layers ${data.settings.layers.join(', ')} ·` : ''}
 ${data.settings.seqLen}-token prompts · CE threshold ${thr} · perplexity cap ${data.settings.perplexityCap}</p>
 <p class="${done ? 'ok' : 'warn'}">${data.units.finished} of ${data.units.planned} units finished${done ? '' : ' (partial report)'}: ${Object.entries(data.units.byMethod)
     .map(([m, c]) => `${esc(m)} ${c.finished}/${c.planned}`)
@@ -51,47 +53,8 @@ ${svg ? `<div class="svg">${svg}</div>` : '<p class="empty">Nothing to draw yet:
   }
   parts.push('</section>');
 
-  // Tables.
-  const sum = (s: Summary) => (s.mean === null ? '—' : `${f2(s.mean)} ± ${s.std === null ? '—' : f2(s.std)} <span class="n">(${s.n})</span>`);
-  parts.push(`<section id="summary"><h2>Summary by layer</h2>
-<p>Max z per vector: mean ± std (vectors). CE at slack 3: mean ± std of the per-vector lowest CE.</p>
-<table><thead><tr><th>layer</th>${RESID_METHODS.map((m) => `<th>${esc(methodLabel(m, thr))}</th>`).join('')}<th>CE at slack 3</th></tr></thead><tbody>
-${data.layers.map((l) => `<tr id="${rowIds.summary(l.layer)}"><td>${l.layer}</td>${RESID_METHODS.map((m) => `<td class="num">${sum(l.maxZ[m])}</td>`).join('')}<td class="num">${sum(l.ceAtSlack3)}</td></tr>`).join('\n')}
-</tbody></table>
-<h3>Slack curve (Fig. 5b): mean lowest CE</h3>
-<table><thead><tr><th>layer</th>${data.slack.slack.map((s) => `<th>s = ${s}</th>`).join('')}</tr></thead><tbody>
-${[...data.slack.byLayer.map((c) => ({ name: String(c.layer), id: rowIds.slack(c.layer), ...c })), { name: 'all', id: rowIds.slack('all'), ...data.slack.all }]
-  .map((c) => `<tr id="${c.id}"><td>${c.name}</td>${c.meanCe.map((x) => `<td class="num">${f2(x)}</td>`).join('')}</tr>`)
-  .join('\n')}
-</tbody></table></section>`);
-
-  parts.push(`<section id="best"><h2>Best prompt per vector and method</h2>`);
-  for (const L of data.settings.layers) {
-    const rows = data.pairs.filter((p) => p.layer === L);
-    parts.push(`<details${L === data.settings.layers[0] ? ' open' : ''}><summary>layer ${L} (${rows.length} vectors)</summary>
-<table><thead><tr><th>target</th><th>method</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
-${rows
-  .flatMap((p) =>
-    RESID_METHODS.map((m, i) => {
-      const r = p.best[m];
-      return `<tr id="${rowIds.best(p.layer, p.vector, m)}"${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(p.label) : ''}</td><td>${esc(methodLabel(m, thr))}</td>${r ? promptCells(r, true) : '<td colspan="5" class="empty">—</td>'}</tr>`;
-    }),
-  )
-  .join('\n')}
-</tbody></table></details>`);
-  }
-  parts.push('</section>');
-
-  parts.push(`<section id="frontier"><h2>EPO Pareto frontier per vector (across seeds)</h2>`);
-  for (const L of data.settings.layers) {
-    const rows = data.pairs.filter((p) => p.layer === L && p.frontier.length);
-    if (!rows.length) continue;
-    parts.push(`<details><summary>layer ${L}</summary>
-<table><thead><tr><th>target</th><th>seed</th><th>λ</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
-${rows.flatMap((p) => p.frontier.map((r, i) => `<tr id="${rowIds.frontier(p.layer, p.vector, i)}"${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(p.label) : ''}</td>${frontierCells(r, true)}</tr>`)).join('\n')}
-</tbody></table></details>`);
-  }
-  parts.push('</section>');
+  // Tables of the residual study.
+  if (study) residTables(data, parts);
 
   if (data.targets.length) {
     parts.push(`<section id="targets"><h2>${data.targets.some((t) => t.method === 'sae') ? 'Neuron, logit and SAE targets' : 'Neuron and logit targets'}</h2>
@@ -137,6 +100,51 @@ ${parts.join('\n')}
 <footer>dreamsweep ${esc(data.format)} v${data.version} · numbers in report.json and the CSV files beside this page</footer>
 </body></html>
 `;
+}
+
+/** The residual study's tables: summary by layer, slack curve, best prompt per vector, frontier per vector. */
+function residTables(data: ReportData, parts: string[]): void {
+  const thr = data.settings.ceThreshold;
+  const sum = (s: Summary) => (s.mean === null ? '—' : `${f2(s.mean)} ± ${s.std === null ? '—' : f2(s.std)} <span class="n">(${s.n})</span>`);
+  parts.push(`<section id="summary"><h2>Summary by layer</h2>
+<p>Max z per vector: mean ± std (vectors). CE at slack 3: mean ± std of the per-vector lowest CE.</p>
+<table><thead><tr><th>layer</th>${RESID_METHODS.map((m) => `<th>${esc(methodLabel(m, thr))}</th>`).join('')}<th>CE at slack 3</th></tr></thead><tbody>
+${data.layers.map((l) => `<tr id="${rowIds.summary(l.layer)}"><td>${l.layer}</td>${RESID_METHODS.map((m) => `<td class="num">${sum(l.maxZ[m])}</td>`).join('')}<td class="num">${sum(l.ceAtSlack3)}</td></tr>`).join('\n')}
+</tbody></table>
+<h3>Slack curve (Fig. 5b): mean lowest CE</h3>
+<table><thead><tr><th>layer</th>${data.slack.slack.map((s) => `<th>s = ${s}</th>`).join('')}</tr></thead><tbody>
+${[...data.slack.byLayer.map((c) => ({ name: String(c.layer), id: rowIds.slack(c.layer), ...c })), { name: 'all', id: rowIds.slack('all'), ...data.slack.all }]
+  .map((c) => `<tr id="${c.id}"><td>${c.name}</td>${c.meanCe.map((x) => `<td class="num">${f2(x)}</td>`).join('')}</tr>`)
+  .join('\n')}
+</tbody></table></section>`);
+
+  parts.push(`<section id="best"><h2>Best prompt per vector and method</h2>`);
+  for (const L of data.settings.layers) {
+    const rows = data.pairs.filter((p) => p.layer === L);
+    parts.push(`<details${L === data.settings.layers[0] ? ' open' : ''}><summary>layer ${L} (${rows.length} vectors)</summary>
+<table><thead><tr><th>target</th><th>method</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
+${rows
+  .flatMap((p) =>
+    RESID_METHODS.map((m, i) => {
+      const r = p.best[m];
+      return `<tr id="${rowIds.best(p.layer, p.vector, m)}"${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(p.label) : ''}</td><td>${esc(methodLabel(m, thr))}</td>${r ? promptCells(r, true) : '<td colspan="5" class="empty">—</td>'}</tr>`;
+    }),
+  )
+  .join('\n')}
+</tbody></table></details>`);
+  }
+  parts.push('</section>');
+
+  parts.push(`<section id="frontier"><h2>EPO Pareto frontier per vector (across seeds)</h2>`);
+  for (const L of data.settings.layers) {
+    const rows = data.pairs.filter((p) => p.layer === L && p.frontier.length);
+    if (!rows.length) continue;
+    parts.push(`<details><summary>layer ${L}</summary>
+<table><thead><tr><th>target</th><th>seed</th><th>λ</th><th>z</th><th>alignment</th><th>CE</th><th>perplexity</th><th>text</th></tr></thead><tbody>
+${rows.flatMap((p) => p.frontier.map((r, i) => `<tr id="${rowIds.frontier(p.layer, p.vector, i)}"${i === 0 ? ' class="group"' : ''}><td>${i === 0 ? esc(p.label) : ''}</td>${frontierCells(r, true)}</tr>`)).join('\n')}
+</tbody></table></details>`);
+  }
+  parts.push('</section>');
 }
 
 const CSS = `

@@ -375,17 +375,22 @@ export function notesFor(
 ): string[] {
   const notes: string[] = [];
   const noRef = layers.filter((L) => !pairs.some((p) => p.layer === L && p.random));
-  if (!plan.spec.methods.random) notes.push('The sweep has no random baseline, so it has no z-scores.');
+  // A sweep of targets alone (no layers) has no residual study: nothing to say of z-scores or the corpus column.
+  const study = layers.length > 0;
+  if (!study) notes.push('The sweep has no residual study (no study.layers): only its neuron, logit and SAE targets are reported.');
+  else if (!plan.spec.methods.random) notes.push('The sweep has no random baseline, so it has no z-scores.');
   else if (noRef.length) notes.push(`No random baseline for layer${noRef.length > 1 ? 's' : ''} ${noRef.join(', ')}: z-scores there are unavailable.`);
-  if (!plan.spec.methods.scan) notes.push('The sweep has no dataset scan: no corpus column and no corpus CE distribution.');
-  else if (!scan) notes.push('The dataset scan has not finished: no corpus column and no corpus CE distribution yet.');
+  const scanGives = study ? 'no corpus column and no corpus CE distribution' : 'no dataset examples for the targets and no corpus CE distribution';
+  if (!plan.spec.methods.scan) notes.push(`The sweep has no dataset scan: ${scanGives}.`);
+  else if (!scan) notes.push(`The dataset scan has not finished: ${scanGives} yet.`);
   if (ce.corpus) {
     notes.push(
       `The corpus's ${ce.corpus.seqLen}-token windows (${ce.corpus.windows} of them) have CE mean ${ce.corpus.mean.toFixed(3)} and std ${ce.corpus.std.toFixed(3)} ` +
         `(the paper's Pile: 3.7 and 1.1 at 12 tokens).`,
     );
   }
-  notes.push(`"EPO (CE < ${ceThreshold})" is the highest-alignment valid EPO prompt with cross-entropy below ${ceThreshold} (Fig. 5e); scan and random are not restricted.`);
+  if (study)
+    notes.push(`"EPO (CE < ${ceThreshold})" is the highest-alignment valid EPO prompt with cross-entropy below ${ceThreshold} (Fig. 5e); scan and random are not restricted.`);
   const untexted = [...pairs.flatMap((p) => [...Object.values(p.best), ...p.frontier]), ...targets.flatMap((t) => [...t.frontier, t.bestUnderCap])].some(
     (r) => r && r.ids && r.text === null,
   );

@@ -2,7 +2,7 @@
 // that an absurd size (vectors.count: 1e9) is refused with its numbers instead of filling a worker's memory.
 import { UserError } from '../errors.js';
 import { sweepTargetCount } from '../objectives/kinds/index.js';
-import type { SweepSpec } from './spec.js';
+import { studyLayers, type SweepSpec } from './spec.js';
 
 /** Most units one sweep may plan (its plan and progress travel through Temporal), and most vector bytes. */
 export const PLAN_LIMITS = { units: 100_000, vectorBytes: 2 ** 30 } as const;
@@ -14,7 +14,7 @@ export interface PlanEstimate {
 
 /** Upper estimate for a spec; `vectorCount` is the vectors per layer (the file's largest list, or vectors.count). */
 export function estimatePlan(spec: SweepSpec, dModel: number, vectorCount: number): PlanEstimate {
-  const layers = spec.study.layers.length;
+  const layers = studyLayers(spec).length;
   const epo = spec.methods.epo;
   const seeds = epo ? (epo.seeds?.length ?? epo.runsPerVector) : 0;
   const targetRuns = epo ? sweepTargetCount(spec) * spec.targets.seeds.length : 0;
@@ -24,7 +24,8 @@ export function estimatePlan(spec: SweepSpec, dModel: number, vectorCount: numbe
 
 export function checkPlanSize(spec: SweepSpec, dModel: number, vectorCount: number): void {
   const e = estimatePlan(spec, dModel, vectorCount);
-  const what = `${spec.study.layers.length} layers x ${vectorCount} vectors of d_model ${dModel}`;
+  const layers = studyLayers(spec).length;
+  const what = layers ? `${layers} layers x ${vectorCount} vectors of d_model ${dModel}` : `${sweepTargetCount(spec)} targets`;
   if (e.vectorBytes > PLAN_LIMITS.vectorBytes) {
     throw new UserError(
       'E_SWEEP_TOO_LARGE',

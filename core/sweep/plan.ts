@@ -8,7 +8,7 @@ import { featureTargets, kindOf, sweepTargets, targetKeyJson, type EpoTarget, ty
 import { canonicalJson } from '../canonical-json.js';
 import { epoResultKnobs } from './epo-method.js';
 import { unitPrefix } from './layout.js';
-import type { SweepSpec } from './spec.js';
+import { studyLayers, type SweepSpec } from './spec.js';
 
 export { canonicalJson } from '../canonical-json.js';
 export { reportPrefix, resultKey } from './layout.js';
@@ -151,7 +151,7 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
 
   const random = spec.methods.random;
   if (random) {
-    for (const layer of spec.study.layers) {
+    for (const layer of studyLayers(spec)) {
       const s: UnitSpec = { kind: 'random', layer };
       const key = keyOf('random', { ...s, seqLen: n, vectorsKey, prompts: random.prompts, seed: random.seed, top: randomTopK(spec) });
       units.push({ id: `random/L${layer}`, key, kind: 'random', method: 'random', layer, queue: 'model', spec: s });
@@ -163,7 +163,8 @@ export function planUnits(spec: SweepSpec, modelId: string, vectorsKey: string, 
     const settings = {
       seqLen: n,
       vectorsKey,
-      layers: spec.study.layers,
+      // None in a sweep of targets alone: the scan reads only the features.
+      layers: studyLayers(spec),
       corpus: scan.corpus,
       textField: scan.textField,
       tokens: scan.tokens,

@@ -14,11 +14,11 @@ import { readVectorSource } from '../objectives/vectors.js';
 import { epoRunConfig } from './epo-method.js';
 import { sweepModelFit } from './model-fit.js';
 import { checkPlanSize } from './limits.js';
-import type { SweepSpec } from './spec.js';
+import { residStudy, studyLayers, type SweepSpec } from './spec.js';
 
 /** study.layers and the targets (neurons, SAEs) must exist in the model, and EPO's knobs fit it (top-k, initial ids). */
 export function checkStudyFitsModel(spec: SweepSpec, shape: ModelShape): void {
-  const bad = spec.study.layers.filter((L) => L > shape.nLayers);
+  const bad = studyLayers(spec).filter((L) => L > shape.nLayers);
   if (bad.length) {
     throw new UserError('E_SWEEP_MODEL', `${spec.source}: study.layers ${bad.join(', ')} exceed the model's resid_pre range [0, ${shape.nLayers}] (${spec.model.path})`);
   }
@@ -56,12 +56,13 @@ export async function preflightLocal(spec: SweepSpec, warn: (line: string) => vo
     if (fit.level === 'refuse') throw new UserError('E_SWEEP_MODEL', fit.line);
     if (fit.level === 'warn') warn(`warning: ${fit.line}`);
     checkModelSeqLen(spec.model.path, spec.study.seqLen, `${spec.source}: study.seqLen`);
-    if ('file' in spec.study.vectors) {
-      const set = readVectorSource(spec.study.vectors, cfg.dModel, spec.study.layers);
-      const missing = spec.study.layers.filter((L) => !set.has(L));
+    const study = residStudy(spec);
+    if (study && 'file' in study.vectors) {
+      const set = readVectorSource(study.vectors, cfg.dModel, study.layers);
+      const missing = study.layers.filter((L) => !set.has(L));
       if (missing.length) throw new UserError('E_SWEEP_VECTORS', `${spec.source}: study.vectors has no vectors for layers ${missing.join(', ')}`);
-      checkPlanSize(spec, cfg.dModel, Math.max(...spec.study.layers.map((L) => set.get(L)!.length)));
-    } else checkPlanSize(spec, cfg.dModel, spec.study.vectors.count);
+      checkPlanSize(spec, cfg.dModel, Math.max(...study.layers.map((L) => set.get(L)!.length)));
+    } else checkPlanSize(spec, cfg.dModel, study && 'count' in study.vectors ? study.vectors.count : 0);
   }
   const local = spec.methods.scan?.corpus.filter((c) => !isRemote(c)) ?? [];
   // Each local corpus file must open, and a .zst one start as zstd: found here, not by the units' scans.

@@ -1,7 +1,7 @@
 // The sweep file's schema helpers (zod, with the file's own wording: `want`), shared by core/sweep/sections.ts and
 // the objective kinds' target lists (core/objectives/kinds/).
 import { z } from 'zod';
-import { MAX_INDICES, parseRange, type IndexSet } from '../objectives/indices.js';
+import { expandIndices, MAX_INDICES, parseRange, type IndexSet } from '../objectives/indices.js';
 import { want } from './issues.js';
 
 export { want, type Problem } from './issues.js';
@@ -62,6 +62,14 @@ export function indexSet(hint: string) {
     }
     return bad(hint);
   });
+}
+
+/**
+ * Seeds as neuron indices are written: one, a list `[0, 1]` or a range `0..59`, expanded to the list the spec
+ * holds, so a file that writes a range has the spec, sweep ID and unit keys of one that lists the seeds.
+ */
+export function seedSet(hint: string) {
+  return indexSet(hint).transform(expandIndices);
 }
 
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

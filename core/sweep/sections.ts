@@ -9,7 +9,7 @@ import { BACKENDS, ENGINES, TORCH_DTYPES } from '../model/names.js';
 import { SWEEP_TARGET_LISTS } from '../objectives/kinds/index.js';
 import type { TargetListKey } from '../objectives/kinds/types.js';
 import { isMatrixFile } from '../objectives/matrix-file.js';
-import { bool, count, distinct, indexSet, int, location, num, obj, section, text, want } from './schema.js';
+import { bool, count, distinct, indexSet, int, location, num, obj, section, seedSet, text, want } from './schema.js';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -70,15 +70,27 @@ const studySchema = obj(
     layers: z
       .array(int(0, 'a layer is the block whose input (resid_pre) is read: 0..n_layers'), want('a list of layer numbers', 'e.g. `layers: [4, 8, 12]`'))
       .min(1, want('at least one layer', 'e.g. `layers: [4, 8, 12]`'))
-      .superRefine(distinct('layer')),
-    vectors: vectorsSchema,
+      .superRefine(distinct('layer'))
+      .optional(),
+    vectors: vectorsSchema.optional(),
     seqLen: int(2, 'prompt and window length in tokens; cross-entropy needs at least two (the paper: 12)').default(12),
   },
-  'a mapping with layers and vectors',
-  'add `study: { layers: [4, 8], vectors: { count: 50, seed: 0 } }`',
+  'a mapping with layers and vectors (or only seqLen, for a sweep of targets alone)',
+  'add `study: { layers: [4, 8], vectors: { count: 50, seed: 0 } }`, or leave study out to dream only targets',
 ).superRefine((s, ctx) => {
-  const layer = s.vectors.layer;
-  if (layer !== undefined && !s.layers.includes(layer)) {
+  // Layers and vectors are the residual study together; neither is a sweep of targets alone (the top level checks it has some).
+  if (s.layers !== undefined && s.vectors === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['vectors'],
+      message: want('vectors beside layers', 'add `vectors: { count: 50, seed: 0 }`, or remove layers for a sweep of targets alone').error,
+    });
+  }
+  if (s.vectors !== undefined && s.layers === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['layers'], message: want('layers beside vectors', 'add the layers the vectors are for, e.g. `layers: [4, 8]`').error });
+  }
+  const layer = s.vectors?.layer;
+  if (layer !== undefined && s.layers !== undefined && !s.layers.includes(layer)) {
     ctx.addIssue({
       code: 'custom',
       path: ['vectors', 'layer'],
@@ -109,7 +121,7 @@ const scanSchema = obj(
     textField: text('a JSON field name', 'the field of each .jsonl record that holds its text').default('text'),
     tokens: count('how many corpus tokens to scan, e.g. `tokens: 100M`'),
     stride: int(1, 'tokens between window starts; omit for seqLen (non-overlapping windows)').optional(),
-    top: int(1, 'best windows kept per (layer, vector)').default(16),
+    top: int(1, 'best windows kept per (layer, vector) and per target').default(16),
     shards: int(1, 'the scan splits into this many units').default(1),
     batchSize: int(1, 'windows per engine call').default(64),
     skipBad: bool('true skips undecodable records and files (and counts them) instead of failing').default(false),
@@ -138,7 +150,7 @@ const epoKnobs = Object.fromEntries(EPO_KNOBS.filter((k) => !k.perRun).map((k) =
 const epoSchema = obj(
   {
     runsPerVector: int(1, 'EPO runs per (layer, vector); the paper uses 1').default(1),
-    seeds: z.array(int(0), want('a list of seeds', 'one seed per run, e.g. `seeds: [0, 1]`')).superRefine(distinct('seed')).optional(),
+    seeds: seedSet('one seed per run, e.g. `seeds: [0, 1]` or `seeds: 0..1`').optional(),
     ...epoKnobs,
   },
   'a mapping of EPO options (or nothing, for Table 1 defaults)',
@@ -165,11 +177,7 @@ const targetsSchema = obj(
   {
     // Each kind's list (neurons, tokens, saes), in the table's order: core/objectives/kinds/.
     ...(Object.fromEntries(SWEEP_TARGET_LISTS.map((k) => [k.sweepFile.key, k.sweepFile.schema])) as Record<TargetListKey, z.ZodDefault<z.ZodType<unknown[]>>>),
-    seeds: z
-      .array(int(0), want('a list of seeds', 'EPO runs per target, one per seed; e.g. `seeds: [0, 1]`'))
-      .min(1, want('at least one seed', 'e.g. `seeds: [0]`'))
-      .superRefine(distinct('seed'))
-      .default([0]),
+    seeds: seedSet('EPO runs per target, one per seed; e.g. `seeds: [0, 1]` or `seeds: 0..59`').default([0]),
   },
   'a mapping with neurons, tokens, saes and/or seeds',
   'e.g. `targets: { neurons: [{ layer: 8, index: 120 }] }`',
@@ -261,7 +269,8 @@ export const sweepSchema = obj(
       ctx.addIssue({ code: 'custom', message: want('a name of a-z, 0-9 and - (at most 63, not starting with -)', `it becomes part of IDs; e.g. ${slug}`).error });
     }),
     model: modelSchema,
-    study: studySchema,
+    // Absent, or only seqLen: no residual study, a sweep of targets alone (spec.ts's residStudy).
+    study: studySchema.prefault({}),
     methods: methodsSchema.prefault({}),
     targets: targetsSchema.prefault({}),
     storage: storageSchema,
@@ -281,11 +290,33 @@ export const sweepSchema = obj(
 ).superRefine((s, ctx) => {
   const targets = SWEEP_TARGET_LISTS.reduce((n, k) => n + k.sweepFile.count(s.targets[k.sweepFile.key]), 0);
   const { random, scan, epo } = s.methods;
-  if (!random && !scan && !epo && targets === 0) {
+  const study = s.study.layers !== undefined;
+  if (!study && targets === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['study', 'layers'],
+      message: want(
+        'a residual study (study.layers and study.vectors) or at least one target (targets.neurons, targets.tokens, targets.saes)',
+        'add `study: { layers: [4, 8], vectors: { count: 50, seed: 0 } }`, or targets such as `targets: { neurons: [{ layer: 8, index: 120 }] }` with `methods: { epo: {} }`',
+      ).error,
+    });
+  } else if (!random && !scan && !epo && targets === 0) {
     ctx.addIssue({
       code: 'custom',
       path: ['methods'],
       message: want('at least one of methods.random, methods.scan, methods.epo, or a target', 'e.g. `methods: { random: {}, epo: {} }`').error,
+    });
+  }
+  // Refused rather than ignored, as an unknown key is: a section that would do nothing is a mistake, and the
+  // random baseline is the z reference of the residual directions only (targets compare with the scan).
+  if (!study && random) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['methods', 'random'],
+      message: want(
+        'no random baseline without a study',
+        'random prompts are the z-score reference of the residual directions (study.layers, study.vectors), which this sweep has none of; remove methods.random (neuron, logit and SAE targets are compared with the dataset examples of methods.scan), or add a study',
+      ).error,
     });
   }
   if (targets > 0 && !epo) {

@@ -26,13 +26,11 @@ export interface SweepSpec {
   name: string;
   /** path: an absolute local directory or s3://bucket/prefix. */
   model: RawSweep['model'];
-  study: Omit<RawSweep['study'], 'vectors'> & {
-    /**
-     * Random unit directions (count per layer, seeded), or a vectors file (absolute): JSON, or a .safetensors /
-     * .npy matrix with its tensor, rows and layer (core/objectives/matrix-file.ts).
-     */
-    vectors: { count: number; seed: number } | MatrixSource;
-  };
+  /**
+   * The residual study, or only the prompt length for a sweep of targets alone (a file without study.layers):
+   * seqLen is here either way, the one prompt and window length of every method. residStudy() tells them apart.
+   */
+  study: ResidStudy | { seqLen: number; layers?: undefined; vectors?: undefined };
   methods: {
     random?: NonNullable<RawSweep['methods']['random']>;
     /** corpus: absolute paths, globs or s3:// URIs. */
@@ -52,6 +50,30 @@ export interface SweepSpec {
   report: RawSweep['report'];
   /** Absolute path of the file it came from. */
   source: string;
+}
+
+/**
+ * Random unit directions (count per layer, seeded), or a vectors file (absolute): JSON, or a .safetensors /
+ * .npy matrix with its tensor, rows and layer (core/objectives/matrix-file.ts).
+ */
+export type VectorsSpec = { count: number; seed: number } | MatrixSource;
+
+/** The residual-stream study: for each layer and direction, the alignment of resid_pre with it. */
+export interface ResidStudy {
+  /** Ascending, distinct, non-empty. */
+  layers: number[];
+  vectors: VectorsSpec;
+  seqLen: number;
+}
+
+/** The sweep's residual study; undefined for a sweep of targets alone (no random baseline, no residual EPO units). */
+export function residStudy(spec: Pick<SweepSpec, 'study'>): ResidStudy | undefined {
+  return spec.study.layers === undefined ? undefined : spec.study;
+}
+
+/** The residual study's layers: none for a sweep of targets alone. */
+export function studyLayers(spec: Pick<SweepSpec, 'study'>): number[] {
+  return residStudy(spec)?.layers ?? [];
 }
 
 /** EPO's knobs as a sweep sets them; seqLen comes from study.seqLen and each run's seed from `seeds`. */
@@ -152,9 +174,27 @@ function buildTargetLists(raw: RawSweep['targets'], at: (p: string) => string, p
   return out;
 }
 
+/** The residual study with the keys given (an old file's spec, and so its sweep ID, stays as it was), or only seqLen. */
+function buildStudy(s: RawSweep['study'], at: (p: string) => string): SweepSpec['study'] {
+  const v = s.vectors;
+  if (s.layers === undefined || v === undefined) return { seqLen: s.seqLen };
+  return {
+    layers: [...s.layers].sort((a, b) => a - b),
+    vectors:
+      v.file !== undefined
+        ? {
+            file: at(v.file),
+            ...(v.tensor !== undefined && { tensor: v.tensor }),
+            ...(v.rows !== undefined && { rows: v.rows }),
+            ...(v.layer !== undefined && { layer: v.layer }),
+          }
+        : { count: v.count!, seed: v.seed ?? 0 },
+    seqLen: s.seqLen,
+  };
+}
+
 function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
   const at = resolveAt(path.dirname(source));
-  const v = r.study.vectors;
   const { random, scan, epo } = r.methods;
   const spec: SweepSpec = {
     name: r.name,
@@ -164,20 +204,7 @@ function build(r: RawSweep, source: string, problems: Problem[]): SweepSpec {
       ...(r.model.backend && { backend: r.model.backend }),
       ...(r.model.dtype && { dtype: r.model.dtype }),
     },
-    study: {
-      layers: [...r.study.layers].sort((a, b) => a - b),
-      // Only the keys given, so the spec (and the sweep's ID) of a file without them is as before.
-      vectors:
-        v.file !== undefined
-          ? {
-              file: at(v.file),
-              ...(v.tensor !== undefined && { tensor: v.tensor }),
-              ...(v.rows !== undefined && { rows: v.rows }),
-              ...(v.layer !== undefined && { layer: v.layer }),
-            }
-          : { count: v.count!, seed: v.seed ?? 0 },
-      seqLen: r.study.seqLen,
-    },
+    study: buildStudy(r.study, at),
     methods: {
       ...(random && { random }),
       ...(scan && {

@@ -171,3 +171,60 @@ storage: { uri: ./store }
     expect(merged!.features[1]!.excluded).toBeGreaterThan(0); // " the" bans windows holding "the"
   });
 });
+
+describe('a sweep of targets alone (no residual study)', () => {
+  it('plans no random or residual units, scans only the features, runs EPO and reports only the targets', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-acts-'));
+    const body = `name: targets-only
+model: { path: ${MODEL}, engine: tfjs }
+study: { seqLen: 5 }
+methods:${EPO}
+  scan: { corpus: ${path.resolve('test/fixtures/corpus/smoke.jsonl')}, tokens: 1M, shards: 2, top: 3 }
+targets: { neurons: [{ layer: 1, index: 3 }], tokens: [" model"], seeds: 0..1 }
+storage: { uri: ./store }
+`;
+    const spec = sweepFile(dir, body);
+    expect(spec.study).toEqual({ seqLen: 5 });
+    const storeDir = path.join(dir, 'store');
+    const w = worker(storeDir);
+    const plan = await w.plan(spec);
+    const units = await unitsOf(storeDir, plan);
+    expect(units.map((u) => u.id)).toEqual([
+      'scan/shard-1-of-2',
+      'scan/shard-2-of-2',
+      'scan/merge',
+      'neuron/L1.N3/s0',
+      'neuron/L1.N3/s1',
+      'logit/" model"/s0',
+      'logit/" model"/s1',
+      'report',
+    ]);
+    for (const u of units) expect((await w.run(inputOf(plan, units, u, spec))).cached).toBe(false);
+
+    const store = openStore(storeDir);
+    const merged = JSON.parse(Buffer.from((await store.get(unitFileKey(units[2]!, 'scan')))!).toString('utf8')) as ScanResult;
+    expect(merged.pairs).toEqual([]);
+    expect(merged.config.targets).toEqual([]);
+    expect(merged.features.map((f) => f.label)).toEqual(['neuron L1.N3', 'logit " model"']);
+    for (const f of merged.features) for (const e of f.top) expect(e.activations).toHaveLength(5);
+
+    const json = JSON.parse(Buffer.from((await store.get(reportKey(plan.sweepId, 'report.json')))!).toString('utf8'));
+    expect(json.settings).toMatchObject({ layers: [], seqLen: 5 });
+    expect(json.pairs).toEqual([]);
+    expect(json.units).toMatchObject({ planned: 7, finished: 7 });
+    expect(json.targets.map((t: { label: string; seeds: unknown }) => [t.label, t.seeds])).toEqual([
+      ['neuron L1.N3', { planned: 2, finished: 2 }],
+      ['logit " model"', { planned: 2, finished: 2 }],
+    ]);
+    // Each target carries its study beside the scan's examples of it (paper Figs. 2, 3).
+    for (const t of json.targets) {
+      expect(t.feature.dataset.top).toHaveLength(3);
+      expect(t.feature.seedFrontiers.map((f: { seed: number }) => f.seed)).toEqual([0, 1]);
+    }
+    const html = Buffer.from((await store.get(reportKey(plan.sweepId, 'report.html')))!).toString('utf8');
+    expect(html).not.toMatch(/Summary by layer|Best prompt per vector|paper Fig\. 5[bcde]|no random baseline/);
+    expect(html).toContain('Per-target studies');
+    expect(html).toContain('paper Fig. 5a');
+    expect(html).toContain('no residual study');
+  });
+});

@@ -610,6 +610,10 @@ export const CASES: BadCase[] = [
       ['unknown top-level key', (s: Doc) => (s.colour = 'blue'), 'E_SWEEP_FILE'],
       ['concurrency units zero', (s: Doc) => (s.concurrency = { units: 0 }), 'E_SWEEP_FILE'],
       ['heartbeat timeout negative', (s: Doc) => (s.temporal = { heartbeatTimeout: -5 }), 'E_SWEEP_FILE'],
+      ['neither a study nor a target', (s: Doc) => ((s.study = { seqLen: 6 }), (s.methods = { epo: {} })), 'E_SWEEP_FILE'],
+      ['random baseline without a study', (s: Doc) => (delete s.study, (s.methods.epo = {}), (s.targets = { neurons: [{ layer: 1, index: 3 }] })), 'E_SWEEP_FILE'],
+      ['layers without vectors', (s: Doc) => delete s.study.vectors, 'E_SWEEP_FILE'],
+      ['seeds range backwards', (s: Doc) => ((s.methods.epo = {}), (s.targets = { neurons: [{ layer: 1, index: 3 }], seeds: '5..0' })), 'E_SWEEP_FILE'],
     ] as Array<[string, ((s: Doc) => void) | null, string]>
   ).map(([name, change, code]): BadCase => ({
     group: 'sweep files',
@@ -630,6 +634,16 @@ export const CASES: BadCase[] = [
         'E_SWEEP_MODEL',
       ],
       ['seqLen past max_position_embeddings', (s: Doc) => (s.study.seqLen = 100), 'E_SEQ_LEN'],
+      [
+        'targets alone: neuron index beyond the model',
+        (s: Doc) => ((s.study = { seqLen: 6 }), (s.methods = { epo: { iters: 2, population: 2, topk: 16 } }), (s.targets = { neurons: [{ layer: 1, index: 9999 }] })),
+        'E_SWEEP_MODEL',
+      ],
+      [
+        'targets alone: seqLen past max_position_embeddings',
+        (s: Doc) => ((s.study = { seqLen: 100 }), (s.methods = { epo: { topk: 16 } }), (s.targets = { tokens: [' model'] })),
+        'E_SEQ_LEN',
+      ],
       ['vectors.count absurd', (s: Doc) => (s.study.vectors = { count: 1_000_000_000, seed: 0 }), 'E_SWEEP_TOO_LARGE'],
       ['vectors file missing', (s: Doc) => (s.study.vectors = { file: '/nonexistent/v.json' }), 'E_VECTORS_FILE'],
       ['scan corpus matching nothing', (s: Doc) => (s.methods.scan = { corpus: '/nonexistent/*.jsonl', tokens: 100, shards: 1, top: 4 }), 'E_CORPUS_EMPTY'],

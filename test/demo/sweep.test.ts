@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { describe, expect, it } from 'vitest';
 import { readCheckpoint, readTokenizer } from '../../core/model/load.js';
-import { loadSweepFile } from '../../core/sweep/spec.js';
+import { loadSweepFile, studyLayers } from '../../core/sweep/spec.js';
 
 const FILE = join(import.meta.dirname, '../../sweeps/demo.yaml');
 
@@ -27,7 +27,7 @@ describe('sweeps/demo.yaml', () => {
     expect(shards.length).toBe(3);
     const ck = readCheckpoint(spec.model.path);
     const tok = readTokenizer(spec.model.path, ck.cfg);
-    for (const l of spec.study.layers) expect(l).toBeLessThanOrEqual(ck.cfg.nLayers);
+    for (const l of studyLayers(spec)) expect(l).toBeLessThanOrEqual(ck.cfg.nLayers);
     for (const n of spec.targets.neurons) {
       expect(n.layer).toBeLessThan(ck.cfg.nLayers);
       expect(n.index).toBeLessThan(ck.cfg.dMlp);

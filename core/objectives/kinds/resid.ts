@@ -61,7 +61,8 @@ export const resid: ObjectiveKind<'resid'> = {
   sweepTargets(spec, vectorCounts) {
     const epo = spec.methods.epo!;
     const seeds = epo.seeds ?? Array.from({ length: epo.runsPerVector }, (_, i) => i);
-    return spec.study.layers.flatMap((layer) =>
+    // A sweep of targets alone has no layers, and so no residual units.
+    return (spec.study.layers ?? []).flatMap((layer) =>
       Array.from({ length: vectorCounts.get(layer) ?? 0 }, (_, vector) => ({
         target: { kind: 'resid' as const, layer, vector },
         seeds,

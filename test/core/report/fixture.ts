@@ -14,7 +14,7 @@ import { Rng } from '../../../core/rng.js';
 import { Moments } from '../../../core/stats/moments.js';
 import { LocalStore } from '../../../core/store/index.js';
 import { planUnits, resultKey, type SweepPlan } from '../../../core/sweep/plan.js';
-import { parseSweep } from '../../../core/sweep/spec.js';
+import { parseSweep, studyLayers } from '../../../core/sweep/spec.js';
 
 export const decodeWords = (ids: number[]) => ids.map((i) => `w${i}`).join(' ');
 
@@ -58,7 +58,7 @@ export async function buildFixture(options: { unfinished?: string[]; noHistory?:
   const dir = mkdtempSync(path.join(tmpdir(), 'dreamsweep-report-'));
   const store = new LocalStore(dir);
   const spec = parseSweep(SWEEP, '/sweeps/report-fixture.yaml');
-  const counts = new Map(spec.study.layers.map((L) => [L, 3]));
+  const counts = new Map(studyLayers(spec).map((L) => [L, 3]));
   const vectorsKey = 'vectors/fixture.json';
   const units = planUnits(spec, 'model-fixture', vectorsKey, counts);
   const plan: SweepPlan = { sweepId: 'report-fixture-0123456789ab', spec, modelId: 'model-fixture', shape: { nLayers: 3, dModel: 8, dMlp: 32, dVocab: 64 }, vectorsKey, units };

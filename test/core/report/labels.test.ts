@@ -22,7 +22,10 @@ describe('target labels', () => {
 
   it('shows SAE rows by their row number in the page, the CSVs and the attribution labels', async () => {
     const fx = await buildFixture();
-    const plan = { ...fx.plan, spec: { ...fx.plan.spec, study: { ...fx.plan.spec.study, vectors: { file: '/saes/L1/sae.safetensors', rows: { from: 1232, to: 1234 } } } } };
+    const plan = {
+      ...fx.plan,
+      spec: { ...fx.plan.spec, study: { layers: [1, 2], seqLen: fx.plan.spec.study.seqLen, vectors: { file: '/saes/L1/sae.safetensors', rows: { from: 1232, to: 1234 } } } },
+    };
     const data = await aggregateSweep(fx.store, plan);
     expect(data.pairs.map((p) => p.label)).toEqual([1232, 1233, 1234, 1232, 1233, 1234].map((r, i) => `L${i < 3 ? 1 : 2} row ${r} of W_dec in L1/sae.safetensors`));
     const files = await buildReport(data);

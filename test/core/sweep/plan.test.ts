@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dependsOn, epoKeyOf, planLayout, planUnits, unitKeyOf, type EpoTarget } from '../../../core/sweep/plan.js';
 import { parseSweep } from '../../../core/sweep/spec.js';
+import { estimatePlan } from '../../../core/sweep/limits.js';
 import { saeIdentity } from '../../../core/objectives/sae.js';
 
 describe('planUnits', () => {
@@ -127,5 +128,32 @@ storage: { uri: /s }`,
     expect(neuron.get('random/L1')).toBe(none.get('random/L1'));
     expect(more.get('neuron/L1.N0/s0')).toBe(neuron.get('neuron/L1.N0/s0'));
     expect(plan('{ neurons: [{ layer: 1, index: 0 }] }').get('scan/merge')).toBe(neuron.get('scan/merge'));
+  });
+
+  it('plans a sweep of targets alone: no random or residual units, the same target units a sweep with a study has', () => {
+    const text = (study: string) => `name: s
+model: { path: /m }
+${study}
+methods: { scan: { corpus: /c.jsonl, tokens: 100, shards: 2 }, epo: {} }
+targets: { neurons: [{ layer: 1, index: 0 }], tokens: [" dog"], seeds: 0..1 }
+storage: { uri: /s }`;
+    const alone = parseSweep(text('study: { seqLen: 4 }'), '/tmp/s.yaml');
+    const units = planUnits(alone, 'model-1', 'vectors/empty.json', new Map());
+    expect(units.map((u) => u.id)).toEqual([
+      'scan/shard-1-of-2',
+      'scan/shard-2-of-2',
+      'scan/merge',
+      'neuron/L1.N0/s0',
+      'neuron/L1.N0/s1',
+      'logit/" dog"/s0',
+      'logit/" dog"/s1',
+      'report',
+    ]);
+    expect(estimatePlan(alone, 8, 0).units).toBe(units.length);
+    // The EPO units of targets do not depend on the vectors: adding a study (or dropping one) reuses them.
+    const withStudy = parseSweep(text('study: { layers: [1], vectors: { count: 2 }, seqLen: 4 }'), '/tmp/s.yaml');
+    const keys = new Map(planUnits(withStudy, 'model-1', 'vectors/v.json', new Map([[1, 2]])).map((u) => [u.id, u.key]));
+    for (const u of units.filter((u) => u.kind === 'epo')) expect(u.key, u.id).toBe(keys.get(u.id));
+    expect(units.find((u) => u.id === 'scan/merge')!.key).not.toBe(keys.get('scan/merge'));
   });
 });

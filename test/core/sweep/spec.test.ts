@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EPO_DEFAULTS } from '../../../core/epo/config.js';
 import { isUserError } from '../../../core/errors.js';
-import { SweepFileError, loadSweepFile, parseSweep, type SweepIssue } from '../../../core/sweep/spec.js';
+import { SweepFileError, loadSweepFile, parseSweep, residStudy, type SweepIssue } from '../../../core/sweep/spec.js';
+import { sweepIdOf } from '../../../core/sweep/plan.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bad = (name: string) => path.join(root, 'test/fixtures/sweeps/bad', name);
@@ -63,6 +64,28 @@ describe('shipped sweep files', () => {
     expect(s.targets.neurons).toEqual([{ layer: 1, index: 3 }]);
     expect(s.targets.tokens).toHaveLength(1);
     expect(s.concurrency.units).toBe(4);
+  });
+
+  it("validates the paper's neuron study: two Pythia-12B neurons, 60 seeds, a 500M-token scan keeping 64 windows, no residual study", () => {
+    const s = loadSweepFile(path.join(root, 'sweeps/neuron-study.yaml'));
+    const paper = loadSweepFile(path.join(root, 'sweeps/residual-stream.yaml'));
+    expect(s.name).toBe('neuron-study');
+    expect(s.model).toEqual(paper.model);
+    expect(s.study).toEqual({ seqLen: 12 });
+    expect(residStudy(s)).toBeUndefined();
+    expect(s.methods.random).toBeUndefined();
+    expect(s.methods.scan).toMatchObject({ tokens: 500_000_000, top: 64 });
+    expect(s.methods.scan?.corpus[0]).toMatch(/^s3:\/\/your-bucket\//);
+    // Table 1, as the residual study runs it (its seeds are the residual study's, unused here).
+    const { seeds: _a, ...epo } = s.methods.epo!;
+    const { seeds: _b, ...table1 } = paper.methods.epo!;
+    expect(epo).toEqual(table1);
+    expect(s.targets.neurons).toEqual([
+      { layer: 10, index: 5 },
+      { layer: 3, index: 1000 },
+    ]);
+    expect(s.targets.seeds).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(s.storage.uri).toMatch(/^s3:\/\/your-bucket\//);
   });
 
   it('ships the smoke corpus it names: 40 JSON lines with a text field', () => {
@@ -264,5 +287,100 @@ describe('malformed sweep files', () => {
     expect(i).toMatchObject({ line: 8, col: 30, path: 'storage.region' });
     const [j] = issuesOf(() => parseSweep(MINIMAL.replace('model: { path: models/m }', 'model:'), 'x.yaml'));
     expect(j).toMatchObject({ line: 2, col: 1, path: 'model' });
+  });
+});
+
+describe('a sweep of targets alone (no residual study)', () => {
+  const TARGETS = `name: t
+model: { path: /m }
+methods: { scan: { corpus: /c.jsonl, tokens: 100 }, epo: {} }
+targets: { neurons: [{ layer: 1, index: 3 }], tokens: [" dog"] }
+storage: { uri: /s }
+`;
+  const at = (text: string) => issuesOf(() => parseSweep(text, 'x.yaml')).map((i) => [i.line, i.path, i.message]);
+
+  it('takes study left out, empty, or holding only seqLen: no layers, no vectors, seqLen 12 unless given', () => {
+    const absent = parseSweep(TARGETS, '/x.yaml');
+    expect(absent.study).toEqual({ seqLen: 12 });
+    expect(Object.keys(absent.study)).toEqual(['seqLen']);
+    expect(residStudy(absent)).toBeUndefined();
+    const empty = parseSweep(`${TARGETS}study: {}\n`, '/x.yaml');
+    const twelve = parseSweep(`${TARGETS}study: { seqLen: 12 }\n`, '/x.yaml');
+    expect(sweepIdOf(empty)).toBe(sweepIdOf(absent));
+    expect(sweepIdOf(twelve)).toBe(sweepIdOf(absent));
+    expect(parseSweep(`${TARGETS}study: { seqLen: 8 }\n`, '/x.yaml').study).toEqual({ seqLen: 8 });
+    expect(residStudy(parseSweep(MINIMAL, '/x.yaml'))).toEqual({ layers: [1, 3], vectors: { count: 2, seed: 0 }, seqLen: 12 });
+  });
+
+  it('refuses a sweep with neither a study nor a target, at the study, with both fixes', () => {
+    const none = 'name: t\nmodel: { path: /m }\nmethods: { scan: { corpus: /c.jsonl, tokens: 100 } }\nstorage: { uri: /s }\n';
+    expect(at(none)).toEqual([
+      [
+        1,
+        'study.layers',
+        expect.stringMatching(/^expected a residual study \(study\.layers and study\.vectors\) or at least one target .*got nothing; add `study: .*targets: \{ neurons:/),
+      ],
+    ]);
+    // With only seqLen: at the study key, and one line (not the methods rule's as well).
+    expect(at(`${none.replace('methods: { scan: { corpus: /c.jsonl, tokens: 100 } }\n', '')}study:\n  seqLen: 8\n`)).toEqual([
+      [4, 'study.layers', expect.stringMatching(/got nothing/)],
+    ]);
+  });
+
+  it("refuses methods.random without a study (it is the residual directions' z reference) and targets without methods.epo", () => {
+    expect(at(TARGETS.replace('methods: {', 'methods: { random: {},'))).toEqual([
+      [3, 'methods.random', expect.stringMatching(/^expected no random baseline without a study, got .*remove methods\.random/)],
+    ]);
+    expect(at(TARGETS.replace(', epo: {}', ''))).toEqual([[3, 'methods.epo', expect.stringMatching(/an epo section/)]]);
+  });
+
+  it('refuses layers without vectors and vectors without layers', () => {
+    expect(at(`${TARGETS}study: { layers: [1] }\n`)).toEqual([[6, 'study.vectors', expect.stringMatching(/^expected vectors beside layers, got nothing/)]]);
+    expect(at(`${TARGETS}study: { vectors: { count: 2 } }\n`)).toEqual([[6, 'study.layers', expect.stringMatching(/^expected layers beside vectors, got nothing/)]]);
+  });
+});
+
+describe('seeds', () => {
+  const withSeeds = (targets: string, epo = '{}') =>
+    parseSweep(`${MINIMAL}targets: { neurons: [{ layer: 1, index: 0 }], seeds: ${targets} }\n`.replace('  random:\n', `  epo: ${epo}\n`), '/x.yaml');
+
+  it('takes a range or one seed as neuron indices are written, expanded to the list a file of them gives (the same sweep)', () => {
+    const range = withSeeds('0..59');
+    expect(range.targets.seeds).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(sweepIdOf(range)).toBe(sweepIdOf(withSeeds(`[${range.targets.seeds.join(', ')}]`)));
+    expect(withSeeds('3').targets.seeds).toEqual([3]);
+    expect(withSeeds('[0]', '{ runsPerVector: 2, seeds: 4..5 }').methods.epo?.seeds).toEqual([4, 5]);
+  });
+
+  it('refuses a backward range, a repeat, an empty list and a negative seed', () => {
+    const bad = (seeds: string) => issuesOf(() => withSeeds(seeds)).map((i) => [i.path, i.message]);
+    expect(bad('59..0')).toEqual([['targets.seeds', expect.stringMatching(/runs backwards; write 0\.\.59/)]]);
+    expect(bad('[1, 2, 1]')).toEqual([['targets.seeds', expect.stringMatching(/1 appears twice/)]]);
+    expect(bad('[]')).toEqual([['targets.seeds', expect.stringMatching(/the list is empty/)]]);
+    expect(bad('[-1]')).toEqual([['targets.seeds', expect.stringMatching(/item \[0\] \(-1\)/)]]);
+  });
+});
+
+describe('old sweep files', () => {
+  it('parse to the spec, byte for byte, and the sweep ID they had before the study became optional', () => {
+    // Written by the code before (commit efd9cd6): a new key, or another order, would change plans and IDs.
+    const spec = parseSweep(
+      `name: s
+model: { path: /m }
+study: { layers: [2, 1], vectors: { file: /v.safetensors, tensor: W, rows: 0..3, layer: 1 }, seqLen: 4 }
+methods: { random: {}, scan: { corpus: /c.jsonl, tokens: 100, shards: 3 }, epo: { runsPerVector: 2, seeds: [0, 3] } }
+targets: { neurons: [{ layer: 1, index: 0..2 }], tokens: [" dog"], seeds: [1, 2] }
+storage: { uri: /s }`,
+      '/tmp/s.yaml',
+    );
+    expect(JSON.stringify(spec)).toBe(
+      '{"name":"s","model":{"path":"/m","engine":"auto"},"study":{"layers":[1,2],"vectors":{"file":"/v.safetensors","tensor":"W","rows":{"from":0,"to":3},"layer":1},"seqLen":4},' +
+        '"methods":{"random":{"prompts":1024,"seed":0,"batchSize":64},"scan":{"corpus":["/c.jsonl"],"textField":"text","tokens":100,"top":16,"shards":3,"batchSize":64,"skipBad":false},' +
+        '"epo":{"runsPerVector":2,"seeds":[0,3],"iters":300,"population":8,"children":32,"topk":512,"lambdaMin":0.1,"lambdaMax":10,"restartEvery":30,"restartLambdaMin":0.667,"restartLambdaMax":6,"batchSize":256,"retokenize":false,"checkpointEvery":10}},' +
+        '"targets":{"neurons":[{"layer":1,"index":0},{"layer":1,"index":1},{"layer":1,"index":2}],"tokens":[{"token":" dog","bannedText":"dog"}],"seeds":[1,2]},' +
+        '"storage":{"uri":"/s","region":"us-east-1","forcePathStyle":false},"temporal":{"namespace":"default","taskQueues":{"model":"dreamsweep-model","aux":"dreamsweep-aux"},"heartbeatTimeout":120},' +
+        '"concurrency":{"units":16},"report":{"ceThreshold":6,"slack":[0,0.5,1,1.5,2,2.5,3,3.5,4]},"source":"/tmp/s.yaml"}',
+    );
+    expect(sweepIdOf(spec)).toBe('s-8dad67581584');
   });
 });
