@@ -90,7 +90,7 @@ export class JsonFieldScanner {
   end(): FieldFound {
     if (this.state === S.Number && NUMBER_ENDS.has(this.number)) this.afterValue();
     if (this.state !== S.Done) throw new JsonSyntaxError('Unexpected end of JSON input');
-    if (this.topType !== 'object') return { kind: 'not-object', got: this.topType! };
+    if (this.topType !== 'an object') return { kind: 'not-object', got: this.topType! };
     if (this.lastType === undefined) {
       const keys = [...this.indexKeys.map(String), ...this.nameKeys].slice(0, KEY_KEEP);
       return { kind: 'missing', keys };
@@ -153,7 +153,7 @@ export class JsonFieldScanner {
     const type =
       c === '{' || c === '[' || c === 'n' ? 'object' : c === '"' ? 'string' : c === 't' || c === 'f' ? 'boolean' : c === '-' || (c >= '0' && c <= '9') ? 'number' : undefined;
     if (type === undefined) this.fail(c);
-    if (this.depth === 0) this.topType = c === '[' ? 'an array' : type;
+    if (this.depth === 0) this.topType = c === '{' ? 'an object' : c === '[' ? 'an array' : type;
     if (this.depth === 1 && this.stack[0] === 1 && this.valueIsField) {
       this.lastType = c === 'n' ? 'null' : type;
       this.emitting = c === '"' && this.emit !== undefined && this.emit.occurrence === this.occurrences;

@@ -51,7 +51,7 @@ export function cutFinderFor(json: TokenizerJsonForCuts, config: Record<string, 
   const forbidden = new Set<string>();
   for (const t of added) {
     const chars = Array.from(t.content);
-    for (let i = 1; i < chars.length; i++) forbidden.add(chars[i - 1]! + (chars[i] === '▁' ? ' ' : chars[i]!));
+    for (let i = 1; i < chars.length; i++) forbidden.add(chars[i - 1]! + chars[i]!);
   }
 
   const norm = json.normalizer ?? null;
@@ -76,39 +76,37 @@ export function cutFinderFor(json: TokenizerJsonForCuts, config: Record<string, 
     !model.ignore_merges;
   if (!gpt2 && !llama && !gemma) return { none: 'a normaliser or pre-tokeniser dreamsweep has no cut rule for' };
 
-  // Gemma: the BPE runs over the whole text, so a cut also needs no merge joining its two characters.
-  let joined: Set<string> | undefined;
+  // Gemma: the BPE runs over the whole text (a space is `▁` there), so a cut also needs no merge joining its two characters.
+  let joined: ((a: string, b: string) => boolean) | undefined;
   if (gemma) {
-    joined = new Set();
+    const pairs = new Set<string>();
     for (const m of model.merges ?? []) {
       const [a, b] = typeof m === 'string' ? (m.split(' ') as [string, string]) : m;
       const left = Array.from(a).at(-1);
       const right = Array.from(b)[0];
-      if (left !== undefined && right !== undefined) joined.add(left + (right === '▁' ? ' ' : right));
+      if (left !== undefined && right !== undefined) pairs.add(left + right);
     }
     const vocab = model.vocab ?? {};
+    const sp = (c: string) => (c === ' ' ? '▁' : c);
     // fuse_unk joins unknown tokens on both sides of a cut: both characters must be known tokens.
-    if (model.fuse_unk) {
-      const known = (c: string) => vocab[c === ' ' ? '▁' : c] !== undefined;
-      const base = joined;
-      return (text, from, to) => findCut(text, from, to, forbidden, base, known);
-    }
+    const unknown = (c: string) => model.fuse_unk === true && vocab[sp(c)] === undefined;
+    joined = (a, b) => pairs.has(sp(a) + sp(b)) || unknown(a) || unknown(b) || forbidden.has(sp(a) + sp(b));
   }
   return (text, from, to) => findCut(text, from, to, forbidden, joined);
 }
 
-function findCut(text: string, from: number, to: number, forbidden: Set<string>, joined?: Set<string>, known?: (c: string) => boolean): number {
+function findCut(text: string, from: number, to: number, forbidden: Set<string>, joined?: (a: string, b: string) => boolean): number {
   for (let i = Math.min(to, text.length - 1); i > from; i--) {
     const a = text[i - 1]!;
     const b = text[i]!;
     // Code units: a surrogate half is never a letter, space, mark or symbol here, so a pair is never split.
-    const isSurrogate = (c: string) => c >= '\ud800' && c <= '\udfff';
-    if (isSurrogate(a) || isSurrogate(b)) continue;
-    const ok = (b === ' ' && !SPACE.test(a)) || (LETTER.test(a) && MARK_OR_SYMBOL.test(b));
-    if (!ok || forbidden.has(a + b)) continue;
-    if (joined?.has(a + b)) continue;
-    if (known && !(known(a) && known(b))) continue;
+    const ok = (b === ' ' && !SPACE.test(a) && !isSurrogate(a)) || (LETTER.test(a) && MARK_OR_SYMBOL.test(b));
+    if (!ok || forbidden.has(a + b) || joined?.(a, b)) continue;
     return i;
   }
   return -1;
+}
+
+function isSurrogate(c: string): boolean {
+  return c >= '\ud800' && c <= '\udfff';
 }
