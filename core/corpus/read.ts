@@ -4,11 +4,15 @@
 // resume at a document; bad input is a UserError naming file and line, or a counted skip with `skipBad`.
 // A document longer than LONG_DOCUMENT_BYTES is never held whole: it is checked as it streams past (the same
 // errors and skips), then its text is read again, in pieces, each time it is asked for.
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Decompress } from 'fzstd';
 import { UserError } from '../errors.js';
 import { fieldOf, JsonFieldScanner, JsonSyntaxError, type FieldFound } from './json-field.js';
 import { SkipLog } from './skips.js';
-import { dropBytes, formatOf, storeFor, type CorpusStore } from './source.js';
+import { dropBytes, formatOf, isRemote, storeFor, type CorpusStore } from './source.js';
 
 /**
  * A file, or the part of it whose lines *start* in [start, end): offsets count the file's decompressed
@@ -45,9 +49,9 @@ export interface LongDocument {
 /**
  * Past this many bytes a document is long: read in pieces (ids identical to reading it whole), in bounded memory.
  * Shorter ones are read whole, which is faster: a long one is read three times (checked, counted, windowed),
- * and in a `.jsonl.zst` each of those decompresses the file up to the line again.
+ * from a temporary copy where the file cannot be re-read at an offset (.zst, remote), and tokenised twice.
  */
-export const LONG_DOCUMENT_BYTES = 4 << 20;
+export const LONG_DOCUMENT_BYTES = 1 << 20;
 
 export interface ReadOptions {
   /** JSON field holding the text in `.jsonl` files (a top-level key). Default `text`. */
@@ -102,7 +106,7 @@ export async function* readDocumentsOrLong(shard: Shard | string, options: ReadO
       return;
     }
     if (head.bytes) yield { text: text as string, source };
-    else yield { source, bytes: head.length, pieces: () => decodePieces(range) };
+    else yield { source, bytes: head.length, pieces: () => decodePieces(range, uri) };
     return;
   }
 
@@ -115,12 +119,14 @@ export async function* readDocumentsOrLong(shard: Shard | string, options: ReadO
   let line = from ? from.line : begin === 0 ? 1 : undefined;
   let dropFirst = begin !== 0;
   const field = options.textField ?? DEFAULT_TEXT_FIELD;
-  // A long line's bytes, read again from the file (decompressing from its start for .zst).
-  const lineBytes = (offset: number, length: number) => async () =>
-    takeBytes(format === 'jsonl' ? await store.open(uri, { start: offset }) : dropBytes(unzstd(await store.open(uri), uri), offset), length);
+  // A long line's bytes, read again: from a local .jsonl at its offset; from a copy in a temporary file where
+  // re-reading would mean decompressing or downloading the file up to it again (.zst, remote).
+  const spill = format !== 'jsonl' || isRemote(uri) ? new Spill() : undefined;
+  const lineBytes = (offset: number, length: number, copy?: string) => async () =>
+    takeBytes(copy ? createReadStream(copy, { highWaterMark: 1 << 20 }) : await store.open(uri, { start: offset }), length);
 
   try {
-    for await (const item of splitLines(bytes, readFrom, longAt)) {
+    for await (const item of splitLines(bytes, readFrom, longAt, spill)) {
       const { offset } = item;
       if (dropFirst) {
         dropFirst = false;
@@ -139,7 +145,7 @@ export async function* readDocumentsOrLong(shard: Shard | string, options: ReadO
       };
 
       if ('long' in item) {
-        const range = lineBytes(offset, item.lastByte === 13 ? item.length - 1 : item.length); // without a final \r
+        const range = lineBytes(offset, item.lastByte === 13 ? item.length - 1 : item.length, item.copy); // without a final \r
         const found = await checkLongLine(range, field);
         if (found === 'blank') continue;
         const problem = found === 'utf8' ? ['E_CORPUS_BAD_UTF8', 'not valid UTF-8; re-encode the file as UTF-8'] : fieldProblem(found, field);
@@ -180,6 +186,8 @@ export async function* readDocumentsOrLong(shard: Shard | string, options: ReadO
     // (The thrown message names a compressed offset that depends on chunking; the record must not.)
     const message = 'corrupt or truncated zstd data; the rest of the file was skipped';
     skips.record({ code: e.code, file: uri, byteOffset: decompressed.offset, message });
+  } finally {
+    await spill?.remove();
   }
 }
 
@@ -262,11 +270,11 @@ async function checkUtf8(range: () => Promise<AsyncIterable<Uint8Array>>): Promi
 }
 
 /** A long `.txt`'s text in pieces. */
-async function* decodePieces(range: () => Promise<AsyncIterable<Uint8Array>>): AsyncGenerator<string> {
+async function* decodePieces(range: () => Promise<AsyncIterable<Uint8Array>>, uri: string): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   for await (const chunk of await range()) {
     const text = decodeUtf8(chunk, decoder);
-    if (text === undefined) throw new UserError('E_CORPUS_CHANGED', 'a corpus file changed while it was read; do not modify a corpus during a scan');
+    if (text === undefined) throw new UserError('E_CORPUS_CHANGED', `${uri}: the file changed while it was read; do not modify a corpus during a scan`);
     if (text) yield text;
   }
 }
@@ -361,21 +369,55 @@ export async function* unzstd(chunks: AsyncIterable<Uint8Array>, uri: string, pr
   if (failed) throw failed;
 }
 
-/** A line (without the newline) and the offset of its first byte; a long one only by its length and last byte. */
-type Line = { bytes: Uint8Array; offset: number } | { long: true; offset: number; length: number; lastByte: number };
+/** A line (without the newline) and the offset of its first byte; a long one by its length, last byte and copy. */
+type Line = { bytes: Uint8Array; offset: number } | { long: true; offset: number; length: number; lastByte: number; copy?: string };
 
-/** Lines of a stream; `base` is the offset of the first chunk; lines longer than `longAt` bytes are not kept. */
-async function* splitLines(chunks: AsyncIterable<Uint8Array>, base: number, longAt = Infinity): AsyncGenerator<Line> {
+/** A temporary file holding the current long line (one at a time), removed with its directory at the end. */
+class Spill {
+  private dir?: string;
+  private file?: FileHandle;
+
+  async start(parts: Uint8Array[]): Promise<void> {
+    this.dir ??= await mkdtemp(join(tmpdir(), 'dreamsweep-line-'));
+    this.file = await open(join(this.dir, 'line'), 'w');
+    for (const p of parts) await this.file.write(p);
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (bytes.length) await this.file!.write(bytes);
+  }
+
+  async finish(): Promise<string> {
+    await this.file!.close();
+    this.file = undefined;
+    return join(this.dir!, 'line');
+  }
+
+  async remove(): Promise<void> {
+    await this.file?.close();
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Lines of a stream; `base` is the offset of the first chunk. A line longer than `longAt` bytes is not kept in
+ * memory: only its length, or with `spill` a copy in a temporary file, valid until the next line is asked for.
+ */
+async function* splitLines(chunks: AsyncIterable<Uint8Array>, base: number, longAt = Infinity, spill?: Spill): AsyncGenerator<Line> {
   let pending: Uint8Array[] = [];
   let length = 0; // of the pending part of the line
   let long = false;
   let lastByte = -1;
   let lineStart = base;
-  const finish = (piece: Uint8Array): Line => {
+  const finish = async (piece: Uint8Array): Promise<Line> => {
     const total = length + piece.length;
     if (piece.length) lastByte = piece[piece.length - 1]!;
-    const line: Line =
-      long || total > longAt ? { long: true, offset: lineStart, length: total, lastByte } : { bytes: pending.length ? concat([...pending, piece]) : piece, offset: lineStart };
+    let line: Line;
+    if (long || total > longAt) {
+      if (spill && !long) await spill.start(pending);
+      await spill?.write(piece);
+      line = { long: true, offset: lineStart, length: total, lastByte, ...(spill ? { copy: await spill.finish() } : {}) };
+    } else line = { bytes: pending.length ? concat([...pending, piece]) : piece, offset: lineStart };
     pending = [];
     length = 0;
     long = false;
@@ -385,18 +427,21 @@ async function* splitLines(chunks: AsyncIterable<Uint8Array>, base: number, long
   for await (const chunk of chunks) {
     let i = 0;
     for (let j = chunk.indexOf(10, i); j >= 0; j = chunk.indexOf(10, i)) {
-      yield finish(chunk.subarray(i, j));
+      yield await finish(chunk.subarray(i, j));
       i = j + 1;
     }
     if (i < chunk.length) {
-      length += chunk.length - i;
-      lastByte = chunk[chunk.length - 1]!;
-      if (!long) pending.push(chunk.slice(i)); // a copy: the source may reuse its buffer
-      if (length > longAt) {
+      const rest = chunk.slice(i); // a copy: the source may reuse its buffer
+      length += rest.length;
+      lastByte = rest[rest.length - 1]!;
+      if (long) await spill?.write(rest);
+      else pending.push(rest);
+      if (!long && length > longAt) {
         long = true;
+        await spill?.start(pending);
         pending = [];
       }
     }
   }
-  if (length > 0) yield finish(new Uint8Array(0));
+  if (length > 0) yield await finish(new Uint8Array(0));
 }

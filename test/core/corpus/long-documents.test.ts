@@ -401,4 +401,18 @@ describe('windows of a document longer than the piece size', () => {
     },
     60_000,
   );
+
+  it('a long document with no cut past the limit fails with its line, or is skipped and counted with skipBad', async () => {
+    const encode = (t: string) => Array.from(t, (c) => c.charCodeAt(0) % 7);
+    const tokenizer = { encode, cuts: { none: 'no rule' } };
+    const lines = [{ text: 'short one, long enough' }, { text: 'x'.repeat(MAX_UNCUT_CHARS + 1) }, { text: 'another short one' }].map((o) => JSON.stringify(o));
+    const file = tmp.write('c.jsonl', `${lines.join('\n')}\n`);
+    const failed = (await outcome(collect(corpusWindows([{ uri: file }], tokenizer, { n: 4 })))) as { code: string; message: string };
+    expect(failed.code).toBe('E_CORPUS_DOCUMENT_TOO_LONG');
+    expect(failed.message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: a stretch of more than`));
+    const skips = new SkipLog();
+    const windows = await collect(corpusWindows([{ uri: file }], tokenizer, { n: 4, skipBad: true, skips }));
+    expect(new Set(windows.map((w) => w.source.byteOffset))).toEqual(new Set([0, lines[0]!.length + lines[1]!.length + 2]));
+    expect(skips.toJSON()).toMatchObject({ count: 1, byCode: { E_CORPUS_DOCUMENT_TOO_LONG: 1 }, examples: [{ byteOffset: lines[0]!.length + 1 }] });
+  }, 60_000);
 });
