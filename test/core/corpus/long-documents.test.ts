@@ -8,13 +8,15 @@ import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonFieldScanner, JsonSyntaxError } from '../../../core/corpus/json-field.js';
+import { LONG_DOCUMENT_BYTES } from '../../../core/corpus/read.js';
+import { scanCorpus } from '../../../core/corpus/scan.js';
 import { readDocuments, type CorpusDocument, type ReadOptions } from '../../../core/corpus/read.js';
 import { SkipLog } from '../../../core/corpus/skips.js';
 import { corpusWindows, encodeInPieces, MAX_UNCUT_CHARS, PIECE_CHARS, type TokenWindow } from '../../../core/corpus/windows.js';
 import { isUserError } from '../../../core/errors.js';
 import { HfJsonTokenizer } from '../../../core/model/tokenizer.js';
 import type { CutFinder } from '../../../core/model/tokenizer-cuts.js';
-import { memoryStore, tempDir, zstdRaw } from './helpers.js';
+import { fakeEvaluator, memoryStore, targets, tempDir, zstdRaw } from './helpers.js';
 
 const MODELS = join(import.meta.dirname, '../../fixtures/models');
 
@@ -415,4 +417,21 @@ describe('windows of a document longer than the piece size', () => {
     expect(new Set(windows.map((w) => w.source.byteOffset))).toEqual(new Set([0, lines[0]!.length + lines[1]!.length + 2]));
     expect(skips.toJSON()).toMatchObject({ count: 1, byCode: { E_CORPUS_DOCUMENT_TOO_LONG: 1 }, examples: [{ byteOffset: lines[0]!.length + 1 }] });
   }, 60_000);
+});
+
+describe('a scan over a document longer than the long-document size', () => {
+  it('gives the result of tokenising that document whole, byte for byte', async () => {
+    const tok = TOKENIZERS.find(([name]) => name === 'tiny-gpt2')![1];
+    // The same tokenizer without a cut rule: a long document's text is gathered and encoded in one call, as before.
+    const whole = Object.assign(Object.create(Object.getPrototypeOf(tok) as object) as HfJsonTokenizer, tok, { cuts: { none: 'test: whole' } });
+    const random = rng(9);
+    let long = '';
+    while (Buffer.byteLength(long) < LONG_DOCUMENT_BYTES * 1.2) long += `${text(random, 50)} `;
+    const file = tmp.write('c.jsonl', [{ text: 'a short document before it' }, { text: long }, { text: 'and one after it' }].map((o) => JSON.stringify(o)).join('\n'));
+    const scan = (tokenizer: HfJsonTokenizer) =>
+      scanCorpus({ shards: [file], tokenizer, evaluate: fakeEvaluator(16), targets: targets([1], 2, 16), n: 64, stride: 48, k: 5, batchSize: 512 });
+    const [pieces, reference] = [await scan(tok), await scan(whole)];
+    expect(pieces.windows).toBeGreaterThan(1000);
+    expect(JSON.stringify(pieces)).toBe(JSON.stringify(reference));
+  }, 120_000);
 });
