@@ -98,7 +98,7 @@ export async function* readDocumentsOrLong(shard: Shard | string, options: ReadO
     const source = { file: uri, line: 1, byteOffset: 0 };
     const head = await readUpTo(await store.open(uri), longAt);
     const range = async () => store.open(uri);
-    const text = head.bytes ? decodeUtf8(head.bytes) : await checkUtf8(range);
+    const text = head.bytes ? decodeUtf8(head.bytes) : head.utf8 ? 'checked' : undefined;
     if (text === undefined) {
       const message = 'not valid UTF-8; re-encode the file as UTF-8';
       if (!options.skipBad) throw new UserError('E_CORPUS_BAD_UTF8', `${uri}: ${message}`);
@@ -262,13 +262,6 @@ async function* fieldPieces(range: () => Promise<AsyncIterable<Uint8Array>>, fie
   if (out.length) yield out.join('');
 }
 
-/** The whole-file text of a long `.txt`, checked as valid UTF-8 (undefined if not); 'checked' stands for it. */
-async function checkUtf8(range: () => Promise<AsyncIterable<Uint8Array>>): Promise<'checked' | undefined> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  for await (const chunk of await range()) if (decodeUtf8(chunk, decoder) === undefined) return undefined;
-  return decodeUtf8(new Uint8Array(0), decoder, false) === undefined ? undefined : 'checked';
-}
-
 /** A long `.txt`'s text in pieces. */
 async function* decodePieces(range: () => Promise<AsyncIterable<Uint8Array>>, uri: string): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -298,16 +291,23 @@ function decodeUtf8(bytes: Uint8Array, decoder = utf8, stream = decoder !== utf8
   }
 }
 
-/** The stream's bytes if it holds at most `limit`, else only its length (read to the end, nothing kept). */
-async function readUpTo(chunks: AsyncIterable<Uint8Array>, limit: number): Promise<{ bytes?: Uint8Array; length: number }> {
+/** The stream's bytes if it holds at most `limit`, else only its length and whether it is valid UTF-8 (nothing kept). */
+async function readUpTo(chunks: AsyncIterable<Uint8Array>, limit: number): Promise<{ bytes?: Uint8Array; length: number; utf8?: boolean }> {
   let parts: Uint8Array[] | undefined = [];
   let length = 0;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let utf8 = true;
   for await (const c of chunks) {
     length += c.length;
-    if (parts && length > limit) parts = undefined;
-    parts?.push(c);
+    if (parts && length > limit) {
+      for (const p of parts) utf8 &&= decodeUtf8(p, decoder) !== undefined;
+      parts = undefined;
+    }
+    if (parts) parts.push(c);
+    else utf8 &&= decodeUtf8(c, decoder) !== undefined;
   }
-  return parts ? { bytes: concat(parts), length } : { length };
+  if (parts) return { bytes: concat(parts), length };
+  return { length, utf8: utf8 && decodeUtf8(new Uint8Array(0), decoder, false) !== undefined };
 }
 
 /** The first `length` bytes of a stream (closing it there). */

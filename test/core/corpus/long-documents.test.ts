@@ -268,6 +268,17 @@ describe('long documents read in pieces', () => {
     const whole: CorpusDocument[] = await collect(readDocuments(file));
     expect(await collect(readDocuments(file, LONG))).toEqual(whole);
     expect(whole[0]!.text).toBe(body);
+    // Not UTF-8 (a byte that is never valid, or a character cut off at the end): the same error, or skip.
+    for (const tail of [[0xff], [0xe2, 0x82]]) {
+      const bad = tmp.write('bad.txt', Uint8Array.from([...Buffer.from(body), ...tail]));
+      const failed = await outcome(collect(readDocuments(bad)));
+      expect(failed).toMatchObject({ code: 'E_CORPUS_BAD_UTF8' });
+      expect(await outcome(collect(readDocuments(bad, LONG)))).toEqual(failed);
+      const logs = [new SkipLog(), new SkipLog()];
+      expect(await collect(readDocuments(bad, { ...LONG, skipBad: true, skips: logs[0] }))).toEqual([]);
+      await collect(readDocuments(bad, { skipBad: true, skips: logs[1] }));
+      expect(logs[0]!.toJSON()).toEqual(logs[1]!.toJSON());
+    }
   });
 
   const bad: Array<[string, string | Uint8Array]> = [
