@@ -143,7 +143,9 @@ export async function* encodeInPieces(tokenizer: WindowTokenizer, pieces: AsyncI
   for await (const piece of pieces) {
     pending += piece;
     while (pending.length >= pieceChars) {
-      const cut = cuts ? cuts(pending, searched, pending.length - 1) : -1;
+      // The last cut within pieceChars; failing that, the last one there is (a long stretch without one).
+      let cut = cuts && searched < pieceChars ? cuts(pending, searched, pieceChars) : -1;
+      if (cut <= 0 && cuts) cut = cuts(pending, Math.max(searched, pieceChars), pending.length - 1);
       if (cut > 0) {
         yield tokenizer.encode(pending.slice(0, cut));
         pending = pending.slice(cut);
