@@ -270,11 +270,15 @@ async function watch(handle: SweepHandle, follow: boolean, session: Session): Pr
         }
         if (offline) {
           const o = offline.p;
-          const line = `${handle.workflowId}: ${o.status}, ${o.done}/${o.total} units done (${o.ran} run, ${o.cached} already done), ${o.running} running, failed unknown (from the store); ${o.noWorker}`;
+          const failed = o.failed === null ? 'failed unknown' : `${o.failed} failed`;
+          const line = `${handle.workflowId}: ${o.status}, ${o.done}/${o.total} units done (${o.ran} run, ${o.cached} already done), ${o.running} running, ${failed} (from the store and the workflow's history); ${o.noWorker}`;
           if (line !== last && bars) bars.log(`${line}\n`);
           else if (line !== last) process.stderr.write(`${line}\n`);
           last = line;
-          if (!follow || desc.status.name !== 'RUNNING') return;
+          if (!follow || desc.status.name !== 'RUNNING') {
+            if (o.failed && o.failures?.length) failures = failureLines({ failed: o.failed, failures: o.failures });
+            return;
+          }
           await new Promise((r) => setTimeout(r, 1_000));
           continue;
         }

@@ -8,6 +8,12 @@
  */
 export const WORKER_SHUTDOWN = 'WorkerShutdown';
 
+/** A unit moves off a shutting-down worker at most this often; past that, something else is wrong. */
+export const MAX_MOVES = 100;
+
+/** Why a unit whose dependency failed never ran (the scan merge after a shard, the report after anything). */
+export const SKIPPED_FAILED_DEPENDENCY = 'skipped: depends on a failed unit';
+
 /** Failed units of one kind: the message with numbers and quoted parts taken out. */
 export interface Failure {
   reason: string;

@@ -19,7 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { Bitset } from './bitset.js';
-import { recordFailure, unitList, WORKER_SHUTDOWN, type Failure } from './failures.js';
+import { MAX_MOVES, recordFailure, SKIPPED_FAILED_DEPENDENCY, unitList, WORKER_SHUTDOWN, type Failure } from './failures.js';
 import { legacySweep, type LegacyPlanSummary } from './legacy.js';
 import type { GroupProgress, SweepOutcome, SweepProgress } from './progress.js';
 import type { Activities, PlanSummary, UnitPage, UnitResult } from '../activities/index.js';
@@ -60,8 +60,6 @@ interface Scheduled {
 
 // Past this many history events, hand over to a fresh run (Temporal's hard limit is 51,200).
 const HISTORY_HANDOVER = 20_000;
-// A unit moves off a shutting-down worker at most this often; past that, something else is wrong.
-const MAX_MOVES = 100;
 
 const isWorkerShutdown = (e: unknown) => e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === WORKER_SHUTDOWN;
 
@@ -187,7 +185,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
         for (let w = 0; w < waiting.length; w++) {
           const i = waiting[w]!;
           const d = depsOf(i);
-          if (d.blocked) fail(i, await unitOf(i), 'skipped: depends on a failed unit');
+          if (d.blocked) fail(i, await unitOf(i), SKIPPED_FAILED_DEPENDENCY);
           else if (d.ready && state.running.size < spec.concurrency.units) inFlight.push(run(i, await unitOf(i)));
           else continue;
           waiting.splice(w--, 1);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import type { Tokenizer } from '../engine.js';
 import { UserError } from '../errors.js';
+import { cutFinderFor, type CutFinder } from './tokenizer-cuts.js';
 
 interface TokenizerJson {
   model?: { type?: string; vocab?: Record<string, number> };
@@ -17,6 +18,8 @@ export class HfJsonTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly specialIds: ReadonlySet<number>;
   readonly bos?: number;
+  /** Where a long text may be cut so that its pieces tokenise to the same ids (core/model/tokenizer-cuts.ts). */
+  readonly cuts: CutFinder | { none: string };
   private readonly tok: HfTokenizer;
 
   private constructor(json: TokenizerJson, config: object, file: string) {
@@ -38,6 +41,7 @@ export class HfJsonTokenizer implements Tokenizer {
     } catch (e) {
       throw new UserError('E_TOKENIZER', `${file}: cannot build a tokenizer: ${(e as Error).message}`, { cause: e });
     }
+    this.cuts = cutFinderFor(json, config as Record<string, unknown>);
     const bos = this.addedBefore(file);
     if (bos !== undefined) this.bos = bos;
   }
