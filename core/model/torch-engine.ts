@@ -32,8 +32,8 @@ export interface TorchEngineOptions {
   /** Use EvaluateOptions.prefix (default true); false computes every prompt in full (for benchmarks). */
   prefixReuse?: boolean;
   /**
-   * What a group of prefix-reuse rows costs, in token positions, when rows are grouped by where they start
-   * (default 192 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
+   * @deprecated No effect: the engine packs every row from its own start into one pass (engines/torch/README.md),
+   * so rows are no longer grouped by start. Accepted so that older callers still compile.
    */
   prefixGroupOverhead?: number;
   /** Rows of W_U per slab for the cross-entropy (default 1024 on the CPU, none on CUDA; 0: none). */

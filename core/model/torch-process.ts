@@ -148,7 +148,6 @@ export class EngineProcess {
       dtype: this.options.dtype ?? 'auto',
       threads: this.options.threads,
       maxChunkFloats: this.options.maxChunkFloats,
-      prefixGroupOverhead: this.options.prefixGroupOverhead,
       slabColumns: this.options.slabColumns,
     }).then((f) => {
       const h = f.header as unknown as TorchHello;

@@ -158,7 +158,7 @@ def main():
         # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
         source = "random weights" if req.get("random") else req["dir"]
-        engine = Engine(Transformer.build(cfg, weights, device, dtype, source), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns"))
+        engine = Engine(Transformer.build(cfg, weights, device, dtype, source), chunk, req.get("slabColumns"))
         engine.log = log
         if "oom-above" in TEST_FAULTS:
             engine.test_oom_above = int(TEST_FAULTS["oom-above"])
@@ -248,10 +248,13 @@ def main():
         if op == "evaluate":
             prefix = None
             if "parents" in arrays:
+                # On the host: the engine plans its packed pass there, with no device synchronisation.
+                cpu = torch.device("cpu")
                 prefix = {
-                    "parents": tensor(arrays, "parents", dev, torch.int64),
-                    "parentOf": tensor(arrays, "parentOf", dev, torch.int64),
-                    "from": tensor(arrays, "from", dev, torch.int64),
+                    "parents": tensor(arrays, "parents", cpu, torch.int64),
+                    "parentOf": tensor(arrays, "parentOf", cpu, torch.int64),
+                    "from": tensor(arrays, "from", cpu, torch.int64),
+                    "ids": tensor(arrays, "ids", cpu, torch.int64),
                 }
             f, ce = engine.evaluate(ids, objective(req, arrays, engine), prefix)
             return {}, [raw("f", f), raw("ce", ce)]
