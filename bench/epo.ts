@@ -9,7 +9,7 @@
 // heap (4 GiB) is not loaded: the JSON says why. Prints one JSON object.
 // Usage: tsx bench/epo.ts [--engine tfjs|torch] [--backend wasm] [--preset 70m|gpt2|llama-3.2-1b|qwen3-0.6b|...] [--dtype float32] [--device cpu]
 //        [--threads 2] [--iters 3] [--batch-size 256] [--prefix on,off] [--d-model 128] [--layers 4]
-//        [--population 8] [--children 32] [--slab-columns 1024,0]
+//        [--population 8] [--children 32] [--slab-columns 1024,0] [--compile on|off]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
     prefix: { type: 'string', default: 'on,off' },
     // The unembedding's slab widths to compare (core/model/unembed.ts; the torch engine's Unembed), e.g. 1024,0 (0: one slab); default: the engine's.
     'slab-columns': { type: 'string', default: '' },
+    // The torch engine's torch.compile of its blocks (default: the engine's, on CUDA only).
+    compile: { type: 'string', default: '' },
     seed: { type: 'string', default: '1' },
     population: { type: 'string', default: String(EPO_DEFAULTS.population) },
     children: { type: 'string', default: String(EPO_DEFAULTS.children) },
@@ -56,6 +58,7 @@ const n = EPO_DEFAULTS.seqLen;
 const prefixModes = args.prefix.split(',').map((m) => m.trim() === 'on');
 const listOf = (arg: string): Array<number | undefined> => (arg ? arg.split(',').map(Number) : [undefined]);
 const slabModes = listOf(args['slab-columns']);
+if (args.compile && (args.engine !== 'torch' || !['on', 'off'].includes(args.compile))) throw new Error('--compile: on or off, with --engine torch');
 
 /** Counts what the engine is asked to compute: prompts, and positions after prefix reuse. */
 function counted(engine: Engine, reuse: boolean) {
@@ -166,6 +169,7 @@ async function makeEngine(reuse: boolean, slabColumns: number | undefined, dir: 
       ...(slabColumns !== undefined && { slabColumns }),
       ...(args.dtype !== undefined && { dtype: args.dtype as TorchDtype }),
       ...(args.device !== undefined && { device: args.device }),
+      ...(args.compile && { compile: args.compile === 'on' }),
       ...(args.threads !== undefined && { threads: Number(args.threads) }),
     });
     return { engine: withBos(e), raw: e, describe: e.describe() };

@@ -36,6 +36,11 @@ export interface TorchEngineOptions {
    * so rows are no longer grouped by start. Accepted so that older callers still compile.
    */
   prefixGroupOverhead?: number;
+  /**
+   * torch.compile the blocks (default: on CUDA, off on the CPU, where it measured no faster; engines/torch/README.md).
+   * The first calls of each kind then compile (tens of seconds); a block that cannot compile runs as without.
+   */
+  compile?: boolean;
   /** Rows of W_U per slab for the cross-entropy (default 1024 on the CPU, none on CUDA; 0: none). */
   slabColumns?: number;
   /** Receives the process's log lines: the device `auto` chose, chunks shrunk after out of memory. */
@@ -152,7 +157,7 @@ export class TorchEngine implements Engine {
 
   /** "torch 2.15.0, cuda:0 (NVIDIA H200), bfloat16", for logs and `dreamsweep backends`. */
   describe(): string {
-    return `torch ${this.hello.torch}, ${this.hello.device}, ${this.hello.dtype}`;
+    return `torch ${this.hello.torch}, ${this.hello.device}, ${this.hello.dtype}${this.hello.compiled ? ', compiled' : ''}`;
   }
 
   /** Peak GPU memory since the last call, in bytes (null on the CPU). */

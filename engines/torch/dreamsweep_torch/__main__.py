@@ -110,6 +110,20 @@ def main():
         kind = {torch.float32: "f32", torch.float64: "f64", torch.int32: "i32", torch.uint8: "u8"}[t.dtype]
         return (name, kind, list(t.shape), ctypes.string_at(t.data_ptr(), t.numel() * t.element_size()) if t.numel() else b"")
 
+    def compile_blocks(model):
+        """torch.compile each block (dynamic shapes: a packed pass's token count changes every call): on CUDA its
+        elementwise ops fuse into fewer kernel launches. A block dynamo cannot compile runs eagerly instead
+        (suppress_errors), so a missing compiler costs speed, never a call."""
+        import torch._dynamo
+
+        torch._dynamo.config.suppress_errors = True
+        config = torch._dynamo.config
+        limit = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"  # renamed in torch 2.6
+        setattr(config, limit, max(getattr(config, limit), 64))  # graphs per block: grad and no-grad, past or packed
+        for i, block in enumerate(model.blocks):
+            model.blocks[i] = torch.compile(block, dynamic=True)
+        log(f"compile: torch.compile on {len(model.blocks)} blocks (dynamic shapes); the first calls of each kind compile")
+
     def load(req):
         dev = req.get("device") or "auto"
         auto = dev == "auto"
@@ -158,7 +172,13 @@ def main():
         # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
         source = "random weights" if req.get("random") else req["dir"]
-        engine = Engine(Transformer.build(cfg, weights, device, dtype, source), chunk, req.get("slabColumns"))
+        model = Transformer.build(cfg, weights, device, dtype, source)
+        compiled = req.get("compile")
+        if compiled is None:
+            compiled = device.type == "cuda"
+        if compiled:
+            compile_blocks(model)
+        engine = Engine(model, chunk, req.get("slabColumns"))
         engine.log = log
         if "oom-above" in TEST_FAULTS:
             engine.test_oom_above = int(TEST_FAULTS["oom-above"])
@@ -169,6 +189,7 @@ def main():
             "cuda": torch.version.cuda,
             "device": describe_device(device),
             "dtype": name,
+            "compiled": bool(compiled),
             "shape": {k: cfg[k] for k in ("nLayers", "dModel", "dMlp", "dVocab", "nHeads")},
         }
 
