@@ -15,6 +15,24 @@ from .wire import Closed, FdWriter, read_frame, write_frame
 OUT_TEXT = sys.stdout  # --probe's one line
 OUT = None  # the frames' writer, made by private_stdout()
 IN = sys.stdin.buffer
+
+
+class Recorder:
+    """DREAMSWEEP_TORCH_RECORD=FILE: every byte the client sends is also written to FILE, for replay.py (the
+    engine's speed measured on the requests of a real run, without the client)."""
+
+    def __init__(self, stream, path):
+        self.stream, self.out = stream, open(path, "wb")
+
+    def read(self, n):
+        b = self.stream.read(n)
+        self.out.write(b)
+        self.out.flush()
+        return b
+
+
+if os.environ.get("DREAMSWEEP_TORCH_RECORD"):
+    IN = Recorder(IN, os.environ["DREAMSWEEP_TORCH_RECORD"])
 sys.stdout = sys.stderr  # a stray print must not corrupt the frames
 
 # Messages of CUDA errors after which the context is unusable ("sticky": every later call fails too). torch
