@@ -37,8 +37,9 @@ export interface TorchEngineOptions {
    */
   prefixGroupOverhead?: number;
   /**
-   * torch.compile the blocks (default: on CUDA, off on the CPU, where it measured no faster; engines/torch/README.md).
-   * The first calls of each kind then compile (tens of seconds); a block that cannot compile runs as without.
+   * torch.compile the blocks (default off: on the CPU it measured no faster, on CUDA it is unmeasured;
+   * engines/torch/README.md). The first calls of each kind then compile (tens of seconds); a block that cannot
+   * compile runs as without.
    */
   compile?: boolean;
   /** Rows of W_U per slab for the cross-entropy (default 1024 on the CPU, none on CUDA; 0: none). */

@@ -191,9 +191,9 @@ def main():
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
         source = "random weights" if req.get("random") else req["dir"]
         model = Transformer.build(cfg, weights, device, dtype, source)
-        compiled = req.get("compile")
-        if compiled is None:
-            compiled = device.type == "cuda"
+        # Off unless asked: the first calls of each kind compile for tens of seconds (past a unit's heartbeat
+        # timeout, or gpu-check's step limits, on a cold node), and no GPU measurement says it pays yet.
+        compiled = bool(req.get("compile"))
         if compiled:
             compile_blocks(model)
         engine = Engine(model, chunk, req.get("slabColumns"))

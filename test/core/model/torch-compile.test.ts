@@ -1,4 +1,4 @@
-// The torch engine's `compile` option (torch.compile on the blocks, the default on CUDA) on the CPU, where torch
+// The torch engine's `compile` option (torch.compile on the blocks; off unless asked) on the CPU, where torch
 // allows it (inductor needs a C++ compiler): the compiled engine agrees with the transformers goldens on taps, f, CE
 // and the one-hot gradient, and its packed prefix-reuse pass (over parents kept from a gradients request) equals
 // computing in full. tiny-gemma2: soft-capped attention, sliding windows, GQA, rotary, post-norms. Skipped without the
