@@ -9,7 +9,7 @@
 // heap (4 GiB) is not loaded: the JSON says why. Prints one JSON object.
 // Usage: tsx bench/epo.ts [--engine tfjs|torch] [--backend wasm] [--preset 70m|gpt2|llama-3.2-1b|qwen3-0.6b|...] [--dtype float32] [--device cpu]
 //        [--threads 2] [--iters 3] [--batch-size 256] [--prefix on,off] [--d-model 128] [--layers 4]
-//        [--population 8] [--children 32] [--slab-columns 1024,0] [--group-overhead 0,64,192]
+//        [--population 8] [--children 32] [--slab-columns 1024,0] [--compile on|off]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,8 +44,8 @@ const { values: args } = parseArgs({
     prefix: { type: 'string', default: 'on,off' },
     // The unembedding's slab widths to compare (core/model/unembed.ts; the torch engine's Unembed), e.g. 1024,0 (0: one slab); default: the engine's.
     'slab-columns': { type: 'string', default: '' },
-    // What a group of prefix-reuse prompts costs in positions (the torch engine's prefixGroupOverhead), e.g. 0,64,192; default: the engine's.
-    'group-overhead': { type: 'string', default: '' },
+    // The torch engine's torch.compile of its blocks, on or off (default: the engine's, off).
+    compile: { type: 'string', default: '' },
     seed: { type: 'string', default: '1' },
     population: { type: 'string', default: String(EPO_DEFAULTS.population) },
     children: { type: 'string', default: String(EPO_DEFAULTS.children) },
@@ -58,8 +58,7 @@ const n = EPO_DEFAULTS.seqLen;
 const prefixModes = args.prefix.split(',').map((m) => m.trim() === 'on');
 const listOf = (arg: string): Array<number | undefined> => (arg ? arg.split(',').map(Number) : [undefined]);
 const slabModes = listOf(args['slab-columns']);
-const overheadModes = listOf(args['group-overhead']);
-if (args['group-overhead'] && args.engine !== 'torch') throw new Error('--group-overhead: an option of the torch engine (the tfjs engine groups children by their exact start)');
+if (args.compile && (args.engine !== 'torch' || !['on', 'off'].includes(args.compile))) throw new Error('--compile: on or off, with --engine torch');
 
 /** Counts what the engine is asked to compute: prompts, and positions after prefix reuse. */
 function counted(engine: Engine, reuse: boolean) {
@@ -163,19 +162,14 @@ function wasmHeapBytes(): number | undefined {
 }
 
 /** engine: with the tokenizer's BOS before every row (withBos: llama-3.2-1b, gemma-2-2b); raw: the engine it wraps. */
-async function makeEngine(
-  reuse: boolean,
-  slabColumns: number | undefined,
-  prefixGroupOverhead: number | undefined,
-  dir: string,
-): Promise<{ engine: Engine; raw: Engine; describe: string }> {
+async function makeEngine(reuse: boolean, slabColumns: number | undefined, dir: string): Promise<{ engine: Engine; raw: Engine; describe: string }> {
   if (args.engine === 'torch') {
     const e = await TorchEngine.random(cfg, presetTokenizer(presetName!), 12, {
       prefixReuse: reuse,
       ...(slabColumns !== undefined && { slabColumns }),
-      ...(prefixGroupOverhead !== undefined && { prefixGroupOverhead }),
       ...(args.dtype !== undefined && { dtype: args.dtype as TorchDtype }),
       ...(args.device !== undefined && { device: args.device }),
+      ...(args.compile && { compile: args.compile === 'on' }),
       ...(args.threads !== undefined && { threads: Number(args.threads) }),
     });
     return { engine: withBos(e), raw: e, describe: e.describe() };
@@ -200,10 +194,10 @@ try {
     writeRandomCheckpoint(dir, cfg, presetName ? preset(presetName) : undefined);
     checkpointSeconds = Number(((performance.now() - t0) / 1000).toFixed(1));
   }
-  const modes = prefixModes.flatMap((r) => slabModes.flatMap((s) => overheadModes.map((o) => [r, s, o] as const)));
-  for (const [reuse, slabColumns, groupOverhead] of modes) {
+  const modes = prefixModes.flatMap((r) => slabModes.map((s) => [r, s] as const));
+  for (const [reuse, slabColumns] of modes) {
     const loadStart = performance.now();
-    const made = await makeEngine(reuse, slabColumns, groupOverhead, dir);
+    const made = await makeEngine(reuse, slabColumns, dir);
     const loadSeconds = (performance.now() - loadStart) / 1000;
     engineLine = made.describe;
     const { engine, c } = counted(made.engine, reuse);
@@ -258,7 +252,6 @@ try {
     runs.push({
       prefixReuse: reuse,
       ...(slabColumns !== undefined && { slabColumns }),
-      ...(groupOverhead !== undefined && { groupOverhead }),
       secondsPerIteration: Number((seconds / steady.length).toFixed(4)),
       firstIterationSeconds: Number(times[0]!.toFixed(3)),
       loadSeconds: Number(loadSeconds.toFixed(1)),

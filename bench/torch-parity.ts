@@ -30,7 +30,7 @@ let device = '';
 let failed = false;
 for (const name of FIXTURE_NAMES) {
   const golden = readGolden(name);
-  const engine = await TorchEngine.load(join(MODELS, name), { device: args.device, dtype, prefixGroupOverhead: 0 });
+  const engine = await TorchEngine.load(join(MODELS, name), { device: args.device, dtype });
   device = engine.describe();
   const worst: Record<string, number> = {};
   const note = (key: string, diff: number) => {

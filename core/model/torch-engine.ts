@@ -32,10 +32,16 @@ export interface TorchEngineOptions {
   /** Use EvaluateOptions.prefix (default true); false computes every prompt in full (for benchmarks). */
   prefixReuse?: boolean;
   /**
-   * What a group of prefix-reuse rows costs, in token positions, when rows are grouped by where they start
-   * (default 192 on the CPU, 256 on CUDA); 0 gives every distinct start its own group (tests).
+   * @deprecated No effect: the engine packs every row from its own start into one pass (engines/torch/README.md),
+   * so rows are no longer grouped by start. Accepted so that older callers still compile.
    */
   prefixGroupOverhead?: number;
+  /**
+   * torch.compile the blocks (default off: on the CPU it measured no faster, on CUDA it is unmeasured;
+   * engines/torch/README.md). The first calls of each kind then compile (tens of seconds); a block that cannot
+   * compile runs as without.
+   */
+  compile?: boolean;
   /** Rows of W_U per slab for the cross-entropy (default 1024 on the CPU, none on CUDA; 0: none). */
   slabColumns?: number;
   /** Receives the process's log lines: the device `auto` chose, chunks shrunk after out of memory. */
@@ -152,7 +158,7 @@ export class TorchEngine implements Engine {
 
   /** "torch 2.15.0, cuda:0 (NVIDIA H200), bfloat16", for logs and `dreamsweep backends`. */
   describe(): string {
-    return `torch ${this.hello.torch}, ${this.hello.device}, ${this.hello.dtype}`;
+    return `torch ${this.hello.torch}, ${this.hello.device}, ${this.hello.dtype}${this.hello.compiled ? ', compiled' : ''}`;
   }
 
   /** Peak GPU memory since the last call, in bytes (null on the CPU). */

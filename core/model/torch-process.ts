@@ -21,6 +21,8 @@ export interface TorchHello {
   /** e.g. "cuda:0 (NVIDIA H200)", "cpu (2 threads)". */
   device: string;
   dtype: TorchDtype;
+  /** Whether the blocks run under torch.compile (TorchEngineOptions.compile; absent from older engines). */
+  compiled?: boolean;
   /** The model as loaded: nLayers, dModel, dMlp, dVocab, nHeads. */
   shape: Record<'nLayers' | 'dModel' | 'dMlp' | 'dVocab' | 'nHeads', number>;
 }
@@ -148,8 +150,8 @@ export class EngineProcess {
       dtype: this.options.dtype ?? 'auto',
       threads: this.options.threads,
       maxChunkFloats: this.options.maxChunkFloats,
-      prefixGroupOverhead: this.options.prefixGroupOverhead,
       slabColumns: this.options.slabColumns,
+      compile: this.options.compile,
     }).then((f) => {
       const h = f.header as unknown as TorchHello;
       if (h.protocol !== TORCH_PROTOCOL) {

@@ -15,6 +15,24 @@ from .wire import Closed, FdWriter, read_frame, write_frame
 OUT_TEXT = sys.stdout  # --probe's one line
 OUT = None  # the frames' writer, made by private_stdout()
 IN = sys.stdin.buffer
+
+
+class Recorder:
+    """DREAMSWEEP_TORCH_RECORD=FILE: every byte the client sends is also written to FILE, for replay.py (the
+    engine's speed measured on the requests of a real run, without the client)."""
+
+    def __init__(self, stream, path):
+        self.stream, self.out = stream, open(path, "wb")
+
+    def read(self, n):
+        b = self.stream.read(n)
+        self.out.write(b)
+        self.out.flush()
+        return b
+
+
+if os.environ.get("DREAMSWEEP_TORCH_RECORD"):
+    IN = Recorder(IN, os.environ["DREAMSWEEP_TORCH_RECORD"])
 sys.stdout = sys.stderr  # a stray print must not corrupt the frames
 
 # Messages of CUDA errors after which the context is unusable ("sticky": every later call fails too). torch
@@ -110,6 +128,20 @@ def main():
         kind = {torch.float32: "f32", torch.float64: "f64", torch.int32: "i32", torch.uint8: "u8"}[t.dtype]
         return (name, kind, list(t.shape), ctypes.string_at(t.data_ptr(), t.numel() * t.element_size()) if t.numel() else b"")
 
+    def compile_blocks(model):
+        """torch.compile each block (dynamic shapes: a packed pass's token count changes every call): on CUDA its
+        elementwise ops fuse into fewer kernel launches. A block dynamo cannot compile runs eagerly instead
+        (suppress_errors), so a missing compiler costs speed, never a call."""
+        import torch._dynamo
+
+        torch._dynamo.config.suppress_errors = True
+        config = torch._dynamo.config
+        limit = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"  # renamed in torch 2.6
+        setattr(config, limit, max(getattr(config, limit), 64))  # graphs per block: grad and no-grad, past or packed
+        for i, block in enumerate(model.blocks):
+            model.blocks[i] = torch.compile(block, dynamic=True)
+        log(f"compile: torch.compile on {len(model.blocks)} blocks (dynamic shapes); the first calls of each kind compile")
+
     def load(req):
         dev = req.get("device") or "auto"
         auto = dev == "auto"
@@ -158,7 +190,13 @@ def main():
         # Larger chunks keep the products big; on the CPU past 2^26 floats (256 MiB of logits) buys nothing.
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
         source = "random weights" if req.get("random") else req["dir"]
-        engine = Engine(Transformer.build(cfg, weights, device, dtype, source), chunk, req.get("prefixGroupOverhead"), req.get("slabColumns"))
+        model = Transformer.build(cfg, weights, device, dtype, source)
+        # Off unless asked: the first calls of each kind compile for tens of seconds (past a unit's heartbeat
+        # timeout, or gpu-check's step limits, on a cold node), and no GPU measurement says it pays yet.
+        compiled = bool(req.get("compile"))
+        if compiled:
+            compile_blocks(model)
+        engine = Engine(model, chunk, req.get("slabColumns"))
         engine.log = log
         if "oom-above" in TEST_FAULTS:
             engine.test_oom_above = int(TEST_FAULTS["oom-above"])
@@ -169,6 +207,7 @@ def main():
             "cuda": torch.version.cuda,
             "device": describe_device(device),
             "dtype": name,
+            "compiled": bool(compiled),
             "shape": {k: cfg[k] for k in ("nLayers", "dModel", "dMlp", "dVocab", "nHeads")},
         }
 
@@ -248,10 +287,13 @@ def main():
         if op == "evaluate":
             prefix = None
             if "parents" in arrays:
+                # On the host: the engine plans its packed pass there, with no device synchronisation.
+                cpu = torch.device("cpu")
                 prefix = {
-                    "parents": tensor(arrays, "parents", dev, torch.int64),
-                    "parentOf": tensor(arrays, "parentOf", dev, torch.int64),
-                    "from": tensor(arrays, "from", dev, torch.int64),
+                    "parents": tensor(arrays, "parents", cpu, torch.int64),
+                    "parentOf": tensor(arrays, "parentOf", cpu, torch.int64),
+                    "from": tensor(arrays, "from", cpu, torch.int64),
+                    "ids": tensor(arrays, "ids", cpu, torch.int64),
                 }
             f, ce = engine.evaluate(ids, objective(req, arrays, engine), prefix)
             return {}, [raw("f", f), raw("ce", ce)]

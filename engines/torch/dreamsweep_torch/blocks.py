@@ -129,9 +129,12 @@ class Attention(nn.Module):
         self.softcap = cfg.get("attnSoftcap")
         self.window = cfg.get("slidingWindow") if sliding else None
 
-    def forward(self, x, rotary, start, past, keep):
+    def forward(self, x, rotary, start, past, keep, packed=None):
         """x [B, m, d] (normed) at positions start..start+m-1; past: (K, V) [B, Hkv, start, dh] of the positions
-        before, or None; keep: a list that receives this layer's full (K, V). -> [B, m, d]"""
+        before, or None; keep: a list that receives this layer's full (K, V). -> [B, m, d]
+        packed (a Packed): x is [T, d], rows of different starts packed; past is then this layer's padded (K, V)."""
+        if packed is not None:
+            return self._packed(x, rotary, past, packed)
         B, m, _ = x.shape
         H, Hkv, dh = self.H, self.Hkv, self.dh
         q, k, v = self.qkv(x).split([H * dh, Hkv * dh, Hkv * dh], dim=-1)
@@ -168,6 +171,77 @@ class Attention(nn.Module):
         else:
             z = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, **self.sdpa_scale)
         return self.out(z.transpose(1, 2).reshape(B, m, H * dh))
+
+    def _packed(self, x, rotary, past, pk):
+        """x [T, d] (normed), token t at row pk.row[t], position pk.pos[t]; past: (K, V) [B, n, Hkv, dh], each row's
+        parent's keys/values, or None. The projections run on the T packed tokens; only attention runs padded
+        [B, heads, n, dh]: the parent's keys/values with the row's own written over them from its start on, so
+        query i sees keys 0..i (the causal mask over the whole n, top-left aligned). -> [T, d]"""
+        T = x.shape[0]
+        H, Hkv, dh = self.H, self.Hkv, self.dh
+        B, n = pk.B, pk.n
+        q, k, v = self.qkv(x).split([H * dh, Hkv * dh, Hkv * dh], dim=-1)
+        q, k, v = q.view(T, H, dh), k.view(T, Hkv, dh), v.view(T, Hkv, dh)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        if rotary is not None:
+            cos, sin = pk.rotary(rotary, x.dtype)
+            q, k = rotary(q, cos, sin), rotary(k, cos, sin)
+
+        def padded(t, base):
+            # index_copy_, not a boolean-mask assignment: no host synchronisation
+            full = base.reshape(B * n, *t.shape[1:]).clone() if base is not None else t.new_zeros(B * n, *t.shape[1:])
+            return full.index_copy_(0, pk.flat, t).view(B, n, -1, dh).transpose(1, 2)  # [B, heads, n, dh]
+
+        q = padded(q, None)
+        k, v = padded(k, past[0] if past else None), padded(v, past[1] if past else None)
+        if Hkv != H:
+            k, v = k.repeat_interleave(H // Hkv, dim=1), v.repeat_interleave(H // Hkv, dim=1)
+        mask = pk.mask(self.window) if self.window or self.softcap else None
+        if self.softcap:
+            s = softcap(q @ k.transpose(-1, -2) * self.scale, self.softcap)  # [B, H, n, n] float32
+            z = torch.softmax(s.masked_fill(~mask, -torch.inf), -1).to(v.dtype) @ v
+        elif mask is None:
+            z = F.scaled_dot_product_attention(q, k, v, is_causal=True, **self.sdpa_scale)
+        else:
+            z = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, **self.sdpa_scale)
+        return self.out(z.transpose(1, 2).reshape(B * n, H * dh).index_select(0, pk.flat))
+
+
+class Packed:
+    """The layout of a packed pass (engine.py's prefix reuse): B rows of n positions, row b from its start s_b
+    (0..n-1) on; its tokens packed one row after another, T = sum(n - s_b). Built from host lists, once per pass:
+    row [T], pos [T], flat [T] (row * n + pos: the padded [B, n] layout), last [B] (each row's last token)."""
+
+    def __init__(self, starts, n, device):
+        self.B, self.n = len(starts), n
+        s = torch.tensor(starts, dtype=torch.int64)
+        lens = n - s
+        self.row_host = torch.repeat_interleave(torch.arange(self.B), lens)
+        first = torch.cumsum(lens, 0) - lens  # each row's first token in the packing
+        self.pos_host = torch.arange(int(lens.sum())) - first[self.row_host] + s[self.row_host]
+        self.row, self.pos = self.row_host.to(device), self.pos_host.to(device)
+        self.flat = self.row * n + self.pos
+        self.last = (first + lens - 1).to(device)
+        self._rotary, self._masks = {}, {}
+
+    def rotary(self, rotary, dtype):
+        """cos, sin [T, 1, r] at each token's position, per rotary table (once per pass)."""
+        key = (id(rotary), dtype)
+        if key not in self._rotary:
+            cos, sin = rotary.tables(0, self.n, self.pos.device, dtype)
+            self._rotary[key] = (cos[self.pos][:, None], sin[self.pos][:, None])
+        return self._rotary[key]
+
+    def mask(self, window):
+        """[n, n] bool, query i sees key j iff j <= i (and i - W < j on a sliding layer): once per pass and window."""
+        if window not in self._masks:
+            i = torch.arange(self.n, device=self.pos.device)
+            m = i[None, :] <= i[:, None]
+            if window and window < self.n:
+                m = m & (i[None, :] > i[:, None] - window)
+            self._masks[window] = m
+        return self._masks[window]
 
 
 class MLP(nn.Module):
@@ -208,9 +282,9 @@ class Block(nn.Module):
         self.post_attn_norm = norm(cfg, cfg["dModel"]) if post else None
         self.post_mlp_norm = norm(cfg, cfg["dModel"]) if post else None
 
-    def forward(self, x, rotary, start, past, keep):
-        """x [B, m, d] -> (resid_post [B, m, d], mlp_post [B, m, M], mlp_out [B, m, d])"""
-        a = self.attn(self.ln1(x), rotary, start, past, keep)
+    def forward(self, x, rotary, start, past, keep, packed=None):
+        """x [B, m, d] (or packed [T, d]) -> (resid_post [B, m, d], mlp_post [B, m, M], mlp_out [B, m, d])"""
+        a = self.attn(self.ln1(x), rotary, start, past, keep, packed)
         if self.post_attn_norm is not None:
             a = self.post_attn_norm(a)
         h = x if self.parallel else a + x

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .blocks import softcap
+from .blocks import Packed, softcap
 from .errors import EngineUserError
 from .taps import LOGITS, Tap
 
@@ -114,32 +114,6 @@ def sae_value(obj, x):
     raise EngineUserError("E_OBJECTIVE", f"objective sae: unknown activation {act['kind']!r}")
 
 
-def group_starts(frm, n, overhead):
-    """Splits rows by where they start (from[b]) into groups that each run from their smallest start: a row that
-    could start later recomputes a few positions equal to its parent's (same values), and fewer, larger groups
-    keep the matrix products efficient. Minimises sum(rows * positions) + overhead * groups (one DP over the
-    distinct starts). -> [(start, row indices)]."""
-    values, counts = torch.unique(frm, return_counts=True)
-    values, counts = values.tolist(), counts.tolist()
-    m = len(values)
-    best = [0.0] + [float("inf")] * m  # best[j]: cost of the first j distinct starts
-    cut = [0] * (m + 1)
-    for j in range(1, m + 1):
-        rows = 0
-        for i in range(j, 0, -1):
-            rows += counts[i - 1]
-            c = best[i - 1] + rows * (n - values[i - 1]) + overhead
-            if c < best[j]:
-                best[j], cut[j] = c, i - 1
-    groups, j = [], m
-    while j > 0:
-        i = cut[j]
-        lo, hi = values[i], values[j - 1]
-        groups.append((lo, ((frm >= lo) & (frm <= hi)).nonzero()[:, 0]))
-        j = i
-    return groups[::-1]
-
-
 def is_oom(e):
     return isinstance(e, getattr(torch, "OutOfMemoryError", ())) or "out of memory" in str(e)
 
@@ -161,7 +135,7 @@ def embed_grad_product(ge, W_E, rows=8192):
 
 
 class Engine:
-    def __init__(self, model, max_chunk_floats, group_overhead=None, slab_columns=None):
+    def __init__(self, model, max_chunk_floats, slab_columns=None):
         self.model = model
         self.log = lambda line: None  # __main__ sets its log
         self.test_oom_above = None  # tests only (DREAMSWEEP_TORCH_TEST_FAULTS oom-above=R): chunks above R rows fail
@@ -173,11 +147,8 @@ class Engine:
             slab_columns = 0 if model.device.type == "cuda" else 1024
         self.unembed = Unembed(model.W_U, slab_columns, model.final_softcap)
         self.max_chunk_floats = max_chunk_floats
-        # A group of prefix-reuse rows costs about this many token positions on top of its own (launches, small
-        # matrix products): more on a GPU, where a position is cheap. 0 groups rows by their exact start.
-        self.group_overhead = group_overhead if group_overhead is not None else 256 if model.device.type == "cuda" else 192
         self.V = model.cfg["dVocab"]
-        self._parents_cache = (None, None)  # EPO sends one batch of children after another with the same parents
+        self._members = {}  # tokens -> a row's forward (_keep_members): evaluate's parents
 
     def run_chunks(self, op, B, n, run):
         """Calls run(rows slice) over B rows in chunks that keep [rows, n, dVocab] under the cap, split evenly (a scan
@@ -236,27 +207,32 @@ class Engine:
     # ---- evaluate ----
 
     def evaluate(self, ids, obj, prefix=None):
+        """f, CE [B]. prefix: the hint on the host ({parents [P, n], parentOf [B], from [B]}, CPU tensors, so that
+        planning the packed pass needs no device synchronisation)."""
         B, n = ids.shape
         f = torch.empty(B, device=ids.device)
         ce = torch.empty(B, device=ids.device)
-        groups = [(0, torch.arange(B, device=ids.device))]
-        parents = None
+        starts = None
         if prefix is not None:
-            parents = self._parents(prefix["parents"], ids, prefix["parentOf"], prefix["from"])
-            frm = torch.where(prefix["parentOf"] >= 0, prefix["from"], 0)
-            groups = group_starts(frm, n, self.group_overhead)
+            starts = torch.where(prefix["parentOf"] >= 0, prefix["from"], 0)
+            if not bool(starts.any()):
+                starts = None  # nothing to reuse: every row in full
         with torch.no_grad():
-            for p, rows in groups:
+            if starts is None:
 
-                def run(c, p=p, rows=rows):
-                    r = rows[c]
-                    if p == 0:
-                        fv, cv = self._evaluate_full(ids[r], obj)
-                    else:
-                        fv, cv = self._evaluate_suffix(ids[r], obj, p, parents, prefix["parentOf"][r])
-                    f[r], ce[r] = fv, cv
+                def run(c):
+                    f[c], ce[c] = self._evaluate_full(ids[c], obj)
 
-                self.run_chunks("evaluate", len(rows), n - p, run)
+                self.run_chunks("evaluate", B, n, run)
+                return f, ce
+            par = self._parents(prefix, ids)
+            starts = starts.tolist()
+            tokens = B * n - sum(starts)
+
+            def run_packed(c):
+                f[c], ce[c] = self._evaluate_packed(ids[c], obj, starts[c], par, prefix["parentOf"][c])
+
+            self.run_chunks("evaluate", B, -(-tokens // B), run_packed)  # chunks of about equal packed tokens
         return f, ce
 
     def _last_logits(self, obj, h):
@@ -274,54 +250,92 @@ class Engine:
             cv = self.unembed.next_ce(h, ids[:, 1:]).mean(-1)
         return fv, cv
 
-    def _parents(self, parents, ids, parent_of, frm):
-        """Each parent's keys/values per layer, hidden states, and per-position log-sum-exp and CE, from one forward."""
+    def _keep_members(self, ids_host, kv, h, lse, pce):
+        """Keeps each row's forward (keys/values per layer [n, Hkv, dh], hidden states, per-position log-sum-exp
+        and CE at 0..n-2) under its tokens, for evaluate's prefix reuse: the gradient request's forward of new
+        members is the parents' forward of the next evaluate."""
+        for b, key in enumerate(map(tuple, ids_host.tolist())):
+            self._members[key] = {
+                "kv": [(k[b].transpose(0, 1).detach(), v[b].transpose(0, 1).detach()) for k, v in kv],
+                "h": None if h is None else h[b].detach(),
+                "lse": None if lse is None else lse[b].detach(),
+                "ce": None if pce is None else pce[b].detach(),
+            }
+
+    def _parents(self, prefix, ids):
+        """The parents' keys/values per layer [P, n, Hkv, dh], hidden states [P, n-1, d], per-position log-sum-exp
+        and CE [P, n-1], stacked from the members kept (by gradients or an earlier evaluate); the others run one
+        forward. Checks on the host that each child equals its parent before its start."""
+        parents, parent_of, frm = prefix["parents"], prefix["parentOf"], prefix["from"]
         n = parents.shape[1]
         has = parent_of >= 0
-        if bool(has.any()):
-            pi = parent_of[has].long()
-            pos = torch.arange(n, device=ids.device)[None, :]
-            same = (ids[has] == parents[pi]) | (pos >= frm[has][:, None])
-            if not bool(same.all()):
-                b = int(has.nonzero()[:, 0][(~same).any(-1)][0])
-                raise EngineUserError(
-                    "E_ENGINE_INPUT",
-                    f"evaluate: prefix hint: prompt {b} differs from parent {int(parent_of[b])} before position {int(frm[b])}",
-                )
-        key = (tuple(parents.shape), tuple(parents.flatten().tolist()))
-        if self._parents_cache[0] == key:
-            return self._parents_cache[1]
-        self._parents_cache = (None, None)  # free the old parents' keys/values before making the new
-        m = self.model
-        kv = []
-        with torch.no_grad():
-            _, h = m.forward(m.W_E[parents], (), "hidden", keep=kv)
+        ids_host = prefix.get("ids", ids)
+        pi = parent_of.clamp(min=0)
+        pos = torch.arange(n)[None, :]
+        differs = (ids_host.cpu() != parents[pi]) & (pos < frm[:, None]) & has[:, None]
+        if bool(differs.any()):
+            b = int(differs.any(-1).nonzero()[0, 0])
+            raise EngineUserError(
+                "E_ENGINE_INPUT",
+                f"evaluate: prefix hint: prompt {b} differs from parent {int(parent_of[b])} before position {int(frm[b])}",
+            )
+        keys = list(map(tuple, parents.tolist()))
+        missing = [i for i, key in enumerate(keys) if key not in self._members]
+        if missing:
+            m = self.model
+            kv = []
+            rows = parents[missing].to(ids.device)
+            _, h = m.forward(m.W_E[rows], (), "hidden", keep=kv)
             P, _, d = h.shape
             pred = h[:, :-1]  # [P, n-1, d]: position i predicts token i+1
             lse = pce = None
             if n >= 2:
-                rows = pred.reshape(-1, d)
-                lse = self.unembed.lse(rows).view(P, n - 1)
-                pce = lse - self.unembed.at(rows, parents[:, 1:].reshape(-1)).view(P, n - 1)
-        self._parents_cache = (key, {"kv": kv, "h": pred, "lse": lse, "ce": pce})
-        return self._parents_cache[1]
+                flat = pred.reshape(-1, d)
+                lse = self.unembed.lse(flat).view(P, n - 1)
+                pce = lse - self.unembed.at(flat, rows[:, 1:].reshape(-1)).view(P, n - 1)
+            self._keep_members(parents[missing], kv, pred, lse, pce)
+        # Only this call's parents stay: the next call's are among them or come from gradients in between.
+        self._members = {key: self._members[key] for key in keys}
+        got = [self._members[key] for key in keys]
+        layers = len(got[0]["kv"])
+        stack = lambda name: torch.stack([g[name] for g in got]) if n >= 2 else None  # noqa: E731
+        return {
+            "kv": [tuple(torch.stack([g["kv"][l][i] for g in got]) for i in (0, 1)) for l in range(layers)],
+            "h": stack("h"),
+            "lse": stack("lse"),
+            "ce": stack("ce"),
+        }
 
-    def _evaluate_suffix(self, ids, obj, p, par, parent_of):
-        """Rows that equal their parent before p: positions p..n-1 run on the parent's keys/values."""
+    def _evaluate_packed(self, ids, obj, starts, par, parent_of):
+        """Rows that equal their parent before their start (0: no parent, in full): every row's tokens from its
+        start on in one packed pass (blocks.Packed), attention over the parent's keys/values before it. CE per
+        position: the parent's before start - 1, at start - 1 the parent's prediction of the row's token, after
+        it the row's own."""
         m = self.model
-        n = ids.shape[1]
-        pj = parent_of.long()
-        past = [(k[pj, :, :p], v[pj, :, :p]) for k, v in par["kv"]]
-        taps, h = m.forward(m.W_E[ids[:, p:]], objective_taps(obj), "hidden", start=p, past=past)
-        fv = self.objective_value(obj, taps, self._last_logits(obj, h))
+        B, n = ids.shape
+        pk = Packed(starts, n, ids.device)
+        pj = parent_of.clamp(min=0).to(ids.device)
+        past = [(k[pj], v[pj]) for k, v in par["kv"]]
+        taps, h = m.forward(m.W_E[ids.reshape(-1)[pk.flat]], objective_taps(obj), "hidden", past=past, packed=pk)
+        fv = self.objective_value(obj, taps, self.unembed.logits(h[pk.last]) if obj["kind"] == "logit" else None)
         if n < 2:
-            return fv, torch.full((ids.shape[0],), float("nan"), device=ids.device)
-        # Targets 1..p-1 from the parent, target p from the parent's prediction at p-1, p+1..n-1 from the child.
-        head = par["ce"][pj, : p - 1]
-        at_p = (par["lse"][pj, p - 1] - self.unembed.at(par["h"][pj, p - 1], ids[:, p]))[:, None]
-        tail = self.unembed.next_ce(h, ids[:, p + 1 :])
-        cv = torch.cat([head, at_p, tail], dim=1).mean(-1)
-        return fv, cv
+            return fv, torch.full((B,), float("nan"), device=ids.device)
+        # Host lists: the packed tokens that predict a next token (all but each row's last), rows with a parent.
+        pred = (pk.pos_host < n - 1).nonzero()[:, 0]
+        at = [b for b, s in enumerate(starts) if s > 0]
+        rows, pos = pk.row_host[pred], pk.pos_host[pred]
+        ce = par["ce"][pj].clone() if par["ce"] is not None else torch.empty(B, n - 1, device=ids.device)
+        ce = ce.view(-1)
+        dev = lambda t: t.to(ids.device)  # noqa: E731
+        targets = ids.reshape(-1)[dev(rows * n + pos + 1)]
+        ce.index_copy_(0, dev(rows * (n - 1) + pos), self.unembed.nll(h[dev(pred)], targets))
+        if at:
+            a = torch.tensor(at)
+            s = torch.tensor(starts)[a]
+            pa, sa = pj[dev(a)], dev(s)
+            at_p = par["lse"][pa, sa - 1] - self.unembed.at(par["h"][pa, sa - 1], ids[dev(a), sa])
+            ce.index_copy_(0, dev(a * (n - 1) + s - 1), at_p)
+        return fv, ce.view(B, n - 1).mean(-1)
 
     # ---- gradients ----
 
@@ -331,8 +345,7 @@ class Engine:
         [b, i-1]) at positions i >= 1. Top-k over allowed tokens, descending."""
         m = self.model
         B, n = ids.shape
-        bias = torch.zeros(self.V, device=ids.device)
-        bias[~allowed] = -torch.inf
+        bias = torch.zeros(self.V, device=ids.device).masked_fill_(~allowed, -torch.inf)
         f = torch.empty(B, device=ids.device)
         ce = torch.empty(B, device=ids.device)
         top = torch.empty(B, n, k, dtype=torch.int32, device=ids.device)
@@ -340,21 +353,25 @@ class Engine:
 
         def run(c):
             e = m.W_E[ids[c]].detach().requires_grad_(True)
+            kv = []
             with torch.enable_grad():
-                taps, h = m.forward(e, objective_taps(obj), "hidden")
+                taps, h = m.forward(e, objective_taps(obj), "hidden", keep=None if full else kv)
                 logits = self.unembed.logits(h)
                 last = logits[:, -1]
                 fv = self.objective_value(obj, taps, last)
                 logp = torch.log_softmax(logits.float(), -1)  # [b, n, V]
+                cv_positions = None
                 if n < 2:
                     cv = torch.full_like(fv, float("nan"))
                 elif m.dtype == torch.float32:
-                    cv = self.position_ce(logp, ids[c]).mean(-1)
+                    cv_positions = self.position_ce(logp, ids[c])
+                    cv = cv_positions.mean(-1)
                 else:
                     # The target's logit as a float32 dot product, not read off the bf16/fp16 logits.
                     b, _, d = h.shape
                     target = self.unembed.at(h[:, :-1].reshape(-1, d), ids[c][:, 1:].reshape(-1)).view(b, n - 1)
-                    cv = (torch.logsumexp(logits[:, :-1].float(), -1) - target).mean(-1)
+                    cv_positions = torch.logsumexp(logits[:, :-1].float(), -1) - target
+                    cv = cv_positions.mean(-1)
                 lam = lambdas[c]
                 loss = (fv - lam * cv).sum() if n >= 2 else fv.sum()
                 (ge,) = torch.autograd.grad(loss, e)
@@ -366,6 +383,14 @@ class Engine:
                 if full:
                     grads[c] = g
                 f[c], ce[c] = fv.detach(), cv.detach()
+                if not full:
+                    # EPO's members: their forward is the parents' forward of the next evaluate (neighbour-averaged
+                    # gradients, `full`, run on perturbed rows that are never parents).
+                    lse = pce = None
+                    if n >= 2:
+                        lse = logits[:, :-1, 0].float() - logp[:, :-1, 0]  # log_softmax = logits - lse
+                        pce = cv_positions
+                    self._keep_members(ids[c].cpu(), kv, h[:, :-1], lse, pce)
 
         self.run_chunks("gradients", B, n, run)
         return f, ce, top, grads

@@ -64,32 +64,35 @@ class Transformer(nn.Module):
         model.device, model.dtype = device, dtype
         return model
 
-    def forward(self, x, taps=(), out="all", start=0, past=None, keep=None):
+    def forward(self, x, taps=(), out="all", start=0, past=None, keep=None, packed=None):
         """x: token embeddings [B, m, d] for positions start..start+m-1; taps: Taps read at the last row;
         out: all | last | none | hidden (the final norm's output, for the engine's Unembed). past: per layer (K, V)
         of positions 0..start-1; keep: a list that receives each layer's full (K, V).
-        -> ({Tap: [B, dim]}, logits [B, m, V] | [B, V] | hidden [B, m, d] | None)."""
+        packed (blocks.Packed): x is [T, d], rows of different starts packed; past: per layer each row's parent's
+        (K, V) [B, n, Hkv, dh] or None; taps read at each row's last token; out hidden only.
+        -> ({Tap: [B, dim]}, logits [B, m, V] | [B, V] | hidden [B, m, d] (packed: [T, d]) | None)."""
+        last = (lambda v: v[packed.last]) if packed is not None else (lambda v: v[:, -1])
         want = set(taps)
         n_blocks = len(self.blocks)
         if out == "none":
             n_blocks = max((t.blocks_needed() for t in want), default=0)
-        m = x.shape[1]
+        m = x.shape[1] if packed is None else packed.n
         if self.embed_scale is not None:
             x = x * torch.tensor(self.embed_scale, dtype=x.dtype, device=x.device)  # sqrt(d) rounded to the dtype, as transformers
         if self.W_pos is not None:
             if start + m > self.W_pos.shape[0]:
                 raise EngineUserError("E_SEQ_LEN", f"{start + m} positions exceed the model's {self.W_pos.shape[0]} learned positions")
-            x = x + self.W_pos[start : start + m]
+            x = x + (self.W_pos[start : start + m] if packed is None else self.W_pos[packed.pos])
         got = {}
         for l in range(n_blocks):
             if Tap("resid_pre", l) in want:
-                got[Tap("resid_pre", l)] = x[:, -1]
-            x, post, mlp_out = self.blocks[l](x, self.rotaries[l], start, past[l] if past else None, keep)
+                got[Tap("resid_pre", l)] = last(x)
+            x, post, mlp_out = self.blocks[l](x, self.rotaries[l], start, past[l] if past else None, keep, packed)
             for kind, value in (("mlp_post", post), ("mlp_out", mlp_out), ("resid_post", x)):
                 if Tap(kind, l) in want:
-                    got[Tap(kind, l)] = value[:, -1]
+                    got[Tap(kind, l)] = last(value)
         if Tap("resid_pre", n_blocks) in want:
-            got[Tap("resid_pre", n_blocks)] = x[:, -1]
+            got[Tap("resid_pre", n_blocks)] = last(x)
         if out == "none":
             return got, None
         h = self.ln_f(x[:, -1:] if out == "last" else x)

@@ -135,6 +135,35 @@ describe.skipIf(!available).each(FIXTURE_NAMES)(
       });
     });
 
+    it("gives the same f and CE with the prefix hint when the parents' forward comes from a gradients request", async () => {
+      // EPO asks for its new members' gradients, then evaluates their children: the engine keeps the gradient's
+      // forward (keys/values, hidden states, per-position CE) as the parents'. Some parents come from there, the
+      // others from evaluate's own forward.
+      const parents = golden.prompts;
+      const n = parents[0]!.length;
+      const V = engine.tokenizer.vocabSize;
+      const children: number[][] = [];
+      const hint: PrefixHint = { parents, parentOf: [], from: [] };
+      parents.forEach((parent, j) => {
+        for (const p of [1, Math.floor(n / 2), n - 1]) {
+          const child = [...parent];
+          child[p] = (child[p]! + 5 + j) % V;
+          children.push(child);
+          hint.parentOf.push(j);
+          hint.from.push(p);
+        }
+      });
+      for (const g of golden.objectives) {
+        const objective = toObjective(g.objective);
+        const some = parents.slice(0, Math.max(1, parents.length - 1));
+        await engine.gradients(some, golden.lambdas.slice(0, some.length), objective, 4);
+        const reused = await engine.evaluate(children, objective, { prefix: hint });
+        const full = await engine.evaluate(children, objective);
+        expect(scaledMaxDiff(reused.f, full.f), g.objective.kind).toBeLessThan(PREFIX_TOL);
+        expect(scaledMaxDiff(reused.ce, full.ce), g.objective.kind).toBeLessThan(PREFIX_TOL);
+      }
+    });
+
     if (name !== 'tiny-parallel') return;
 
     it('makes the same EPO choices as wasm over 10 iterations', async () => {
