@@ -44,7 +44,7 @@ const { values: args } = parseArgs({
     prefix: { type: 'string', default: 'on,off' },
     // The unembedding's slab widths to compare (core/model/unembed.ts; the torch engine's Unembed), e.g. 1024,0 (0: one slab); default: the engine's.
     'slab-columns': { type: 'string', default: '' },
-    // The torch engine's torch.compile of its blocks, on or off (default: the engine's, off).
+    // The torch engine's torch.compile of its blocks, on or off (default: the engine's: on on CUDA, off on the CPU).
     compile: { type: 'string', default: '' },
     seed: { type: 'string', default: '1' },
     population: { type: 'string', default: String(EPO_DEFAULTS.population) },

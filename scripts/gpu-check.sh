@@ -219,9 +219,12 @@ PY
     [ "$device" = cpu ] || step parity-bfloat16 150 node torch-parity --device "$device" --dtype bfloat16
     step scan-70m 120 node scan --engine torch --device "$device" --preset 70m --windows "$windows" --batch "$batch"
   else
-    step epo-1.4b 120 node epo --engine torch --device "$device" --preset 1.4b --iters "$it14"
+    # torch.compile (on by default on CUDA) against eager at 70m; the larger sizes eager, so that compiling at load
+    # (tens of seconds per size on a cold node) does not eat the script's deadline.
+    step epo-70m-eager 120 node epo --engine torch --device "$device" --preset 70m --iters "$it70" --compile off
+    step epo-1.4b 120 node epo --engine torch --device "$device" --preset 1.4b --iters "$it14" --compile off
     step reference-1.4b 120 py reference_epo --device "$device" --preset 1.4b --iters "$it14"
-    step epo-12b 180 node epo --engine torch --device "$device" --preset 12b --iters "$it12"
+    step epo-12b 180 node epo --engine torch --device "$device" --preset 12b --iters "$it12" --compile off
     step reference-12b 180 py reference_epo --device "$device" --preset 12b --iters "$it12"
     step parity-bfloat16 120 node torch-parity --device "$device" --dtype bfloat16
     step scan-12b 120 node scan --engine torch --device "$device" --preset 12b --windows "$windows" --batch "$batch"

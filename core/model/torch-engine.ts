@@ -32,14 +32,9 @@ export interface TorchEngineOptions {
   /** Use EvaluateOptions.prefix (default true); false computes every prompt in full (for benchmarks). */
   prefixReuse?: boolean;
   /**
-   * @deprecated No effect: the engine packs every row from its own start into one pass (engines/torch/README.md),
-   * so rows are no longer grouped by start. Accepted so that older callers still compile.
-   */
-  prefixGroupOverhead?: number;
-  /**
-   * torch.compile the blocks (default off: on the CPU it measured no faster, on CUDA it is unmeasured;
-   * engines/torch/README.md). The first calls of each kind then compile (tens of seconds); a block that cannot
-   * compile runs as without.
+   * torch.compile the blocks. Default: DREAMSWEEP_TORCH_COMPILE (0 or 1) where set, else on CUDA (fewer kernel
+   * launches) and off on the CPU (measured no faster; engines/torch/README.md). The graphs EPO uses are compiled
+   * while the model loads (tens of seconds); a block that cannot compile runs as without.
    */
   compile?: boolean;
   /** Rows of W_U per slab for the cross-entropy (default 1024 on the CPU, none on CUDA; 0: none). */

@@ -6,6 +6,7 @@ neither a stray print nor native code (CUDA, a BLAS) writing to fd 1 can corrupt
 import collections
 import ctypes
 import os
+import time
 import sys
 import traceback
 
@@ -140,7 +141,25 @@ def main():
         setattr(config, limit, max(getattr(config, limit), 64))  # graphs per block: grad and no-grad, past or packed
         for i, block in enumerate(model.blocks):
             model.blocks[i] = torch.compile(block, dynamic=True)
-        log(f"compile: torch.compile on {len(model.blocks)} blocks (dynamic shapes); the first calls of each kind compile")
+        log(f"compile: torch.compile on {len(model.blocks)} blocks (dynamic shapes)")
+
+    def warm_up(engine, n=12):
+        """Compiles the graphs EPO's calls use (evaluate in full and packed, gradients) while the model loads, where
+        the worker heartbeats, not in a unit's first iteration; then forgets what it computed, so that no call
+        afterwards depends on the warm-up."""
+        t0 = time.monotonic()
+        dev, V = engine.model.device, engine.V
+        ids = torch.randint(0, V, (4, n), generator=torch.Generator().manual_seed(0))
+        obj = {"kind": "neuron", "layer": 0, "index": 0}
+        engine.evaluate(ids.to(dev), obj)
+        engine.gradients(ids.to(dev), torch.ones(4, device=dev), obj, 4, torch.ones(V, dtype=torch.bool, device=dev), False)
+        child = ids.clone()
+        child[:, n // 2] = (child[:, n // 2] + 1) % V
+        hint = {"parents": ids, "parentOf": torch.arange(4), "from": torch.full((4,), n // 2), "ids": child}
+        engine.evaluate(child.to(dev), obj, hint)
+        engine._members = {}
+        engine.oom_cap = {}
+        log(f"compile: warmed up in {time.monotonic() - t0:.1f} s (evaluate in full and packed, gradients)")
 
     def load(req):
         dev = req.get("device") or "auto"
@@ -191,13 +210,19 @@ def main():
         chunk = req.get("maxChunkFloats") or (2**28 if device.type == "cuda" else 2**26)
         source = "random weights" if req.get("random") else req["dir"]
         model = Transformer.build(cfg, weights, device, dtype, source)
-        # Off unless asked: the first calls of each kind compile for tens of seconds (past a unit's heartbeat
-        # timeout, or gpu-check's step limits, on a cold node), and no GPU measurement says it pays yet.
-        compiled = bool(req.get("compile"))
+        # On by default on CUDA (fewer kernel launches), off on the CPU (measured no faster there): the request's
+        # `compile`, else DREAMSWEEP_TORCH_COMPILE (0 or 1: the operator's switch on a GPU node), else the device.
+        compiled = req.get("compile")
+        if compiled is None and os.environ.get("DREAMSWEEP_TORCH_COMPILE") in ("0", "1"):
+            compiled = os.environ["DREAMSWEEP_TORCH_COMPILE"] == "1"
+        if compiled is None:
+            compiled = device.type == "cuda"
         if compiled:
             compile_blocks(model)
         engine = Engine(model, chunk, req.get("slabColumns"))
         engine.log = log
+        if compiled:
+            warm_up(engine, min(12, cfg.get("maxPositions") or 12))
         if "oom-above" in TEST_FAULTS:
             engine.test_oom_above = int(TEST_FAULTS["oom-above"])
         return engine, {

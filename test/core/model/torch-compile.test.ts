@@ -1,4 +1,4 @@
-// The torch engine's `compile` option (torch.compile on the blocks; off unless asked) on the CPU, where torch
+// The torch engine's `compile` option (torch.compile on the blocks; default on CUDA, off on the CPU) on the CPU, where torch
 // allows it (inductor needs a C++ compiler): the compiled engine agrees with the transformers goldens on taps, f, CE
 // and the one-hot gradient, and its packed prefix-reuse pass (over parents kept from a gradients request) equals
 // computing in full. tiny-gemma2: soft-capped attention, sliding windows, GQA, rotary, post-norms. Skipped without the
@@ -36,6 +36,8 @@ describe.skipIf(!torchPythonAvailable() || !hasCompiler())('the torch engine wit
     expect(engine.hello.compiled).toBe(true);
     expect(engine.describe()).toMatch(/, compiled$/);
     expect(logs.some((l) => l.includes('torch.compile'))).toBe(true);
+    // The graphs were compiled while loading (where a worker heartbeats), not in a unit's first call.
+    expect(logs.some((l) => /compile: warmed up in [\d.]+ s/.test(l))).toBe(true);
   });
 
   it('agrees with transformers on taps, f, CE and the one-hot gradient, and reuses prefixes exactly', async () => {

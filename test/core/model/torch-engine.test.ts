@@ -20,7 +20,7 @@ const TOL = 1e-4;
 const PREFIX_TOL = 1e-5;
 const available = torchPythonAvailable();
 // Every distinct prefix start in its own group, so the reuse path runs for each (a cost model would merge them).
-const options = { device: 'cpu', dtype: 'float32' as const, threads: 1, prefixGroupOverhead: 0 };
+const options = { device: 'cpu', dtype: 'float32' as const, threads: 1 };
 
 if (!available && process.env['CI'] === 'true') {
   it('has the torch engine installed (CI installs it)', () => {

@@ -15,7 +15,7 @@ import { readSae, saeObjective, type SaeWeights } from '../../../core/objectives
 import { MODELS, SAES, readSaeGoldens, saePath, scaledMaxDiff, type SaeGolden } from './helpers.js';
 
 const available = torchPythonAvailable();
-const options = { device: 'cpu', dtype: 'float32' as const, threads: 1, prefixGroupOverhead: 0 };
+const options = { device: 'cpu', dtype: 'float32' as const, threads: 1 };
 
 const goldens = readSaeGoldens();
 
