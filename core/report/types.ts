@@ -1,6 +1,8 @@
 // The report's data: everything the z-score report shows (paper section 3.5, Figs. 5 and 6, Tables 2, 3, 5),
 // computed from a sweep's artifacts by aggregateSweep and drawn by buildReport. Plain JSON-able records:
 // no NaN or Infinity anywhere (a number that does not exist is null), arrays in a stable order.
+import type { FeatureJson } from '../corpus/result.js';
+import type { HistogramJson } from '../stats/histogram.js';
 import type { EpoTarget, Method, TargetMethod } from '../sweep/plan.js';
 
 export const REPORT_FORMAT = 'dreamsweep.report';
@@ -150,16 +152,9 @@ export interface DatasetWindow {
 }
 
 /** The scan's view of a feature (FeatureJson of core/corpus/result.ts) as the report shows it. */
-export interface FeatureDataset {
-  count: number;
-  excluded: number;
-  mean: number | null;
-  std: number | null;
-  min: number | null;
-  max: number | null;
-  quantiles: Array<{ q: number; value: number | null }>;
+export interface FeatureDataset extends Pick<FeatureJson, 'count' | 'excluded' | 'mean' | 'std' | 'min' | 'max' | 'quantiles'> {
   /** The zero bucket (|x| < zeroBelow) and the non-empty log-linear buckets (core/stats/histogram.ts). */
-  histogram: { zero: number; zeroBelow: number; buckets: Array<{ lo: number; hi: number; count: number }> };
+  histogram: Pick<HistogramJson, 'zero' | 'zeroBelow' | 'buckets'>;
   top: DatasetWindow[];
 }
 
