@@ -5,20 +5,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { addEngineOptions, backendOption } from './engine-options.js';
-import { locateSweep } from './report.js';
+import { addSweepStoreOptions, openSweepStore, type SweepStoreCliOptions } from './report.js';
 import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { readSweepPlan } from '../core/report/index.js';
 import { datasetOf, exportData, exportFiles, exportName, exportRecords } from '../core/report/export.js';
-import { closeS3Clients, openStore, type StoreOptions } from '../core/store/index.js';
+import { closeS3Clients } from '../core/store/index.js';
 
-export interface ExportCliOptions {
+export interface ExportCliOptions extends SweepStoreCliOptions {
   target: string;
   out: string;
-  store?: string;
-  endpoint?: string;
-  region?: string;
-  pathStyle?: boolean;
   model?: string;
   backend?: string;
   engine?: string;
@@ -32,11 +28,8 @@ export function registerExport(program: Command): void {
     .description("write a neuron/logit/SAE target's dreams and dataset examples as Neuronpedia activation records (JSON and JSONL)")
     .argument('<sweep>', 'a sweep ID (with --store), or where it lives: s3://bucket/prefix/sweeps/<id> or DIR/sweeps/<id>')
     .requiredOption('--target <name>', 'the target as the report names it (`neuron L1.N3`, `logit " fox"`) or its key JSON')
-    .option('--out <dir>', 'directory for <target>.activations.json and .jsonl', '.')
-    .option('--store <uri>', 'the artifact store (s3://bucket/prefix or a directory) when <sweep> is a bare ID')
-    .option('--endpoint <url>', 'S3-compatible endpoint (default: AWS, or AWS_ENDPOINT_URL)')
-    .option('--region <name>', 'S3 region')
-    .option('--path-style', 'bucket in the path, not the host name (default with --endpoint)')
+    .option('--out <dir>', 'directory for <target>.activations.json and .jsonl', '.');
+  addSweepStoreOptions(cmd)
     .option('--model <dir>', "the sweep's model directory (default: the plan's, when local): computes the dreams' per-token activations")
     .addOption(backendOption('tfjs backend for the model'));
   addEngineOptions(cmd).action(async (sweep: string, o: ExportCliOptions) => {
@@ -45,13 +38,7 @@ export function registerExport(program: Command): void {
 }
 
 export async function runExportCommand(sweep: string, o: ExportCliOptions): Promise<void> {
-  const { storeUri, sweepId } = locateSweep(sweep, o.store);
-  const options: StoreOptions = {
-    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-    ...(o.region ? { region: o.region } : {}),
-    ...(o.pathStyle ? { forcePathStyle: true } : {}),
-  };
-  const store = openStore(storeUri, options);
+  const { store, sweepId } = openSweepStore(sweep, o);
   let engine: Engine | undefined;
   try {
     const plan = await readSweepPlan(store, sweepId);

@@ -9,14 +9,18 @@ import type { Engine } from '../core/engine.js';
 import { UserError } from '../core/errors.js';
 import { HfJsonTokenizer } from '../core/model/tokenizer.js';
 import { aggregateSweep, attributeBestPrompts, buildReport, DEFAULT_PERPLEXITY_CAP, readSweepPlan, type Attribution } from '../core/report/index.js';
-import { closeS3Clients, openStore, type StoreOptions } from '../core/store/index.js';
+import { closeS3Clients, openStore, type ArtifactStore } from '../core/store/index.js';
 
-export interface ReportCliOptions {
-  out: string;
+/** Where a sweep's store is, as `report` and `export` take it (addSweepStoreOptions). */
+export interface SweepStoreCliOptions {
   store?: string;
   endpoint?: string;
   region?: string;
   pathStyle?: boolean;
+}
+
+export interface ReportCliOptions extends SweepStoreCliOptions {
+  out: string;
   model?: string;
   backend?: string;
   engine?: string;
@@ -30,17 +34,34 @@ export function registerReport(program: Command): void {
     .command('report')
     .description("aggregate a sweep's artifacts (finished or not) into report.html, report.json and CSVs")
     .argument('<sweep>', 'a sweep ID (with --store), or where it lives: s3://bucket/prefix/sweeps/<id> or DIR/sweeps/<id>')
-    .requiredOption('--out <dir>', 'directory for report.html, report.json and the CSV files')
-    .option('--store <uri>', 'the artifact store (s3://bucket/prefix or a directory) when <sweep> is a bare ID')
-    .option('--endpoint <url>', 'S3-compatible endpoint (default: AWS, or AWS_ENDPOINT_URL)')
-    .option('--region <name>', 'S3 region')
-    .option('--path-style', 'bucket in the path, not the host name (default with --endpoint)')
+    .requiredOption('--out <dir>', 'directory for report.html, report.json and the CSV files');
+  addSweepStoreOptions(cmd)
     .option('--model <dir>', "the sweep's model directory: decodes every prompt and adds token attribution")
     .addOption(backendOption('tfjs backend for --model'))
     .option('--perplexity-cap <x>', 'best neuron/logit prompt must have perplexity below this', positive('perplexity-cap'), DEFAULT_PERPLEXITY_CAP);
   addEngineOptions(cmd).action(async (sweep: string, o: ReportCliOptions) => {
     await runReportCommand(sweep, o);
   });
+}
+
+/** --store, --endpoint, --region, --path-style: where the <sweep> argument's store is. */
+export function addSweepStoreOptions(cmd: Command): Command {
+  return cmd
+    .option('--store <uri>', 'the artifact store (s3://bucket/prefix or a directory) when <sweep> is a bare ID')
+    .option('--endpoint <url>', 'S3-compatible endpoint (default: AWS, or AWS_ENDPOINT_URL)')
+    .option('--region <name>', 'S3 region')
+    .option('--path-style', 'bucket in the path, not the host name (default with --endpoint)');
+}
+
+/** The store a <sweep> argument names (locateSweep) opened with the S3 options, and the sweep's ID. */
+export function openSweepStore(sweep: string, o: SweepStoreCliOptions): { store: ArtifactStore; sweepId: string } {
+  const { storeUri, sweepId } = locateSweep(sweep, o.store);
+  const store = openStore(storeUri, {
+    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+    ...(o.region ? { region: o.region } : {}),
+    ...(o.pathStyle ? { forcePathStyle: true } : {}),
+  });
+  return { store, sweepId };
 }
 
 const positive = (name: string) => (v: string) => {
@@ -70,13 +91,7 @@ export function locateSweep(arg: string, store?: string): { storeUri: string; sw
 }
 
 export async function runReportCommand(sweep: string, o: ReportCliOptions): Promise<void> {
-  const { storeUri, sweepId } = locateSweep(sweep, o.store);
-  const options: StoreOptions = {
-    ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-    ...(o.region ? { region: o.region } : {}),
-    ...(o.pathStyle ? { forcePathStyle: true } : {}),
-  };
-  const store = openStore(storeUri, options);
+  const { store, sweepId } = openSweepStore(sweep, o);
 
   let engine: Engine | undefined;
   let decode: ((ids: number[]) => string) | undefined;
