@@ -285,7 +285,6 @@ export class ScanState {
         excluded: f.excluded,
         ...summary(f.moments),
         min: f.moments.count ? f.moments.min : null,
-        max: f.moments.count ? f.moments.max : null,
         moments: f.moments.toJSON(),
         histogram: f.histogram.toJSON(),
         quantiles: quantiles(f.histogram),
