@@ -3,10 +3,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TapValues, Tokenizer } from '../../../core/engine.js';
+import type { Engine, TapValues, Tokenizer } from '../../../core/engine.js';
 import { isUserError } from '../../../core/errors.js';
 import type { CorpusStore } from '../../../core/corpus/source.js';
-import type { ScanTarget } from '../../../core/corpus/result.js';
+import type { ScanFeature, ScanTarget } from '../../../core/corpus/result.js';
+import type { ScanOptions } from '../../../core/corpus/scan.js';
+import { featureOf, targetOfSpec } from '../../../core/objectives/kinds/index.js';
+import { parseObjective } from '../../../core/objectives/spec.js';
+import { saePath } from '../model/helpers.js';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
 
@@ -152,6 +156,35 @@ export function targets(layers: number[], perLayer: number, dModel: number): Sca
       return v.map((x) => x / norm);
     }),
   }));
+}
+
+export const SMOKE_CORPUS = join(import.meta.dirname, '../../fixtures/corpus/smoke.jsonl');
+
+/** A scan feature from a CLI objective spec, keyed and labelled as `dreamsweep scan --objective` does. */
+export function feature(engine: Engine, spec: string): ScanFeature {
+  const objective = parseObjective(spec, engine.shape, engine.tokenizer);
+  return featureOf(targetOfSpec(spec, objective), objective);
+}
+
+/**
+ * The feature scan of the smoke corpus on tiny-llama3 that the scan tests run on each engine: a neuron, a logit
+ * with banned text, a relu SAE on resid_pre.1 (also the residual pair's tap: read raw for the SAE, aligned for the
+ * pair) and a TopK SAE; windows of 6 every 4 tokens.
+ */
+export function smokeFeatureScan(engine: Engine): ScanOptions & { features: ScanFeature[] } {
+  const saes = { relu: saePath('saelens-standard-tiny-llama3-resid_pre.1'), topk: saePath('saelens-topk-constant_norm_rescale-tiny-llama3-mlp_out.0') };
+  return {
+    shards: [SMOKE_CORPUS],
+    tokenizer: engine.tokenizer,
+    evaluate: (ids, names, o) => engine.taps(ids, names, o),
+    targets: targets([1], 2, engine.shape.dModel),
+    features: [feature(engine, 'neuron:1:3'), feature(engine, 'logit: the'), feature(engine, `sae:${saes.relu}#2`), feature(engine, `sae:${saes.topk}#5`)],
+    engine,
+    n: 6,
+    stride: 4,
+    k: 6,
+    batchSize: 16,
+  };
 }
 
 /** Deterministic word documents: `count` docs of varying length over a small vocabulary. */

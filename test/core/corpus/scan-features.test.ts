@@ -5,24 +5,19 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureJson, ScanCheckpoint, ScanFeature } from '../../../core/corpus/result.js';
-import { mergeScanResults, scanCorpus, type ScanOptions } from '../../../core/corpus/scan.js';
+import { mergeScanResults, scanCorpus } from '../../../core/corpus/scan.js';
 import { corpusWindows, type TokenWindow } from '../../../core/corpus/windows.js';
 import type { Engine, Objective } from '../../../core/engine.js';
 import { openEngine } from '../../../core/model/open-engine.js';
-import { featureOf, lastTokenTaps, lastTokenValues, targetOfSpec } from '../../../core/objectives/kinds/index.js';
+import { lastTokenTaps, lastTokenValues } from '../../../core/objectives/kinds/index.js';
 import { parseObjective } from '../../../core/objectives/spec.js';
 import { tokenActivations } from '../../../core/objectives/token-activations.js';
 import { MODELS, readSaeGoldens, saePath } from '../model/helpers.js';
-import { targets } from './helpers.js';
+import { SMOKE_CORPUS, smokeFeatureScan } from './helpers.js';
 
-const CORPUS = join(import.meta.dirname, '../../fixtures/corpus/smoke.jsonl');
+const CORPUS = SMOKE_CORPUS;
 /** float32 on the engine, float64 from the same float32 taps here. */
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
-
-function feature(engine: Engine, spec: string): ScanFeature {
-  const objective = parseObjective(spec, engine.shape, engine.tokenizer);
-  return featureOf(targetOfSpec(spec, objective), objective);
-}
 
 async function fromTaps(engine: Engine, ids: number[][], objectives: Objective[]): Promise<Float64Array[]> {
   const names = [...new Set(objectives.flatMap(lastTokenTaps))];
@@ -81,24 +76,11 @@ describe("f from the raw taps (each kind's lastToken) equals the engine's object
 describe('scan features on tiny-llama3 (a BOS) over the smoke corpus', () => {
   let engine: Engine;
   let features: ScanFeature[];
-  let options: ScanOptions;
+  let options: ReturnType<typeof smokeFeatureScan>;
   beforeAll(async () => {
     engine = await openEngine(join(MODELS, 'tiny-llama3'), { engine: 'tfjs' });
-    const saes = { relu: saePath('saelens-standard-tiny-llama3-resid_pre.1'), topk: saePath('saelens-topk-constant_norm_rescale-tiny-llama3-mlp_out.0') };
-    features = [feature(engine, 'neuron:1:3'), feature(engine, 'logit: the'), feature(engine, `sae:${saes.relu}#2`), feature(engine, `sae:${saes.topk}#5`)];
-    options = {
-      shards: [CORPUS],
-      tokenizer: engine.tokenizer,
-      evaluate: (ids, names, o) => engine.taps(ids, names, o),
-      // resid_pre.1 is also the relu SAE's tap: read raw for it, aligned by the scan.
-      targets: targets([1], 2, engine.shape.dModel),
-      features,
-      engine,
-      n: 6,
-      stride: 4,
-      k: 6,
-      batchSize: 16,
-    };
+    options = smokeFeatureScan(engine);
+    features = options.features;
   });
   afterAll(() => engine.dispose());
 

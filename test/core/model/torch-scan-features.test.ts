@@ -4,17 +4,14 @@
 // Needs the engine's Python (skipped without it; torch-engine.test.ts fails under CI when it is missing).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScanFeature, ScanResult } from '../../../core/corpus/result.js';
+import type { ScanResult } from '../../../core/corpus/result.js';
 import { scanCorpus } from '../../../core/corpus/scan.js';
 import type { Engine } from '../../../core/engine.js';
 import { openEngine } from '../../../core/model/open-engine.js';
 import { torchPythonAvailable } from '../../../core/model/torch-env.js';
-import { featureOf, targetOfSpec } from '../../../core/objectives/kinds/index.js';
-import { parseObjective } from '../../../core/objectives/spec.js';
-import { targets } from '../corpus/helpers.js';
-import { MODELS, saePath } from './helpers.js';
+import { smokeFeatureScan } from '../corpus/helpers.js';
+import { MODELS } from './helpers.js';
 
-const CORPUS = join(import.meta.dirname, '../../fixtures/corpus/smoke.jsonl');
 // torch vs wasm forwards differ in float32 rounding (the parity tolerance of torch-engine.test.ts).
 const PARITY = 1e-4;
 const close = (a: number, b: number) => Math.abs(a - b) <= PARITY * Math.max(1, Math.abs(b));
@@ -33,31 +30,7 @@ describe.skipIf(!torchPythonAvailable())('scan features on the torch engine (cpu
     wasm?.dispose();
   });
 
-  async function scan(engine: Engine): Promise<ScanResult> {
-    const specs = [
-      'neuron:1:3',
-      'logit: the',
-      `sae:${saePath('saelens-standard-tiny-llama3-resid_pre.1')}#2`,
-      `sae:${saePath('saelens-topk-constant_norm_rescale-tiny-llama3-mlp_out.0')}#5`,
-    ];
-    const features: ScanFeature[] = specs.map((s) => {
-      const objective = parseObjective(s, engine.shape, engine.tokenizer);
-      return featureOf(targetOfSpec(s, objective), objective);
-    });
-    return scanCorpus({
-      shards: [CORPUS],
-      tokenizer: engine.tokenizer,
-      evaluate: (ids, names, o) => engine.taps(ids, names, o),
-      // resid_pre.1 is also the relu SAE's tap: aligned on the device for the pair, raw for the SAE.
-      targets: targets([1], 2, engine.shape.dModel),
-      features,
-      engine,
-      n: 6,
-      stride: 4,
-      k: 6,
-      batchSize: 16,
-    });
-  }
+  const scan = (engine: Engine): Promise<ScanResult> => scanCorpus(smokeFeatureScan(engine));
 
   it('same windows, counts and exclusions; activations within parity', async () => {
     const [a, b] = [await scan(torch), await scan(wasm)];
