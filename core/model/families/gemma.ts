@@ -5,7 +5,7 @@
 // and logits, sliding-window layers among full ones, and Gemma 3's q/k norms and unscaled local rotary base.
 import { describe, type ConfigReader, type FamilyKey, type Json, type LayerType, type ModelConfig, type RopeScaling } from '../config.js';
 import { asIs, getter, plusOne, type Family, type HostArray, type HostWeights, type Tensors } from './family.js';
-import { llamaTensors, llamaWeights } from './llama.js';
+import { llamaHeads, llamaTensors, llamaWeights } from './llama.js';
 
 /** What Gemma 2 and 3 differ in, with transformers' config class defaults. */
 interface GemmaVariant {
@@ -49,12 +49,7 @@ function layerTypesOf(c: ConfigReader, nLayers: number, pattern: () => number): 
 }
 
 function parseConfig(v: GemmaVariant, c: ConfigReader): ModelConfig {
-  const dModel = c.int('hidden_size');
-  const nHeads = c.int('num_attention_heads');
-  const nKvHeads = c.int('num_key_value_heads', 4);
-  if (nHeads % nKvHeads !== 0) throw c.fail('num_key_value_heads', `(${nKvHeads}) must divide num_attention_heads (${nHeads})`);
-  const dHead = c.int('head_dim', 256);
-  if (dHead % 2 !== 0) throw c.fail('head_dim', `(${dHead}) must be even for rotary embeddings`);
+  const { dModel, nHeads, nKvHeads, dHead } = llamaHeads(c, { kvHeads: () => 4, headDim: () => 256 });
   const nLayers = c.int('num_hidden_layers');
   c.only('use_bidirectional_attention', [false], 'bidirectional attention is not causal language modelling');
   const rope = v.rope(c);

@@ -33,13 +33,22 @@ export function qwenWindow(c: ConfigReader): number | undefined {
   return sliding && c.raw['sliding_window'] != null ? c.int('sliding_window') : undefined;
 }
 
-function parseConfig(v: LlamaVariant, c: ConfigReader): ModelConfig {
+/**
+ * The attention heads of a Llama-layout config (Gemma's too): grouped-query heads that divide the query heads, and
+ * an even head_dim for rotary embeddings; `kvHeads` and `headDim` give the config class's defaults.
+ */
+export function llamaHeads(c: ConfigReader, defaults: Pick<LlamaVariant, 'kvHeads' | 'headDim'>): Pick<ModelConfig, 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead'> {
   const dModel = c.int('hidden_size');
   const nHeads = c.int('num_attention_heads');
-  const nKvHeads = c.int('num_key_value_heads', v.kvHeads(nHeads));
+  const nKvHeads = c.int('num_key_value_heads', defaults.kvHeads(nHeads));
   if (nHeads % nKvHeads !== 0) throw c.fail('num_key_value_heads', `(${nKvHeads}) must divide num_attention_heads (${nHeads})`);
-  const dHead = c.raw['head_dim'] == null ? v.headDim(c, dModel, nHeads) : c.int('head_dim');
+  const dHead = c.raw['head_dim'] == null ? defaults.headDim(c, dModel, nHeads) : c.int('head_dim');
   if (dHead % 2 !== 0) throw c.fail('head_dim', `(${dHead}) must be even for rotary embeddings`);
+  return { dModel, nHeads, nKvHeads, dHead };
+}
+
+function parseConfig(v: LlamaVariant, c: ConfigReader): ModelConfig {
+  const { dModel, nHeads, nKvHeads, dHead } = llamaHeads(c, v);
   const rope = c.rope({ base: 10000, partial: 1 });
   if (rope.partial !== 1) throw c.fail('partial_rotary_factor', `expected 1 (every dimension rotates in ${v.architecture}), got ${rope.partial}`);
   // A sliding window changes nothing for sequences no longer than it; longer ones are refused (checkSeqLen).
