@@ -25,14 +25,19 @@ export interface HistogramJson {
 
 const view = new DataView(new ArrayBuffer(8));
 
-/** The bucket of |x| >= ZERO_BELOW: its integer key (exponent * 8 + the top three mantissa bits) and bounds. */
-function magnitudeBucket(m: number): { key: number; lo: number; hi: number } {
+/** The bucket of |x| >= ZERO_BELOW as an integer: exponent * 8 + the top three mantissa bits (no allocation: the scan's hot path). */
+function magnitudeKey(m: number): number {
   view.setFloat64(0, m);
   const hiWord = view.getUint32(0);
-  const e = ((hiWord >>> 20) & 0x7ff) - 1023;
-  const sub = (hiWord >>> 17) & 0x7;
+  return (((hiWord >>> 20) & 0x7ff) - 1023) * SUB_BUCKETS + ((hiWord >>> 17) & 0x7);
+}
+
+/** [lo, hi) of a magnitude key. */
+function magnitudeBounds(key: number): { lo: number; hi: number } {
+  const e = Math.floor(key / SUB_BUCKETS);
+  const sub = key - e * SUB_BUCKETS;
   const base = 2 ** e;
-  return { key: e * SUB_BUCKETS + sub, lo: base * (1 + sub / SUB_BUCKETS), hi: base * (1 + (sub + 1) / SUB_BUCKETS) };
+  return { lo: base * (1 + sub / SUB_BUCKETS), hi: base * (1 + (sub + 1) / SUB_BUCKETS) };
 }
 
 /** Why: an activation histogram that shards, checkpoints and merges without changing a count. */
@@ -54,11 +59,15 @@ export class LogHistogram {
       this.zero += times;
       return;
     }
-    const b = magnitudeBucket(m);
-    const key = (x < 0 ? -1 : 1) * (b.key + 10_000);
+    const magnitude = magnitudeKey(m);
+    const key = (x < 0 ? -1 : 1) * (magnitude + 10_000);
     const have = this.counts.get(key);
-    if (have) have.count += times;
-    else this.counts.set(key, x < 0 ? { lo: -b.hi, hi: -b.lo, count: times } : { lo: b.lo, hi: b.hi, count: times });
+    if (have) {
+      have.count += times;
+      return;
+    }
+    const b = magnitudeBounds(magnitude);
+    this.counts.set(key, x < 0 ? { lo: -b.hi, hi: -b.lo, count: times } : { lo: b.lo, hi: b.hi, count: times });
   }
 
   merge(other: LogHistogram): void {
